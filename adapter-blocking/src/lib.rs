@@ -1,0 +1,3 @@
+//! adapter-blocking (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

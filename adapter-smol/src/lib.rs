@@ -1,0 +1,3 @@
+//! adapter-smol (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

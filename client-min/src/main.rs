@@ -1,0 +1,4 @@
+//! client-min (in progress).
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,4 @@
+//! daemon-min (in progress).
+#![forbid(unsafe_code)]
+
+fn main() {}

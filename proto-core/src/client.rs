@@ -1,0 +1,1 @@
+//! `ClientConnection` (in progress).

@@ -1,0 +1,1 @@
+//! `ServerConnection` (in progress).

@@ -1,0 +1,1 @@
+//! libvirt connection URIs (placeholder; see issue 2 item 7).

@@ -1,0 +1,3 @@
+//! spec-tests (in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
