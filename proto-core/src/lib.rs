@@ -20,13 +20,16 @@ pub mod frame;
 mod keepalive;
 pub mod program;
 pub mod server;
+mod transmit;
 pub mod uri;
 pub mod xdr;
 
+pub use client::{ClientConfig, ClientConnection, ClientEvent};
 pub use error::{ErrorCode, ErrorDomain, ErrorLevel, RemoteError};
 pub use frame::{Frame, FrameDecoder, Header, MessageStatus, MessageType, StreamHole};
 pub use keepalive::KeepaliveConfig;
 pub use program::{Priority, Procedure, StreamDirection};
+pub use server::{CallId, ServerConfig, ServerConnection, ServerEvent};
 
 pub use xdr::{DecodeError, DecodeErrorKind, EncodeError, XdrDecode, XdrEncode, XdrReader, XdrString};
 

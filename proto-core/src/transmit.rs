@@ -1,0 +1,70 @@
+//! The transmit queue shared by both connection types.
+//!
+//! Small frames are encoded straight into one growing buffer, so a burst of calls or replies
+//! goes out as one write. A large payload that already lives in a [`Bytes`] (stream data) is
+//! queued by reference behind its length word and header, never copied.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::frame::{encode_frame_raw, Header, MIN_FRAME_LEN};
+
+/// Payloads at least this large are queued by reference instead of copied.
+const SHARE_THRESHOLD: usize = 16 * 1024;
+
+#[derive(Debug, Default)]
+pub(crate) struct Outgoing {
+    /// Chunks ready to go, in order, before `tail`.
+    queue: VecDeque<Bytes>,
+    /// The buffer small frames are encoded into; goes out after `queue`.
+    tail: BytesMut,
+    queued_len: usize,
+}
+
+impl Outgoing {
+    /// The buffer to encode a frame into (after everything queued).
+    pub(crate) fn buf(&mut self) -> &mut BytesMut {
+        &mut self.tail
+    }
+
+    pub(crate) fn push_frame(&mut self, header: &Header, payload: &[u8]) {
+        encode_frame_raw(&mut self.tail, header, payload);
+    }
+
+    /// Queues a frame whose payload is shared, not copied, when it is large.
+    pub(crate) fn push_frame_shared(&mut self, header: &Header, payload: Bytes) {
+        if payload.len() < SHARE_THRESHOLD {
+            self.push_frame(header, &payload);
+            return;
+        }
+        let len = MIN_FRAME_LEN as usize + payload.len();
+        self.tail.reserve(MIN_FRAME_LEN as usize);
+        self.tail.put_u32(len as u32);
+        header.encode(&mut self.tail);
+        let head = self.tail.split().freeze();
+        self.queued_len += head.len() + payload.len();
+        self.queue.push_back(head);
+        self.queue.push_back(payload);
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        if let Some(b) = self.queue.pop_front() {
+            self.queued_len -= b.len();
+            return Some(b);
+        }
+        if self.tail.is_empty() {
+            None
+        } else {
+            Some(self.tail.split().freeze())
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty() && self.tail.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queued_len + self.tail.len()
+    }
+}
