@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod connect;
 pub mod error;
 pub mod frame;
 mod keepalive;

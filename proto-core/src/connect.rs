@@ -1,0 +1,269 @@
+//! The call sequence libvirt's remote driver makes when it opens a connection
+//! (`doRemoteOpen` in `src/remote/remote_driver.c`; `protocol-facts.md` §7.1, §10), as a small
+//! state machine any adapter can run over its [`ClientConnection`](crate::ClientConnection):
+//!
+//! 1. `REMOTE_PROC_AUTH_LIST` (66): the server's auth types; only `REMOTE_AUTH_NONE` is
+//!    supported, SASL and polkit get a clear error naming the mechanism;
+//! 2. `REMOTE_PROC_CONNECT_SUPPORTS_FEATURE` (60) with `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE` (10);
+//! 3. `REMOTE_PROC_CONNECT_OPEN` (1) with the URI's `name` and the flags (`VIR_CONNECT_RO` = 1);
+//! 4. features `VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK` (14) and
+//!    `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK` (15), which decide the event API.
+//!
+//! ```
+//! use proto_core::connect::ConnectSequence;
+//! let mut seq = ConnectSequence::new(Some("test:///default".into()), 0);
+//! let (spec, args) = seq.next_call().unwrap();
+//! assert_eq!(spec.proc_, 66);
+//! assert!(args.is_empty());
+//! ```
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::client::CallSpec;
+use crate::xdr::{self, XdrReader};
+use crate::CallError;
+
+/// `REMOTE_PROC_CONNECT_OPEN`.
+pub const REMOTE_PROC_CONNECT_OPEN: i32 = 1;
+/// `REMOTE_PROC_CONNECT_CLOSE`.
+pub const REMOTE_PROC_CONNECT_CLOSE: i32 = 2;
+/// `REMOTE_PROC_AUTH_LIST`.
+pub const REMOTE_PROC_AUTH_LIST: i32 = 66;
+/// `VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK`.
+pub const VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK: i32 = 14;
+/// `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK`.
+pub const VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK: i32 = 15;
+/// `VIR_CONNECT_RO`: open read-only.
+pub const VIR_CONNECT_RO: u32 = 1;
+/// `REMOTE_AUTH_NONE`.
+pub const REMOTE_AUTH_NONE: i32 = 0;
+/// `REMOTE_AUTH_SASL`.
+pub const REMOTE_AUTH_SASL: i32 = 1;
+/// `REMOTE_AUTH_POLKIT`.
+pub const REMOTE_AUTH_POLKIT: i32 = 2;
+/// `REMOTE_AUTH_TYPE_LIST_MAX`.
+pub const REMOTE_AUTH_TYPE_LIST_MAX: u32 = 20;
+
+/// Why opening failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The server requires an authentication mechanism this implementation does not support.
+    #[error("authentication failed: the server requires {mechanism} authentication, which is not supported (only 'none' is)")]
+    AuthNotSupported {
+        /// "SASL", "polkit" or the number of an unknown type.
+        mechanism: String,
+    },
+    /// A call of the sequence failed.
+    #[error("{step}: {error}")]
+    Call {
+        /// Which step ("AUTH_LIST", "CONNECT_OPEN", …).
+        step: &'static str,
+        /// Why.
+        error: CallError,
+    },
+}
+
+/// What the server said it supports, once the sequence is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServerFeatures {
+    /// Feature 10: the server runs keepalive; the client may turn its own on.
+    pub keepalive: bool,
+    /// Feature 14: callback-style event registration (316/317) is available.
+    pub event_callbacks: bool,
+    /// Feature 15: close callbacks (360/361) are available.
+    pub close_callback: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    AuthList,
+    Keepalive,
+    Open,
+    EventCallback,
+    CloseCallback,
+    Done,
+}
+
+/// The open sequence: ask [`ConnectSequence::next_call`] for a call, make it, hand the outcome
+/// to [`ConnectSequence::on_reply`], until `next_call` returns `None`.
+#[derive(Debug, Clone)]
+pub struct ConnectSequence {
+    name: Option<String>,
+    flags: u32,
+    step: Step,
+    features: ServerFeatures,
+}
+
+fn feature_args(feature: i32) -> Bytes {
+    Bytes::copy_from_slice(&feature.to_be_bytes())
+}
+
+impl ConnectSequence {
+    /// A sequence that opens `name` (the URI to send in `CONNECT_OPEN`; `None` lets the server
+    /// pick) with `flags` (`VIR_CONNECT_RO` for read-only).
+    #[must_use]
+    pub fn new(name: Option<String>, flags: u32) -> Self {
+        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default() }
+    }
+
+    /// The next call to make, or `None` when the connection is open.
+    #[must_use]
+    pub fn next_call(&self) -> Option<(CallSpec, Bytes)> {
+        let feature =
+            |f| Some((CallSpec::remote(crate::program::REMOTE_PROC_CONNECT_SUPPORTS_FEATURE), feature_args(f)));
+        match self.step {
+            Step::AuthList => Some((CallSpec::remote(REMOTE_PROC_AUTH_LIST), Bytes::new())),
+            Step::Keepalive => feature(crate::program::VIR_DRV_FEATURE_PROGRAM_KEEPALIVE),
+            Step::Open => {
+                let mut out = BytesMut::new();
+                match &self.name {
+                    Some(n) => {
+                        out.put_u32(1);
+                        // A name over the string bound cannot be sent; the server would refuse it.
+                        let n = &n.as_bytes()[..n.len().min(xdr::STRING_MAX as usize)];
+                        let _ = xdr::put_string(&mut out, n, xdr::STRING_MAX);
+                    }
+                    None => out.put_u32(0),
+                }
+                out.put_u32(self.flags);
+                Some((CallSpec::remote(REMOTE_PROC_CONNECT_OPEN), out.freeze()))
+            }
+            Step::EventCallback => feature(VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK),
+            Step::CloseCallback => feature(VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK),
+            Step::Done => None,
+        }
+    }
+
+    /// Takes the outcome of the call [`ConnectSequence::next_call`] returned.
+    ///
+    /// # Errors
+    /// When the server requires unsupported authentication, or `CONNECT_OPEN` (or a reply that
+    /// must decode) failed. Failures of the optional steps (an old server without AUTH_LIST or
+    /// a feature) are tolerated as libvirt tolerates them.
+    pub fn on_reply(&mut self, reply: Result<Bytes, CallError>) -> Result<(), OpenError> {
+        let int_reply = |r: Result<Bytes, CallError>| -> bool {
+            r.ok().and_then(|b| XdrReader::new(b).i32().ok()).is_some_and(|v| v != 0)
+        };
+        match self.step {
+            Step::AuthList => {
+                match reply {
+                    Ok(body) => {
+                        let mut r = XdrReader::new(body);
+                        let types = r
+                            .array::<i32>(REMOTE_AUTH_TYPE_LIST_MAX)
+                            .map_err(|e| OpenError::Call { step: "AUTH_LIST", error: CallError::Decode(e) })?;
+                        match types.first() {
+                            None | Some(&REMOTE_AUTH_NONE) => {}
+                            Some(&REMOTE_AUTH_SASL) => {
+                                return Err(OpenError::AuthNotSupported { mechanism: "SASL".into() })
+                            }
+                            Some(&REMOTE_AUTH_POLKIT) => {
+                                return Err(OpenError::AuthNotSupported { mechanism: "polkit".into() })
+                            }
+                            Some(other) => {
+                                return Err(OpenError::AuthNotSupported { mechanism: format!("type {other}") })
+                            }
+                        }
+                    }
+                    // An old server without AUTH_LIST: libvirt's client carries on.
+                    Err(CallError::Remote(e)) if e.is_unknown_procedure() => {}
+                    Err(error) => return Err(OpenError::Call { step: "AUTH_LIST", error }),
+                }
+                self.step = Step::Keepalive;
+            }
+            Step::Keepalive => {
+                if let Err(error @ CallError::Closed(_)) = &reply {
+                    return Err(OpenError::Call { step: "CONNECT_SUPPORTS_FEATURE", error: error.clone() });
+                }
+                self.features.keepalive = int_reply(reply);
+                self.step = Step::Open;
+            }
+            Step::Open => {
+                if let Err(error) = reply {
+                    return Err(OpenError::Call { step: "CONNECT_OPEN", error });
+                }
+                self.step = Step::EventCallback;
+            }
+            Step::EventCallback => {
+                self.features.event_callbacks = int_reply(reply);
+                self.step = Step::CloseCallback;
+            }
+            Step::CloseCallback => {
+                self.features.close_callback = int_reply(reply);
+                self.step = Step::Done;
+            }
+            Step::Done => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is open.
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.step == Step::Done
+    }
+
+    /// What the server supports (complete once [`ConnectSequence::is_done`]).
+    #[must_use]
+    pub fn features(&self) -> ServerFeatures {
+        self.features
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorCode, ErrorDomain, RemoteError};
+
+    fn int(v: i32) -> Result<Bytes, CallError> {
+        Ok(Bytes::copy_from_slice(&v.to_be_bytes()))
+    }
+
+    #[test]
+    fn the_sequence_virsh_makes() {
+        let mut s = ConnectSequence::new(Some("test:///default".into()), 0);
+        let mut procs = vec![];
+        let replies = [Ok(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0])), int(1), Ok(Bytes::new()), int(1), int(0)];
+        for r in replies {
+            let (spec, args) = s.next_call().unwrap();
+            procs.push((spec.proc_, args.to_vec()));
+            s.on_reply(r).unwrap();
+        }
+        assert!(s.is_done() && s.next_call().is_none());
+        assert_eq!(s.features(), ServerFeatures { keepalive: true, event_callbacks: true, close_callback: false });
+        // CONNECT_OPEN's args as virsh sends them (protocol-facts.md §7.1).
+        let open = &procs[2].1;
+        assert_eq!(
+            open.as_slice(),
+            &[
+                0, 0, 0, 1, 0, 0, 0, 15, b't', b'e', b's', b't', b':', b'/', b'/', b'/', b'd', b'e', b'f', b'a', b'u',
+                b'l', b't', 0, 0, 0, 0, 0
+            ]
+        );
+        assert_eq!(procs.iter().map(|p| p.0).collect::<Vec<_>>(), vec![66, 60, 1, 60, 60]);
+        assert_eq!(procs[1].1, vec![0, 0, 0, 10]);
+    }
+
+    #[test]
+    fn sasl_and_polkit_are_named() {
+        for (t, name) in [(1u8, "SASL"), (2, "polkit")] {
+            let mut s = ConnectSequence::new(None, 0);
+            let e = s.on_reply(Ok(Bytes::copy_from_slice(&[0, 0, 0, 1, 0, 0, 0, t]))).unwrap_err();
+            assert_eq!(e, OpenError::AuthNotSupported { mechanism: name.into() });
+            assert!(e.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn old_server_and_open_failure() {
+        let mut s = ConnectSequence::new(None, VIR_CONNECT_RO);
+        s.on_reply(Err(CallError::Remote(RemoteError::unknown_procedure(66)))).unwrap();
+        s.on_reply(Err(CallError::Remote(RemoteError::unknown_procedure(60)))).unwrap();
+        assert_eq!(&s.next_call().unwrap().1[..], &[0, 0, 0, 0, 0, 0, 0, 1], "no name, read-only");
+        let err = RemoteError::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, "no driver");
+        let e = s.on_reply(Err(CallError::Remote(err))).unwrap_err();
+        assert!(matches!(e, OpenError::Call { step: "CONNECT_OPEN", .. }));
+        assert!(!s.features().keepalive);
+    }
+}
