@@ -424,7 +424,10 @@ fn keepalive_count_zero_closes_after_one_interval_without_ping() {
     let ka = KeepaliveConfig { interval: Duration::from_secs(5), count: 0 };
     let mut c = ClientConnection::new(ClientConfig::default().with_keepalive(Some(ka)), t0);
     // Input at 4 s restarts the interval.
-    c.handle_input(t0 + Duration::from_secs(4), &[0, 0, 0, 0x1c, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    c.handle_input(
+        t0 + Duration::from_secs(4),
+        &[0, 0, 0, 0x1c, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(9)));
     c.handle_timeout(t0 + Duration::from_secs(9));
     assert!(c.poll_transmit().is_none(), "no PING with count 0");
