@@ -649,7 +649,7 @@ impl ClientConnection {
             MessageStatus::Error => {
                 self.streams.remove(&serial);
                 let error = match xdr::from_bytes::<RemoteError>(body) {
-                    Ok(e) => CallError::Remote(e),
+                    Ok(e) => CallError::Remote(Box::new(e)),
                     Err(e) => CallError::Decode(e),
                 };
                 ClientEvent::CallFailed { serial, error }

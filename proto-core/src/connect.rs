@@ -258,11 +258,11 @@ mod tests {
     #[test]
     fn old_server_and_open_failure() {
         let mut s = ConnectSequence::new(None, VIR_CONNECT_RO);
-        s.on_reply(Err(CallError::Remote(RemoteError::unknown_procedure(66)))).unwrap();
-        s.on_reply(Err(CallError::Remote(RemoteError::unknown_procedure(60)))).unwrap();
+        s.on_reply(Err(CallError::Remote(Box::new(RemoteError::unknown_procedure(66))))).unwrap();
+        s.on_reply(Err(CallError::Remote(Box::new(RemoteError::unknown_procedure(60))))).unwrap();
         assert_eq!(&s.next_call().unwrap().1[..], &[0, 0, 0, 0, 0, 0, 0, 1], "no name, read-only");
         let err = RemoteError::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, "no driver");
-        let e = s.on_reply(Err(CallError::Remote(err))).unwrap_err();
+        let e = s.on_reply(Err(CallError::Remote(Box::new(err)))).unwrap_err();
         assert!(matches!(e, OpenError::Call { step: "CONNECT_OPEN", .. }));
         assert!(!s.features().keepalive);
     }

@@ -105,9 +105,9 @@ pub enum CallError {
     /// The call was cancelled locally.
     #[error("call cancelled")]
     Cancelled,
-    /// The server answered with an error.
+    /// The server answered with an error (boxed: it is large and rare).
     #[error("{0}")]
-    Remote(RemoteError),
+    Remote(Box<RemoteError>),
     /// The reply did not decode as the procedure's return type.
     #[error("cannot decode the reply: {0}")]
     Decode(DecodeError),

@@ -146,7 +146,7 @@ fn error_reply_is_typed() {
     );
     p.server.reply_error(calls[0].0, &err).unwrap();
     p.pump();
-    assert_eq!(p.client_events(), vec![ClientEvent::CallFailed { serial: 0, error: CallError::Remote(err) }]);
+    assert_eq!(p.client_events(), vec![ClientEvent::CallFailed { serial: 0, error: CallError::Remote(Box::new(err)) }]);
 }
 
 #[test]
