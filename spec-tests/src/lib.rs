@@ -1,3 +1,13 @@
-//! spec-tests (in progress).
+//! Conformance and integration tests for the libvirt RPC implementation, and the support code
+//! they share.
+//!
+//! - [`libvirtd`]: starts a real `libvirtd` (session mode, test driver, loopback TCP and a UNIX
+//!   socket) for tests that need the reference peer, and decides whether a test may skip when
+//!   it is missing (never under `CI=true`).
+//!
+//! The recorded wire corpus that `tests/corpus.rs` replays lives in `corpus/` at the workspace
+//! root (see `corpus/MANIFEST.md`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod libvirtd;
