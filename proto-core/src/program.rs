@@ -71,10 +71,43 @@ pub trait Procedure {
     const IS_EVENT: bool;
     /// The stream this procedure opens.
     const STREAM: StreamDirection;
-    /// The name of the args field holding the sparse-stream flag (`@sparseflag`), if any.
+    /// The flag that asks for a sparse stream (`@sparseflag`, e.g.
+    /// `VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM`), if any.
     const SPARSE_FLAG: Option<&'static str>;
     /// `@priority`.
     const PRIORITY: Priority;
     /// `@acl` permissions, e.g. `["domain:read"]`.
     const ACL: &'static [&'static str];
+}
+
+/// Everything the `.x` definition says about one procedure, as data: the row of a program's
+/// procedure table (`crate::programs::remote::PROCEDURES`, …), for code that only knows the
+/// numbers at run time (dispatch, logging, raw calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ProcedureInfo {
+    /// Program number.
+    pub program: u32,
+    /// Program version.
+    pub version: u32,
+    /// Procedure number.
+    pub number: i32,
+    /// libvirt's name, e.g. `REMOTE_PROC_DOMAIN_GET_STATE`.
+    pub name: &'static str,
+    /// Sent by the server as a MESSAGE, never called (events; keepalive PING and PONG).
+    pub is_event: bool,
+    /// The stream this procedure opens.
+    pub stream: StreamDirection,
+    /// `@sparseflag`: the flag that asks for a sparse stream.
+    pub sparse_flag: Option<&'static str>,
+    /// `@priority`.
+    pub priority: Priority,
+    /// `@acl` permissions (empty for `@acl: none`).
+    pub acl: &'static [&'static str],
+    /// `@aclfilter` permissions: which listed objects the caller may see.
+    pub acl_filter: &'static [&'static str],
+    /// libvirt's name of the arguments type (`remote_domain_get_state_args`), or `void`.
+    pub args: &'static str,
+    /// libvirt's name of the reply type, or of the message body for events, or `void`.
+    pub ret: &'static str,
 }
