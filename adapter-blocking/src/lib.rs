@@ -1,3 +1,799 @@
-//! adapter-blocking (in progress).
+//! libvirt's remote protocol for blocking programs: [`proto_core`]'s client state machine bound
+//! to std sockets and two threads per connection (a reader that feeds the core and a writer that
+//! drains it). Every protocol decision is the core's; this crate moves bytes and time.
+//!
+//! [`Client`] is `Send + Sync` and cheap to clone: any number of threads can have calls in
+//! flight on one connection at once. The core's lock is never held across a socket read or
+//! write.
+//!
+//! ```no_run
+//! use adapter_blocking::{Client, ConnectOptions};
+//! let client = Client::connect("test+tcp://127.0.0.1/default", &ConnectOptions::default()).unwrap();
+//! // REMOTE_PROC_CONNECT_GET_HOSTNAME (59): void → remote_nonnull_string.
+//! let body = client.call_raw(proto_core::client::CallSpec::remote(59), &[]).unwrap();
+//! let host: proto_core::XdrString = proto_core::xdr::from_bytes(body).unwrap();
+//! println!("{host}");
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod transport;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proto_core::client::CallSpec;
+use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
+use proto_core::{
+    CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
+    StreamDirection, StreamHole, XdrDecode,
+};
+
+use transport::{Channel, Stream};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URI is malformed or names something impossible.
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    /// The transport could not be opened.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was attempted.
+        what: String,
+        /// The system error.
+        source: io::Error,
+    },
+    /// TLS setup or the handshake failed.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Something this implementation does not support.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// The open sequence failed.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A call failed (an error from the server, a timeout, the connection closing, …).
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+impl Error {
+    /// The server's error, when the failure is one.
+    #[must_use]
+    pub fn remote(&self) -> Option<&RemoteError> {
+        match self {
+            Self::Call(CallError::Remote(e)) | Self::Open(OpenError::Call { error: CallError::Remote(e), .. }) => {
+                Some(e)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Open read-only (`VIR_CONNECT_RO`), like `virsh -r`.
+    pub read_only: bool,
+    /// Keepalive once the server agrees (virsh's default: interval 5 s, count 6); `None` for off.
+    pub keepalive: Option<KeepaliveConfig>,
+    /// How long a call may wait for its reply before it is cancelled; `None` waits forever.
+    pub call_timeout: Option<Duration>,
+    /// Capacity of each event subscription's queue.
+    pub event_queue: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            keepalive: Some(KeepaliveConfig::VIRSH_DEFAULT),
+            call_timeout: None,
+            event_queue: 1024,
+        }
+    }
+}
+
+type CallResult = Result<(Bytes, u32), CallError>;
+
+/// One item of a stream, as the server sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamItem {
+    /// Data.
+    Data(Bytes),
+    /// A sparse hole.
+    Hole(StreamHole),
+    /// The server's end of data (read streams).
+    Eof,
+    /// The server confirmed finish or abort.
+    Finished,
+    /// The stream failed on the server.
+    Error(Box<RemoteError>),
+}
+
+/// An event, decoded later by the subscriber with [`Event::decode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Program.
+    pub prog: u32,
+    /// Event procedure, e.g. 318 `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE`.
+    pub proc_: i32,
+    /// The encoded `_msg`.
+    pub body: Bytes,
+}
+
+impl Event {
+    /// Decodes the body as `T`.
+    ///
+    /// # Errors
+    /// When the body is not a `T`.
+    pub fn decode<T: XdrDecode>(&self) -> Result<T, proto_core::DecodeError> {
+        proto_core::xdr::from_bytes(self.body.clone())
+    }
+}
+
+/// A bounded queue of events. Overflow policy: when full, the **oldest** event is dropped and
+/// counted in [`Subscription::missed`], so a slow subscriber never stalls the connection and
+/// always sees the newest state.
+#[derive(Debug)]
+pub struct Subscription {
+    queue: Arc<EventQueue>,
+}
+
+/// Queued events (or the close reason), events dropped by overflow, and whether the
+/// subscriber is gone.
+type QueueState = (VecDeque<Result<Event, ConnectionError>>, u64, bool);
+
+#[derive(Debug)]
+struct EventQueue {
+    items: Mutex<QueueState>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+impl EventQueue {
+    fn push(&self, item: Result<Event, ConnectionError>) {
+        let mut g = lock(&self.items);
+        if g.0.len() >= self.capacity {
+            g.0.pop_front();
+            g.1 += 1;
+        }
+        g.0.push_back(item);
+        self.ready.notify_all();
+    }
+}
+
+impl Subscription {
+    /// Waits for the next event; `Err` when the connection closed (the reason), after every
+    /// queued event was taken.
+    ///
+    /// # Errors
+    /// When the connection is closed.
+    pub fn recv(&self) -> Result<Event, ConnectionError> {
+        self.recv_timeout(Duration::MAX).unwrap_or(Err(ConnectionError::LocallyClosed))
+    }
+
+    /// Waits at most `timeout`; `None` when nothing came.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<Event, ConnectionError>> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut g = lock(&self.queue.items);
+        loop {
+            if let Some(item) = g.0.pop_front() {
+                if item.is_err() {
+                    g.0.push_front(item.clone());
+                }
+                return Some(item);
+            }
+            let wait = match deadline {
+                Some(d) => d.checked_duration_since(Instant::now())?,
+                None => Duration::from_secs(3600),
+            };
+            g = self.queue.ready.wait_timeout(g, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+        }
+    }
+
+    /// Events dropped because the queue was full.
+    #[must_use]
+    pub fn missed(&self) -> u64 {
+        lock(&self.queue.items).1
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        lock(&self.queue.items).2 = true;
+    }
+}
+
+struct State {
+    conn: ClientConnection,
+    tls: Option<rustls::ClientConnection>,
+    waiters: HashMap<u32, SyncSender<CallResult>>,
+    streams: HashMap<u32, SyncSender<StreamItem>>,
+    subscribers: Vec<Arc<EventQueue>>,
+    writer: Sender<Bytes>,
+}
+
+enum Delivery {
+    Call(SyncSender<CallResult>, CallResult),
+    Stream(SyncSender<StreamItem>, StreamItem),
+}
+
+impl State {
+    /// Moves the core's output to the writer thread (encrypting under TLS). Order is kept
+    /// because this runs under the state lock.
+    fn flush(&mut self) {
+        while let Some(b) = self.conn.poll_transmit() {
+            match &mut self.tls {
+                Some(tls) => {
+                    let _ = tls.writer().write_all(&b);
+                    let mut out = Vec::with_capacity(b.len() + 64);
+                    while tls.wants_write() {
+                        if tls.write_tls(&mut out).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = self.writer.send(Bytes::from(out));
+                }
+                None => {
+                    let _ = self.writer.send(b);
+                }
+            }
+        }
+    }
+
+    /// Takes the core's events; what must be delivered outside the lock is returned.
+    fn collect(&mut self, out: &mut Vec<Delivery>) {
+        self.subscribers.retain(|q| !lock(&q.items).2);
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                ClientEvent::Reply { serial, fds, body } => {
+                    if let Some(tx) = self.waiters.remove(&serial) {
+                        out.push(Delivery::Call(tx, Ok((body, fds))));
+                    }
+                }
+                ClientEvent::CallFailed { serial, error } => {
+                    if let Some(tx) = self.waiters.remove(&serial) {
+                        out.push(Delivery::Call(tx, Err(error)));
+                    }
+                    self.streams.remove(&serial);
+                }
+                ClientEvent::Event { prog, proc_, body, .. } => {
+                    for q in &self.subscribers {
+                        q.push(Ok(Event { prog, proc_, body: body.clone() }));
+                    }
+                }
+                ClientEvent::StreamData { serial, data } => {
+                    self.route_stream(out, serial, StreamItem::Data(data), false)
+                }
+                ClientEvent::StreamHole { serial, hole } => {
+                    self.route_stream(out, serial, StreamItem::Hole(hole), false)
+                }
+                ClientEvent::StreamEof { serial } => self.route_stream(out, serial, StreamItem::Eof, false),
+                ClientEvent::StreamFinished { serial } => self.route_stream(out, serial, StreamItem::Finished, true),
+                ClientEvent::StreamError { serial, error } => {
+                    self.route_stream(out, serial, StreamItem::Error(error), true);
+                }
+                ClientEvent::Closed { reason } => {
+                    for q in &self.subscribers {
+                        q.push(Err(reason.clone()));
+                    }
+                    self.streams.clear();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn route_stream(&mut self, out: &mut Vec<Delivery>, serial: u32, item: StreamItem, last: bool) {
+        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
+        if let Some(tx) = tx {
+            out.push(Delivery::Stream(tx, item));
+        }
+    }
+}
+
+fn deliver(items: Vec<Delivery>) {
+    for d in items {
+        // A stream's queue is bounded: a slow reader stalls this connection's reader thread
+        // (as libvirt stops reading), never the core's lock.
+        match d {
+            Delivery::Call(tx, r) => {
+                let _ = tx.try_send(r);
+            }
+            Delivery::Stream(tx, item) => {
+                let _ = tx.send(item);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// Runs `f` on the state, then flushes output and delivers events outside the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut out = Vec::new();
+        let r = {
+            let mut st = lock(&self.state);
+            let r = f(&mut st);
+            st.collect(&mut out);
+            st.flush();
+            r
+        };
+        deliver(out);
+        r
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    channel: Channel,
+    options: ConnectOptions,
+    features: Mutex<ServerFeatures>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.with(|st| st.conn.close(Instant::now()));
+        self.channel.shutdown();
+    }
+}
+
+/// A connection to a libvirt daemon. Clone it to share it between threads.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects as libvirt's remote driver does: picks the transport from the URI (honouring
+    /// `LIBVIRT_DEFAULT_URI` when `uri` is empty), opens it, runs the open sequence and turns
+    /// keepalive on when the server supports it.
+    ///
+    /// # Errors
+    /// When the URI is invalid, the transport cannot be opened, or the server refuses.
+    pub fn connect(uri: &str, options: &ConnectOptions) -> Result<Self, Error> {
+        let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+        let uri = proto_core::uri::select_uri(Some(uri), env_uri.as_deref())
+            .ok_or_else(|| Error::Unsupported("connecting without a URI".into()))?;
+        let target = LibvirtUri::parse(uri)?.resolve(&transport::client_env(), options.read_only)?;
+        Self::connect_target(&target, options)
+    }
+
+    /// Connects to an already resolved target.
+    ///
+    /// # Errors
+    /// As [`Client::connect`].
+    pub fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
+        let channel = transport::open(target)?;
+        let tls = if target.transport == Transport::Tls { Some(tls_handshake(target, &channel)?) } else { None };
+        let client = Self::start(channel, tls, options.clone())?;
+        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags());
+        while let Some((spec, args)) = seq.next_call() {
+            let reply = match client.call_raw(spec, &args) {
+                Ok(body) => Ok(body),
+                Err(Error::Call(e)) => Err(e),
+                Err(other) => return Err(other),
+            };
+            seq.on_reply(reply)?;
+        }
+        let features = seq.features();
+        *lock(&client.inner.features) = features;
+        if features.keepalive && options.keepalive.is_some() {
+            client.inner.shared.with(|st| st.conn.set_keepalive(Instant::now(), options.keepalive));
+        }
+        Ok(client)
+    }
+
+    /// Starts the reader and writer threads on an open channel.
+    fn start(channel: Channel, tls: Option<rustls::ClientConnection>, options: ConnectOptions) -> Result<Self, Error> {
+        let io = |what: &str| {
+            let what = what.to_owned();
+            move |e| Error::Io { what, source: e }
+        };
+        let reader = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let writer_stream = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let (wtx, wrx) = mpsc::channel();
+        let state = State {
+            conn: ClientConnection::new(ClientConfig::default(), Instant::now()),
+            tls,
+            waiters: HashMap::new(),
+            streams: HashMap::new(),
+            subscribers: Vec::new(),
+            writer: wtx,
+        };
+        let shared = Arc::new(Shared { state: Mutex::new(state) });
+        let s2 = shared.clone();
+        thread::Builder::new()
+            .name("libvirt-writer".into())
+            .spawn(move || writer_loop(writer_stream, &wrx, &s2))
+            .map_err(io("cannot start the writer thread"))?;
+        let s3 = shared.clone();
+        thread::Builder::new()
+            .name("libvirt-reader".into())
+            .spawn(move || reader_loop(reader, &s3))
+            .map_err(io("cannot start the reader thread"))?;
+        Ok(Self {
+            inner: Arc::new(Inner { shared, channel, options, features: Mutex::new(ServerFeatures::default()) }),
+        })
+    }
+
+    /// What the server said it supports during the open sequence.
+    #[must_use]
+    pub fn features(&self) -> ServerFeatures {
+        *lock(&self.inner.features)
+    }
+
+    fn start_call(
+        &self,
+        spec: CallSpec,
+        args: &[u8],
+        stream: Option<SyncSender<StreamItem>>,
+    ) -> Result<(u32, Receiver<CallResult>), Error> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let serial = self.inner.shared.with(|st| -> Result<u32, CallError> {
+            let serial = st.conn.call_raw(Instant::now(), spec, args)?;
+            st.waiters.insert(serial, tx);
+            if let Some(s) = stream {
+                st.streams.insert(serial, s);
+            }
+            Ok(serial)
+        })?;
+        Ok((serial, rx))
+    }
+
+    fn wait(&self, serial: u32, rx: &Receiver<CallResult>) -> Result<(Bytes, u32), Error> {
+        let r = match self.inner.options.call_timeout {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(t) => rx.recv_timeout(t),
+        };
+        match r {
+            Ok(r) => r.map_err(Error::Call),
+            Err(RecvTimeoutError::Timeout) => {
+                // Cancel: the slot is freed and the late reply will be dropped by the core.
+                self.inner.shared.with(|st| {
+                    st.conn.cancel(serial);
+                    st.waiters.remove(&serial);
+                    st.streams.remove(&serial);
+                });
+                Err(Error::Call(CallError::TimedOut))
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(Error::Call(CallError::Closed(ConnectionError::LocallyClosed))),
+        }
+    }
+
+    /// Calls any procedure with caller-encoded arguments and returns the raw reply body (the
+    /// escape hatch for procedures this crate has no type for).
+    ///
+    /// # Errors
+    /// The server's error, a timeout, or the connection closing.
+    pub fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
+        let (serial, rx) = self.start_call(spec, args, None)?;
+        self.wait(serial, &rx).map(|(body, _)| body)
+    }
+
+    /// Calls a generated procedure with typed arguments and decodes its typed reply.
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`], and when the reply does not decode.
+    pub fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, Error> {
+        let bytes = proto_core::xdr::to_bytes(args).map_err(CallError::from)?;
+        let body = self.call_raw(CallSpec::of::<P>(), &bytes)?;
+        proto_core::xdr::from_bytes(body).map_err(|e| Error::Call(CallError::Decode(e)))
+    }
+
+    /// Calls a procedure that opens a stream; returns the reply body and the stream.
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`].
+    pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
+        let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
+        let (stx, srx) = mpsc::sync_channel(16);
+        let (serial, rx) = self.start_call(spec, args, Some(stx))?;
+        let (body, _) = self.wait(serial, &rx)?;
+        Ok((
+            body,
+            StreamHandle { client: self.clone(), serial, rx: srx, pending: Bytes::new(), hole_left: 0, done: false },
+        ))
+    }
+
+    /// Subscribes to every event (type MESSAGE) the server sends on this connection. Register
+    /// interest on the server with the event-register procedures; dropping the subscription
+    /// stops delivery to it.
+    #[must_use]
+    pub fn subscribe(&self) -> Subscription {
+        let queue = Arc::new(EventQueue {
+            items: Mutex::new((VecDeque::new(), 0, false)),
+            ready: Condvar::new(),
+            capacity: self.inner.options.event_queue.max(1),
+        });
+        self.inner.shared.with(|st| st.subscribers.push(queue.clone()));
+        Subscription { queue }
+    }
+
+    /// Why the connection closed, if it did.
+    #[must_use]
+    pub fn close_reason(&self) -> Option<ConnectionError> {
+        lock(&self.inner.shared.state).conn.close_reason().cloned()
+    }
+
+    /// Calls `REMOTE_PROC_CONNECT_CLOSE` and closes the connection.
+    ///
+    /// # Errors
+    /// When the call fails.
+    pub fn close(&self) -> Result<(), Error> {
+        let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]);
+        self.inner.shared.with(|st| st.conn.close(Instant::now()));
+        self.inner.channel.shutdown();
+        r.map(|_| ())
+    }
+}
+
+/// A stream opened by a call: read it (read streams) or write it (write streams).
+///
+/// `Read` expands sparse holes into zeros; use [`StreamHandle::recv`] to see them as holes.
+#[derive(Debug)]
+pub struct StreamHandle {
+    client: Client,
+    serial: u32,
+    rx: Receiver<StreamItem>,
+    pending: Bytes,
+    hole_left: u64,
+    done: bool,
+}
+
+impl StreamHandle {
+    /// The serial of the call that opened the stream.
+    #[must_use]
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    /// The next item from the server; `None` once the stream is over.
+    pub fn recv(&mut self) -> Option<StreamItem> {
+        if self.done {
+            return None;
+        }
+        let item = self.rx.recv().ok();
+        if matches!(item, None | Some(StreamItem::Finished | StreamItem::Error(_))) {
+            self.done = true;
+        }
+        item
+    }
+
+    fn send_with(
+        &self,
+        f: impl FnOnce(&mut proto_core::client::ClientStream<'_>) -> Result<(), proto_core::client::StreamError>,
+    ) -> io::Result<()> {
+        self.client.inner.shared.with(|st| match st.conn.stream(self.serial) {
+            Some(mut s) => f(&mut s).map_err(io::Error::other),
+            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "the stream is closed")),
+        })
+    }
+
+    /// Sends a sparse hole.
+    ///
+    /// # Errors
+    /// When the stream is closed.
+    pub fn send_hole(&mut self, length: i64) -> io::Result<()> {
+        self.send_with(|s| s.send_hole(StreamHole { length, flags: 0 }))
+    }
+
+    /// Sends data without copying it again.
+    ///
+    /// # Errors
+    /// When the stream is closed.
+    pub fn send(&mut self, data: Bytes) -> io::Result<()> {
+        self.send_with(|s| s.send(data))
+    }
+
+    /// Finishes the stream and waits for the server's confirmation.
+    ///
+    /// # Errors
+    /// When the server reports an error or the connection closes.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.end(true)
+    }
+
+    /// Aborts the stream and waits for the server's confirmation.
+    ///
+    /// # Errors
+    /// When the connection closes.
+    pub fn abort(mut self) -> Result<(), Error> {
+        self.end(false)
+    }
+
+    fn end(&mut self, finish: bool) -> Result<(), Error> {
+        self.send_with(|s| if finish { s.finish() } else { s.abort() })
+            .map_err(|e| Error::Io { what: "cannot end the stream".into(), source: e })?;
+        while let Some(item) = self.recv() {
+            match item {
+                StreamItem::Finished => return Ok(()),
+                StreamItem::Error(e) => return Err(Error::Call(CallError::Remote(e))),
+                _ => {}
+            }
+        }
+        Err(Error::Call(CallError::Closed(self.client.close_reason().unwrap_or(ConnectionError::PeerClosed))))
+    }
+}
+
+impl Read for StreamHandle {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.hole_left > 0 {
+                let n = usize::try_from(self.hole_left).unwrap_or(usize::MAX).min(buf.len());
+                buf[..n].fill(0);
+                self.hole_left -= n as u64;
+                return Ok(n);
+            }
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.pending.split_to(n));
+                return Ok(n);
+            }
+            match self.recv() {
+                Some(StreamItem::Data(d)) => self.pending = d,
+                Some(StreamItem::Hole(h)) => self.hole_left = u64::try_from(h.length).unwrap_or(0),
+                Some(StreamItem::Eof | StreamItem::Finished) | None => return Ok(0),
+                Some(StreamItem::Error(e)) => return Err(io::Error::other(e.to_string())),
+            }
+        }
+    }
+}
+
+impl Write for StreamHandle {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(Bytes::copy_from_slice(buf))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn writer_loop(mut stream: Stream, rx: &Receiver<Bytes>, shared: &Shared) {
+    let mut batch: Vec<Bytes> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        // Batch everything already queued into one vectored write.
+        while batch.len() < 64 {
+            match rx.try_recv() {
+                Ok(b) => batch.push(b),
+                Err(_) => break,
+            }
+        }
+        if write_all_vectored(&mut stream, &mut batch).is_err() {
+            shared.with(|st| st.conn.handle_eof(Instant::now()));
+            return;
+        }
+    }
+}
+
+fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
+    while !batch.is_empty() {
+        let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+        let mut n = stream.write_vectored(&slices)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            if n >= batch[0].len() {
+                n -= batch[0].len();
+                batch.remove(0);
+            } else {
+                let _ = batch[0].split_to(n);
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn reader_loop(mut stream: Stream, shared: &Shared) {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let timeout = {
+            let st = lock(&shared.state);
+            if st.conn.is_closed() {
+                return;
+            }
+            st.conn.poll_timeout()
+        };
+        let wait = timeout
+            .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
+            .clamp(Duration::from_millis(1), Duration::from_secs(1));
+        let _ = stream.set_read_timeout(Some(wait));
+        let r = stream.read(&mut buf);
+        let now = Instant::now();
+        shared.with(|st| {
+            match r {
+                Ok(0) => st.conn.handle_eof(now),
+                Ok(n) => match &mut st.tls {
+                    None => st.conn.handle_input(now, &buf[..n]),
+                    Some(tls) => {
+                        let mut input = &buf[..n];
+                        let mut plain = Vec::new();
+                        while !input.is_empty() {
+                            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
+                                st.conn.handle_eof(now);
+                                return;
+                            }
+                            let _ = tls.reader().read_to_end(&mut plain);
+                        }
+                        st.conn.handle_input(now, &plain);
+                    }
+                },
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => st.conn.handle_eof(now),
+            }
+            st.conn.handle_timeout(now);
+        });
+    }
+}
+
+/// The TLS handshake and libvirt's check byte: after the handshake the server sends one byte,
+/// 1, once it has accepted our certificate; anything else means it refused us.
+fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
+    let env = transport::client_env();
+    let pki = target.tls_pki_paths(&env, |p| std::path::Path::new(p).exists());
+    let client_cert = if std::path::Path::new(&pki.cert).exists() && std::path::Path::new(&pki.key).exists() {
+        Some((pki.cert.as_str(), pki.key.as_str()))
+    } else {
+        None
+    };
+    let config = transport::tls_client_config(&pki.ca_cert, client_cert, target.params.no_verify)?;
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
+    let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
+    let mut sock =
+        channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut check = [0u8; 1];
+    loop {
+        match tls.reader().read(&mut check) {
+            Ok(1) if check[0] == 1 => break,
+            Ok(_) => return Err(Error::Tls("server verification (of our certificate or IP address) failed".into())),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                return Err(Error::Tls(format!("server verification (of our certificate or IP address) failed: {e}")))
+            }
+        }
+        match tls.complete_io(&mut sock) {
+            Ok((0, 0)) => {
+                return Err(Error::Tls(
+                    "server verification (of our certificate or IP address) failed: connection closed".into(),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Error::Tls(e.to_string())),
+        }
+    }
+    let _ = sock.set_read_timeout(None);
+    Ok(tls)
+}

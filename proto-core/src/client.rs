@@ -209,8 +209,8 @@ pub enum ClientEvent {
     StreamError {
         /// The stream's serial.
         serial: u32,
-        /// The server's error.
-        error: RemoteError,
+        /// The server's error (boxed: it is large and rare).
+        error: Box<RemoteError>,
     },
     /// The connection is closed; this is the last event. Every pending call was failed first.
     Closed {
@@ -687,7 +687,7 @@ impl ClientConnection {
             }
             (_, MessageStatus::Error) => {
                 self.streams.remove(&serial);
-                let error = xdr::from_bytes::<RemoteError>(body)?;
+                let error = Box::new(xdr::from_bytes::<RemoteError>(body)?);
                 ClientEvent::StreamError { serial, error }
             }
         };

@@ -375,34 +375,59 @@ impl RemoteError {
         }
     }
 
+    /// An error as libvirt's `virRaiseError` records it: `format` is the text libvirt keeps
+    /// for the code (e.g. `"%s"` for `VIR_ERR_RPC`, `"internal error: %s"` for
+    /// `VIR_ERR_INTERNAL_ERROR`, `"Domain not found: %s"` for `VIR_ERR_NO_DOMAIN`), `info` the
+    /// detail. The message is `format` with `%s` replaced by `info`; `str1` is `format` and
+    /// `str2` is `info`, as libvirtd sends them. Without `info` the message and `str1` are the
+    /// bare format with no `%s` (e.g. "Domain not found").
+    #[must_use]
+    pub fn with_info(code: ErrorCode, domain: ErrorDomain, format: &str, info: Option<&str>) -> Self {
+        let mut e = Self::new(code, domain, String::new());
+        match info {
+            Some(info) => {
+                e.message = Some(format.replacen("%s", info, 1).into());
+                e.str1 = Some(format.into());
+                e.str2 = Some(info.into());
+            }
+            None => {
+                e.message = Some(format.into());
+                e.str1 = Some(format.into());
+            }
+        }
+        e
+    }
+
+    /// An error of libvirt's RPC layer: `VIR_ERR_RPC` / `VIR_FROM_RPC`, format `"%s"`.
+    #[must_use]
+    pub fn rpc(message: &str) -> Self {
+        Self::with_info(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, "%s", Some(message))
+    }
+
     /// What libvirtd 9.0 answers to a CALL for a program or version it does not serve:
     /// `VIR_ERR_RPC` / `VIR_FROM_RPC`, "Cannot find program P version V".
     #[must_use]
     pub fn unknown_program(prog: u32, vers: u32) -> Self {
-        Self::new(
-            ErrorCode::VIR_ERR_RPC,
-            ErrorDomain::VIR_FROM_RPC,
-            format!("Cannot find program {prog} version {vers}"),
-        )
+        Self::rpc(&format!("Cannot find program {prog} version {vers}"))
     }
 
     /// What libvirtd 9.0 answers to an unknown procedure: `VIR_ERR_RPC` / `VIR_FROM_RPC`,
     /// "unknown procedure: N". libvirt's client turns this into `VIR_ERR_NO_SUPPORT`.
     #[must_use]
     pub fn unknown_procedure(proc_: i32) -> Self {
-        Self::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, format!("unknown procedure: {proc_}"))
+        Self::rpc(&format!("unknown procedure: {proc_}"))
     }
 
     /// What libvirtd 9.0 answers to a CALL whose status is not OK.
     #[must_use]
     pub fn unexpected_status(status: i32) -> Self {
-        Self::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, format!("Unexpected message status {status}"))
+        Self::rpc(&format!("Unexpected message status {status}"))
     }
 
     /// What libvirtd 9.0 answers when a call's arguments do not decode.
     #[must_use]
     pub fn undecodable_payload() -> Self {
-        Self::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, "Unable to decode message payload")
+        Self::rpc("Unable to decode message payload")
     }
 
     /// Whether libvirt's client would rewrite this error to `VIR_ERR_NO_SUPPORT`: code

@@ -680,11 +680,7 @@ fn is_stream_packet(ev: &ServerEvent) -> bool {
 }
 
 fn encode_failure() -> RemoteError {
-    RemoteError::new(
-        crate::ErrorCode::VIR_ERR_RPC,
-        crate::ErrorDomain::VIR_FROM_RPC,
-        "Unable to encode message payload",
-    )
+    RemoteError::rpc("Unable to encode message payload")
 }
 
 /// Sending side of one server stream, borrowed from its [`ServerConnection`].

@@ -381,7 +381,7 @@ fn read_stream_with_eof_and_abort() {
     p.pump();
     assert_eq!(
         p.client_events(),
-        vec![ClientEvent::StreamFinished { serial: a }, ClientEvent::StreamError { serial: b, error: err }]
+        vec![ClientEvent::StreamFinished { serial: a }, ClientEvent::StreamError { serial: b, error: Box::new(err) }]
     );
     assert!(p.s2c_log.iter().any(|h| h.ty == MessageType::StreamHole));
 }

@@ -441,7 +441,6 @@ fn probe_ping_and_call_before_open() {
 /// They do not yet: they copy the message into `str1`, where libvirtd 9.0 sends `str1 = "%s"` and
 /// the message in `str2` (see corpus/MANIFEST.md, "Probes").
 #[test]
-#[ignore = "proto-core's RemoteError::{unknown_procedure, unknown_program, unexpected_status} put the message in str1; libvirtd sends str1=\"%s\", str2=message"]
 fn proto_core_rpc_errors_match_libvirtd_bytes() {
     let cases = [
         ("-unknown-proc-9999-reply-", RemoteError::unknown_procedure(9999)),

@@ -1,0 +1,263 @@
+//! Opening the byte channel a [`RemoteTarget`] names: a unix socket, TCP, TLS over TCP, or a
+//! child process (ssh, ext) whose stdin and stdout are one end of a socket pair. Which socket,
+//! port or command to use is decided by `proto_core::uri`; this module only opens it.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use proto_core::uri::{ClientEnv, RemoteTarget, Transport, UnixSocket};
+
+use crate::Error;
+
+/// The environment facts `proto_core::uri` needs, read from this process.
+#[must_use]
+pub fn client_env() -> ClientEnv {
+    let var = |k| std::env::var(k).ok();
+    ClientEnv {
+        // /proc/self belongs to the effective uid.
+        is_root: std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0),
+        runtime_dir: var("XDG_RUNTIME_DIR"),
+        cache_home: var("XDG_CACHE_HOME"),
+        home: var("HOME"),
+        autostart: var("LIBVIRT_AUTOSTART"),
+    }
+}
+
+/// An open, plain byte channel (TLS is layered on top by the caller).
+#[derive(Debug)]
+pub enum Channel {
+    /// A unix socket.
+    Unix(UnixStream),
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A child process speaking over a socket pair; the child is killed when dropped.
+    Child(UnixStream, ChildGuard),
+}
+
+/// Kills and reaps the transport's child process when dropped.
+#[derive(Debug)]
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Channel {
+    /// A second handle on the same channel (for a reader thread).
+    ///
+    /// # Errors
+    /// When the descriptor cannot be duplicated.
+    pub fn try_clone_stream(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Self::Unix(s) | Self::Child(s, _) => Stream::Unix(s.try_clone()?),
+            Self::Tcp(s) => Stream::Tcp(s.try_clone()?),
+        })
+    }
+
+    /// Shuts both directions down, which wakes a thread blocked reading it.
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Self::Unix(s) | Self::Child(s, _) => s.shutdown(std::net::Shutdown::Both),
+            Self::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+/// One handle on a channel's socket.
+#[derive(Debug)]
+pub enum Stream {
+    /// Unix socket (also a child's socket pair).
+    Unix(UnixStream),
+    /// TCP.
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    /// Sets the read timeout.
+    ///
+    /// # Errors
+    /// As the socket option.
+    pub fn set_read_timeout(&self, t: Option<std::time::Duration>) -> io::Result<()> {
+        match self {
+            Self::Unix(s) => s.set_read_timeout(t),
+            Self::Tcp(s) => s.set_read_timeout(t),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Unix(s) => s.read(buf),
+            Self::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Unix(s) => s.write(buf),
+            Self::Tcp(s) => s.write(buf),
+        }
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Unix(s) => s.write_vectored(bufs),
+            Self::Tcp(s) => s.write_vectored(bufs),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Starts `argv` with its stdin and stdout on one end of a socket pair; its stderr is inherited
+/// so that ssh can show prompts and errors, as libvirt's client lets it.
+///
+/// # Errors
+/// When the socket pair or the process cannot be created.
+pub fn spawn_command(argv: &[String]) -> io::Result<(UnixStream, Child)> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let theirs_out = theirs.try_clone()?;
+    let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("empty command"))?;
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::from(OwnedFd::from(theirs)))
+        .stdout(Stdio::from(OwnedFd::from(theirs_out)))
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    Ok((ours, child))
+}
+
+/// Opens the channel for `target` (no TLS handshake yet).
+///
+/// # Errors
+/// When the socket cannot be reached or the command cannot be started.
+pub fn open(target: &RemoteTarget) -> Result<Channel, Error> {
+    let io = |what: String| move |e: io::Error| Error::Io { what, source: e };
+    match target.transport {
+        Transport::Unix => {
+            let path = match &target.socket {
+                Some(s @ UnixSocket::Probe { .. }) => s.choose(|p| std::path::Path::new(p).exists(), false).to_owned(),
+                Some(UnixSocket::Path(p)) => p.clone(),
+                None => return Err(Error::Unsupported("a unix URI without a socket path".into())),
+            };
+            let s = UnixStream::connect(&path).map_err(io(format!("cannot connect to socket '{path}'")))?;
+            Ok(Channel::Unix(s))
+        }
+        Transport::Tcp | Transport::Tls => {
+            let port = target.port.unwrap_or(16509);
+            let addr = format!("{}:{port}", bracket(&target.host));
+            let s = TcpStream::connect(&addr).map_err(io(format!("cannot connect to {addr}")))?;
+            let _ = s.set_nodelay(true);
+            Ok(Channel::Tcp(s))
+        }
+        Transport::Ssh | Transport::Ext | Transport::Libssh | Transport::Libssh2 => {
+            // libssh and libssh2 run the same remote command; here they use the ssh binary.
+            let argv = match target.transport {
+                Transport::Ext => target.ext_argv(),
+                _ => {
+                    let mut t = target.clone();
+                    t.transport = Transport::Ssh;
+                    t.ssh_argv()
+                }
+            }
+            .ok_or_else(|| Error::Unsupported("no command for this transport".into()))?;
+            let (s, child) = spawn_command(&argv).map_err(io(format!("cannot run '{}'", argv.join(" "))))?;
+            Ok(Channel::Child(s, ChildGuard(child)))
+        }
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// A rustls client configuration from libvirt's PKI files (CA certificate, and the client
+/// certificate and key when both exist), with hostname verification unless `no_verify`.
+///
+/// # Errors
+/// When a file cannot be read or parsed.
+pub fn tls_client_config(
+    ca: &str,
+    client_cert: Option<(&str, &str)>,
+    no_verify: bool,
+) -> Result<Arc<rustls::ClientConfig>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = |what: String| move |e: rustls::pki_types::pem::Error| Error::Tls(format!("{what}: {e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = if no_verify {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca).map_err(tls(format!("cannot read CA certificate '{ca}'")))? {
+            let cert = cert.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
+            roots.add(cert).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
+        }
+        builder.with_root_certificates(roots)
+    };
+    let config = match client_cert {
+        Some((cert, key)) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .map_err(tls(format!("cannot read client certificate '{cert}'")))?
+                .collect::<Result<_, _>>()
+                .map_err(tls(format!("cannot parse client certificate '{cert}'")))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(tls(format!("cannot read client key '{key}'")))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| Error::Tls(e.to_string()))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// `no_verify=1`: accept any server certificate (signatures are still checked).
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
