@@ -20,6 +20,7 @@ pub mod error;
 pub mod frame;
 mod keepalive;
 pub mod program;
+pub mod programs;
 pub mod server;
 mod transmit;
 pub mod uri;
