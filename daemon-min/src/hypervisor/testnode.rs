@@ -1,0 +1,163 @@
+//! Test-driver node descriptions (`test:///PATH`): a `<node>` document with `<domain>`,
+//! `<network>`, `<pool>` (holding `<volume>`s), `<cpu>` and `<memory>` children. Any of the
+//! object elements may instead name a file with `file='...'`, relative to the node file.
+//!
+//! As in libvirt: domains start running (ids 1, 2, ...) unless they carry the test namespace's
+//! `<test:runstate>5</test:runstate>`; `<test:transient/>` makes one transient; networks and
+//! pools start active; the node info starts from the default and takes what `<cpu>` and
+//! `<memory>` say; there are no NUMA cells.
+
+use std::path::{Path, PathBuf};
+
+use proto_core::error::{ErrorCode, ErrorDomain};
+
+use super::error::{self, Error, Result};
+use super::xml::{self, Element};
+use super::{reason, DomainDef, DomainObj, DomainState, Hypervisor, NetworkDef, NetworkObj, PoolDef, VolDef, VolObj};
+
+fn file_error(path: &Path) -> Error {
+    error::e(
+        ErrorCode::VIR_ERR_XML_ERROR,
+        ErrorDomain::VIR_FROM_TEST,
+        format!("XML error: failed to parse xml document '{}'", path.display()),
+    )
+}
+
+pub(super) fn from_file(path: &Path, hostname: &str) -> Result<Hypervisor> {
+    let text = std::fs::read_to_string(path).map_err(|_| file_error(path))?;
+    let root = xml::parse(&text, &path.display().to_string())
+        .map_err(|e| error::e(ErrorCode::VIR_ERR_XML_DETAIL, ErrorDomain::VIR_FROM_TEST, e.message))?;
+    if root.name != "node" {
+        return Err(error::xml_util_error(&format!("expecting root element of 'node', not '{}'", root.name)));
+    }
+    let mut h = Hypervisor::empty(hostname);
+    load_node(&mut h, &root, Some(path))?;
+    Ok(h)
+}
+
+/// `testParseXMLDocFromFile`: the element itself, or the root of the file it names.
+fn resolve(e: &Element, base: Option<&Path>) -> Result<Element> {
+    let Some(rel) = e.attr("file") else { return Ok(e.clone()) };
+    let rel = Path::new(rel);
+    let path: PathBuf = if rel.is_absolute() {
+        rel.to_path_buf()
+    } else {
+        base.and_then(Path::parent).map_or_else(|| rel.to_path_buf(), |d| d.join(rel))
+    };
+    let text = std::fs::read_to_string(&path).map_err(|_| file_error(&path))?;
+    let root = xml::parse(&text, &path.display().to_string())
+        .map_err(|e| error::e(ErrorCode::VIR_ERR_XML_DETAIL, ErrorDomain::VIR_FROM_TEST, e.message))?;
+    if root.name != e.name {
+        return Err(error::xml_util_error(&format!("expecting root element of '{}', not '{}'", e.name, root.name)));
+    }
+    Ok(root)
+}
+
+fn uint(node: &Element, path: &[&str], what: &str) -> Result<Option<u64>> {
+    let mut cur = node;
+    for p in path {
+        match cur.child(p) {
+            Some(c) => cur = c,
+            None => return Ok(None),
+        }
+    }
+    let t = cur.text();
+    t.trim()
+        .parse::<u64>()
+        .map(Some)
+        .map_err(|_| error::e(ErrorCode::VIR_ERR_XML_ERROR, ErrorDomain::VIR_FROM_TEST, format!("XML error: {what}")))
+}
+
+/// A child of the test namespace (`<test:NAME>`), whatever the prefix.
+fn test_ns_child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
+    e.elements().find(|c| c.name.split_once(':').is_some_and(|(_, local)| local == name))
+}
+
+pub(super) fn load_node(h: &mut Hypervisor, node: &Element, base: Option<&Path>) -> Result<()> {
+    // Node info.
+    let ni = &mut h.node_info;
+    let as_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    if let Some(v) = uint(node, &["cpu", "nodes"], "invalid node cpu nodes value")? {
+        ni.nodes = as_u32(v);
+    }
+    if let Some(v) = uint(node, &["cpu", "sockets"], "invalid node cpu sockets value")? {
+        ni.sockets = as_u32(v);
+    }
+    if let Some(v) = uint(node, &["cpu", "cores"], "invalid node cpu cores value")? {
+        ni.cores = as_u32(v);
+    }
+    if let Some(v) = uint(node, &["cpu", "threads"], "invalid node cpu threads value")? {
+        ni.threads = as_u32(v);
+    }
+    ni.cpus = ni.cores * ni.threads * ni.sockets * ni.nodes;
+    if let Some(v) = uint(node, &["cpu", "active"], "invalid node cpu active value")? {
+        ni.cpus = ni.cpus.min(as_u32(v));
+    }
+    if let Some(v) = uint(node, &["cpu", "mhz"], "invalid node cpu mhz value")? {
+        ni.mhz = as_u32(v);
+    }
+    if let Some(m) = node.child("cpu").and_then(|c| c.child_text("model")) {
+        ni.model = m;
+    }
+    if let Some(v) = uint(node, &["memory"], "invalid node memory value")? {
+        ni.memory = v;
+    }
+
+    // Domains.
+    for d in node.children_named("domain") {
+        let d = resolve(d, base)?;
+        let def = DomainDef::from_element(&d)?;
+        if let Some(existing) = h.domains.iter().find(|o| o.def.name == def.name || o.def.uuid == def.uuid) {
+            return Err(error::domain_exists(&existing.def.name, &existing.def.uuid));
+        }
+        let runstate = test_ns_child(&d, "runstate")
+            .and_then(|r| r.text().trim().parse::<i32>().ok())
+            .and_then(DomainState::from_i32)
+            .unwrap_or(DomainState::Running);
+        h.domains.push(DomainObj {
+            def,
+            new_def: None,
+            id: -1,
+            state: DomainState::Shutoff,
+            reason: reason::UNKNOWN,
+            persistent: test_ns_child(&d, "transient").is_none(),
+            autostart: false,
+        });
+        let i = h.domains.len() - 1;
+        if runstate != DomainState::Shutoff {
+            h.start_state(i, reason::RUNNING_BOOTED);
+        }
+        h.domains[i].state = runstate;
+        h.domains[i].reason = reason::UNKNOWN;
+    }
+
+    // Networks.
+    for n in node.children_named("network") {
+        let n = resolve(n, base)?;
+        let def = NetworkDef::from_element(&n)?;
+        if let Some(existing) = h.networks.iter().find(|o| o.def.name == def.name || o.def.uuid == def.uuid) {
+            return Err(error::network_exists(&existing.def.name, &existing.def.uuid));
+        }
+        h.networks.push(NetworkObj { def, new_def: None, active: true, persistent: true, autostart: false });
+    }
+
+    // Pools and their volumes.
+    for p in node.children_named("pool") {
+        let p = resolve(p, base)?;
+        let def = PoolDef::from_element(&p)?;
+        if let Some(existing) = h.pools.iter().find(|o| o.def.name == def.name || o.def.uuid == def.uuid) {
+            return Err(error::pool_exists(&existing.def.name, &existing.def.uuid));
+        }
+        let mut obj = Hypervisor::new_pool(def);
+        obj.active = true;
+        for v in p.children_named("volume") {
+            let v = resolve(v, base)?;
+            let vdef = VolDef::from_element(&v, &obj.def)?;
+            obj.allocation += vdef.allocation;
+            obj.available = obj.capacity.saturating_sub(obj.allocation);
+            obj.vols.push(VolObj { def: vdef, content: Default::default() });
+        }
+        h.pools.push(obj);
+    }
+    Ok(())
+}

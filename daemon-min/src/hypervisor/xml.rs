@@ -1,0 +1,406 @@
+//! A small XML tree, read with quick-xml, and the writer conventions of libvirt's formatters.
+//!
+//! libvirt parses every document with libxml2 and formats it again with its own buffer code:
+//! two-space indentation, attributes in single quotes, `<x/>` for empty elements. Documents it
+//! cannot parse are reported as `(context):LINE: MESSAGE`, followed by the offending line and a
+//! caret under the column where libxml2 stopped. [`parse`] reproduces that report for the
+//! mistakes clients make most (no element at all, a truncated document, mismatched tags).
+
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// An element: name, attributes in document order, children.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Element {
+    pub(crate) name: String,
+    pub(crate) attrs: Vec<(String, String)>,
+    pub(crate) children: Vec<Node>,
+}
+
+/// A child of an element. Comments and processing instructions are dropped when reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    Element(Element),
+    Text(String),
+}
+
+impl Element {
+    pub(crate) fn new(name: &str) -> Self {
+        Self { name: name.to_owned(), attrs: Vec::new(), children: Vec::new() }
+    }
+
+    /// The value of attribute `name`.
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Child elements, in order.
+    pub(crate) fn elements(&self) -> impl Iterator<Item = &Self> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element called `name`.
+    pub(crate) fn child(&self, name: &str) -> Option<&Self> {
+        self.elements().find(|e| e.name == name)
+    }
+
+    /// Every child element called `name`.
+    pub(crate) fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Self> + 'a {
+        self.elements().filter(move |e| e.name == name)
+    }
+
+    /// The concatenated text of this element and its descendants (XPath `string(.)`).
+    pub(crate) fn text(&self) -> String {
+        let mut out = String::new();
+        self.collect_text(&mut out);
+        out
+    }
+
+    fn collect_text(&self, out: &mut String) {
+        for c in &self.children {
+            match c {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => e.collect_text(out),
+            }
+        }
+    }
+
+    /// The text of the first child called `name` (XPath `string(./name[1])`), if it exists.
+    pub(crate) fn child_text(&self, name: &str) -> Option<String> {
+        self.child(name).map(Self::text)
+    }
+
+    /// Whether the element has no element children and no non-blank text.
+    fn is_blank(&self) -> bool {
+        self.children.iter().all(|c| matches!(c, Node::Text(t) if t.trim().is_empty()))
+    }
+
+    pub(crate) fn with_attr(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.attrs.push((k.to_owned(), v.into()));
+        self
+    }
+}
+
+/// A document that could not be parsed, as libvirt reports it (`VIR_ERR_XML_DETAIL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    /// The whole message: `(context):LINE: WHAT\nLINE TEXT\n---^`.
+    pub(crate) message: String,
+}
+
+/// Parses `text`; `context` names the document in error messages (`(domain_definition)`, a
+/// file name, ...).
+pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let Ok(ev) = reader.read_event() else {
+            let pos = usize::try_from(reader.error_position()).unwrap_or(0);
+            return Err(match stack.last() {
+                Some(open) => premature_end(text, context, open, &stack),
+                None if root.is_none() => syntax_error(text, context, pos, "Start tag expected, '<' not found"),
+                None => syntax_error(text, context, pos, "Extra content at the end of the document"),
+            });
+        };
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match ev {
+            Event::Start(s) | Event::Empty(s) if root.is_some() && stack.is_empty() => {
+                let _ = s;
+                return Err(syntax_error(text, context, before, "Extra content at the end of the document"));
+            }
+            Event::Start(s) => stack.push(start_element(&s, text, context, before)?),
+            Event::Empty(s) => {
+                let e = start_element(&s, text, context, before)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(e)),
+                    None => root = Some(e),
+                }
+            }
+            Event::End(end) => {
+                let name = end.name().0.to_owned();
+                let Some(open) = stack.pop() else {
+                    return Err(syntax_error(text, context, before, "StartTag: invalid element name"));
+                };
+                if open.name != name {
+                    let line = line_of(text, open_pos_hint(text, &open, &stack));
+                    return Err(syntax_error(
+                        text,
+                        context,
+                        after,
+                        &format!("Opening and ending tag mismatch: {} line {} and {}", open.name, line, name),
+                    ));
+                }
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(open)),
+                    None => root = Some(open),
+                }
+            }
+            Event::Text(t) => {
+                let content = t.xml10_content().into_owned();
+                match stack.last_mut() {
+                    Some(parent) => push_text(parent, &content),
+                    None if content.trim().is_empty() => {}
+                    None if root.is_none() => {
+                        return Err(syntax_error(text, context, before, "Start tag expected, '<' not found"))
+                    }
+                    None => {
+                        return Err(syntax_error(text, context, before, "Extra content at the end of the document"))
+                    }
+                }
+            }
+            Event::CData(c) => {
+                let content = c.into_inner().into_owned();
+                if let Some(parent) = stack.last_mut() {
+                    push_text(parent, &content);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => match &*r {
+                        "lt" => "<".to_owned(),
+                        "gt" => ">".to_owned(),
+                        "amp" => "&".to_owned(),
+                        "apos" => "'".to_owned(),
+                        "quot" => "\"".to_owned(),
+                        other => {
+                            return Err(syntax_error(text, context, after, &format!("Entity '{other}' not defined")))
+                        }
+                    },
+                    Err(_) => {
+                        return Err(syntax_error(text, context, after, "xmlParseCharRef: invalid xmlChar value 0"))
+                    }
+                };
+                match stack.last_mut() {
+                    Some(parent) => push_text(parent, &resolved),
+                    None => return Err(syntax_error(text, context, before, "Start tag expected, '<' not found")),
+                }
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::Eof => {
+                if let Some(open) = stack.last() {
+                    return Err(premature_end(text, context, open, &stack));
+                }
+                return root.ok_or_else(|| {
+                    if text.trim().is_empty() {
+                        syntax_error(text, context, text.len(), "Document is empty")
+                    } else {
+                        syntax_error(text, context, 0, "Start tag expected, '<' not found")
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn push_text(parent: &mut Element, content: &str) {
+    if let Some(Node::Text(prev)) = parent.children.last_mut() {
+        prev.push_str(content);
+    } else {
+        parent.children.push(Node::Text(content.to_owned()));
+    }
+}
+
+fn start_element(s: &BytesStart<'_>, text: &str, context: &str, pos: usize) -> Result<Element, SyntaxError> {
+    let mut e = Element::new(s.name().0);
+    for a in s.attributes() {
+        let Ok(a) = a else {
+            return Err(syntax_error(text, context, pos, "attributes construct error"));
+        };
+        let Ok(v) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+            return Err(syntax_error(text, context, pos, "AttValue: '\"' or ' expected"));
+        };
+        e.attrs.push((a.key.0.to_owned(), v.into_owned()));
+    }
+    Ok(e)
+}
+
+/// Where an element opened: we do not keep positions, so use the first line that starts the tag.
+fn open_pos_hint(text: &str, open: &Element, _stack: &[Element]) -> usize {
+    text.find(&format!("<{}", open.name)).unwrap_or(0)
+}
+
+fn premature_end(text: &str, context: &str, open: &Element, stack: &[Element]) -> SyntaxError {
+    let line = line_of(text, open_pos_hint(text, open, stack));
+    syntax_error(text, context, text.len(), &format!("Premature end of data in tag {} line {}", open.name, line))
+}
+
+fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// libvirt's report: `context:LINE: what`, then the line's text (or `(null)` when the line is
+/// empty) and a caret under the column, with dashes before it.
+fn syntax_error(text: &str, context: &str, pos: usize, what: &str) -> SyntaxError {
+    let pos = pos.min(text.len());
+    let line = line_of(text, pos);
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let line_text = &text[line_start..line_end];
+    let col = text[line_start..pos].chars().count();
+    let shown = if line_text.is_empty() { "(null)" } else { line_text };
+    let caret = if line_text.is_empty() { String::new() } else { "-".repeat(col) };
+    SyntaxError { message: format!("{context}:{line}: {what}\n{shown}\n{caret}^") }
+}
+
+/// Escapes text or an attribute value the way libvirt's `virBufferEscapeString` does.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An output buffer with libvirt's indentation rules.
+#[derive(Debug, Default)]
+pub(crate) struct Buf {
+    out: String,
+    indent: usize,
+}
+
+impl Buf {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes one line at the current indentation.
+    pub(crate) fn line(&mut self, s: &str) {
+        for _ in 0..self.indent {
+            self.out.push(' ');
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    pub(crate) fn push(&mut self) {
+        self.indent += 2;
+    }
+
+    pub(crate) fn pop(&mut self) {
+        self.indent = self.indent.saturating_sub(2);
+    }
+
+    /// `<name>escaped text</name>`.
+    pub(crate) fn text_elem(&mut self, name: &str, text: &str) {
+        self.line(&format!("<{name}>{}</{name}>", escape(text)));
+    }
+
+    /// Writes `e` as libvirt would re-format a known element: single-quoted attributes, text
+    /// inline, blank-only elements collapsed to `<x/>`.
+    pub(crate) fn element(&mut self, e: &Element) {
+        let open = open_tag(e, '\'');
+        if e.is_blank() {
+            self.line(&format!("{open}/>"));
+            return;
+        }
+        if e.elements().next().is_none() {
+            self.line(&format!("{open}>{}</{}>", escape(&e.text()), e.name));
+            return;
+        }
+        self.line(&format!("{open}>"));
+        self.push();
+        for c in e.elements() {
+            self.element(c);
+        }
+        self.pop();
+        self.line(&format!("</{}>", e.name));
+    }
+
+    /// Writes `e` the way libxml2 dumps a node kept verbatim (`<metadata>` content): attributes in
+    /// double quotes.
+    pub(crate) fn raw_element(&mut self, e: &Element) {
+        let open = open_tag(e, '"');
+        if e.children.is_empty() {
+            self.line(&format!("{open}/>"));
+            return;
+        }
+        if e.elements().next().is_none() {
+            self.line(&format!("{open}>{}</{}>", escape_text_only(&e.text()), e.name));
+            return;
+        }
+        self.line(&format!("{open}>"));
+        self.push();
+        for c in e.elements() {
+            self.raw_element(c);
+        }
+        self.pop();
+        self.line(&format!("</{}>", e.name));
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
+}
+
+fn escape_text_only(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn open_tag(e: &Element, quote: char) -> String {
+    let mut s = format!("<{}", e.name);
+    for (k, v) in &e.attrs {
+        if quote == '\'' {
+            let _ = write!(s, " {k}='{}'", escape(v));
+        } else {
+            let _ = write!(s, " {k}=\"{}\"", escape_text_only(v).replace('"', "&quot;"));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_attributes_text_and_entities() {
+        let e = parse("<a x=\"1\" y='&lt;2'>hi &amp; <b/>there</a>", "(t)").unwrap();
+        assert_eq!(e.attr("x"), Some("1"));
+        assert_eq!(e.attr("y"), Some("<2"));
+        assert_eq!(e.text(), "hi & there");
+        assert!(e.child("b").is_some());
+    }
+
+    #[test]
+    fn libxml2_style_errors() {
+        assert_eq!(
+            parse("garbage", "(domain_definition)").unwrap_err().message,
+            "(domain_definition):1: Start tag expected, '<' not found\ngarbage\n^"
+        );
+        assert_eq!(
+            parse("", "(domain_definition)").unwrap_err().message,
+            "(domain_definition):1: Document is empty\n(null)\n^"
+        );
+        assert_eq!(
+            parse("<domain type=\"test\"><name>z</name>", "(domain_definition)").unwrap_err().message,
+            "(domain_definition):1: Premature end of data in tag domain line 1\n<domain type=\"test\"><name>z</name>\n----------------------------------^"
+        );
+        assert_eq!(
+            parse("<domain type=\"test\">\n<name>z</name>\n<memory>1</memory>\n", "(domain_definition)")
+                .unwrap_err()
+                .message,
+            "(domain_definition):4: Premature end of data in tag domain line 1\n(null)\n^"
+        );
+        assert_eq!(
+            parse("<domain type=\"test\"><name>z</name></domainx>", "(domain_definition)").unwrap_err().message,
+            "(domain_definition):1: Opening and ending tag mismatch: domain line 1 and domainx\n<domain type=\"test\"><name>z</name></domainx>\n--------------------------------------------^"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! daemon-min: a minimal libvirtd in Rust.
+//!
+//! This library holds the parts of the daemon that are not RPC plumbing. For now that is
+//! [`hypervisor`]: an in-memory rebuild of libvirt 9.0's test driver (`test:///default` and
+//! `test:///PATH`), with the same objects, XML documents, errors and events, plus an optional
+//! durable state directory.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod hypervisor;
