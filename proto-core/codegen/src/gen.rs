@@ -1710,6 +1710,28 @@ pub fn arb_array<T: std::fmt::Debug + Clone, const N: usize>(
         out.push_str("}\n\n");
     }
     out.push_str(
+        "/// Encodes one value, drawn from the type's strategy, of the type libvirt calls `xname` (e.g.
+/// `remote_domain_get_state_args`); `None` for a name no `.x` file defines. For tests that only
+/// know type names, such as the procedure tables' `args` and `ret`.
+pub fn encode_sample(
+    xname: &str,
+    runner: &mut proptest::test_runner::TestRunner,
+) -> Option<Result<Bytes, crate::xdr::EncodeError>> {
+    fn one<T: crate::xdr::XdrEncode + std::fmt::Debug>(
+        s: BoxedStrategy<T>,
+        runner: &mut proptest::test_runner::TestRunner,
+    ) -> Result<Bytes, crate::xdr::EncodeError> {
+        let v = proptest::strategy::ValueTree::current(&s.new_tree(runner).expect(\"strategy\"));
+        crate::xdr::to_bytes(&v)
+    }
+    Some(match xname {
+",
+    );
+    for a in arbs {
+        let _ = writeln!(out, "\"{}\" => one({}::{}(), runner),", a.xname, a.module, snake(&a.xname));
+    }
+    out.push_str("_ => return None,\n})\n}\n\n");
+    out.push_str(
         "#[cfg(test)]
 mod tests {
     use bytes::{Bytes, BytesMut};

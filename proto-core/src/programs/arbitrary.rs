@@ -5861,6 +5861,1006 @@ pub mod keepalive {
     }
 }
 
+/// Encodes one value, drawn from the type's strategy, of the type libvirt calls `xname` (e.g.
+/// `remote_domain_get_state_args`); `None` for a name no `.x` file defines. For tests that only
+/// know type names, such as the procedure tables' `args` and `ret`.
+pub fn encode_sample(
+    xname: &str,
+    runner: &mut proptest::test_runner::TestRunner,
+) -> Option<Result<Bytes, crate::xdr::EncodeError>> {
+    fn one<T: crate::xdr::XdrEncode + std::fmt::Debug>(
+        s: BoxedStrategy<T>,
+        runner: &mut proptest::test_runner::TestRunner,
+    ) -> Result<Bytes, crate::xdr::EncodeError> {
+        let v = proptest::strategy::ValueTree::current(&s.new_tree(runner).expect("strategy"));
+        crate::xdr::to_bytes(&v)
+    }
+    Some(match xname {
+        "virNetMessageType" => one(virnet::vir_net_message_type(), runner),
+        "virNetMessageStatus" => one(virnet::vir_net_message_status(), runner),
+        "virNetMessageHeader" => one(virnet::vir_net_message_header(), runner),
+        "virNetMessageNonnullDomain" => one(virnet::vir_net_message_nonnull_domain(), runner),
+        "virNetMessageNonnullNetwork" => one(virnet::vir_net_message_nonnull_network(), runner),
+        "virNetMessageError" => one(virnet::vir_net_message_error(), runner),
+        "virNetStreamHole" => one(virnet::vir_net_stream_hole(), runner),
+        "remote_nonnull_domain" => one(remote::remote_nonnull_domain(), runner),
+        "remote_nonnull_network" => one(remote::remote_nonnull_network(), runner),
+        "remote_nonnull_network_port" => one(remote::remote_nonnull_network_port(), runner),
+        "remote_nonnull_nwfilter" => one(remote::remote_nonnull_nwfilter(), runner),
+        "remote_nonnull_nwfilter_binding" => one(remote::remote_nonnull_nwfilter_binding(), runner),
+        "remote_nonnull_interface" => one(remote::remote_nonnull_interface(), runner),
+        "remote_nonnull_storage_pool" => one(remote::remote_nonnull_storage_pool(), runner),
+        "remote_nonnull_storage_vol" => one(remote::remote_nonnull_storage_vol(), runner),
+        "remote_nonnull_node_device" => one(remote::remote_nonnull_node_device(), runner),
+        "remote_nonnull_secret" => one(remote::remote_nonnull_secret(), runner),
+        "remote_nonnull_domain_checkpoint" => one(remote::remote_nonnull_domain_checkpoint(), runner),
+        "remote_nonnull_domain_snapshot" => one(remote::remote_nonnull_domain_snapshot(), runner),
+        "remote_error" => one(remote::remote_error(), runner),
+        "remote_auth_type" => one(remote::remote_auth_type(), runner),
+        "remote_vcpu_info" => one(remote::remote_vcpu_info(), runner),
+        "remote_typed_param_value" => one(remote::remote_typed_param_value(), runner),
+        "remote_typed_param" => one(remote::remote_typed_param(), runner),
+        "remote_node_get_cpu_stats" => one(remote::remote_node_get_cpu_stats(), runner),
+        "remote_node_get_memory_stats" => one(remote::remote_node_get_memory_stats(), runner),
+        "remote_domain_disk_error" => one(remote::remote_domain_disk_error(), runner),
+        "remote_connect_open_args" => one(remote::remote_connect_open_args(), runner),
+        "remote_connect_supports_feature_args" => one(remote::remote_connect_supports_feature_args(), runner),
+        "remote_connect_supports_feature_ret" => one(remote::remote_connect_supports_feature_ret(), runner),
+        "remote_connect_get_type_ret" => one(remote::remote_connect_get_type_ret(), runner),
+        "remote_connect_get_version_ret" => one(remote::remote_connect_get_version_ret(), runner),
+        "remote_connect_get_lib_version_ret" => one(remote::remote_connect_get_lib_version_ret(), runner),
+        "remote_connect_get_hostname_ret" => one(remote::remote_connect_get_hostname_ret(), runner),
+        "remote_connect_get_sysinfo_args" => one(remote::remote_connect_get_sysinfo_args(), runner),
+        "remote_connect_get_sysinfo_ret" => one(remote::remote_connect_get_sysinfo_ret(), runner),
+        "remote_connect_get_uri_ret" => one(remote::remote_connect_get_uri_ret(), runner),
+        "remote_connect_get_max_vcpus_args" => one(remote::remote_connect_get_max_vcpus_args(), runner),
+        "remote_connect_get_max_vcpus_ret" => one(remote::remote_connect_get_max_vcpus_ret(), runner),
+        "remote_node_get_info_ret" => one(remote::remote_node_get_info_ret(), runner),
+        "remote_connect_get_capabilities_ret" => one(remote::remote_connect_get_capabilities_ret(), runner),
+        "remote_connect_get_domain_capabilities_args" => {
+            one(remote::remote_connect_get_domain_capabilities_args(), runner)
+        }
+        "remote_connect_get_domain_capabilities_ret" => {
+            one(remote::remote_connect_get_domain_capabilities_ret(), runner)
+        }
+        "remote_node_get_cpu_stats_args" => one(remote::remote_node_get_cpu_stats_args(), runner),
+        "remote_node_get_cpu_stats_ret" => one(remote::remote_node_get_cpu_stats_ret(), runner),
+        "remote_node_get_memory_stats_args" => one(remote::remote_node_get_memory_stats_args(), runner),
+        "remote_node_get_memory_stats_ret" => one(remote::remote_node_get_memory_stats_ret(), runner),
+        "remote_node_get_cells_free_memory_args" => one(remote::remote_node_get_cells_free_memory_args(), runner),
+        "remote_node_get_cells_free_memory_ret" => one(remote::remote_node_get_cells_free_memory_ret(), runner),
+        "remote_node_get_free_memory_ret" => one(remote::remote_node_get_free_memory_ret(), runner),
+        "remote_domain_get_scheduler_type_args" => one(remote::remote_domain_get_scheduler_type_args(), runner),
+        "remote_domain_get_scheduler_type_ret" => one(remote::remote_domain_get_scheduler_type_ret(), runner),
+        "remote_domain_get_scheduler_parameters_args" => {
+            one(remote::remote_domain_get_scheduler_parameters_args(), runner)
+        }
+        "remote_domain_get_scheduler_parameters_ret" => {
+            one(remote::remote_domain_get_scheduler_parameters_ret(), runner)
+        }
+        "remote_domain_get_scheduler_parameters_flags_args" => {
+            one(remote::remote_domain_get_scheduler_parameters_flags_args(), runner)
+        }
+        "remote_domain_get_scheduler_parameters_flags_ret" => {
+            one(remote::remote_domain_get_scheduler_parameters_flags_ret(), runner)
+        }
+        "remote_domain_set_scheduler_parameters_args" => {
+            one(remote::remote_domain_set_scheduler_parameters_args(), runner)
+        }
+        "remote_domain_set_scheduler_parameters_flags_args" => {
+            one(remote::remote_domain_set_scheduler_parameters_flags_args(), runner)
+        }
+        "remote_domain_set_blkio_parameters_args" => one(remote::remote_domain_set_blkio_parameters_args(), runner),
+        "remote_domain_get_blkio_parameters_args" => one(remote::remote_domain_get_blkio_parameters_args(), runner),
+        "remote_domain_get_blkio_parameters_ret" => one(remote::remote_domain_get_blkio_parameters_ret(), runner),
+        "remote_domain_set_memory_parameters_args" => one(remote::remote_domain_set_memory_parameters_args(), runner),
+        "remote_domain_get_memory_parameters_args" => one(remote::remote_domain_get_memory_parameters_args(), runner),
+        "remote_domain_get_memory_parameters_ret" => one(remote::remote_domain_get_memory_parameters_ret(), runner),
+        "remote_domain_block_resize_args" => one(remote::remote_domain_block_resize_args(), runner),
+        "remote_domain_set_numa_parameters_args" => one(remote::remote_domain_set_numa_parameters_args(), runner),
+        "remote_domain_get_numa_parameters_args" => one(remote::remote_domain_get_numa_parameters_args(), runner),
+        "remote_domain_get_numa_parameters_ret" => one(remote::remote_domain_get_numa_parameters_ret(), runner),
+        "remote_domain_set_perf_events_args" => one(remote::remote_domain_set_perf_events_args(), runner),
+        "remote_domain_get_perf_events_args" => one(remote::remote_domain_get_perf_events_args(), runner),
+        "remote_domain_get_perf_events_ret" => one(remote::remote_domain_get_perf_events_ret(), runner),
+        "remote_domain_block_stats_args" => one(remote::remote_domain_block_stats_args(), runner),
+        "remote_domain_block_stats_ret" => one(remote::remote_domain_block_stats_ret(), runner),
+        "remote_domain_block_stats_flags_args" => one(remote::remote_domain_block_stats_flags_args(), runner),
+        "remote_domain_block_stats_flags_ret" => one(remote::remote_domain_block_stats_flags_ret(), runner),
+        "remote_domain_interface_stats_args" => one(remote::remote_domain_interface_stats_args(), runner),
+        "remote_domain_interface_stats_ret" => one(remote::remote_domain_interface_stats_ret(), runner),
+        "remote_domain_set_interface_parameters_args" => {
+            one(remote::remote_domain_set_interface_parameters_args(), runner)
+        }
+        "remote_domain_get_interface_parameters_args" => {
+            one(remote::remote_domain_get_interface_parameters_args(), runner)
+        }
+        "remote_domain_get_interface_parameters_ret" => {
+            one(remote::remote_domain_get_interface_parameters_ret(), runner)
+        }
+        "remote_domain_memory_stats_args" => one(remote::remote_domain_memory_stats_args(), runner),
+        "remote_domain_memory_stat" => one(remote::remote_domain_memory_stat(), runner),
+        "remote_domain_memory_stats_ret" => one(remote::remote_domain_memory_stats_ret(), runner),
+        "remote_domain_block_peek_args" => one(remote::remote_domain_block_peek_args(), runner),
+        "remote_domain_block_peek_ret" => one(remote::remote_domain_block_peek_ret(), runner),
+        "remote_domain_memory_peek_args" => one(remote::remote_domain_memory_peek_args(), runner),
+        "remote_domain_memory_peek_ret" => one(remote::remote_domain_memory_peek_ret(), runner),
+        "remote_domain_get_block_info_args" => one(remote::remote_domain_get_block_info_args(), runner),
+        "remote_domain_get_block_info_ret" => one(remote::remote_domain_get_block_info_ret(), runner),
+        "remote_connect_list_domains_args" => one(remote::remote_connect_list_domains_args(), runner),
+        "remote_connect_list_domains_ret" => one(remote::remote_connect_list_domains_ret(), runner),
+        "remote_connect_num_of_domains_ret" => one(remote::remote_connect_num_of_domains_ret(), runner),
+        "remote_domain_create_xml_args" => one(remote::remote_domain_create_xml_args(), runner),
+        "remote_domain_create_xml_ret" => one(remote::remote_domain_create_xml_ret(), runner),
+        "remote_domain_create_xml_with_files_args" => one(remote::remote_domain_create_xml_with_files_args(), runner),
+        "remote_domain_create_xml_with_files_ret" => one(remote::remote_domain_create_xml_with_files_ret(), runner),
+        "remote_domain_lookup_by_id_args" => one(remote::remote_domain_lookup_by_id_args(), runner),
+        "remote_domain_lookup_by_id_ret" => one(remote::remote_domain_lookup_by_id_ret(), runner),
+        "remote_domain_lookup_by_uuid_args" => one(remote::remote_domain_lookup_by_uuid_args(), runner),
+        "remote_domain_lookup_by_uuid_ret" => one(remote::remote_domain_lookup_by_uuid_ret(), runner),
+        "remote_domain_lookup_by_name_args" => one(remote::remote_domain_lookup_by_name_args(), runner),
+        "remote_domain_lookup_by_name_ret" => one(remote::remote_domain_lookup_by_name_ret(), runner),
+        "remote_domain_suspend_args" => one(remote::remote_domain_suspend_args(), runner),
+        "remote_domain_resume_args" => one(remote::remote_domain_resume_args(), runner),
+        "remote_domain_pm_suspend_for_duration_args" => {
+            one(remote::remote_domain_pm_suspend_for_duration_args(), runner)
+        }
+        "remote_domain_pm_wakeup_args" => one(remote::remote_domain_pm_wakeup_args(), runner),
+        "remote_domain_shutdown_args" => one(remote::remote_domain_shutdown_args(), runner),
+        "remote_domain_reboot_args" => one(remote::remote_domain_reboot_args(), runner),
+        "remote_domain_reset_args" => one(remote::remote_domain_reset_args(), runner),
+        "remote_domain_destroy_args" => one(remote::remote_domain_destroy_args(), runner),
+        "remote_domain_destroy_flags_args" => one(remote::remote_domain_destroy_flags_args(), runner),
+        "remote_domain_get_os_type_args" => one(remote::remote_domain_get_os_type_args(), runner),
+        "remote_domain_get_os_type_ret" => one(remote::remote_domain_get_os_type_ret(), runner),
+        "remote_domain_get_max_memory_args" => one(remote::remote_domain_get_max_memory_args(), runner),
+        "remote_domain_get_max_memory_ret" => one(remote::remote_domain_get_max_memory_ret(), runner),
+        "remote_domain_set_max_memory_args" => one(remote::remote_domain_set_max_memory_args(), runner),
+        "remote_domain_set_memory_args" => one(remote::remote_domain_set_memory_args(), runner),
+        "remote_domain_set_memory_flags_args" => one(remote::remote_domain_set_memory_flags_args(), runner),
+        "remote_domain_set_memory_stats_period_args" => {
+            one(remote::remote_domain_set_memory_stats_period_args(), runner)
+        }
+        "remote_domain_get_info_args" => one(remote::remote_domain_get_info_args(), runner),
+        "remote_domain_get_info_ret" => one(remote::remote_domain_get_info_ret(), runner),
+        "remote_domain_save_args" => one(remote::remote_domain_save_args(), runner),
+        "remote_domain_save_flags_args" => one(remote::remote_domain_save_flags_args(), runner),
+        "remote_domain_save_params_args" => one(remote::remote_domain_save_params_args(), runner),
+        "remote_domain_restore_args" => one(remote::remote_domain_restore_args(), runner),
+        "remote_domain_restore_flags_args" => one(remote::remote_domain_restore_flags_args(), runner),
+        "remote_domain_restore_params_args" => one(remote::remote_domain_restore_params_args(), runner),
+        "remote_domain_save_image_get_xml_desc_args" => {
+            one(remote::remote_domain_save_image_get_xml_desc_args(), runner)
+        }
+        "remote_domain_save_image_get_xml_desc_ret" => one(remote::remote_domain_save_image_get_xml_desc_ret(), runner),
+        "remote_domain_save_image_define_xml_args" => one(remote::remote_domain_save_image_define_xml_args(), runner),
+        "remote_domain_core_dump_args" => one(remote::remote_domain_core_dump_args(), runner),
+        "remote_domain_core_dump_with_format_args" => one(remote::remote_domain_core_dump_with_format_args(), runner),
+        "remote_domain_screenshot_args" => one(remote::remote_domain_screenshot_args(), runner),
+        "remote_domain_screenshot_ret" => one(remote::remote_domain_screenshot_ret(), runner),
+        "remote_domain_get_xml_desc_args" => one(remote::remote_domain_get_xml_desc_args(), runner),
+        "remote_domain_get_xml_desc_ret" => one(remote::remote_domain_get_xml_desc_ret(), runner),
+        "remote_domain_migrate_prepare_args" => one(remote::remote_domain_migrate_prepare_args(), runner),
+        "remote_domain_migrate_prepare_ret" => one(remote::remote_domain_migrate_prepare_ret(), runner),
+        "remote_domain_migrate_perform_args" => one(remote::remote_domain_migrate_perform_args(), runner),
+        "remote_domain_migrate_finish_args" => one(remote::remote_domain_migrate_finish_args(), runner),
+        "remote_domain_migrate_finish_ret" => one(remote::remote_domain_migrate_finish_ret(), runner),
+        "remote_domain_migrate_prepare2_args" => one(remote::remote_domain_migrate_prepare2_args(), runner),
+        "remote_domain_migrate_prepare2_ret" => one(remote::remote_domain_migrate_prepare2_ret(), runner),
+        "remote_domain_migrate_finish2_args" => one(remote::remote_domain_migrate_finish2_args(), runner),
+        "remote_domain_migrate_finish2_ret" => one(remote::remote_domain_migrate_finish2_ret(), runner),
+        "remote_connect_list_defined_domains_args" => one(remote::remote_connect_list_defined_domains_args(), runner),
+        "remote_connect_list_defined_domains_ret" => one(remote::remote_connect_list_defined_domains_ret(), runner),
+        "remote_connect_num_of_defined_domains_ret" => one(remote::remote_connect_num_of_defined_domains_ret(), runner),
+        "remote_domain_create_args" => one(remote::remote_domain_create_args(), runner),
+        "remote_domain_create_with_flags_args" => one(remote::remote_domain_create_with_flags_args(), runner),
+        "remote_domain_create_with_flags_ret" => one(remote::remote_domain_create_with_flags_ret(), runner),
+        "remote_domain_create_with_files_args" => one(remote::remote_domain_create_with_files_args(), runner),
+        "remote_domain_create_with_files_ret" => one(remote::remote_domain_create_with_files_ret(), runner),
+        "remote_domain_define_xml_args" => one(remote::remote_domain_define_xml_args(), runner),
+        "remote_domain_define_xml_ret" => one(remote::remote_domain_define_xml_ret(), runner),
+        "remote_domain_define_xml_flags_args" => one(remote::remote_domain_define_xml_flags_args(), runner),
+        "remote_domain_define_xml_flags_ret" => one(remote::remote_domain_define_xml_flags_ret(), runner),
+        "remote_domain_undefine_args" => one(remote::remote_domain_undefine_args(), runner),
+        "remote_domain_undefine_flags_args" => one(remote::remote_domain_undefine_flags_args(), runner),
+        "remote_domain_inject_nmi_args" => one(remote::remote_domain_inject_nmi_args(), runner),
+        "remote_domain_send_key_args" => one(remote::remote_domain_send_key_args(), runner),
+        "remote_domain_send_process_signal_args" => one(remote::remote_domain_send_process_signal_args(), runner),
+        "remote_domain_set_vcpus_args" => one(remote::remote_domain_set_vcpus_args(), runner),
+        "remote_domain_set_vcpus_flags_args" => one(remote::remote_domain_set_vcpus_flags_args(), runner),
+        "remote_domain_get_vcpus_flags_args" => one(remote::remote_domain_get_vcpus_flags_args(), runner),
+        "remote_domain_get_vcpus_flags_ret" => one(remote::remote_domain_get_vcpus_flags_ret(), runner),
+        "remote_domain_pin_vcpu_args" => one(remote::remote_domain_pin_vcpu_args(), runner),
+        "remote_domain_pin_vcpu_flags_args" => one(remote::remote_domain_pin_vcpu_flags_args(), runner),
+        "remote_domain_get_vcpu_pin_info_args" => one(remote::remote_domain_get_vcpu_pin_info_args(), runner),
+        "remote_domain_get_vcpu_pin_info_ret" => one(remote::remote_domain_get_vcpu_pin_info_ret(), runner),
+        "remote_domain_pin_emulator_args" => one(remote::remote_domain_pin_emulator_args(), runner),
+        "remote_domain_get_emulator_pin_info_args" => one(remote::remote_domain_get_emulator_pin_info_args(), runner),
+        "remote_domain_get_emulator_pin_info_ret" => one(remote::remote_domain_get_emulator_pin_info_ret(), runner),
+        "remote_domain_get_vcpus_args" => one(remote::remote_domain_get_vcpus_args(), runner),
+        "remote_domain_get_vcpus_ret" => one(remote::remote_domain_get_vcpus_ret(), runner),
+        "remote_domain_get_max_vcpus_args" => one(remote::remote_domain_get_max_vcpus_args(), runner),
+        "remote_domain_get_max_vcpus_ret" => one(remote::remote_domain_get_max_vcpus_ret(), runner),
+        "remote_domain_iothread_info" => one(remote::remote_domain_iothread_info(), runner),
+        "remote_domain_get_iothread_info_args" => one(remote::remote_domain_get_iothread_info_args(), runner),
+        "remote_domain_get_iothread_info_ret" => one(remote::remote_domain_get_iothread_info_ret(), runner),
+        "remote_domain_pin_iothread_args" => one(remote::remote_domain_pin_iothread_args(), runner),
+        "remote_domain_add_iothread_args" => one(remote::remote_domain_add_iothread_args(), runner),
+        "remote_domain_del_iothread_args" => one(remote::remote_domain_del_iothread_args(), runner),
+        "remote_domain_set_iothread_params_args" => one(remote::remote_domain_set_iothread_params_args(), runner),
+        "remote_domain_get_security_label_args" => one(remote::remote_domain_get_security_label_args(), runner),
+        "remote_domain_get_security_label_ret" => one(remote::remote_domain_get_security_label_ret(), runner),
+        "remote_domain_get_security_label_list_args" => {
+            one(remote::remote_domain_get_security_label_list_args(), runner)
+        }
+        "remote_domain_get_security_label_list_ret" => one(remote::remote_domain_get_security_label_list_ret(), runner),
+        "remote_node_get_security_model_ret" => one(remote::remote_node_get_security_model_ret(), runner),
+        "remote_domain_attach_device_args" => one(remote::remote_domain_attach_device_args(), runner),
+        "remote_domain_attach_device_flags_args" => one(remote::remote_domain_attach_device_flags_args(), runner),
+        "remote_domain_detach_device_args" => one(remote::remote_domain_detach_device_args(), runner),
+        "remote_domain_detach_device_flags_args" => one(remote::remote_domain_detach_device_flags_args(), runner),
+        "remote_domain_update_device_flags_args" => one(remote::remote_domain_update_device_flags_args(), runner),
+        "remote_domain_detach_device_alias_args" => one(remote::remote_domain_detach_device_alias_args(), runner),
+        "remote_domain_get_autostart_args" => one(remote::remote_domain_get_autostart_args(), runner),
+        "remote_domain_get_autostart_ret" => one(remote::remote_domain_get_autostart_ret(), runner),
+        "remote_domain_set_autostart_args" => one(remote::remote_domain_set_autostart_args(), runner),
+        "remote_domain_set_metadata_args" => one(remote::remote_domain_set_metadata_args(), runner),
+        "remote_domain_get_metadata_args" => one(remote::remote_domain_get_metadata_args(), runner),
+        "remote_domain_get_metadata_ret" => one(remote::remote_domain_get_metadata_ret(), runner),
+        "remote_domain_block_job_abort_args" => one(remote::remote_domain_block_job_abort_args(), runner),
+        "remote_domain_get_block_job_info_args" => one(remote::remote_domain_get_block_job_info_args(), runner),
+        "remote_domain_get_block_job_info_ret" => one(remote::remote_domain_get_block_job_info_ret(), runner),
+        "remote_domain_block_job_set_speed_args" => one(remote::remote_domain_block_job_set_speed_args(), runner),
+        "remote_domain_block_pull_args" => one(remote::remote_domain_block_pull_args(), runner),
+        "remote_domain_block_rebase_args" => one(remote::remote_domain_block_rebase_args(), runner),
+        "remote_domain_block_copy_args" => one(remote::remote_domain_block_copy_args(), runner),
+        "remote_domain_block_commit_args" => one(remote::remote_domain_block_commit_args(), runner),
+        "remote_domain_set_block_io_tune_args" => one(remote::remote_domain_set_block_io_tune_args(), runner),
+        "remote_domain_get_block_io_tune_args" => one(remote::remote_domain_get_block_io_tune_args(), runner),
+        "remote_domain_get_block_io_tune_ret" => one(remote::remote_domain_get_block_io_tune_ret(), runner),
+        "remote_domain_get_cpu_stats_args" => one(remote::remote_domain_get_cpu_stats_args(), runner),
+        "remote_domain_get_cpu_stats_ret" => one(remote::remote_domain_get_cpu_stats_ret(), runner),
+        "remote_domain_get_hostname_args" => one(remote::remote_domain_get_hostname_args(), runner),
+        "remote_domain_get_hostname_ret" => one(remote::remote_domain_get_hostname_ret(), runner),
+        "remote_connect_num_of_networks_ret" => one(remote::remote_connect_num_of_networks_ret(), runner),
+        "remote_connect_list_networks_args" => one(remote::remote_connect_list_networks_args(), runner),
+        "remote_connect_list_networks_ret" => one(remote::remote_connect_list_networks_ret(), runner),
+        "remote_connect_num_of_defined_networks_ret" => {
+            one(remote::remote_connect_num_of_defined_networks_ret(), runner)
+        }
+        "remote_connect_list_defined_networks_args" => one(remote::remote_connect_list_defined_networks_args(), runner),
+        "remote_connect_list_defined_networks_ret" => one(remote::remote_connect_list_defined_networks_ret(), runner),
+        "remote_network_lookup_by_uuid_args" => one(remote::remote_network_lookup_by_uuid_args(), runner),
+        "remote_network_lookup_by_uuid_ret" => one(remote::remote_network_lookup_by_uuid_ret(), runner),
+        "remote_network_lookup_by_name_args" => one(remote::remote_network_lookup_by_name_args(), runner),
+        "remote_network_lookup_by_name_ret" => one(remote::remote_network_lookup_by_name_ret(), runner),
+        "remote_network_create_xml_args" => one(remote::remote_network_create_xml_args(), runner),
+        "remote_network_create_xml_ret" => one(remote::remote_network_create_xml_ret(), runner),
+        "remote_network_create_xml_flags_args" => one(remote::remote_network_create_xml_flags_args(), runner),
+        "remote_network_create_xml_flags_ret" => one(remote::remote_network_create_xml_flags_ret(), runner),
+        "remote_network_define_xml_args" => one(remote::remote_network_define_xml_args(), runner),
+        "remote_network_define_xml_ret" => one(remote::remote_network_define_xml_ret(), runner),
+        "remote_network_define_xml_flags_args" => one(remote::remote_network_define_xml_flags_args(), runner),
+        "remote_network_define_xml_flags_ret" => one(remote::remote_network_define_xml_flags_ret(), runner),
+        "remote_network_undefine_args" => one(remote::remote_network_undefine_args(), runner),
+        "remote_network_update_args" => one(remote::remote_network_update_args(), runner),
+        "remote_network_create_args" => one(remote::remote_network_create_args(), runner),
+        "remote_network_destroy_args" => one(remote::remote_network_destroy_args(), runner),
+        "remote_network_get_xml_desc_args" => one(remote::remote_network_get_xml_desc_args(), runner),
+        "remote_network_get_xml_desc_ret" => one(remote::remote_network_get_xml_desc_ret(), runner),
+        "remote_network_get_bridge_name_args" => one(remote::remote_network_get_bridge_name_args(), runner),
+        "remote_network_get_bridge_name_ret" => one(remote::remote_network_get_bridge_name_ret(), runner),
+        "remote_network_get_autostart_args" => one(remote::remote_network_get_autostart_args(), runner),
+        "remote_network_get_autostart_ret" => one(remote::remote_network_get_autostart_ret(), runner),
+        "remote_network_set_autostart_args" => one(remote::remote_network_set_autostart_args(), runner),
+        "remote_connect_num_of_nwfilters_ret" => one(remote::remote_connect_num_of_nwfilters_ret(), runner),
+        "remote_connect_list_nwfilters_args" => one(remote::remote_connect_list_nwfilters_args(), runner),
+        "remote_connect_list_nwfilters_ret" => one(remote::remote_connect_list_nwfilters_ret(), runner),
+        "remote_nwfilter_lookup_by_uuid_args" => one(remote::remote_nwfilter_lookup_by_uuid_args(), runner),
+        "remote_nwfilter_lookup_by_uuid_ret" => one(remote::remote_nwfilter_lookup_by_uuid_ret(), runner),
+        "remote_nwfilter_lookup_by_name_args" => one(remote::remote_nwfilter_lookup_by_name_args(), runner),
+        "remote_nwfilter_lookup_by_name_ret" => one(remote::remote_nwfilter_lookup_by_name_ret(), runner),
+        "remote_nwfilter_define_xml_args" => one(remote::remote_nwfilter_define_xml_args(), runner),
+        "remote_nwfilter_define_xml_ret" => one(remote::remote_nwfilter_define_xml_ret(), runner),
+        "remote_nwfilter_define_xml_flags_args" => one(remote::remote_nwfilter_define_xml_flags_args(), runner),
+        "remote_nwfilter_define_xml_flags_ret" => one(remote::remote_nwfilter_define_xml_flags_ret(), runner),
+        "remote_nwfilter_undefine_args" => one(remote::remote_nwfilter_undefine_args(), runner),
+        "remote_nwfilter_get_xml_desc_args" => one(remote::remote_nwfilter_get_xml_desc_args(), runner),
+        "remote_nwfilter_get_xml_desc_ret" => one(remote::remote_nwfilter_get_xml_desc_ret(), runner),
+        "remote_connect_num_of_interfaces_ret" => one(remote::remote_connect_num_of_interfaces_ret(), runner),
+        "remote_connect_list_interfaces_args" => one(remote::remote_connect_list_interfaces_args(), runner),
+        "remote_connect_list_interfaces_ret" => one(remote::remote_connect_list_interfaces_ret(), runner),
+        "remote_connect_num_of_defined_interfaces_ret" => {
+            one(remote::remote_connect_num_of_defined_interfaces_ret(), runner)
+        }
+        "remote_connect_list_defined_interfaces_args" => {
+            one(remote::remote_connect_list_defined_interfaces_args(), runner)
+        }
+        "remote_connect_list_defined_interfaces_ret" => {
+            one(remote::remote_connect_list_defined_interfaces_ret(), runner)
+        }
+        "remote_interface_lookup_by_name_args" => one(remote::remote_interface_lookup_by_name_args(), runner),
+        "remote_interface_lookup_by_name_ret" => one(remote::remote_interface_lookup_by_name_ret(), runner),
+        "remote_interface_lookup_by_mac_string_args" => {
+            one(remote::remote_interface_lookup_by_mac_string_args(), runner)
+        }
+        "remote_interface_lookup_by_mac_string_ret" => one(remote::remote_interface_lookup_by_mac_string_ret(), runner),
+        "remote_interface_get_xml_desc_args" => one(remote::remote_interface_get_xml_desc_args(), runner),
+        "remote_interface_get_xml_desc_ret" => one(remote::remote_interface_get_xml_desc_ret(), runner),
+        "remote_interface_define_xml_args" => one(remote::remote_interface_define_xml_args(), runner),
+        "remote_interface_define_xml_ret" => one(remote::remote_interface_define_xml_ret(), runner),
+        "remote_interface_undefine_args" => one(remote::remote_interface_undefine_args(), runner),
+        "remote_interface_create_args" => one(remote::remote_interface_create_args(), runner),
+        "remote_interface_destroy_args" => one(remote::remote_interface_destroy_args(), runner),
+        "remote_interface_change_begin_args" => one(remote::remote_interface_change_begin_args(), runner),
+        "remote_interface_change_commit_args" => one(remote::remote_interface_change_commit_args(), runner),
+        "remote_interface_change_rollback_args" => one(remote::remote_interface_change_rollback_args(), runner),
+        "remote_auth_list_ret" => one(remote::remote_auth_list_ret(), runner),
+        "remote_auth_sasl_init_ret" => one(remote::remote_auth_sasl_init_ret(), runner),
+        "remote_auth_sasl_start_args" => one(remote::remote_auth_sasl_start_args(), runner),
+        "remote_auth_sasl_start_ret" => one(remote::remote_auth_sasl_start_ret(), runner),
+        "remote_auth_sasl_step_args" => one(remote::remote_auth_sasl_step_args(), runner),
+        "remote_auth_sasl_step_ret" => one(remote::remote_auth_sasl_step_ret(), runner),
+        "remote_auth_polkit_ret" => one(remote::remote_auth_polkit_ret(), runner),
+        "remote_connect_num_of_storage_pools_ret" => one(remote::remote_connect_num_of_storage_pools_ret(), runner),
+        "remote_connect_list_storage_pools_args" => one(remote::remote_connect_list_storage_pools_args(), runner),
+        "remote_connect_list_storage_pools_ret" => one(remote::remote_connect_list_storage_pools_ret(), runner),
+        "remote_connect_num_of_defined_storage_pools_ret" => {
+            one(remote::remote_connect_num_of_defined_storage_pools_ret(), runner)
+        }
+        "remote_connect_list_defined_storage_pools_args" => {
+            one(remote::remote_connect_list_defined_storage_pools_args(), runner)
+        }
+        "remote_connect_list_defined_storage_pools_ret" => {
+            one(remote::remote_connect_list_defined_storage_pools_ret(), runner)
+        }
+        "remote_connect_find_storage_pool_sources_args" => {
+            one(remote::remote_connect_find_storage_pool_sources_args(), runner)
+        }
+        "remote_connect_find_storage_pool_sources_ret" => {
+            one(remote::remote_connect_find_storage_pool_sources_ret(), runner)
+        }
+        "remote_storage_pool_lookup_by_uuid_args" => one(remote::remote_storage_pool_lookup_by_uuid_args(), runner),
+        "remote_storage_pool_lookup_by_uuid_ret" => one(remote::remote_storage_pool_lookup_by_uuid_ret(), runner),
+        "remote_storage_pool_lookup_by_name_args" => one(remote::remote_storage_pool_lookup_by_name_args(), runner),
+        "remote_storage_pool_lookup_by_name_ret" => one(remote::remote_storage_pool_lookup_by_name_ret(), runner),
+        "remote_storage_pool_lookup_by_volume_args" => one(remote::remote_storage_pool_lookup_by_volume_args(), runner),
+        "remote_storage_pool_lookup_by_volume_ret" => one(remote::remote_storage_pool_lookup_by_volume_ret(), runner),
+        "remote_storage_pool_lookup_by_target_path_args" => {
+            one(remote::remote_storage_pool_lookup_by_target_path_args(), runner)
+        }
+        "remote_storage_pool_lookup_by_target_path_ret" => {
+            one(remote::remote_storage_pool_lookup_by_target_path_ret(), runner)
+        }
+        "remote_storage_pool_create_xml_args" => one(remote::remote_storage_pool_create_xml_args(), runner),
+        "remote_storage_pool_create_xml_ret" => one(remote::remote_storage_pool_create_xml_ret(), runner),
+        "remote_storage_pool_define_xml_args" => one(remote::remote_storage_pool_define_xml_args(), runner),
+        "remote_storage_pool_define_xml_ret" => one(remote::remote_storage_pool_define_xml_ret(), runner),
+        "remote_storage_pool_build_args" => one(remote::remote_storage_pool_build_args(), runner),
+        "remote_storage_pool_undefine_args" => one(remote::remote_storage_pool_undefine_args(), runner),
+        "remote_storage_pool_create_args" => one(remote::remote_storage_pool_create_args(), runner),
+        "remote_storage_pool_destroy_args" => one(remote::remote_storage_pool_destroy_args(), runner),
+        "remote_storage_pool_delete_args" => one(remote::remote_storage_pool_delete_args(), runner),
+        "remote_storage_pool_refresh_args" => one(remote::remote_storage_pool_refresh_args(), runner),
+        "remote_storage_pool_get_xml_desc_args" => one(remote::remote_storage_pool_get_xml_desc_args(), runner),
+        "remote_storage_pool_get_xml_desc_ret" => one(remote::remote_storage_pool_get_xml_desc_ret(), runner),
+        "remote_storage_pool_get_info_args" => one(remote::remote_storage_pool_get_info_args(), runner),
+        "remote_storage_pool_get_info_ret" => one(remote::remote_storage_pool_get_info_ret(), runner),
+        "remote_storage_pool_get_autostart_args" => one(remote::remote_storage_pool_get_autostart_args(), runner),
+        "remote_storage_pool_get_autostart_ret" => one(remote::remote_storage_pool_get_autostart_ret(), runner),
+        "remote_storage_pool_set_autostart_args" => one(remote::remote_storage_pool_set_autostart_args(), runner),
+        "remote_storage_pool_num_of_volumes_args" => one(remote::remote_storage_pool_num_of_volumes_args(), runner),
+        "remote_storage_pool_num_of_volumes_ret" => one(remote::remote_storage_pool_num_of_volumes_ret(), runner),
+        "remote_storage_pool_list_volumes_args" => one(remote::remote_storage_pool_list_volumes_args(), runner),
+        "remote_storage_pool_list_volumes_ret" => one(remote::remote_storage_pool_list_volumes_ret(), runner),
+        "remote_storage_vol_lookup_by_name_args" => one(remote::remote_storage_vol_lookup_by_name_args(), runner),
+        "remote_storage_vol_lookup_by_name_ret" => one(remote::remote_storage_vol_lookup_by_name_ret(), runner),
+        "remote_storage_vol_lookup_by_key_args" => one(remote::remote_storage_vol_lookup_by_key_args(), runner),
+        "remote_storage_vol_lookup_by_key_ret" => one(remote::remote_storage_vol_lookup_by_key_ret(), runner),
+        "remote_storage_vol_lookup_by_path_args" => one(remote::remote_storage_vol_lookup_by_path_args(), runner),
+        "remote_storage_vol_lookup_by_path_ret" => one(remote::remote_storage_vol_lookup_by_path_ret(), runner),
+        "remote_storage_vol_create_xml_args" => one(remote::remote_storage_vol_create_xml_args(), runner),
+        "remote_storage_vol_create_xml_ret" => one(remote::remote_storage_vol_create_xml_ret(), runner),
+        "remote_storage_vol_create_xml_from_args" => one(remote::remote_storage_vol_create_xml_from_args(), runner),
+        "remote_storage_vol_create_xml_from_ret" => one(remote::remote_storage_vol_create_xml_from_ret(), runner),
+        "remote_storage_vol_delete_args" => one(remote::remote_storage_vol_delete_args(), runner),
+        "remote_storage_vol_wipe_args" => one(remote::remote_storage_vol_wipe_args(), runner),
+        "remote_storage_vol_wipe_pattern_args" => one(remote::remote_storage_vol_wipe_pattern_args(), runner),
+        "remote_storage_vol_get_xml_desc_args" => one(remote::remote_storage_vol_get_xml_desc_args(), runner),
+        "remote_storage_vol_get_xml_desc_ret" => one(remote::remote_storage_vol_get_xml_desc_ret(), runner),
+        "remote_storage_vol_get_info_args" => one(remote::remote_storage_vol_get_info_args(), runner),
+        "remote_storage_vol_get_info_ret" => one(remote::remote_storage_vol_get_info_ret(), runner),
+        "remote_storage_vol_get_info_flags_args" => one(remote::remote_storage_vol_get_info_flags_args(), runner),
+        "remote_storage_vol_get_info_flags_ret" => one(remote::remote_storage_vol_get_info_flags_ret(), runner),
+        "remote_storage_vol_get_path_args" => one(remote::remote_storage_vol_get_path_args(), runner),
+        "remote_storage_vol_get_path_ret" => one(remote::remote_storage_vol_get_path_ret(), runner),
+        "remote_storage_vol_resize_args" => one(remote::remote_storage_vol_resize_args(), runner),
+        "remote_node_num_of_devices_args" => one(remote::remote_node_num_of_devices_args(), runner),
+        "remote_node_num_of_devices_ret" => one(remote::remote_node_num_of_devices_ret(), runner),
+        "remote_node_list_devices_args" => one(remote::remote_node_list_devices_args(), runner),
+        "remote_node_list_devices_ret" => one(remote::remote_node_list_devices_ret(), runner),
+        "remote_node_device_lookup_by_name_args" => one(remote::remote_node_device_lookup_by_name_args(), runner),
+        "remote_node_device_lookup_by_name_ret" => one(remote::remote_node_device_lookup_by_name_ret(), runner),
+        "remote_node_device_lookup_scsi_host_by_wwn_args" => {
+            one(remote::remote_node_device_lookup_scsi_host_by_wwn_args(), runner)
+        }
+        "remote_node_device_lookup_scsi_host_by_wwn_ret" => {
+            one(remote::remote_node_device_lookup_scsi_host_by_wwn_ret(), runner)
+        }
+        "remote_node_device_get_xml_desc_args" => one(remote::remote_node_device_get_xml_desc_args(), runner),
+        "remote_node_device_get_xml_desc_ret" => one(remote::remote_node_device_get_xml_desc_ret(), runner),
+        "remote_node_device_get_parent_args" => one(remote::remote_node_device_get_parent_args(), runner),
+        "remote_node_device_get_parent_ret" => one(remote::remote_node_device_get_parent_ret(), runner),
+        "remote_node_device_num_of_caps_args" => one(remote::remote_node_device_num_of_caps_args(), runner),
+        "remote_node_device_num_of_caps_ret" => one(remote::remote_node_device_num_of_caps_ret(), runner),
+        "remote_node_device_list_caps_args" => one(remote::remote_node_device_list_caps_args(), runner),
+        "remote_node_device_list_caps_ret" => one(remote::remote_node_device_list_caps_ret(), runner),
+        "remote_node_device_dettach_args" => one(remote::remote_node_device_dettach_args(), runner),
+        "remote_node_device_detach_flags_args" => one(remote::remote_node_device_detach_flags_args(), runner),
+        "remote_node_device_re_attach_args" => one(remote::remote_node_device_re_attach_args(), runner),
+        "remote_node_device_reset_args" => one(remote::remote_node_device_reset_args(), runner),
+        "remote_node_device_create_xml_args" => one(remote::remote_node_device_create_xml_args(), runner),
+        "remote_node_device_create_xml_ret" => one(remote::remote_node_device_create_xml_ret(), runner),
+        "remote_node_device_destroy_args" => one(remote::remote_node_device_destroy_args(), runner),
+        "remote_node_device_define_xml_args" => one(remote::remote_node_device_define_xml_args(), runner),
+        "remote_node_device_define_xml_ret" => one(remote::remote_node_device_define_xml_ret(), runner),
+        "remote_node_device_undefine_args" => one(remote::remote_node_device_undefine_args(), runner),
+        "remote_node_device_create_args" => one(remote::remote_node_device_create_args(), runner),
+        "remote_node_device_get_autostart_args" => one(remote::remote_node_device_get_autostart_args(), runner),
+        "remote_node_device_get_autostart_ret" => one(remote::remote_node_device_get_autostart_ret(), runner),
+        "remote_node_device_set_autostart_args" => one(remote::remote_node_device_set_autostart_args(), runner),
+        "remote_node_device_is_persistent_args" => one(remote::remote_node_device_is_persistent_args(), runner),
+        "remote_node_device_is_persistent_ret" => one(remote::remote_node_device_is_persistent_ret(), runner),
+        "remote_node_device_is_active_args" => one(remote::remote_node_device_is_active_args(), runner),
+        "remote_node_device_is_active_ret" => one(remote::remote_node_device_is_active_ret(), runner),
+        "remote_connect_domain_event_register_ret" => one(remote::remote_connect_domain_event_register_ret(), runner),
+        "remote_connect_domain_event_deregister_ret" => {
+            one(remote::remote_connect_domain_event_deregister_ret(), runner)
+        }
+        "remote_domain_event_lifecycle_msg" => one(remote::remote_domain_event_lifecycle_msg(), runner),
+        "remote_domain_event_callback_lifecycle_msg" => {
+            one(remote::remote_domain_event_callback_lifecycle_msg(), runner)
+        }
+        "remote_connect_domain_xml_from_native_args" => {
+            one(remote::remote_connect_domain_xml_from_native_args(), runner)
+        }
+        "remote_connect_domain_xml_from_native_ret" => one(remote::remote_connect_domain_xml_from_native_ret(), runner),
+        "remote_connect_domain_xml_to_native_args" => one(remote::remote_connect_domain_xml_to_native_args(), runner),
+        "remote_connect_domain_xml_to_native_ret" => one(remote::remote_connect_domain_xml_to_native_ret(), runner),
+        "remote_connect_num_of_secrets_ret" => one(remote::remote_connect_num_of_secrets_ret(), runner),
+        "remote_connect_list_secrets_args" => one(remote::remote_connect_list_secrets_args(), runner),
+        "remote_connect_list_secrets_ret" => one(remote::remote_connect_list_secrets_ret(), runner),
+        "remote_secret_lookup_by_uuid_args" => one(remote::remote_secret_lookup_by_uuid_args(), runner),
+        "remote_secret_lookup_by_uuid_ret" => one(remote::remote_secret_lookup_by_uuid_ret(), runner),
+        "remote_secret_define_xml_args" => one(remote::remote_secret_define_xml_args(), runner),
+        "remote_secret_define_xml_ret" => one(remote::remote_secret_define_xml_ret(), runner),
+        "remote_secret_get_xml_desc_args" => one(remote::remote_secret_get_xml_desc_args(), runner),
+        "remote_secret_get_xml_desc_ret" => one(remote::remote_secret_get_xml_desc_ret(), runner),
+        "remote_secret_set_value_args" => one(remote::remote_secret_set_value_args(), runner),
+        "remote_secret_get_value_args" => one(remote::remote_secret_get_value_args(), runner),
+        "remote_secret_get_value_ret" => one(remote::remote_secret_get_value_ret(), runner),
+        "remote_secret_undefine_args" => one(remote::remote_secret_undefine_args(), runner),
+        "remote_secret_lookup_by_usage_args" => one(remote::remote_secret_lookup_by_usage_args(), runner),
+        "remote_secret_lookup_by_usage_ret" => one(remote::remote_secret_lookup_by_usage_ret(), runner),
+        "remote_domain_migrate_prepare_tunnel_args" => one(remote::remote_domain_migrate_prepare_tunnel_args(), runner),
+        "remote_connect_is_secure_ret" => one(remote::remote_connect_is_secure_ret(), runner),
+        "remote_domain_is_active_args" => one(remote::remote_domain_is_active_args(), runner),
+        "remote_domain_is_active_ret" => one(remote::remote_domain_is_active_ret(), runner),
+        "remote_domain_is_persistent_args" => one(remote::remote_domain_is_persistent_args(), runner),
+        "remote_domain_is_persistent_ret" => one(remote::remote_domain_is_persistent_ret(), runner),
+        "remote_domain_is_updated_args" => one(remote::remote_domain_is_updated_args(), runner),
+        "remote_domain_is_updated_ret" => one(remote::remote_domain_is_updated_ret(), runner),
+        "remote_network_is_active_args" => one(remote::remote_network_is_active_args(), runner),
+        "remote_network_is_active_ret" => one(remote::remote_network_is_active_ret(), runner),
+        "remote_network_is_persistent_args" => one(remote::remote_network_is_persistent_args(), runner),
+        "remote_network_is_persistent_ret" => one(remote::remote_network_is_persistent_ret(), runner),
+        "remote_storage_pool_is_active_args" => one(remote::remote_storage_pool_is_active_args(), runner),
+        "remote_storage_pool_is_active_ret" => one(remote::remote_storage_pool_is_active_ret(), runner),
+        "remote_storage_pool_is_persistent_args" => one(remote::remote_storage_pool_is_persistent_args(), runner),
+        "remote_storage_pool_is_persistent_ret" => one(remote::remote_storage_pool_is_persistent_ret(), runner),
+        "remote_interface_is_active_args" => one(remote::remote_interface_is_active_args(), runner),
+        "remote_interface_is_active_ret" => one(remote::remote_interface_is_active_ret(), runner),
+        "remote_connect_compare_cpu_args" => one(remote::remote_connect_compare_cpu_args(), runner),
+        "remote_connect_compare_cpu_ret" => one(remote::remote_connect_compare_cpu_ret(), runner),
+        "remote_connect_baseline_cpu_args" => one(remote::remote_connect_baseline_cpu_args(), runner),
+        "remote_connect_baseline_cpu_ret" => one(remote::remote_connect_baseline_cpu_ret(), runner),
+        "remote_domain_get_job_info_args" => one(remote::remote_domain_get_job_info_args(), runner),
+        "remote_domain_get_job_info_ret" => one(remote::remote_domain_get_job_info_ret(), runner),
+        "remote_domain_get_job_stats_args" => one(remote::remote_domain_get_job_stats_args(), runner),
+        "remote_domain_get_job_stats_ret" => one(remote::remote_domain_get_job_stats_ret(), runner),
+        "remote_domain_abort_job_args" => one(remote::remote_domain_abort_job_args(), runner),
+        "remote_domain_abort_job_flags_args" => one(remote::remote_domain_abort_job_flags_args(), runner),
+        "remote_domain_migrate_get_max_downtime_args" => {
+            one(remote::remote_domain_migrate_get_max_downtime_args(), runner)
+        }
+        "remote_domain_migrate_get_max_downtime_ret" => {
+            one(remote::remote_domain_migrate_get_max_downtime_ret(), runner)
+        }
+        "remote_domain_migrate_set_max_downtime_args" => {
+            one(remote::remote_domain_migrate_set_max_downtime_args(), runner)
+        }
+        "remote_domain_migrate_get_compression_cache_args" => {
+            one(remote::remote_domain_migrate_get_compression_cache_args(), runner)
+        }
+        "remote_domain_migrate_get_compression_cache_ret" => {
+            one(remote::remote_domain_migrate_get_compression_cache_ret(), runner)
+        }
+        "remote_domain_migrate_set_compression_cache_args" => {
+            one(remote::remote_domain_migrate_set_compression_cache_args(), runner)
+        }
+        "remote_domain_migrate_set_max_speed_args" => one(remote::remote_domain_migrate_set_max_speed_args(), runner),
+        "remote_domain_migrate_get_max_speed_args" => one(remote::remote_domain_migrate_get_max_speed_args(), runner),
+        "remote_domain_migrate_get_max_speed_ret" => one(remote::remote_domain_migrate_get_max_speed_ret(), runner),
+        "remote_connect_domain_event_register_any_args" => {
+            one(remote::remote_connect_domain_event_register_any_args(), runner)
+        }
+        "remote_connect_domain_event_deregister_any_args" => {
+            one(remote::remote_connect_domain_event_deregister_any_args(), runner)
+        }
+        "remote_connect_domain_event_callback_register_any_args" => {
+            one(remote::remote_connect_domain_event_callback_register_any_args(), runner)
+        }
+        "remote_connect_domain_event_callback_register_any_ret" => {
+            one(remote::remote_connect_domain_event_callback_register_any_ret(), runner)
+        }
+        "remote_connect_domain_event_callback_deregister_any_args" => {
+            one(remote::remote_connect_domain_event_callback_deregister_any_args(), runner)
+        }
+        "remote_domain_event_reboot_msg" => one(remote::remote_domain_event_reboot_msg(), runner),
+        "remote_domain_event_callback_reboot_msg" => one(remote::remote_domain_event_callback_reboot_msg(), runner),
+        "remote_domain_event_rtc_change_msg" => one(remote::remote_domain_event_rtc_change_msg(), runner),
+        "remote_domain_event_callback_rtc_change_msg" => {
+            one(remote::remote_domain_event_callback_rtc_change_msg(), runner)
+        }
+        "remote_domain_event_watchdog_msg" => one(remote::remote_domain_event_watchdog_msg(), runner),
+        "remote_domain_event_callback_watchdog_msg" => one(remote::remote_domain_event_callback_watchdog_msg(), runner),
+        "remote_domain_event_io_error_msg" => one(remote::remote_domain_event_io_error_msg(), runner),
+        "remote_domain_event_callback_io_error_msg" => one(remote::remote_domain_event_callback_io_error_msg(), runner),
+        "remote_domain_event_io_error_reason_msg" => one(remote::remote_domain_event_io_error_reason_msg(), runner),
+        "remote_domain_event_callback_io_error_reason_msg" => {
+            one(remote::remote_domain_event_callback_io_error_reason_msg(), runner)
+        }
+        "remote_domain_event_graphics_address" => one(remote::remote_domain_event_graphics_address(), runner),
+        "remote_domain_event_graphics_identity" => one(remote::remote_domain_event_graphics_identity(), runner),
+        "remote_domain_event_graphics_msg" => one(remote::remote_domain_event_graphics_msg(), runner),
+        "remote_domain_event_callback_graphics_msg" => one(remote::remote_domain_event_callback_graphics_msg(), runner),
+        "remote_domain_event_block_job_msg" => one(remote::remote_domain_event_block_job_msg(), runner),
+        "remote_domain_event_callback_block_job_msg" => {
+            one(remote::remote_domain_event_callback_block_job_msg(), runner)
+        }
+        "remote_domain_event_disk_change_msg" => one(remote::remote_domain_event_disk_change_msg(), runner),
+        "remote_domain_event_callback_disk_change_msg" => {
+            one(remote::remote_domain_event_callback_disk_change_msg(), runner)
+        }
+        "remote_domain_event_tray_change_msg" => one(remote::remote_domain_event_tray_change_msg(), runner),
+        "remote_domain_event_callback_tray_change_msg" => {
+            one(remote::remote_domain_event_callback_tray_change_msg(), runner)
+        }
+        "remote_domain_event_pmwakeup_msg" => one(remote::remote_domain_event_pmwakeup_msg(), runner),
+        "remote_domain_event_callback_pmwakeup_msg" => one(remote::remote_domain_event_callback_pmwakeup_msg(), runner),
+        "remote_domain_event_pmsuspend_msg" => one(remote::remote_domain_event_pmsuspend_msg(), runner),
+        "remote_domain_event_callback_pmsuspend_msg" => {
+            one(remote::remote_domain_event_callback_pmsuspend_msg(), runner)
+        }
+        "remote_domain_event_balloon_change_msg" => one(remote::remote_domain_event_balloon_change_msg(), runner),
+        "remote_domain_event_callback_balloon_change_msg" => {
+            one(remote::remote_domain_event_callback_balloon_change_msg(), runner)
+        }
+        "remote_domain_event_pmsuspend_disk_msg" => one(remote::remote_domain_event_pmsuspend_disk_msg(), runner),
+        "remote_domain_event_callback_pmsuspend_disk_msg" => {
+            one(remote::remote_domain_event_callback_pmsuspend_disk_msg(), runner)
+        }
+        "remote_domain_managed_save_args" => one(remote::remote_domain_managed_save_args(), runner),
+        "remote_domain_has_managed_save_image_args" => one(remote::remote_domain_has_managed_save_image_args(), runner),
+        "remote_domain_has_managed_save_image_ret" => one(remote::remote_domain_has_managed_save_image_ret(), runner),
+        "remote_domain_managed_save_remove_args" => one(remote::remote_domain_managed_save_remove_args(), runner),
+        "remote_domain_managed_save_get_xml_desc_args" => {
+            one(remote::remote_domain_managed_save_get_xml_desc_args(), runner)
+        }
+        "remote_domain_managed_save_get_xml_desc_ret" => {
+            one(remote::remote_domain_managed_save_get_xml_desc_ret(), runner)
+        }
+        "remote_domain_managed_save_define_xml_args" => {
+            one(remote::remote_domain_managed_save_define_xml_args(), runner)
+        }
+        "remote_domain_snapshot_create_xml_args" => one(remote::remote_domain_snapshot_create_xml_args(), runner),
+        "remote_domain_snapshot_create_xml_ret" => one(remote::remote_domain_snapshot_create_xml_ret(), runner),
+        "remote_domain_snapshot_get_xml_desc_args" => one(remote::remote_domain_snapshot_get_xml_desc_args(), runner),
+        "remote_domain_snapshot_get_xml_desc_ret" => one(remote::remote_domain_snapshot_get_xml_desc_ret(), runner),
+        "remote_domain_snapshot_num_args" => one(remote::remote_domain_snapshot_num_args(), runner),
+        "remote_domain_snapshot_num_ret" => one(remote::remote_domain_snapshot_num_ret(), runner),
+        "remote_domain_snapshot_list_names_args" => one(remote::remote_domain_snapshot_list_names_args(), runner),
+        "remote_domain_snapshot_list_names_ret" => one(remote::remote_domain_snapshot_list_names_ret(), runner),
+        "remote_domain_list_all_snapshots_args" => one(remote::remote_domain_list_all_snapshots_args(), runner),
+        "remote_domain_list_all_snapshots_ret" => one(remote::remote_domain_list_all_snapshots_ret(), runner),
+        "remote_domain_snapshot_num_children_args" => one(remote::remote_domain_snapshot_num_children_args(), runner),
+        "remote_domain_snapshot_num_children_ret" => one(remote::remote_domain_snapshot_num_children_ret(), runner),
+        "remote_domain_snapshot_list_children_names_args" => {
+            one(remote::remote_domain_snapshot_list_children_names_args(), runner)
+        }
+        "remote_domain_snapshot_list_children_names_ret" => {
+            one(remote::remote_domain_snapshot_list_children_names_ret(), runner)
+        }
+        "remote_domain_snapshot_list_all_children_args" => {
+            one(remote::remote_domain_snapshot_list_all_children_args(), runner)
+        }
+        "remote_domain_snapshot_list_all_children_ret" => {
+            one(remote::remote_domain_snapshot_list_all_children_ret(), runner)
+        }
+        "remote_domain_snapshot_lookup_by_name_args" => {
+            one(remote::remote_domain_snapshot_lookup_by_name_args(), runner)
+        }
+        "remote_domain_snapshot_lookup_by_name_ret" => one(remote::remote_domain_snapshot_lookup_by_name_ret(), runner),
+        "remote_domain_has_current_snapshot_args" => one(remote::remote_domain_has_current_snapshot_args(), runner),
+        "remote_domain_has_current_snapshot_ret" => one(remote::remote_domain_has_current_snapshot_ret(), runner),
+        "remote_domain_snapshot_get_parent_args" => one(remote::remote_domain_snapshot_get_parent_args(), runner),
+        "remote_domain_snapshot_get_parent_ret" => one(remote::remote_domain_snapshot_get_parent_ret(), runner),
+        "remote_domain_snapshot_current_args" => one(remote::remote_domain_snapshot_current_args(), runner),
+        "remote_domain_snapshot_current_ret" => one(remote::remote_domain_snapshot_current_ret(), runner),
+        "remote_domain_snapshot_is_current_args" => one(remote::remote_domain_snapshot_is_current_args(), runner),
+        "remote_domain_snapshot_is_current_ret" => one(remote::remote_domain_snapshot_is_current_ret(), runner),
+        "remote_domain_snapshot_has_metadata_args" => one(remote::remote_domain_snapshot_has_metadata_args(), runner),
+        "remote_domain_snapshot_has_metadata_ret" => one(remote::remote_domain_snapshot_has_metadata_ret(), runner),
+        "remote_domain_revert_to_snapshot_args" => one(remote::remote_domain_revert_to_snapshot_args(), runner),
+        "remote_domain_snapshot_delete_args" => one(remote::remote_domain_snapshot_delete_args(), runner),
+        "remote_domain_open_console_args" => one(remote::remote_domain_open_console_args(), runner),
+        "remote_domain_open_channel_args" => one(remote::remote_domain_open_channel_args(), runner),
+        "remote_storage_vol_upload_args" => one(remote::remote_storage_vol_upload_args(), runner),
+        "remote_storage_vol_download_args" => one(remote::remote_storage_vol_download_args(), runner),
+        "remote_domain_get_state_args" => one(remote::remote_domain_get_state_args(), runner),
+        "remote_domain_get_state_ret" => one(remote::remote_domain_get_state_ret(), runner),
+        "remote_domain_migrate_begin3_args" => one(remote::remote_domain_migrate_begin3_args(), runner),
+        "remote_domain_migrate_begin3_ret" => one(remote::remote_domain_migrate_begin3_ret(), runner),
+        "remote_domain_migrate_prepare3_args" => one(remote::remote_domain_migrate_prepare3_args(), runner),
+        "remote_domain_migrate_prepare3_ret" => one(remote::remote_domain_migrate_prepare3_ret(), runner),
+        "remote_domain_migrate_prepare_tunnel3_args" => {
+            one(remote::remote_domain_migrate_prepare_tunnel3_args(), runner)
+        }
+        "remote_domain_migrate_prepare_tunnel3_ret" => one(remote::remote_domain_migrate_prepare_tunnel3_ret(), runner),
+        "remote_domain_migrate_perform3_args" => one(remote::remote_domain_migrate_perform3_args(), runner),
+        "remote_domain_migrate_perform3_ret" => one(remote::remote_domain_migrate_perform3_ret(), runner),
+        "remote_domain_migrate_finish3_args" => one(remote::remote_domain_migrate_finish3_args(), runner),
+        "remote_domain_migrate_finish3_ret" => one(remote::remote_domain_migrate_finish3_ret(), runner),
+        "remote_domain_migrate_confirm3_args" => one(remote::remote_domain_migrate_confirm3_args(), runner),
+        "remote_domain_event_control_error_msg" => one(remote::remote_domain_event_control_error_msg(), runner),
+        "remote_domain_event_callback_control_error_msg" => {
+            one(remote::remote_domain_event_callback_control_error_msg(), runner)
+        }
+        "remote_domain_get_control_info_args" => one(remote::remote_domain_get_control_info_args(), runner),
+        "remote_domain_get_control_info_ret" => one(remote::remote_domain_get_control_info_ret(), runner),
+        "remote_domain_open_graphics_args" => one(remote::remote_domain_open_graphics_args(), runner),
+        "remote_domain_open_graphics_fd_args" => one(remote::remote_domain_open_graphics_fd_args(), runner),
+        "remote_node_suspend_for_duration_args" => one(remote::remote_node_suspend_for_duration_args(), runner),
+        "remote_domain_shutdown_flags_args" => one(remote::remote_domain_shutdown_flags_args(), runner),
+        "remote_domain_get_disk_errors_args" => one(remote::remote_domain_get_disk_errors_args(), runner),
+        "remote_domain_get_disk_errors_ret" => one(remote::remote_domain_get_disk_errors_ret(), runner),
+        "remote_connect_list_all_domains_args" => one(remote::remote_connect_list_all_domains_args(), runner),
+        "remote_connect_list_all_domains_ret" => one(remote::remote_connect_list_all_domains_ret(), runner),
+        "remote_connect_list_all_storage_pools_args" => {
+            one(remote::remote_connect_list_all_storage_pools_args(), runner)
+        }
+        "remote_connect_list_all_storage_pools_ret" => one(remote::remote_connect_list_all_storage_pools_ret(), runner),
+        "remote_storage_pool_list_all_volumes_args" => one(remote::remote_storage_pool_list_all_volumes_args(), runner),
+        "remote_storage_pool_list_all_volumes_ret" => one(remote::remote_storage_pool_list_all_volumes_ret(), runner),
+        "remote_connect_list_all_networks_args" => one(remote::remote_connect_list_all_networks_args(), runner),
+        "remote_connect_list_all_networks_ret" => one(remote::remote_connect_list_all_networks_ret(), runner),
+        "remote_connect_list_all_interfaces_args" => one(remote::remote_connect_list_all_interfaces_args(), runner),
+        "remote_connect_list_all_interfaces_ret" => one(remote::remote_connect_list_all_interfaces_ret(), runner),
+        "remote_connect_list_all_node_devices_args" => one(remote::remote_connect_list_all_node_devices_args(), runner),
+        "remote_connect_list_all_node_devices_ret" => one(remote::remote_connect_list_all_node_devices_ret(), runner),
+        "remote_connect_list_all_nwfilters_args" => one(remote::remote_connect_list_all_nwfilters_args(), runner),
+        "remote_connect_list_all_nwfilters_ret" => one(remote::remote_connect_list_all_nwfilters_ret(), runner),
+        "remote_connect_list_all_secrets_args" => one(remote::remote_connect_list_all_secrets_args(), runner),
+        "remote_connect_list_all_secrets_ret" => one(remote::remote_connect_list_all_secrets_ret(), runner),
+        "remote_node_set_memory_parameters_args" => one(remote::remote_node_set_memory_parameters_args(), runner),
+        "remote_node_get_memory_parameters_args" => one(remote::remote_node_get_memory_parameters_args(), runner),
+        "remote_node_get_memory_parameters_ret" => one(remote::remote_node_get_memory_parameters_ret(), runner),
+        "remote_node_get_cpu_map_args" => one(remote::remote_node_get_cpu_map_args(), runner),
+        "remote_node_get_cpu_map_ret" => one(remote::remote_node_get_cpu_map_ret(), runner),
+        "remote_domain_fstrim_args" => one(remote::remote_domain_fstrim_args(), runner),
+        "remote_domain_get_time_args" => one(remote::remote_domain_get_time_args(), runner),
+        "remote_domain_get_time_ret" => one(remote::remote_domain_get_time_ret(), runner),
+        "remote_domain_set_time_args" => one(remote::remote_domain_set_time_args(), runner),
+        "remote_domain_migrate_begin3_params_args" => one(remote::remote_domain_migrate_begin3_params_args(), runner),
+        "remote_domain_migrate_begin3_params_ret" => one(remote::remote_domain_migrate_begin3_params_ret(), runner),
+        "remote_domain_migrate_prepare3_params_args" => {
+            one(remote::remote_domain_migrate_prepare3_params_args(), runner)
+        }
+        "remote_domain_migrate_prepare3_params_ret" => one(remote::remote_domain_migrate_prepare3_params_ret(), runner),
+        "remote_domain_migrate_prepare_tunnel3_params_args" => {
+            one(remote::remote_domain_migrate_prepare_tunnel3_params_args(), runner)
+        }
+        "remote_domain_migrate_prepare_tunnel3_params_ret" => {
+            one(remote::remote_domain_migrate_prepare_tunnel3_params_ret(), runner)
+        }
+        "remote_domain_migrate_perform3_params_args" => {
+            one(remote::remote_domain_migrate_perform3_params_args(), runner)
+        }
+        "remote_domain_migrate_perform3_params_ret" => one(remote::remote_domain_migrate_perform3_params_ret(), runner),
+        "remote_domain_migrate_finish3_params_args" => one(remote::remote_domain_migrate_finish3_params_args(), runner),
+        "remote_domain_migrate_finish3_params_ret" => one(remote::remote_domain_migrate_finish3_params_ret(), runner),
+        "remote_domain_migrate_confirm3_params_args" => {
+            one(remote::remote_domain_migrate_confirm3_params_args(), runner)
+        }
+        "remote_domain_event_device_removed_msg" => one(remote::remote_domain_event_device_removed_msg(), runner),
+        "remote_domain_event_callback_device_removed_msg" => {
+            one(remote::remote_domain_event_callback_device_removed_msg(), runner)
+        }
+        "remote_domain_event_block_job_2_msg" => one(remote::remote_domain_event_block_job_2_msg(), runner),
+        "remote_domain_event_block_threshold_msg" => one(remote::remote_domain_event_block_threshold_msg(), runner),
+        "remote_domain_event_callback_tunable_msg" => one(remote::remote_domain_event_callback_tunable_msg(), runner),
+        "remote_domain_event_callback_device_added_msg" => {
+            one(remote::remote_domain_event_callback_device_added_msg(), runner)
+        }
+        "remote_connect_event_connection_closed_msg" => {
+            one(remote::remote_connect_event_connection_closed_msg(), runner)
+        }
+        "remote_connect_get_cpu_model_names_args" => one(remote::remote_connect_get_cpu_model_names_args(), runner),
+        "remote_connect_get_cpu_model_names_ret" => one(remote::remote_connect_get_cpu_model_names_ret(), runner),
+        "remote_connect_network_event_register_any_args" => {
+            one(remote::remote_connect_network_event_register_any_args(), runner)
+        }
+        "remote_connect_network_event_register_any_ret" => {
+            one(remote::remote_connect_network_event_register_any_ret(), runner)
+        }
+        "remote_connect_network_event_deregister_any_args" => {
+            one(remote::remote_connect_network_event_deregister_any_args(), runner)
+        }
+        "remote_network_event_lifecycle_msg" => one(remote::remote_network_event_lifecycle_msg(), runner),
+        "remote_connect_storage_pool_event_register_any_args" => {
+            one(remote::remote_connect_storage_pool_event_register_any_args(), runner)
+        }
+        "remote_connect_storage_pool_event_register_any_ret" => {
+            one(remote::remote_connect_storage_pool_event_register_any_ret(), runner)
+        }
+        "remote_connect_storage_pool_event_deregister_any_args" => {
+            one(remote::remote_connect_storage_pool_event_deregister_any_args(), runner)
+        }
+        "remote_storage_pool_event_lifecycle_msg" => one(remote::remote_storage_pool_event_lifecycle_msg(), runner),
+        "remote_storage_pool_event_refresh_msg" => one(remote::remote_storage_pool_event_refresh_msg(), runner),
+        "remote_connect_node_device_event_register_any_args" => {
+            one(remote::remote_connect_node_device_event_register_any_args(), runner)
+        }
+        "remote_connect_node_device_event_register_any_ret" => {
+            one(remote::remote_connect_node_device_event_register_any_ret(), runner)
+        }
+        "remote_connect_node_device_event_deregister_any_args" => {
+            one(remote::remote_connect_node_device_event_deregister_any_args(), runner)
+        }
+        "remote_node_device_event_lifecycle_msg" => one(remote::remote_node_device_event_lifecycle_msg(), runner),
+        "remote_node_device_event_update_msg" => one(remote::remote_node_device_event_update_msg(), runner),
+        "remote_domain_fsfreeze_args" => one(remote::remote_domain_fsfreeze_args(), runner),
+        "remote_domain_fsfreeze_ret" => one(remote::remote_domain_fsfreeze_ret(), runner),
+        "remote_domain_fsthaw_args" => one(remote::remote_domain_fsthaw_args(), runner),
+        "remote_domain_fsthaw_ret" => one(remote::remote_domain_fsthaw_ret(), runner),
+        "remote_node_get_free_pages_args" => one(remote::remote_node_get_free_pages_args(), runner),
+        "remote_node_get_free_pages_ret" => one(remote::remote_node_get_free_pages_ret(), runner),
+        "remote_node_alloc_pages_args" => one(remote::remote_node_alloc_pages_args(), runner),
+        "remote_node_alloc_pages_ret" => one(remote::remote_node_alloc_pages_ret(), runner),
+        "remote_network_dhcp_lease" => one(remote::remote_network_dhcp_lease(), runner),
+        "remote_network_get_dhcp_leases_args" => one(remote::remote_network_get_dhcp_leases_args(), runner),
+        "remote_network_get_dhcp_leases_ret" => one(remote::remote_network_get_dhcp_leases_ret(), runner),
+        "remote_domain_stats_record" => one(remote::remote_domain_stats_record(), runner),
+        "remote_connect_get_all_domain_stats_args" => one(remote::remote_connect_get_all_domain_stats_args(), runner),
+        "remote_domain_event_callback_agent_lifecycle_msg" => {
+            one(remote::remote_domain_event_callback_agent_lifecycle_msg(), runner)
+        }
+        "remote_connect_get_all_domain_stats_ret" => one(remote::remote_connect_get_all_domain_stats_ret(), runner),
+        "remote_domain_fsinfo" => one(remote::remote_domain_fsinfo(), runner),
+        "remote_domain_get_fsinfo_args" => one(remote::remote_domain_get_fsinfo_args(), runner),
+        "remote_domain_get_fsinfo_ret" => one(remote::remote_domain_get_fsinfo_ret(), runner),
+        "remote_domain_ip_addr" => one(remote::remote_domain_ip_addr(), runner),
+        "remote_domain_interface" => one(remote::remote_domain_interface(), runner),
+        "remote_domain_interface_addresses_args" => one(remote::remote_domain_interface_addresses_args(), runner),
+        "remote_domain_interface_addresses_ret" => one(remote::remote_domain_interface_addresses_ret(), runner),
+        "remote_domain_set_user_password_args" => one(remote::remote_domain_set_user_password_args(), runner),
+        "remote_domain_rename_args" => one(remote::remote_domain_rename_args(), runner),
+        "remote_domain_rename_ret" => one(remote::remote_domain_rename_ret(), runner),
+        "remote_domain_event_callback_migration_iteration_msg" => {
+            one(remote::remote_domain_event_callback_migration_iteration_msg(), runner)
+        }
+        "remote_domain_event_callback_job_completed_msg" => {
+            one(remote::remote_domain_event_callback_job_completed_msg(), runner)
+        }
+        "remote_domain_migrate_start_post_copy_args" => {
+            one(remote::remote_domain_migrate_start_post_copy_args(), runner)
+        }
+        "remote_domain_event_callback_device_removal_failed_msg" => {
+            one(remote::remote_domain_event_callback_device_removal_failed_msg(), runner)
+        }
+        "remote_domain_get_guest_vcpus_args" => one(remote::remote_domain_get_guest_vcpus_args(), runner),
+        "remote_domain_get_guest_vcpus_ret" => one(remote::remote_domain_get_guest_vcpus_ret(), runner),
+        "remote_domain_set_guest_vcpus_args" => one(remote::remote_domain_set_guest_vcpus_args(), runner),
+        "remote_domain_set_vcpu_args" => one(remote::remote_domain_set_vcpu_args(), runner),
+        "remote_domain_event_callback_metadata_change_msg" => {
+            one(remote::remote_domain_event_callback_metadata_change_msg(), runner)
+        }
+        "remote_domain_event_memory_failure_msg" => one(remote::remote_domain_event_memory_failure_msg(), runner),
+        "remote_connect_secret_event_register_any_args" => {
+            one(remote::remote_connect_secret_event_register_any_args(), runner)
+        }
+        "remote_connect_secret_event_register_any_ret" => {
+            one(remote::remote_connect_secret_event_register_any_ret(), runner)
+        }
+        "remote_connect_secret_event_deregister_any_args" => {
+            one(remote::remote_connect_secret_event_deregister_any_args(), runner)
+        }
+        "remote_secret_event_lifecycle_msg" => one(remote::remote_secret_event_lifecycle_msg(), runner),
+        "remote_secret_event_value_changed_msg" => one(remote::remote_secret_event_value_changed_msg(), runner),
+        "remote_domain_set_block_threshold_args" => one(remote::remote_domain_set_block_threshold_args(), runner),
+        "remote_domain_set_lifecycle_action_args" => one(remote::remote_domain_set_lifecycle_action_args(), runner),
+        "remote_connect_compare_hypervisor_cpu_args" => {
+            one(remote::remote_connect_compare_hypervisor_cpu_args(), runner)
+        }
+        "remote_connect_compare_hypervisor_cpu_ret" => one(remote::remote_connect_compare_hypervisor_cpu_ret(), runner),
+        "remote_connect_baseline_hypervisor_cpu_args" => {
+            one(remote::remote_connect_baseline_hypervisor_cpu_args(), runner)
+        }
+        "remote_connect_baseline_hypervisor_cpu_ret" => {
+            one(remote::remote_connect_baseline_hypervisor_cpu_ret(), runner)
+        }
+        "remote_node_get_sev_info_args" => one(remote::remote_node_get_sev_info_args(), runner),
+        "remote_node_get_sev_info_ret" => one(remote::remote_node_get_sev_info_ret(), runner),
+        "remote_domain_get_launch_security_info_args" => {
+            one(remote::remote_domain_get_launch_security_info_args(), runner)
+        }
+        "remote_domain_get_launch_security_info_ret" => {
+            one(remote::remote_domain_get_launch_security_info_ret(), runner)
+        }
+        "remote_domain_set_launch_security_state_args" => {
+            one(remote::remote_domain_set_launch_security_state_args(), runner)
+        }
+        "remote_nwfilter_binding_lookup_by_port_dev_args" => {
+            one(remote::remote_nwfilter_binding_lookup_by_port_dev_args(), runner)
+        }
+        "remote_nwfilter_binding_lookup_by_port_dev_ret" => {
+            one(remote::remote_nwfilter_binding_lookup_by_port_dev_ret(), runner)
+        }
+        "remote_nwfilter_binding_create_xml_args" => one(remote::remote_nwfilter_binding_create_xml_args(), runner),
+        "remote_nwfilter_binding_create_xml_ret" => one(remote::remote_nwfilter_binding_create_xml_ret(), runner),
+        "remote_nwfilter_binding_delete_args" => one(remote::remote_nwfilter_binding_delete_args(), runner),
+        "remote_nwfilter_binding_get_xml_desc_args" => one(remote::remote_nwfilter_binding_get_xml_desc_args(), runner),
+        "remote_nwfilter_binding_get_xml_desc_ret" => one(remote::remote_nwfilter_binding_get_xml_desc_ret(), runner),
+        "remote_connect_list_all_nwfilter_bindings_args" => {
+            one(remote::remote_connect_list_all_nwfilter_bindings_args(), runner)
+        }
+        "remote_connect_list_all_nwfilter_bindings_ret" => {
+            one(remote::remote_connect_list_all_nwfilter_bindings_ret(), runner)
+        }
+        "remote_connect_get_storage_pool_capabilities_args" => {
+            one(remote::remote_connect_get_storage_pool_capabilities_args(), runner)
+        }
+        "remote_connect_get_storage_pool_capabilities_ret" => {
+            one(remote::remote_connect_get_storage_pool_capabilities_ret(), runner)
+        }
+        "remote_network_list_all_ports_args" => one(remote::remote_network_list_all_ports_args(), runner),
+        "remote_network_list_all_ports_ret" => one(remote::remote_network_list_all_ports_ret(), runner),
+        "remote_network_port_lookup_by_uuid_args" => one(remote::remote_network_port_lookup_by_uuid_args(), runner),
+        "remote_network_port_lookup_by_uuid_ret" => one(remote::remote_network_port_lookup_by_uuid_ret(), runner),
+        "remote_network_port_create_xml_args" => one(remote::remote_network_port_create_xml_args(), runner),
+        "remote_network_port_create_xml_ret" => one(remote::remote_network_port_create_xml_ret(), runner),
+        "remote_network_port_set_parameters_args" => one(remote::remote_network_port_set_parameters_args(), runner),
+        "remote_network_port_get_parameters_args" => one(remote::remote_network_port_get_parameters_args(), runner),
+        "remote_network_port_get_parameters_ret" => one(remote::remote_network_port_get_parameters_ret(), runner),
+        "remote_network_port_get_xml_desc_args" => one(remote::remote_network_port_get_xml_desc_args(), runner),
+        "remote_network_port_get_xml_desc_ret" => one(remote::remote_network_port_get_xml_desc_ret(), runner),
+        "remote_network_port_delete_args" => one(remote::remote_network_port_delete_args(), runner),
+        "remote_domain_checkpoint_create_xml_args" => one(remote::remote_domain_checkpoint_create_xml_args(), runner),
+        "remote_domain_checkpoint_create_xml_ret" => one(remote::remote_domain_checkpoint_create_xml_ret(), runner),
+        "remote_domain_checkpoint_get_xml_desc_args" => {
+            one(remote::remote_domain_checkpoint_get_xml_desc_args(), runner)
+        }
+        "remote_domain_checkpoint_get_xml_desc_ret" => one(remote::remote_domain_checkpoint_get_xml_desc_ret(), runner),
+        "remote_domain_list_all_checkpoints_args" => one(remote::remote_domain_list_all_checkpoints_args(), runner),
+        "remote_domain_list_all_checkpoints_ret" => one(remote::remote_domain_list_all_checkpoints_ret(), runner),
+        "remote_domain_checkpoint_list_all_children_args" => {
+            one(remote::remote_domain_checkpoint_list_all_children_args(), runner)
+        }
+        "remote_domain_checkpoint_list_all_children_ret" => {
+            one(remote::remote_domain_checkpoint_list_all_children_ret(), runner)
+        }
+        "remote_domain_checkpoint_lookup_by_name_args" => {
+            one(remote::remote_domain_checkpoint_lookup_by_name_args(), runner)
+        }
+        "remote_domain_checkpoint_lookup_by_name_ret" => {
+            one(remote::remote_domain_checkpoint_lookup_by_name_ret(), runner)
+        }
+        "remote_domain_checkpoint_get_parent_args" => one(remote::remote_domain_checkpoint_get_parent_args(), runner),
+        "remote_domain_checkpoint_get_parent_ret" => one(remote::remote_domain_checkpoint_get_parent_ret(), runner),
+        "remote_domain_checkpoint_delete_args" => one(remote::remote_domain_checkpoint_delete_args(), runner),
+        "remote_domain_get_guest_info_args" => one(remote::remote_domain_get_guest_info_args(), runner),
+        "remote_domain_get_guest_info_ret" => one(remote::remote_domain_get_guest_info_ret(), runner),
+        "remote_connect_set_identity_args" => one(remote::remote_connect_set_identity_args(), runner),
+        "remote_domain_agent_set_response_timeout_args" => {
+            one(remote::remote_domain_agent_set_response_timeout_args(), runner)
+        }
+        "remote_domain_agent_set_response_timeout_ret" => {
+            one(remote::remote_domain_agent_set_response_timeout_ret(), runner)
+        }
+        "remote_domain_backup_begin_args" => one(remote::remote_domain_backup_begin_args(), runner),
+        "remote_domain_backup_get_xml_desc_args" => one(remote::remote_domain_backup_get_xml_desc_args(), runner),
+        "remote_domain_backup_get_xml_desc_ret" => one(remote::remote_domain_backup_get_xml_desc_ret(), runner),
+        "remote_domain_authorized_ssh_keys_get_args" => {
+            one(remote::remote_domain_authorized_ssh_keys_get_args(), runner)
+        }
+        "remote_domain_authorized_ssh_keys_get_ret" => one(remote::remote_domain_authorized_ssh_keys_get_ret(), runner),
+        "remote_domain_authorized_ssh_keys_set_args" => {
+            one(remote::remote_domain_authorized_ssh_keys_set_args(), runner)
+        }
+        "remote_domain_get_messages_args" => one(remote::remote_domain_get_messages_args(), runner),
+        "remote_domain_get_messages_ret" => one(remote::remote_domain_get_messages_ret(), runner),
+        "remote_domain_start_dirty_rate_calc_args" => one(remote::remote_domain_start_dirty_rate_calc_args(), runner),
+        "remote_domain_event_memory_device_size_change_msg" => {
+            one(remote::remote_domain_event_memory_device_size_change_msg(), runner)
+        }
+        "remote_domain_fd_associate_args" => one(remote::remote_domain_fd_associate_args(), runner),
+        "remote_procedure" => one(remote::remote_procedure(), runner),
+        "qemu_domain_monitor_command_args" => one(qemu::qemu_domain_monitor_command_args(), runner),
+        "qemu_domain_monitor_command_ret" => one(qemu::qemu_domain_monitor_command_ret(), runner),
+        "qemu_domain_attach_args" => one(qemu::qemu_domain_attach_args(), runner),
+        "qemu_domain_attach_ret" => one(qemu::qemu_domain_attach_ret(), runner),
+        "qemu_domain_agent_command_args" => one(qemu::qemu_domain_agent_command_args(), runner),
+        "qemu_domain_agent_command_ret" => one(qemu::qemu_domain_agent_command_ret(), runner),
+        "qemu_connect_domain_monitor_event_register_args" => {
+            one(qemu::qemu_connect_domain_monitor_event_register_args(), runner)
+        }
+        "qemu_connect_domain_monitor_event_register_ret" => {
+            one(qemu::qemu_connect_domain_monitor_event_register_ret(), runner)
+        }
+        "qemu_connect_domain_monitor_event_deregister_args" => {
+            one(qemu::qemu_connect_domain_monitor_event_deregister_args(), runner)
+        }
+        "qemu_domain_monitor_event_msg" => one(qemu::qemu_domain_monitor_event_msg(), runner),
+        "qemu_domain_monitor_command_with_files_args" => {
+            one(qemu::qemu_domain_monitor_command_with_files_args(), runner)
+        }
+        "qemu_domain_monitor_command_with_files_ret" => one(qemu::qemu_domain_monitor_command_with_files_ret(), runner),
+        "qemu_procedure" => one(qemu::qemu_procedure(), runner),
+        "lxc_domain_open_namespace_args" => one(lxc::lxc_domain_open_namespace_args(), runner),
+        "lxc_procedure" => one(lxc::lxc_procedure(), runner),
+        "admin_typed_param_value" => one(admin::admin_typed_param_value(), runner),
+        "admin_typed_param" => one(admin::admin_typed_param(), runner),
+        "admin_nonnull_server" => one(admin::admin_nonnull_server(), runner),
+        "admin_nonnull_client" => one(admin::admin_nonnull_client(), runner),
+        "admin_connect_open_args" => one(admin::admin_connect_open_args(), runner),
+        "admin_connect_get_lib_version_ret" => one(admin::admin_connect_get_lib_version_ret(), runner),
+        "admin_connect_list_servers_args" => one(admin::admin_connect_list_servers_args(), runner),
+        "admin_connect_list_servers_ret" => one(admin::admin_connect_list_servers_ret(), runner),
+        "admin_connect_lookup_server_args" => one(admin::admin_connect_lookup_server_args(), runner),
+        "admin_connect_lookup_server_ret" => one(admin::admin_connect_lookup_server_ret(), runner),
+        "admin_server_get_threadpool_parameters_args" => {
+            one(admin::admin_server_get_threadpool_parameters_args(), runner)
+        }
+        "admin_server_get_threadpool_parameters_ret" => {
+            one(admin::admin_server_get_threadpool_parameters_ret(), runner)
+        }
+        "admin_server_set_threadpool_parameters_args" => {
+            one(admin::admin_server_set_threadpool_parameters_args(), runner)
+        }
+        "admin_server_list_clients_args" => one(admin::admin_server_list_clients_args(), runner),
+        "admin_server_list_clients_ret" => one(admin::admin_server_list_clients_ret(), runner),
+        "admin_server_lookup_client_args" => one(admin::admin_server_lookup_client_args(), runner),
+        "admin_server_lookup_client_ret" => one(admin::admin_server_lookup_client_ret(), runner),
+        "admin_client_get_info_args" => one(admin::admin_client_get_info_args(), runner),
+        "admin_client_get_info_ret" => one(admin::admin_client_get_info_ret(), runner),
+        "admin_client_close_args" => one(admin::admin_client_close_args(), runner),
+        "admin_server_get_client_limits_args" => one(admin::admin_server_get_client_limits_args(), runner),
+        "admin_server_get_client_limits_ret" => one(admin::admin_server_get_client_limits_ret(), runner),
+        "admin_server_set_client_limits_args" => one(admin::admin_server_set_client_limits_args(), runner),
+        "admin_server_update_tls_files_args" => one(admin::admin_server_update_tls_files_args(), runner),
+        "admin_connect_get_logging_outputs_args" => one(admin::admin_connect_get_logging_outputs_args(), runner),
+        "admin_connect_get_logging_outputs_ret" => one(admin::admin_connect_get_logging_outputs_ret(), runner),
+        "admin_connect_get_logging_filters_args" => one(admin::admin_connect_get_logging_filters_args(), runner),
+        "admin_connect_get_logging_filters_ret" => one(admin::admin_connect_get_logging_filters_ret(), runner),
+        "admin_connect_set_logging_outputs_args" => one(admin::admin_connect_set_logging_outputs_args(), runner),
+        "admin_connect_set_logging_filters_args" => one(admin::admin_connect_set_logging_filters_args(), runner),
+        "admin_connect_set_daemon_timeout_args" => one(admin::admin_connect_set_daemon_timeout_args(), runner),
+        "admin_procedure" => one(admin::admin_procedure(), runner),
+        "keepalive_procedure" => one(keepalive::keepalive_procedure(), runner),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::{Bytes, BytesMut};
