@@ -760,6 +760,9 @@ fn reader_loop(mut stream: Stream, shared: &Shared) {
 /// The TLS handshake and libvirt's check byte: after the handshake the server sends one byte,
 /// 1, once it has accepted our certificate; anything else means it refused us.
 fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
+    /// libvirt's message for a missing or wrong check byte (`virnetclient.c`).
+    const REFUSED: &str = "server verification (of our certificate or IP address) failed";
+    const WAIT: Duration = Duration::from_secs(30);
     let env = transport::client_env();
     let pki = target.tls_pki_paths(&env, |p| std::path::Path::new(p).exists());
     let client_cert = if std::path::Path::new(&pki.cert).exists() && std::path::Path::new(&pki.key).exists() {
@@ -773,25 +776,53 @@ fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::Cli
     let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
     let mut sock =
         channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = sock.set_read_timeout(Some(WAIT));
+    // The server refused us after the handshake: say what we presented, the likeliest cause.
+    let refused = |why: &str| {
+        let ours = if client_cert.is_some() {
+            format!("we sent the client certificate '{}'", pki.cert)
+        } else {
+            format!("we sent no client certificate ('{}' and '{}' are not both there)", pki.cert, pki.key)
+        };
+        Error::Tls(format!("{REFUSED}: {why}; {ours}"))
+    };
     let mut check = [0u8; 1];
     loop {
         match tls.reader().read(&mut check) {
             Ok(1) if check[0] == 1 => break,
-            Ok(_) => return Err(Error::Tls("server verification (of our certificate or IP address) failed".into())),
+            Ok(1) => return Err(refused(&format!("the server sent {} instead of 1", check[0]))),
+            Ok(_) => return Err(refused("the server ended the TLS session instead of accepting us")),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => {
-                return Err(Error::Tls(format!("server verification (of our certificate or IP address) failed: {e}")))
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(refused("the server closed the connection instead of accepting us"))
             }
+            Err(e) => return Err(refused(&e.to_string())),
         }
+        let handshaking = tls.is_handshaking();
         match tls.complete_io(&mut sock) {
-            Ok((0, 0)) => {
-                return Err(Error::Tls(
-                    "server verification (of our certificate or IP address) failed: connection closed".into(),
-                ))
+            Ok((0, 0)) if handshaking => {
+                return Err(Error::Tls("the server closed the connection during the TLS handshake".into()))
             }
+            Ok((0, 0)) => return Err(refused("the server closed the connection instead of accepting us")),
             Ok(_) => {}
-            Err(e) => return Err(Error::Tls(e.to_string())),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                let stage = if handshaking { "to the TLS handshake" } else { "accepting us (the check byte)" };
+                return Err(Error::Tls(format!("no answer from the server {stage} within {WAIT:?}")));
+            }
+            Err(e) => {
+                // A server certificate we could not trust names the CA file it was checked
+                // against (a name mismatch already says what it is).
+                let bad_cert = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
+                    use rustls::CertificateError as C;
+                    matches!(r, rustls::Error::InvalidCertificate(c)
+                        if !matches!(c, C::NotValidForName | C::NotValidForNameContext { .. }))
+                });
+                return Err(Error::Tls(if bad_cert && !target.params.no_verify {
+                    format!("{e} (the server's certificate was checked against CA certificate '{}')", pki.ca_cert)
+                } else {
+                    e.to_string()
+                }));
+            }
         }
     }
     let _ = sock.set_read_timeout(None);
