@@ -4,6 +4,8 @@
 //! - [`libvirtd`]: starts a real `libvirtd` (session mode, test driver, loopback TCP and a UNIX
 //!   socket) for tests that need the reference peer, and decides whether a test may skip when
 //!   it is missing (never under `CI=true`).
+//! - [`pki`]: a throwaway CA, server and client certificates (rcgen), written in libvirt's
+//!   TLS layouts, for the TLS tests.
 //!
 //! The recorded wire corpus that `tests/corpus.rs` replays lives in `corpus/` at the workspace
 //! root (see `corpus/MANIFEST.md`).
@@ -11,3 +13,4 @@
 #![deny(missing_docs)]
 
 pub mod libvirtd;
+pub mod pki;

@@ -156,6 +156,7 @@ impl Libvirtd {
 
     /// As [`Libvirtd::start`], with extra `libvirtd.conf` lines appended (for example
     /// `"keepalive_interval = 1\nkeepalive_count = 2\n"` or `"max_client_requests = 2\n"`).
+    /// A key set in `extra` replaces the harness's own line for it.
     ///
     /// # Errors
     /// As [`Libvirtd::start`].
@@ -168,6 +169,31 @@ impl Libvirtd {
         for _ in 0..5 {
             match Self::try_start(&libvirtd, ids, extra) {
                 Ok(d) => return Ok(d),
+                Err(e @ Error::DidNotStart { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one attempt"))
+    }
+
+    /// As [`Libvirtd::start`], also listening for TLS on a free loopback port with the server
+    /// files of `pki` (`listen_tls = 1`, `tls_port`, `auth_tls = "none"`, `ca_file`,
+    /// `cert_file`, `key_file`) and `extra` lines (e.g. `tls_no_verify_certificate = 1`).
+    /// Returns the daemon and its TLS port. Plain TCP and the UNIX socket stay as in
+    /// [`Libvirtd::start`].
+    ///
+    /// # Errors
+    /// As [`Libvirtd::start`]; libvirtd refuses to start when its certificate fails its
+    /// sanity checks, and the log says why.
+    pub fn start_tls(pki: &crate::pki::ServerPki, extra: &str) -> Result<(Self, u16), Error> {
+        let libvirtd = find_program("libvirtd").ok_or(Error::NotInstalled("libvirtd"))?;
+        let ids = daemon_ids()?;
+        let mut last = None;
+        for _ in 0..5 {
+            let tls_port = free_port()?;
+            let conf = format!("listen_tls = 1\ntls_port = \"{tls_port}\"\nauth_tls = \"none\"\n{}{extra}", pki.conf());
+            match Self::try_start(&libvirtd, ids, &conf) {
+                Ok(d) => return Ok((d, tls_port)),
                 Err(e @ Error::DidNotStart { .. }) => last = Some(e),
                 Err(e) => return Err(e),
             }
@@ -202,15 +228,26 @@ impl Libvirtd {
         }
         let port = free_port()?;
         let conf = sub("libvirtd.conf");
-        fs::write(
-            &conf,
-            format!(
-                "listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"127.0.0.1\"\ntcp_port = \"{port}\"\n\
-                 auth_tcp = \"none\"\nunix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n{extra}",
-                sub("sock").display()
-            ),
-        )
-        .map_err(setup_err("write libvirtd.conf"))?;
+        let base = [
+            ("listen_tls", "0".to_owned()),
+            ("listen_tcp", "1".to_owned()),
+            ("listen_addr", "\"127.0.0.1\"".to_owned()),
+            ("tcp_port", format!("\"{port}\"")),
+            ("auth_tcp", "\"none\"".to_owned()),
+            ("unix_sock_dir", format!("\"{}\"", sub("sock").display())),
+            ("auth_unix_rw", "\"none\"".to_owned()),
+            ("auth_unix_ro", "\"none\"".to_owned()),
+        ];
+        // libvirt's config parser takes the first line for a key, so a key that `extra` sets is
+        // left out of the base lines (e.g. `listen_tls = 1`).
+        let mut text = String::new();
+        for (key, value) in base {
+            if !conf_sets(extra, key) {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+        text.push_str(extra);
+        fs::write(&conf, text).map_err(setup_err("write libvirtd.conf"))?;
         let log = fs::File::create(sub("libvirtd.log")).map_err(setup_err("create libvirtd.log"))?;
         let log2 = log.try_clone().map_err(setup_err("dup the log file"))?;
 
@@ -385,6 +422,11 @@ pub fn ping(s: &mut TcpStream, timeout: Duration) -> io::Result<bool> {
     }
 }
 
+/// Whether the `libvirtd.conf` text `conf` has a line setting `key`.
+fn conf_sets(conf: &str, key: &str) -> bool {
+    conf.lines().any(|l| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+}
+
 /// Keeps a half-built directory from leaking when setup fails.
 struct DirGuard(Option<PathBuf>);
 
@@ -408,6 +450,15 @@ fn fresh_dir() -> Result<PathBuf, Error> {
 fn free_port() -> Result<u16, Error> {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(setup_err("find a free loopback port"))?;
     Ok(l.local_addr().map_err(setup_err("find a free loopback port"))?.port())
+}
+
+/// The uid and gid of [`DAEMON_USER`] when we are root (creating the account if needed), for
+/// running other test processes unprivileged too; `None` when we are already unprivileged.
+///
+/// # Errors
+/// When the account cannot be created.
+pub fn daemon_user_ids() -> Result<Option<(u32, u32)>, Error> {
+    daemon_ids()
 }
 
 /// The uid and gid to run the daemon as: `Some` when we are root (after making sure the
