@@ -113,3 +113,28 @@ impl DefineAndCheck for Hypervisor {
         d
     }
 }
+
+/// `VIR_DOMAIN_XML_SECURE` shows a graphics password (libvirt's output, captured likewise).
+#[test]
+fn secure_flag_shows_graphics_password() {
+    let mut h = model();
+    let d = h
+        .domain_define_xml(
+            "<domain type=\"test\"><name>g</name><uuid>11111111-2222-3333-4444-555555550099</uuid><memory>1024</memory>\
+             <os><type>hvm</type></os><devices><graphics type=\"vnc\" port=\"-1\" passwd=\"secret\"/></devices></domain>",
+            0,
+        )
+        .unwrap();
+    let tail = |flags: u32| h.domain_get_xml_desc(&d, flags).unwrap().split("<devices>").nth(1).unwrap().to_owned();
+    let video = "    <video>\n      <model type='cirrus' vram='16384' heads='1' primary='yes'/>\n    </video>\n  </devices>\n</domain>\n";
+    assert_eq!(
+        tail(0),
+        format!("\n    <graphics type='vnc' port='-1' autoport='yes'>\n      <listen type='address'/>\n    </graphics>\n{video}")
+    );
+    assert_eq!(
+        tail(1),
+        format!(
+            "\n    <graphics type='vnc' port='-1' autoport='yes' passwd='secret'>\n      <listen type='address'/>\n    </graphics>\n{video}"
+        )
+    );
+}

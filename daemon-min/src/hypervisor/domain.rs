@@ -527,7 +527,7 @@ impl Graphics {
         }
     }
 
-    fn format(&self, b: &mut Buf) {
+    fn format(&self, b: &mut Buf, secure: bool) {
         let mut s = format!("<graphics type='{}'", escape(&self.gtype));
         if let Some(p) = self.port {
             let _ = write!(s, " port='{p}'");
@@ -539,7 +539,10 @@ impl Graphics {
             let _ = write!(s, " listen='{}'", escape(l));
         }
         for (k, v) in &self.extra {
-            let _ = write!(s, " {k}='{}'", escape(v));
+            // The password only with VIR_DOMAIN_XML_SECURE, as libvirt does.
+            if k != "passwd" || secure {
+                let _ = write!(s, " {k}='{}'", escape(v));
+            }
         }
         s.push('>');
         b.line(&s);
@@ -583,13 +586,13 @@ impl Device {
         DEVICE_ORDER.iter().position(|n| *n == self.kind()).unwrap_or(DEVICE_ORDER.len())
     }
 
-    fn format(&self, b: &mut Buf) {
+    fn format(&self, b: &mut Buf, secure: bool) {
         match self {
             Self::Disk(d) => d.format(b),
             Self::Net(n) => n.format(b),
             Self::Serial(c) => c.format(b, "serial"),
             Self::Console(c) => c.format(b, "console"),
-            Self::Graphics(g) => g.format(b),
+            Self::Graphics(g) => g.format(b, secure),
             Self::Other(e) => format_other(b, e),
         }
     }
@@ -978,9 +981,10 @@ impl DomainDef {
         self.vcpus_current.unwrap_or(self.vcpus_max)
     }
 
-    /// Formats the definition as `virDomainDefFormat` does; `id` is written for running domains.
+    /// Formats the definition as `virDomainDefFormat` does; `id` is written for running domains,
+    /// graphics passwords only when `secure` (`VIR_DOMAIN_XML_SECURE`).
     #[must_use]
-    pub fn format(&self, id: Option<i32>) -> String {
+    pub fn format(&self, id: Option<i32>, secure: bool) -> String {
         let mut b = Buf::new();
         let mut open = format!("<domain type='{}'", escape(&self.virt_type));
         if let Some(id) = id {
@@ -990,14 +994,14 @@ impl DomainDef {
         b.line(&open);
         b.push();
         for name in TOP_ORDER {
-            self.format_top(&mut b, name);
+            self.format_top(&mut b, name, secure);
         }
         b.pop();
         b.line("</domain>");
         b.finish()
     }
 
-    fn format_top(&self, b: &mut Buf, name: &str) {
+    fn format_top(&self, b: &mut Buf, name: &str, secure: bool) {
         match name {
             "name" => b.text_elem("name", &self.name),
             "uuid" => b.line(&format!("<uuid>{}</uuid>", self.uuid)),
@@ -1058,7 +1062,7 @@ impl DomainDef {
                     b.text_elem("emulator", e);
                 }
                 for d in &self.devices {
-                    d.format(b);
+                    d.format(b, secure);
                 }
                 b.pop();
                 b.line("</devices>");

@@ -901,7 +901,7 @@ impl Hypervisor {
         let inactive = flags & f::INACTIVE != 0;
         let def = if inactive { d.new_def.as_ref().unwrap_or(&d.def) } else { &d.def };
         let id = (d.is_active() && !inactive).then_some(d.id);
-        Ok(def.format(id))
+        Ok(def.format(id, flags & f::SECURE != 0))
     }
 
     /// `DOMAIN_GET_OS_TYPE`: the test driver answers "linux" without looking the domain up.
@@ -1683,14 +1683,14 @@ impl Hypervisor {
             return;
         }
         let base = format!("domains/{}", d.def.uuid);
-        let config = d.new_def.as_ref().unwrap_or(&d.def).format(None);
+        let config = d.new_def.as_ref().unwrap_or(&d.def).format(None, true);
         let status = persist::status_text(&[
             ("autostart", u8::from(d.autostart).to_string()),
             ("state", (d.state as i32).to_string()),
             ("reason", d.reason.to_string()),
             ("id", d.id.to_string()),
         ]);
-        let live = d.is_active().then(|| d.def.format(None));
+        let live = d.is_active().then(|| d.def.format(None, true));
         self.pending.push(Op::Write(format!("{base}.xml").into(), config.into_bytes()));
         match live {
             Some(l) => self.pending.push(Op::Write(format!("{base}.live.xml").into(), l.into_bytes())),

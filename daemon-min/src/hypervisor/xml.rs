@@ -105,7 +105,7 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
         let Ok(ev) = reader.read_event() else {
             let pos = usize::try_from(reader.error_position()).unwrap_or(0);
             return Err(match stack.last() {
-                Some(open) => premature_end(text, context, open, &stack),
+                Some(open) => premature_end(text, context, open),
                 None if root.is_none() => syntax_error(text, context, pos, "Start tag expected, '<' not found"),
                 None => syntax_error(text, context, pos, "Extra content at the end of the document"),
             });
@@ -130,7 +130,7 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
                     return Err(syntax_error(text, context, before, "StartTag: invalid element name"));
                 };
                 if open.name != name {
-                    let line = line_of(text, open_pos_hint(text, &open, &stack));
+                    let line = line_of(text, open_pos_hint(text, &open));
                     return Err(syntax_error(
                         text,
                         context,
@@ -187,7 +187,7 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
             Event::Eof => {
                 if let Some(open) = stack.last() {
-                    return Err(premature_end(text, context, open, &stack));
+                    return Err(premature_end(text, context, open));
                 }
                 return root.ok_or_else(|| {
                     if text.trim().is_empty() {
@@ -224,12 +224,12 @@ fn start_element(s: &BytesStart<'_>, text: &str, context: &str, pos: usize) -> R
 }
 
 /// Where an element opened: we do not keep positions, so use the first line that starts the tag.
-fn open_pos_hint(text: &str, open: &Element, _stack: &[Element]) -> usize {
+fn open_pos_hint(text: &str, open: &Element) -> usize {
     text.find(&format!("<{}", open.name)).unwrap_or(0)
 }
 
-fn premature_end(text: &str, context: &str, open: &Element, stack: &[Element]) -> SyntaxError {
-    let line = line_of(text, open_pos_hint(text, open, stack));
+fn premature_end(text: &str, context: &str, open: &Element) -> SyntaxError {
+    let line = line_of(text, open_pos_hint(text, open));
     syntax_error(text, context, text.len(), &format!("Premature end of data in tag {} line {}", open.name, line))
 }
 
