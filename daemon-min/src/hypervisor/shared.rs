@@ -15,9 +15,10 @@ type Subscriber = Arc<dyn Fn(&Event) + Send + Sync>;
 
 struct Inner {
     model: Mutex<Hypervisor>,
-    /// Held while queued changes are written, so that files change in operation order. It is
-    /// taken before the model lock is released and the model lock is not held while writing.
-    disk: Mutex<Option<StateDir>>,
+    /// The state directory. Its lock is held while a call's changes are written and its events
+    /// delivered: taken before the model lock is released, so files change and subscribers
+    /// hear in the order of the calls, while the model itself is already free again.
+    after: Mutex<Option<StateDir>>,
     subscribers: Mutex<Vec<(SubscriptionId, Subscriber)>>,
     next_subscription: AtomicU64,
 }
@@ -26,9 +27,11 @@ struct Inner {
 ///
 /// [`call`](Self::call) and [`with`](Self::with) run a closure on the model under the lock and
 /// return what it returns (plain values: handles, numbers, strings, errors). After the closure,
-/// with the lock released, the model's queued changes are written to the state directory (when
-/// there is one) and its events are handed to every subscriber, in order, on the calling
-/// thread. No socket I/O and no subscriber code ever runs under the model lock.
+/// with the model lock released, the model's queued changes are written to the state directory
+/// (when there is one) and its events are handed to every subscriber on the calling thread, in
+/// the order the calls were made. No socket I/O and no subscriber code ever runs under the
+/// model lock. Subscribers must not call back into the `SharedHypervisor` (they run under the
+/// lock that orders deliveries): they should queue the event for their connection and return.
 #[derive(Clone)]
 pub struct SharedHypervisor {
     inner: Arc<Inner>,
@@ -62,7 +65,7 @@ impl SharedHypervisor {
         Self {
             inner: Arc::new(Inner {
                 model: Mutex::new(model),
-                disk: Mutex::new(dir),
+                after: Mutex::new(dir),
                 subscribers: Mutex::new(Vec::new()),
                 next_subscription: AtomicU64::new(0),
             }),
@@ -91,22 +94,22 @@ impl SharedHypervisor {
         let r = f(&mut model);
         let ops = model.take_pending();
         let events = model.drain_events();
-        let disk_result = if ops.is_empty() {
-            drop(model);
-            Ok(())
-        } else {
-            let disk = lock(&self.inner.disk);
-            drop(model);
-            match disk.as_ref() {
-                Some(dir) => dir.apply(&ops).map_err(|e| {
-                    super::error::e(
-                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
-                        ErrorDomain::VIR_FROM_TEST,
-                        format!("cannot write state in '{}': {e}", dir.path().display()),
-                    )
-                }),
-                None => Ok(()),
-            }
+        if ops.is_empty() && events.is_empty() {
+            return (r, Ok(()));
+        }
+        // Taken before the model is released, so that writes and events of successive calls
+        // happen in the order of the calls.
+        let after = lock(&self.inner.after);
+        drop(model);
+        let disk_result = match after.as_ref() {
+            Some(dir) if !ops.is_empty() => dir.apply(&ops).map_err(|e| {
+                super::error::e(
+                    ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                    ErrorDomain::VIR_FROM_TEST,
+                    format!("cannot write state in '{}': {e}", dir.path().display()),
+                )
+            }),
+            _ => Ok(()),
         };
         if !events.is_empty() {
             let subs: Vec<Subscriber> = lock(&self.inner.subscribers).iter().map(|(_, s)| Arc::clone(s)).collect();
@@ -116,6 +119,7 @@ impl SharedHypervisor {
                 }
             }
         }
+        drop(after);
         (r, disk_result)
     }
 
