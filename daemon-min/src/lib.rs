@@ -7,4 +7,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod config;
+pub mod dispatch;
 pub mod hypervisor;
