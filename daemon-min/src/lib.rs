@@ -10,3 +10,4 @@
 pub mod config;
 pub mod dispatch;
 pub mod hypervisor;
+pub mod serve;
