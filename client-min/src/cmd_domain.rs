@@ -1,0 +1,1201 @@
+//! Domain commands (`tools/virsh-domain.c`, `tools/virsh-domain-monitor.c`): `list`,
+//! `dominfo`, `domstate`, `domid`, `domname`, `domuuid`, `dumpxml`, `define`, `undefine`,
+//! `create`, `start`, `shutdown`, `destroy`, `suspend`, `resume`, `autostart`, `screenshot`.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use proto_core::programs::remote::*;
+use proto_core::{ErrorCode, ErrorDomain};
+
+use crate::conn::ApiError;
+use crate::table::Table;
+use crate::util::{ascii_casecmp, format_uuid, parse_uuid, strtol_i32};
+use crate::vsh::{data_req, flag, int, opt, string, Cmd, CmdDef, OptType, Reporter, REQ_OPT};
+use crate::Virsh;
+
+/// A domain handle (`virDomainPtr`): name, UUID and id (−1 when inactive).
+pub(crate) type Dom = RemoteNonnullDomain;
+
+/// Look a `<domain>` up by id.
+pub(crate) const BYID: u8 = 1;
+/// … by UUID.
+pub(crate) const BYUUID: u8 = 2;
+/// … by name.
+pub(crate) const BYNAME: u8 = 4;
+
+const DOMAIN: crate::vsh::OptDef = data_req("domain");
+
+pub(crate) static COMMANDS: &[CmdDef] = &[
+    CmdDef { name: "autostart", opts: &[DOMAIN, flag("disable")], handler: cmd_autostart, no_connect: false },
+    CmdDef {
+        name: "create",
+        opts: &[
+            data_req("file"),
+            flag("console"),
+            flag("paused"),
+            flag("autodestroy"),
+            string("pass-fds"),
+            flag("validate"),
+            flag("reset-nvram"),
+        ],
+        handler: cmd_create,
+        no_connect: false,
+    },
+    CmdDef { name: "define", opts: &[data_req("file"), flag("validate")], handler: cmd_define, no_connect: false },
+    CmdDef {
+        name: "destroy",
+        opts: &[DOMAIN, flag("graceful"), flag("remove-logs")],
+        handler: cmd_destroy,
+        no_connect: false,
+    },
+    CmdDef { name: "domid", opts: &[DOMAIN], handler: cmd_domid, no_connect: false },
+    CmdDef { name: "dominfo", opts: &[DOMAIN], handler: cmd_dominfo, no_connect: false },
+    CmdDef { name: "domname", opts: &[DOMAIN], handler: cmd_domname, no_connect: false },
+    CmdDef { name: "domstate", opts: &[DOMAIN, flag("reason")], handler: cmd_domstate, no_connect: false },
+    CmdDef { name: "domuuid", opts: &[DOMAIN], handler: cmd_domuuid, no_connect: false },
+    CmdDef {
+        name: "dumpxml",
+        opts: &[
+            DOMAIN,
+            flag("inactive"),
+            flag("security-info"),
+            flag("update-cpu"),
+            flag("migratable"),
+            opt("xpath", OptType::String, REQ_OPT),
+            flag("wrap"),
+        ],
+        handler: cmd_dumpxml,
+        no_connect: false,
+    },
+    CmdDef {
+        name: "list",
+        opts: &[
+            flag("inactive"),
+            flag("all"),
+            flag("transient"),
+            flag("persistent"),
+            flag("with-snapshot"),
+            flag("without-snapshot"),
+            flag("with-checkpoint"),
+            flag("without-checkpoint"),
+            flag("state-running"),
+            flag("state-paused"),
+            flag("state-shutoff"),
+            flag("state-other"),
+            flag("autostart"),
+            flag("no-autostart"),
+            flag("with-managed-save"),
+            flag("without-managed-save"),
+            flag("uuid"),
+            flag("name"),
+            flag("id"),
+            flag("table"),
+            flag("managed-save"),
+            flag("title"),
+        ],
+        handler: cmd_list,
+        no_connect: false,
+    },
+    CmdDef { name: "resume", opts: &[DOMAIN], handler: cmd_resume, no_connect: false },
+    CmdDef {
+        name: "screenshot",
+        opts: &[DOMAIN, string("file"), int("screen")],
+        handler: cmd_screenshot,
+        no_connect: false,
+    },
+    CmdDef { name: "shutdown", opts: &[DOMAIN, string("mode")], handler: cmd_shutdown, no_connect: false },
+    CmdDef {
+        name: "start",
+        opts: &[
+            DOMAIN,
+            flag("console"),
+            flag("paused"),
+            flag("autodestroy"),
+            flag("bypass-cache"),
+            flag("force-boot"),
+            string("pass-fds"),
+            flag("reset-nvram"),
+        ],
+        handler: cmd_start,
+        no_connect: false,
+    },
+    CmdDef { name: "suspend", opts: &[DOMAIN], handler: cmd_suspend, no_connect: false },
+    CmdDef {
+        name: "undefine",
+        opts: &[
+            DOMAIN,
+            flag("managed-save"),
+            string("storage"),
+            flag("remove-all-storage"),
+            opt("delete-snapshots", OptType::Alias("delete-storage-volume-snapshots"), 0),
+            flag("delete-storage-volume-snapshots"),
+            flag("wipe-storage"),
+            flag("snapshots-metadata"),
+            flag("checkpoints-metadata"),
+            flag("nvram"),
+            flag("keep-nvram"),
+            flag("tpm"),
+            flag("keep-tpm"),
+        ],
+        handler: cmd_undefine,
+        no_connect: false,
+    },
+];
+
+/// `virshDomainStateToString`.
+pub(crate) fn state_to_string(state: i32) -> &'static str {
+    match state {
+        1 => "running",
+        2 => "idle",
+        3 => "paused",
+        4 => "in shutdown",
+        5 => "shut off",
+        6 => "crashed",
+        7 => "pmsuspended",
+        _ => "no state",
+    }
+}
+
+/// `virshDomainStateReasonToString`.
+fn reason_to_string(state: i32, reason: i32) -> &'static str {
+    let table: &[&str] = match state {
+        0 | 2 | 7 => &["unknown"],
+        1 => &[
+            "unknown",
+            "booted",
+            "migrated",
+            "restored",
+            "from snapshot",
+            "unpaused",
+            "migration canceled",
+            "save canceled",
+            "event wakeup",
+            "crashed",
+            "post-copy",
+            "post-copy failed",
+        ],
+        3 => &[
+            "unknown",
+            "user",
+            "migrating",
+            "saving",
+            "dumping",
+            "I/O error",
+            "watchdog",
+            "from snapshot",
+            "shutting down",
+            "creating snapshot",
+            "crashed",
+            "starting up",
+            "post-copy",
+            "post-copy failed",
+        ],
+        4 => &["unknown", "user"],
+        5 => &["unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"],
+        6 => &["unknown", "panicked"],
+        _ => &[],
+    };
+    usize::try_from(reason).ok().and_then(|r| table.get(r)).copied().unwrap_or("unknown")
+}
+
+/// `virshLookupDomainInternal`: by id if numeric, then by UUID if 36 characters, then by
+/// name; each failure falls through to the next. Errors of the attempts are dropped.
+pub(crate) fn lookup_domain(v: &mut Virsh, name: &str, flags: u8) -> Option<Dom> {
+    let mut dom = None;
+    if flags & BYID != 0 {
+        if let Some(id) = strtol_i32(name).filter(|id| *id >= 0) {
+            let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
+            dom = v.api(r).map(|r| r.dom);
+        }
+    }
+    if dom.is_none() && flags & BYUUID != 0 && name.len() == 36 {
+        match parse_uuid(name) {
+            Some(uuid) => {
+                let r = v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid });
+                dom = v.api(r).map(|r| r.dom);
+            }
+            None => v.last_error = Some(invalid_uuid("virDomainLookupByUUIDString")),
+        }
+    }
+    if dom.is_none() && flags & BYNAME != 0 {
+        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name: name.into() });
+        dom = v.api(r).map(|r| r.dom);
+    }
+    v.reset_error();
+    if dom.is_none() {
+        v.error(&format!("failed to get domain '{name}'"));
+    }
+    dom
+}
+
+/// The error of a `…LookupByUUIDString` given something that is not a UUID.
+pub(crate) fn invalid_uuid(func: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::VIR_ERR_INVALID_ARG,
+        ErrorDomain::VIR_FROM_NONE,
+        format!("invalid argument: uuidstr in {func} must be a valid UUID"),
+    )
+}
+
+/// `virshCommandOptDomainBy`: the `<domain>` option, looked up; with the name as given.
+pub(crate) fn opt_domain_by(v: &mut Virsh, cmd: &Cmd, flags: u8) -> Option<(Dom, String)> {
+    let n = cmd.string_req(v, "domain").ok()??.to_owned();
+    lookup_domain(v, &n, flags).map(|d| (d, n))
+}
+
+/// `virshCommandOptDomain`: by id, UUID or name.
+pub(crate) fn opt_domain(v: &mut Virsh, cmd: &Cmd) -> Option<(Dom, String)> {
+    opt_domain_by(v, cmd, BYID | BYUUID | BYNAME)
+}
+
+/// `virshDomainState`: `DOMAIN_GET_STATE`, or `DOMAIN_GET_INFO` once the former proved
+/// unsupported. The reason is −1 from the fallback.
+pub(crate) fn domain_state(v: &mut Virsh, dom: &Dom) -> Option<(i32, i32)> {
+    if !v.use_get_info {
+        let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
+        match r {
+            Ok(s) => return Some((s.state, s.reason)),
+            Err(e) => {
+                let unsupported = e.code == ErrorCode::VIR_ERR_NO_SUPPORT;
+                v.last_error = Some(e);
+                if !unsupported {
+                    return None;
+                }
+                v.use_get_info = true;
+            }
+        }
+    }
+    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
+    v.api(r).map(|i| (i32::from(i.state), -1))
+}
+
+fn id_string(dom: &Dom) -> String {
+    if dom.id == -1 {
+        "-".to_owned()
+    } else {
+        // virsh prints the unsigned id with %d.
+        dom.id.to_string()
+    }
+}
+
+fn cmd_autostart(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let autostart = !cmd.flag("disable");
+    let r = v.conn().call_rw::<DomainSetAutostart>(
+        "virDomainSetAutostart",
+        &RemoteDomainSetAutostartArgs { dom, autostart: i32::from(autostart) },
+    );
+    if v.api(r).is_none() {
+        if autostart {
+            v.error(&format!("Failed to mark domain '{name}' as autostarted"));
+        } else {
+            v.error(&format!("Failed to unmark domain '{name}' as autostarted"));
+        }
+        return false;
+    }
+    if autostart {
+        v.print_extra(&format!("Domain '{name}' marked as autostarted\n"));
+    } else {
+        v.print_extra(&format!("Domain '{name}' unmarked as autostarted\n"));
+    }
+    true
+}
+
+/// `virFileReadAll(path, VSH_MAX_XML_FILE)`.
+pub(crate) fn read_file(v: &mut Virsh, path: &str) -> Option<Bytes> {
+    const VSH_MAX_XML_FILE: u64 = 10 * 1024 * 1024;
+    let sys = |m: String| ApiError::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_NONE, m);
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            v.last_error = Some(sys(format!("Failed to open file '{path}': {}", crate::util::strerror(&e))));
+            return None;
+        }
+    };
+    let mut buf = Vec::new();
+    match (&mut f).take(VSH_MAX_XML_FILE + 1).read_to_end(&mut buf) {
+        Ok(n) if n as u64 > VSH_MAX_XML_FILE => {
+            v.last_error = Some(ApiError::new(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
+                ErrorDomain::VIR_FROM_NONE,
+                format!("internal error: File '{path}' is too large"),
+            ));
+            None
+        }
+        Ok(_) => Some(Bytes::from(buf)),
+        Err(e) => {
+            v.last_error = Some(sys(format!("Failed to read file '{path}': {}", crate::util::strerror(&e))));
+            None
+        }
+    }
+}
+
+fn cmd_create(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(Some(from)) = cmd.string_req(v, "file") else { return false };
+    let Some(xml) = read_file(v, from) else { return false };
+    if cmd.flag("pass-fds") {
+        v.error("passing file descriptors is not supported");
+        return false;
+    }
+    let mut flags = 0;
+    for (name, bit) in [("paused", 1), ("autodestroy", 2), ("validate", 4), ("reset-nvram", 32)] {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    let r = v
+        .conn()
+        .call_rw::<DomainCreateXml>("virDomainCreateXML", &RemoteDomainCreateXmlArgs { xml_desc: xml.into(), flags });
+    let Some(r) = v.api(r) else {
+        v.error(&format!("Failed to create domain from {from}"));
+        return false;
+    };
+    v.print_extra(&format!("Domain '{}' created from {from}\n", r.dom.name));
+    true
+}
+
+fn cmd_define(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(Some(from)) = cmd.string_req(v, "file") else { return false };
+    let validate = cmd.flag("validate");
+    let Some(xml) = read_file(v, from) else { return false };
+    let r = if validate {
+        v.conn().call_rw::<DomainDefineXmlFlags>(
+            "virDomainDefineXMLFlags",
+            &RemoteDomainDefineXmlFlagsArgs { xml: xml.into(), flags: 1 },
+        )
+    } else {
+        v.conn()
+            .call_rw::<DomainDefineXml>("virDomainDefineXML", &RemoteDomainDefineXmlArgs { xml: xml.into() })
+            .map(|r| RemoteDomainDefineXmlFlagsRet { dom: r.dom })
+    };
+    let Some(r) = v.api(r) else {
+        v.error(&format!("Failed to define domain from {from}"));
+        return false;
+    };
+    v.print_extra(&format!("Domain '{}' defined from {from}\n", r.dom.name));
+    true
+}
+
+fn cmd_destroy(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let mut flags = 0;
+    if cmd.flag("graceful") {
+        flags |= 1;
+    }
+    if cmd.flag("remove-logs") {
+        flags |= 2;
+    }
+    let r = if flags != 0 {
+        v.conn().call_rw::<DomainDestroyFlags>("virDomainDestroyFlags", &RemoteDomainDestroyFlagsArgs { dom, flags })
+    } else {
+        v.conn().call_rw::<DomainDestroy>("virDomainDestroy", &RemoteDomainDestroyArgs { dom })
+    };
+    if v.api(r).is_none() {
+        v.error(&format!("Failed to destroy domain '{name}'"));
+        return false;
+    }
+    v.print_extra(&format!("Domain '{name}' destroyed\n"));
+    true
+}
+
+fn cmd_domid(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, _)) = opt_domain_by(v, cmd, BYNAME | BYUUID) else { return false };
+    v.print(&format!("{}\n", id_string(&dom)));
+    true
+}
+
+fn cmd_domname(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, _)) = opt_domain_by(v, cmd, BYID | BYUUID) else { return false };
+    v.print(&format!("{}\n", dom.name));
+    true
+}
+
+fn cmd_domuuid(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, _)) = opt_domain_by(v, cmd, BYNAME | BYID) else { return false };
+    v.print(&format!("{}\n", format_uuid(&dom.uuid)));
+    true
+}
+
+fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, _)) = opt_domain(v, cmd) else { return false };
+    let mut ret = true;
+    let line = |label: &str, value: &str| format!("{label:<15} {value}\n");
+    v.print(&line("Id:", &id_string(&dom)));
+    v.print(&line("Name:", &dom.name.to_string_lossy()));
+    v.print(&line("UUID:", &format_uuid(&dom.uuid)));
+    let r = v.conn().call::<DomainGetOsType>(&RemoteDomainGetOsTypeArgs { dom: dom.clone() });
+    if let Some(os) = v.api(r) {
+        v.print(&line("OS Type:", &os.type_.to_string_lossy()));
+    }
+    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
+    if let Some(info) = v.api(r) {
+        v.print(&line("State:", state_to_string(i32::from(info.state))));
+        v.print(&line("CPU(s):", &info.nr_virt_cpu.to_string()));
+        if info.cpu_time != 0 {
+            #[allow(clippy::cast_precision_loss)]
+            let used = info.cpu_time as f64 / 1_000_000_000.0;
+            v.print(&line("CPU time:", &format!("{used:.1}s")));
+        }
+        if info.max_mem == u64::from(u32::MAX) {
+            v.print(&line("Max memory:", "no limit"));
+        } else {
+            v.print(&line("Max memory:", &format!("{} KiB", info.max_mem)));
+        }
+        v.print(&line("Used memory:", &format!("{} KiB", info.memory)));
+    } else {
+        ret = false;
+    }
+    let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+    match v.api(r) {
+        Some(p) => v.print(&line("Persistent:", if p.persistent != 0 { "yes" } else { "no" })),
+        None => v.print(&line("Persistent:", "unknown")),
+    }
+    let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+    if let Some(a) = v.api(r) {
+        v.print(&line("Autostart:", if a.autostart != 0 { "enable" } else { "disable" }));
+    }
+    let r =
+        v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+    match v.api(r) {
+        Some(m) => v.print(&line("Managed save:", if m.result != 0 { "yes" } else { "no" })),
+        None => v.print(&line("Managed save:", "unknown")),
+    }
+    let r = v.conn().call::<NodeGetSecurityModel>(&());
+    match v.api(r) {
+        None => {
+            if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
+                return false;
+            }
+            v.reset_error();
+        }
+        Some(model) => {
+            let m = crate::util::c_chars(&model.model);
+            if !m.is_empty() {
+                v.print(&line("Security model:", &m));
+                v.print(&line("Security DOI:", &crate::util::c_chars(&model.doi)));
+                let r = v.conn().call::<DomainGetSecurityLabel>(&RemoteDomainGetSecurityLabelArgs { dom: dom.clone() });
+                let Some(label) = v.api(r) else { return false };
+                let l = crate::util::c_chars(&label.label);
+                if !l.is_empty() {
+                    let mode = if label.enforcing != 0 { "enforcing" } else { "permissive" };
+                    v.print(&format!("{:<15} {l} ({mode})\n", "Security label:"));
+                }
+            }
+        }
+    }
+    let r = v.conn().call::<DomainGetMessages>(&RemoteDomainGetMessagesArgs { dom, flags: 0 });
+    if let Some(m) = v.api(r) {
+        for (i, msg) in m.msgs.iter().enumerate() {
+            v.print(&line(if i == 0 { "Messages:" } else { "" }, &msg.to_string_lossy()));
+        }
+    }
+    ret
+}
+
+fn cmd_domstate(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let reason = cmd.flag("reason");
+    let Some((dom, _)) = opt_domain(v, cmd) else { return false };
+    let Some((state, why)) = domain_state(v, &dom) else { return false };
+    if reason {
+        v.print(&format!("{} ({})\n", state_to_string(state), reason_to_string(state, why)));
+    } else {
+        v.print(&format!("{}\n", state_to_string(state)));
+    }
+    true
+}
+
+fn cmd_dumpxml(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let mut flags = 0;
+    for (name, bit) in [("inactive", 2), ("security-info", 1), ("update-cpu", 4), ("migratable", 8)] {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    let Some((dom, _)) = opt_domain(v, cmd) else { return false };
+    let Ok(xpath) = cmd.string_quiet("xpath") else { return false };
+    if xpath.is_some() {
+        v.error("--xpath is not supported by client-min");
+        return false;
+    }
+    if v.conn().read_only() && flags & (1 | 8) != 0 {
+        v.last_error = Some(ApiError::new(
+            ErrorCode::VIR_ERR_OPERATION_DENIED,
+            ErrorDomain::VIR_FROM_NONE,
+            "operation forbidden: virDomainGetXMLDesc with secure flag",
+        ));
+        return false;
+    }
+    let r = v.conn().call::<DomainGetXmlDesc>(&RemoteDomainGetXmlDescArgs { dom, flags });
+    let Some(x) = v.api(r) else { return false };
+    v.print(&x.xml.to_string_lossy());
+    true
+}
+
+/// `VIR_CONNECT_LIST_DOMAINS_*`.
+mod list_flags {
+    pub(super) const ACTIVE: u32 = 1;
+    pub(super) const INACTIVE: u32 = 2;
+    pub(super) const PERSISTENT: u32 = 4;
+    pub(super) const TRANSIENT: u32 = 8;
+    pub(super) const RUNNING: u32 = 16;
+    pub(super) const PAUSED: u32 = 32;
+    pub(super) const SHUTOFF: u32 = 64;
+    pub(super) const OTHER: u32 = 128;
+    pub(super) const MANAGEDSAVE: u32 = 256;
+    pub(super) const NO_MANAGEDSAVE: u32 = 512;
+    pub(super) const AUTOSTART: u32 = 1024;
+    pub(super) const NO_AUTOSTART: u32 = 2048;
+    pub(super) const HAS_SNAPSHOT: u32 = 4096;
+    pub(super) const NO_SNAPSHOT: u32 = 8192;
+    pub(super) const HAS_CHECKPOINT: u32 = 16384;
+    pub(super) const NO_CHECKPOINT: u32 = 32768;
+}
+
+/// `virshDomainListCollect`: `CONNECT_LIST_ALL_DOMAINS`, or the old calls (and the filters
+/// simulated on the client) when the server does not know it.
+fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
+    use list_flags::*;
+    let all = |v: &mut Virsh, flags: u32| {
+        let r = v.conn().call::<ConnectListAllDomains>(&RemoteConnectListAllDomainsArgs { need_results: 1, flags });
+        v.api(r).map(|r| r.domains)
+    };
+    let (mut list, filter) = if let Some(l) = all(v, flags) {
+        (l, false)
+    } else if v.last_code() == Some(ErrorCode::VIR_ERR_INVALID_ARG) {
+        v.reset_error();
+        match all(v, flags & (ACTIVE | INACTIVE)) {
+            Some(l) => (l, true),
+            None => {
+                v.error("Failed to list domains");
+                return None;
+            }
+        }
+    } else if v.last_code() == Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
+        v.reset_error();
+        (collect_domains_old(v, flags)?, true)
+    } else {
+        v.error("Failed to list domains");
+        return None;
+    };
+    if filter {
+        let mut kept = Vec::with_capacity(list.len());
+        for dom in list {
+            if flags & (PERSISTENT | TRANSIENT) != 0 {
+                let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+                let Some(p) = v.api(r) else {
+                    v.error("Failed to get domain persistence info");
+                    return None;
+                };
+                let p = p.persistent != 0;
+                if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
+                    continue;
+                }
+            }
+            if flags & (RUNNING | PAUSED | SHUTOFF | OTHER) != 0 {
+                let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
+                let Some(s) = v.api(r) else {
+                    v.error("Failed to get domain state");
+                    return None;
+                };
+                let s = s.state;
+                if !((flags & RUNNING != 0 && s == 1)
+                    || (flags & PAUSED != 0 && s == 3)
+                    || (flags & SHUTOFF != 0 && s == 5)
+                    || (flags & OTHER != 0 && !matches!(s, 1 | 3 | 5)))
+                {
+                    continue;
+                }
+            }
+            if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
+                let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+                let Some(a) = v.api(r) else {
+                    v.error("Failed to get domain autostart state");
+                    return None;
+                };
+                let a = a.autostart != 0;
+                if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
+                    continue;
+                }
+            }
+            if flags & (MANAGEDSAVE | NO_MANAGEDSAVE) != 0 {
+                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
+                    dom: dom.clone(),
+                    flags: 0,
+                });
+                let Some(m) = v.api(r) else {
+                    v.error("Failed to check for managed save image");
+                    return None;
+                };
+                let m = m.result != 0;
+                if !((flags & MANAGEDSAVE != 0 && m) || (flags & NO_MANAGEDSAVE != 0 && !m)) {
+                    continue;
+                }
+            }
+            if flags & (HAS_SNAPSHOT | NO_SNAPSHOT) != 0 {
+                let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+                let Some(n) = v.api(r) else {
+                    v.error("Failed to get snapshot count");
+                    return None;
+                };
+                if !((flags & HAS_SNAPSHOT != 0 && n.num > 0) || (flags & NO_SNAPSHOT != 0 && n.num == 0)) {
+                    continue;
+                }
+            }
+            if flags & (HAS_CHECKPOINT | NO_CHECKPOINT) != 0 {
+                v.error("Failed to get checkpoint count");
+                return None;
+            }
+            kept.push(dom);
+        }
+        list = kept;
+    }
+    list.sort_by(|a, b| match (a.id, b.id) {
+        (-1, -1) => ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()),
+        (-1, _) => std::cmp::Ordering::Greater,
+        (_, -1) => std::cmp::Ordering::Less,
+        (x, y) => x.cmp(&y),
+    });
+    Some(list)
+}
+
+/// The listing of libvirt before 0.9.13: numbers, ids and names, then one lookup each.
+fn collect_domains_old(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
+    use list_flags::*;
+    let filters_active = flags & (ACTIVE | INACTIVE) != 0;
+    let mut ids = Vec::new();
+    let mut names = Vec::new();
+    if !filters_active || flags & ACTIVE != 0 {
+        let r = v.conn().call::<ConnectNumOfDomains>(&());
+        let Some(n) = v.api(r) else {
+            v.error("Failed to list active domains");
+            return None;
+        };
+        if n.num > 0 {
+            let r = v.conn().call::<ConnectListDomains>(&RemoteConnectListDomainsArgs { maxids: n.num });
+            let Some(l) = v.api(r) else {
+                v.error("Failed to list active domains");
+                return None;
+            };
+            ids = l.ids;
+        }
+    }
+    if !filters_active || flags & INACTIVE != 0 {
+        let r = v.conn().call::<ConnectNumOfDefinedDomains>(&());
+        let Some(n) = v.api(r) else {
+            v.error("Failed to list inactive domains");
+            return None;
+        };
+        if n.num > 0 {
+            let r =
+                v.conn().call::<ConnectListDefinedDomains>(&RemoteConnectListDefinedDomainsArgs { maxnames: n.num });
+            let Some(l) = v.api(r) else {
+                v.error("Failed to list inactive domains");
+                return None;
+            };
+            names = l.names;
+        }
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
+        if let Some(d) = v.api(r) {
+            out.push(d.dom);
+        }
+    }
+    for name in names {
+        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name });
+        if let Some(d) = v.api(r) {
+            out.push(d.dom);
+        }
+    }
+    Some(out)
+}
+
+fn cmd_list(v: &mut Virsh, cmd: &Cmd) -> bool {
+    use list_flags::*;
+    let managed = cmd.flag("managed-save");
+    let opt_title = cmd.flag("title");
+    let mut opt_table = cmd.flag("table");
+    let opt_uuid = cmd.flag("uuid");
+    let opt_name = cmd.flag("name");
+    let opt_id = cmd.flag("id");
+    let mut flags = ACTIVE;
+    if cmd.flag("inactive") || cmd.flag("state-shutoff") {
+        flags = INACTIVE;
+    }
+    if cmd.flag("all") {
+        flags = INACTIVE | ACTIVE;
+    }
+    for (name, bit) in [
+        ("persistent", PERSISTENT),
+        ("transient", TRANSIENT),
+        ("with-managed-save", MANAGEDSAVE),
+        ("without-managed-save", NO_MANAGEDSAVE),
+        ("autostart", AUTOSTART),
+        ("no-autostart", NO_AUTOSTART),
+        ("with-snapshot", HAS_SNAPSHOT),
+        ("without-snapshot", NO_SNAPSHOT),
+        ("with-checkpoint", HAS_CHECKPOINT),
+        ("without-checkpoint", NO_CHECKPOINT),
+        ("state-running", RUNNING),
+        ("state-paused", PAUSED),
+        ("state-shutoff", SHUTOFF),
+        ("state-other", OTHER),
+    ] {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    if !cmd.exclusive(v, "table", "name") || !cmd.exclusive(v, "table", "uuid") || !cmd.exclusive(v, "table", "id") {
+        return false;
+    }
+    if opt_title {
+        v.error("--title is not supported by client-min");
+        return false;
+    }
+    if !opt_uuid && !opt_name && !opt_id {
+        opt_table = true;
+    }
+    let Some(list) = collect_domains(v, flags) else { return false };
+    let mut table = Table::new(&["Id", "Name", "State"]);
+    for dom in &list {
+        let id = id_string(dom);
+        let name = dom.name.to_string_lossy().into_owned();
+        if opt_table {
+            let Some((mut state, _)) = domain_state(v, dom) else { continue };
+            if managed && state == 5 {
+                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
+                    dom: dom.clone(),
+                    flags: 0,
+                });
+                if v.api(r).is_some_and(|m| m.result > 0) {
+                    state = -2;
+                }
+            }
+            table.row(&[&id, &name, if state == -2 { "saved" } else { state_to_string(state) }]);
+        } else {
+            let mut line = String::new();
+            let mut sep = "";
+            if opt_uuid {
+                line.push_str(&format_uuid(&dom.uuid));
+                sep = " ";
+            }
+            if opt_id {
+                if dom.id == -1 && !opt_uuid && !opt_name {
+                    continue;
+                }
+                line.push_str(sep);
+                line.push_str(&id);
+                sep = " ";
+            }
+            if opt_name {
+                line.push_str(sep);
+                line.push_str(&name);
+            }
+            line.push('\n');
+            v.print(&line);
+        }
+    }
+    if opt_table {
+        let out = table.render(!v.quiet);
+        v.print(&out);
+    }
+    true
+}
+
+fn cmd_resume(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let r = v.conn().call_rw::<DomainResume>("virDomainResume", &RemoteDomainResumeArgs { dom });
+    if v.api(r).is_none() {
+        v.error(&format!("Failed to resume domain '{name}'"));
+        return false;
+    }
+    v.print_extra(&format!("Domain '{name}' resumed\n"));
+    true
+}
+
+fn cmd_suspend(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let r = v.conn().call_rw::<DomainSuspend>("virDomainSuspend", &RemoteDomainSuspendArgs { dom });
+    if v.api(r).is_none() {
+        v.error(&format!("Failed to suspend domain '{name}'"));
+        return false;
+    }
+    v.print_extra(&format!("Domain '{name}' suspended\n"));
+    true
+}
+
+fn cmd_shutdown(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(mode) = cmd.string_req(v, "mode") else { return false };
+    let mut flags = 0u32;
+    if let Some(mode) = mode {
+        for m in mode.split(',') {
+            flags |= match m {
+                "acpi" => 1,
+                "agent" => 2,
+                "initctl" => 4,
+                "signal" => 8,
+                "paravirt" => 16,
+                _ => {
+                    v.error(&format!(
+                        "Unknown mode {m} value, expecting 'acpi', 'agent', 'initctl', 'signal', or 'paravirt'"
+                    ));
+                    return false;
+                }
+            };
+        }
+    }
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let r = if flags != 0 {
+        v.conn().call_rw::<DomainShutdownFlags>("virDomainShutdownFlags", &RemoteDomainShutdownFlagsArgs { dom, flags })
+    } else {
+        v.conn().call_rw::<DomainShutdown>("virDomainShutdown", &RemoteDomainShutdownArgs { dom })
+    };
+    if v.api(r).is_none() {
+        v.error(&format!("Failed to shutdown domain '{name}'"));
+        return false;
+    }
+    v.print_extra(&format!("Domain '{name}' is being shutdown\n"));
+    true
+}
+
+fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
+    if cmd.flag("console") {
+        v.error("--console is not supported by client-min");
+        return false;
+    }
+    let Some((mut dom, _)) = opt_domain_by(v, cmd, BYNAME | BYUUID) else { return false };
+    if dom.id != -1 {
+        v.error("Domain is already active");
+        return false;
+    }
+    if cmd.flag("pass-fds") {
+        v.error("passing file descriptors is not supported");
+        return false;
+    }
+    let mut flags = 0u32;
+    for (name, bit) in [("paused", 1), ("autodestroy", 2), ("bypass-cache", 4), ("force-boot", 8), ("reset-nvram", 16)]
+    {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    let with_flags = |v: &mut Virsh, dom: &Dom, flags: u32| {
+        v.conn().call_rw::<DomainCreateWithFlags>(
+            "virDomainCreateWithFlags",
+            &RemoteDomainCreateWithFlagsArgs { dom: dom.clone(), flags },
+        )
+    };
+    let mut started = false;
+    if flags & 8 != 0 {
+        // Force boot can be emulated for servers that refuse the flag.
+        match with_flags(v, &dom, flags) {
+            Ok(r) => {
+                dom = r.dom;
+                started = true;
+            }
+            Err(e) => {
+                if !matches!(e.code, ErrorCode::VIR_ERR_NO_SUPPORT | ErrorCode::VIR_ERR_INVALID_ARG) {
+                    v.last_error = Some(e);
+                    v.report_error();
+                    return false;
+                }
+                v.reset_error();
+                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
+                    dom: dom.clone(),
+                    flags: 0,
+                });
+                match r {
+                    Err(_) => v.reset_error(),
+                    Ok(m) if m.result > 0 => {
+                        let r = v.conn().call_rw::<DomainManagedSaveRemove>(
+                            "virDomainManagedSaveRemove",
+                            &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
+                        );
+                        if v.api(r).is_none() {
+                            v.report_error();
+                            return false;
+                        }
+                    }
+                    Ok(_) => {}
+                }
+                flags &= !8;
+            }
+        }
+    }
+    if !started {
+        let r = if flags != 0 {
+            with_flags(v, &dom, flags).map(|r| r.dom)
+        } else {
+            // DOMAIN_CREATE returns nothing: the client looks the domain up again for its id.
+            v.conn().call_rw::<DomainCreate>("virDomainCreate", &RemoteDomainCreateArgs { dom: dom.clone() }).and_then(
+                |()| {
+                    v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid: dom.uuid }).map(|r| r.dom)
+                },
+            )
+        };
+        match v.api(r) {
+            Some(d) => dom = d,
+            None => {
+                v.error(&format!("Failed to start domain '{}'", dom.name));
+                return false;
+            }
+        }
+    }
+    v.print_extra(&format!("Domain '{}' started\n", dom.name));
+    true
+}
+
+fn cmd_screenshot(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(file) = cmd.string_req(v, "file") else { return false };
+    let Ok(screen) = cmd.uint(v, "screen") else { return false };
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    if let Err(e) = v.conn().check_rw("virDomainScreenshot") {
+        v.last_error = Some(e);
+        v.error(&format!("could not take a screenshot of {name}"));
+        return false;
+    }
+    let args = RemoteDomainScreenshotArgs { dom: dom.clone(), screen: screen.unwrap_or(0), flags: 0 };
+    let body = match proto_core::xdr::to_bytes(&args) {
+        Ok(b) => b,
+        Err(e) => {
+            v.error(&e.to_string());
+            return false;
+        }
+    };
+    let client = v.conn().client().clone();
+    let spec = proto_core::client::CallSpec::of::<DomainScreenshot>();
+    let r = client.call_stream(spec, &body).map_err(ApiError::from).and_then(|(reply, stream)| {
+        let ret: RemoteDomainScreenshotRet = proto_core::xdr::from_bytes(reply).map_err(|e| {
+            ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, format!("Unable to decode reply: {e}"))
+        })?;
+        Ok((ret, stream))
+    });
+    let Some((ret, mut stream)) = v.api(r) else {
+        v.error(&format!("could not take a screenshot of {name}"));
+        return false;
+    };
+    let mime = ret.mime.map(|m| m.to_string()).unwrap_or_default();
+    let (path, _generated) = match file {
+        Some(f) => (f.to_owned(), false),
+        None => {
+            let ext = match mime.as_str() {
+                "image/x-portable-pixmap" => ".ppm",
+                "image/png" => ".png",
+                _ => "",
+            };
+            (format!("{}-{}{ext}", dom.name, crate::progress::local_timestamp()), true)
+        }
+    };
+    let (mut out, created) = match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::OpenOptions::new().write(true).truncate(true).open(&path) {
+                Ok(f) => (f, false),
+                Err(_) => {
+                    let _ = stream.abort();
+                    v.error(&format!("cannot create file {path}"));
+                    return false;
+                }
+            }
+        }
+        Err(_) => {
+            let _ = stream.abort();
+            v.error(&format!("cannot create file {path}"));
+            return false;
+        }
+    };
+    if std::io::copy(&mut stream, &mut out).is_err() {
+        v.error(&format!("could not receive data from domain '{name}'"));
+        if created {
+            let _ = std::fs::remove_file(&path);
+        }
+        return false;
+    }
+    drop(out);
+    if let Err(e) = stream.finish() {
+        v.last_error = Some(e.into());
+        v.error(&format!("cannot close stream on domain '{name}'"));
+        if created {
+            let _ = std::fs::remove_file(&path);
+        }
+        return false;
+    }
+    v.print_extra(&format!("Screenshot saved to {path}, with type of {mime}"));
+    true
+}
+
+fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let managed_save = cmd.flag("managed-save");
+    let snapshots_metadata = cmd.flag("snapshots-metadata");
+    let nvram = cmd.flag("nvram");
+    if !cmd.requires(v, "delete-storage-volume-snapshots", "remove-all-storage")
+        || !cmd.exclusive(v, "nvram", "keep-nvram")
+        || !cmd.exclusive(v, "tpm", "keep-tpm")
+    {
+        return false;
+    }
+    let vol_string = cmd.string_quiet("storage").ok().flatten();
+    let remove_all = cmd.flag("remove-all-storage");
+    if !(vol_string.is_some() || remove_all) && cmd.flag("wipe-storage") {
+        v.error("'--wipe-storage' requires '--storage <string>' or '--remove-all-storage'");
+        return false;
+    }
+    let mut flags = 0u32;
+    let (mut managed_save_safe, mut snapshots_safe) = (false, false);
+    if managed_save {
+        flags |= 1;
+        managed_save_safe = true;
+    }
+    if snapshots_metadata {
+        flags |= 2;
+        snapshots_safe = true;
+    }
+    for (name, bit) in [("checkpoints-metadata", 16), ("nvram", 4), ("keep-nvram", 8), ("tpm", 32), ("keep-tpm", 64)] {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    let Some((dom, name)) = opt_domain(v, cmd) else { return false };
+    let r = v.conn().call::<DomainIsActive>(&RemoteDomainIsActiveArgs { dom: dom.clone() });
+    let Some(active) = v.api(r) else {
+        v.report_error();
+        return false;
+    };
+    let running = active.active != 0;
+    let (mut has_managed_save, mut has_snapshots, mut has_snapshots_metadata) = (0, 0, 0);
+    if !running {
+        let r = v
+            .conn()
+            .call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+        match v.api(r) {
+            Some(m) => has_managed_save = m.result,
+            None => {
+                if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
+                    v.report_error();
+                    return false;
+                }
+                v.reset_error();
+            }
+        }
+        let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+        match v.api(r) {
+            Some(n) => has_snapshots = n.num,
+            None => {
+                if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
+                    v.report_error();
+                    return false;
+                }
+                v.reset_error();
+            }
+        }
+        if has_snapshots != 0 {
+            // VIR_DOMAIN_SNAPSHOT_LIST_METADATA
+            let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 2 });
+            match r {
+                Ok(n) => {
+                    has_snapshots_metadata = n.num;
+                    managed_save_safe = true;
+                    snapshots_safe = true;
+                }
+                Err(_) => {
+                    v.reset_error();
+                    has_snapshots_metadata = has_snapshots;
+                }
+            }
+        }
+    }
+    if has_managed_save == 0 {
+        flags &= !1;
+        managed_save_safe = true;
+    }
+    if has_snapshots == 0 {
+        snapshots_safe = true;
+    }
+    if has_snapshots_metadata == 0 {
+        flags &= !2;
+        snapshots_safe = true;
+    }
+    if vol_string.is_some() || remove_all {
+        if running {
+            v.error("Storage volume deletion is supported only on stopped domains");
+            return false;
+        }
+        if vol_string.is_some() && remove_all {
+            v.error("Specified both --storage and --remove-all-storage");
+            return false;
+        }
+        v.error("removing storage volumes is not supported by client-min");
+        return false;
+    }
+    let mut rc = None;
+    if (managed_save_safe && snapshots_safe) || nvram {
+        let r = v.conn().call_rw::<DomainUndefineFlags>(
+            "virDomainUndefineFlags",
+            &RemoteDomainUndefineFlagsArgs { dom: dom.clone(), flags },
+        );
+        match r {
+            Ok(()) => rc = Some(true),
+            Err(e) => {
+                let fallback =
+                    !nvram && matches!(e.code, ErrorCode::VIR_ERR_NO_SUPPORT | ErrorCode::VIR_ERR_INVALID_ARG);
+                v.last_error = Some(e);
+                if fallback {
+                    v.reset_error();
+                } else {
+                    rc = Some(false);
+                }
+            }
+        }
+    }
+    if rc.is_none() {
+        if has_managed_save != 0 {
+            if !managed_save {
+                v.error("Refusing to undefine while domain managed save image exists");
+                return false;
+            }
+            let r = v.conn().call_rw::<DomainManagedSaveRemove>(
+                "virDomainManagedSaveRemove",
+                &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
+            );
+            if v.api(r).is_none() {
+                v.report_error();
+                return false;
+            }
+        }
+        if has_snapshots_metadata != 0 {
+            if snapshots_metadata {
+                v.error(&format!("Unable to remove metadata of {has_snapshots_metadata} snapshots"));
+            } else {
+                v.error(&format!("Refusing to undefine while {has_snapshots_metadata} snapshots exist"));
+            }
+            return false;
+        }
+        let r = v.conn().call_rw::<DomainUndefine>("virDomainUndefine", &RemoteDomainUndefineArgs { dom });
+        rc = Some(v.api(r).is_some());
+    }
+    if rc == Some(true) {
+        v.print_extra(&format!("Domain '{name}' has been undefined\n"));
+        true
+    } else {
+        v.error(&format!("Failed to undefine domain '{name}'"));
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_and_reasons() {
+        assert_eq!(state_to_string(1), "running");
+        assert_eq!(state_to_string(99), "no state");
+        assert_eq!(reason_to_string(1, 0), "unknown");
+        assert_eq!(reason_to_string(1, 1), "booted");
+        assert_eq!(reason_to_string(5, 2), "destroyed");
+        assert_eq!(reason_to_string(3, -1), "unknown");
+        assert_eq!(reason_to_string(3, 1), "user");
+    }
+}

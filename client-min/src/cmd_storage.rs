@@ -1,0 +1,929 @@
+//! Storage commands (`tools/virsh-pool.c`, `tools/virsh-volume.c`): `pool-list`,
+//! `pool-info`, `vol-list`, `vol-create-as`, `vol-delete`, `vol-upload`, `vol-download`.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileTypeExt;
+
+use bytes::Bytes;
+use proto_core::client::CallSpec;
+use proto_core::programs::remote::*;
+use proto_core::{ErrorCode, ErrorDomain};
+
+use adapter_blocking::StreamItem;
+
+use crate::conn::ApiError;
+use crate::progress::Progress;
+use crate::table::Table;
+use crate::util::{ascii_casecmp, format_uuid, parse_uuid, pretty_capacity, scaled_size, ScaleError};
+use crate::vsh::{data_req, flag, int, string, Cmd, CmdDef, Reporter};
+use crate::Virsh;
+
+type Pool = RemoteNonnullStoragePool;
+type Vol = RemoteNonnullStorageVol;
+
+pub(crate) static COMMANDS: &[CmdDef] = &[
+    CmdDef { name: "pool-info", opts: &[data_req("pool"), flag("bytes")], handler: cmd_pool_info, no_connect: false },
+    CmdDef {
+        name: "pool-list",
+        opts: &[
+            flag("inactive"),
+            flag("all"),
+            flag("transient"),
+            flag("persistent"),
+            flag("autostart"),
+            flag("no-autostart"),
+            string("type"),
+            flag("details"),
+            flag("uuid"),
+            flag("name"),
+        ],
+        handler: cmd_pool_list,
+        no_connect: false,
+    },
+    CmdDef {
+        name: "vol-create-as",
+        opts: &[
+            data_req("pool"),
+            data_req("name"),
+            data_req("capacity"),
+            string("allocation"),
+            string("format"),
+            string("backing-vol"),
+            string("backing-vol-format"),
+            flag("prealloc-metadata"),
+            flag("print-xml"),
+        ],
+        handler: cmd_vol_create_as,
+        no_connect: false,
+    },
+    CmdDef {
+        name: "vol-delete",
+        opts: &[data_req("vol"), string("pool"), flag("delete-snapshots")],
+        handler: cmd_vol_delete,
+        no_connect: false,
+    },
+    CmdDef {
+        name: "vol-download",
+        opts: &[data_req("vol"), data_req("file"), string("pool"), int("offset"), int("length"), flag("sparse")],
+        handler: cmd_vol_download,
+        no_connect: false,
+    },
+    CmdDef { name: "vol-list", opts: &[data_req("pool"), flag("details")], handler: cmd_vol_list, no_connect: false },
+    CmdDef {
+        name: "vol-upload",
+        opts: &[data_req("vol"), data_req("file"), string("pool"), int("offset"), int("length"), flag("sparse")],
+        handler: cmd_vol_upload,
+        no_connect: false,
+    },
+];
+
+/// `virshCommandOptPoolBy` with UUID then name; the lookup error is kept for the report.
+fn opt_pool(v: &mut Virsh, cmd: &Cmd, optname: &str) -> Option<Pool> {
+    let n = cmd.string_req(v, optname).ok()??.to_owned();
+    let mut pool = None;
+    if n.len() == 36 {
+        match parse_uuid(&n) {
+            Some(uuid) => {
+                let r = v.conn().call::<StoragePoolLookupByUuid>(&RemoteStoragePoolLookupByUuidArgs { uuid });
+                pool = v.api(r).map(|r| r.pool);
+            }
+            None => v.last_error = Some(crate::cmd_domain::invalid_uuid("virStoragePoolLookupByUUIDString")),
+        }
+    }
+    if pool.is_none() {
+        let r =
+            v.conn().call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name: n.as_str().into() });
+        pool = v.api(r).map(|r| r.pool);
+    }
+    if pool.is_none() {
+        v.error(&format!("failed to get pool '{n}'"));
+    }
+    pool
+}
+
+/// `virshCommandOptVolBy`: by name in `--pool` if given, else by key, then by path.
+fn opt_vol(v: &mut Virsh, cmd: &Cmd) -> Option<(Vol, String)> {
+    let n = cmd.string_req(v, "vol").ok()??.to_owned();
+    let p = cmd.string_req(v, "pool").ok()?.map(str::to_owned);
+    let mut pool = None;
+    if let Some(p) = &p {
+        let found = opt_pool(v, cmd, "pool")?;
+        let r = v.conn().call::<StoragePoolIsActive>(&RemoteStoragePoolIsActiveArgs { pool: found.clone() });
+        if v.api(r).map(|a| a.active) != Some(1) {
+            v.error(&format!("pool '{p}' is not active"));
+            return None;
+        }
+        pool = Some(found);
+    }
+    let mut vol = None;
+    if let Some(pool) = &pool {
+        let r = v.conn().call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs {
+            pool: pool.clone(),
+            name: n.as_str().into(),
+        });
+        vol = v.api(r).map(|r| r.vol);
+    }
+    if vol.is_none() {
+        let r = v.conn().call::<StorageVolLookupByKey>(&RemoteStorageVolLookupByKeyArgs { key: n.as_str().into() });
+        vol = v.api(r).map(|r| r.vol);
+    }
+    if vol.is_none() {
+        let r = v.conn().call::<StorageVolLookupByPath>(&RemoteStorageVolLookupByPathArgs { path: n.as_str().into() });
+        vol = v.api(r).map(|r| r.vol);
+    }
+    let Some(vol) = vol else {
+        if pool.is_some() {
+            v.error(&format!("failed to get vol '{n}'"));
+        } else {
+            v.error(&format!("failed to get vol '{n}', specifying --pool might help"));
+        }
+        return None;
+    };
+    v.reset_error();
+    if let Some(pool) = pool {
+        let r = v.conn().call::<StoragePoolLookupByVolume>(&RemoteStoragePoolLookupByVolumeArgs { vol: vol.clone() });
+        if let Some(volpool) = v.api(r) {
+            if volpool.pool.name != pool.name {
+                v.reset_error();
+                v.error(&format!("Requested volume '{n}' is not in pool '{}'", pool.name));
+                return None;
+            }
+        }
+    }
+    Some((vol, n))
+}
+
+/// `VIR_CONNECT_LIST_STORAGE_POOLS_*` and the pool types.
+const INACTIVE: u32 = 1;
+const ACTIVE: u32 = 2;
+const PERSISTENT: u32 = 4;
+const TRANSIENT: u32 = 8;
+const AUTOSTART: u32 = 16;
+const NO_AUTOSTART: u32 = 32;
+const POOL_TYPES: &[(&str, u32)] = &[
+    ("dir", 1 << 6),
+    ("fs", 1 << 7),
+    ("netfs", 1 << 8),
+    ("logical", 1 << 9),
+    ("disk", 1 << 10),
+    ("iscsi", 1 << 11),
+    ("iscsi-direct", 1 << 19),
+    ("scsi", 1 << 12),
+    ("mpath", 1 << 13),
+    ("rbd", 1 << 14),
+    ("sheepdog", 1 << 15),
+    ("gluster", 1 << 16),
+    ("zfs", 1 << 17),
+    ("vstorage", 1 << 18),
+];
+const TYPE_FILTERS: u32 = 0xFFFC0;
+
+/// `virshStoragePoolListCollect`.
+fn collect_pools(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
+    let all = |v: &mut Virsh, flags: u32| {
+        let r = v
+            .conn()
+            .call::<ConnectListAllStoragePools>(&RemoteConnectListAllStoragePoolsArgs { need_results: 1, flags });
+        v.api(r).map(|r| r.pools)
+    };
+    let (mut list, filter) = if let Some(l) = all(v, flags) {
+        (l, false)
+    } else if v.last_code() == Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
+        v.reset_error();
+        if flags & TYPE_FILTERS != 0 {
+            v.error("Filtering using --type is not supported by this libvirt");
+            return None;
+        }
+        (collect_pools_old(v, flags)?, true)
+    } else if v.last_code() == Some(ErrorCode::VIR_ERR_INVALID_ARG) {
+        v.reset_error();
+        match all(v, flags & (ACTIVE | INACTIVE)) {
+            Some(l) => (l, true),
+            None => {
+                v.error("Failed to list pools");
+                return None;
+            }
+        }
+    } else {
+        v.error("Failed to list pools");
+        return None;
+    };
+    if filter {
+        let mut kept = Vec::new();
+        for pool in list {
+            if flags & (PERSISTENT | TRANSIENT) != 0 {
+                let r =
+                    v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+                let Some(p) = v.api(r) else {
+                    v.error("Failed to get pool persistence info");
+                    return None;
+                };
+                let p = p.persistent != 0;
+                if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
+                    continue;
+                }
+            }
+            if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
+                let r =
+                    v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool: pool.clone() });
+                let Some(a) = v.api(r) else {
+                    v.error("Failed to get pool autostart state");
+                    return None;
+                };
+                let a = a.autostart != 0;
+                if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
+                    continue;
+                }
+            }
+            kept.push(pool);
+        }
+        list = kept;
+    }
+    list.sort_by(|a, b| ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()));
+    Some(list)
+}
+
+/// The listing before 0.10.2 (defined names fetched only with active ones, as virsh does).
+fn collect_pools_old(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
+    let filters_active = flags & (ACTIVE | INACTIVE) != 0;
+    let want_active = !filters_active || flags & ACTIVE != 0;
+    let want_inactive = !filters_active || flags & INACTIVE != 0;
+    let (mut n_active, mut n_inactive) = (0, 0);
+    if want_active {
+        let r = v.conn().call::<ConnectNumOfStoragePools>(&());
+        let Some(n) = v.api(r) else {
+            v.error("Failed to get the number of active pools ");
+            return None;
+        };
+        n_active = n.num;
+    }
+    if want_inactive {
+        let r = v.conn().call::<ConnectNumOfDefinedStoragePools>(&());
+        let Some(n) = v.api(r) else {
+            v.error("Failed to get the number of inactive pools");
+            return None;
+        };
+        n_inactive = n.num;
+    }
+    if n_active + n_inactive == 0 {
+        return Some(Vec::new());
+    }
+    let mut names = Vec::new();
+    if want_active {
+        let r = v.conn().call::<ConnectListStoragePools>(&RemoteConnectListStoragePoolsArgs { maxnames: n_active });
+        let Some(l) = v.api(r) else {
+            v.error("Failed to list active pools");
+            return None;
+        };
+        names.extend(l.names);
+        let r = v
+            .conn()
+            .call::<ConnectListDefinedStoragePools>(&RemoteConnectListDefinedStoragePoolsArgs { maxnames: n_inactive });
+        let Some(l) = v.api(r) else {
+            v.error("Failed to list inactive pools");
+            return None;
+        };
+        names.extend(l.names);
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let r = v.conn().call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name });
+        if let Some(p) = v.api(r) {
+            out.push(p.pool);
+        }
+    }
+    Some(out)
+}
+
+/// `virshStoragePoolStateToString`.
+fn pool_state(state: u8) -> &'static str {
+    ["inactive", "building", "running", "degraded", "inaccessible"]
+        .get(usize::from(state))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+fn pretty(val: u64) -> String {
+    let (v, unit) = pretty_capacity(val);
+    format!("{v:.2} {unit}")
+}
+
+fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let details = cmd.flag("details");
+    let inactive = cmd.flag("inactive");
+    let all = cmd.flag("all");
+    if all && inactive {
+        v.error("Options --all and --inactive are mutually exclusive");
+        return false;
+    }
+    let mut flags = ACTIVE;
+    if inactive {
+        flags = INACTIVE;
+    }
+    if all {
+        flags = ACTIVE | INACTIVE;
+    }
+    for (name, bit) in
+        [("autostart", AUTOSTART), ("no-autostart", NO_AUTOSTART), ("persistent", PERSISTENT), ("transient", TRANSIENT)]
+    {
+        if cmd.flag(name) {
+            flags |= bit;
+        }
+    }
+    let uuid = cmd.flag("uuid");
+    let name = cmd.flag("name");
+    let Ok(ty) = cmd.string_req(v, "type") else { return false };
+    if !cmd.exclusive(v, "details", "uuid") || !cmd.exclusive(v, "details", "name") {
+        return false;
+    }
+    if let Some(ty) = ty {
+        for t in ty.split(',') {
+            match POOL_TYPES.iter().find(|(n, _)| *n == t) {
+                Some((_, bit)) => flags |= bit,
+                None => {
+                    v.error(&format!("Invalid pool type '{t}'"));
+                    return false;
+                }
+            }
+        }
+    }
+    let Some(list) = collect_pools(v, flags) else { return false };
+    struct Text {
+        state: String,
+        autostart: &'static str,
+        persistent: &'static str,
+        capacity: String,
+        allocation: String,
+        available: String,
+    }
+    let mut texts = Vec::with_capacity(list.len());
+    for pool in &list {
+        let r = v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool: pool.clone() });
+        let autostart = match v.api(r) {
+            Some(a) if a.autostart != 0 => "yes",
+            Some(_) => "no",
+            None => "no autostart",
+        };
+        let mut persistent = "";
+        if details {
+            let r = v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+            persistent = match v.api(r) {
+                Some(p) if p.persistent != 0 => "yes",
+                Some(_) => "no",
+                None => "unknown",
+            };
+        }
+        let mut t = Text {
+            state: String::new(),
+            autostart,
+            persistent,
+            capacity: String::new(),
+            allocation: String::new(),
+            available: String::new(),
+        };
+        let r = v.conn().call::<StoragePoolGetInfo>(&RemoteStoragePoolGetInfoArgs { pool: pool.clone() });
+        match v.api(r) {
+            None => {
+                v.error("Could not retrieve pool information");
+                t.state = "unknown".into();
+                if details {
+                    t.capacity = "unknown".into();
+                    t.allocation = "unknown".into();
+                    t.available = "unknown".into();
+                }
+            }
+            Some(info) if details => {
+                t.state = pool_state(info.state).into();
+                if matches!(info.state, 2 | 3) {
+                    t.capacity = pretty(info.capacity);
+                    t.allocation = pretty(info.allocation);
+                    t.available = pretty(info.available);
+                } else {
+                    t.capacity = "-".into();
+                    t.allocation = "-".into();
+                    t.available = "-".into();
+                }
+            }
+            Some(_) => {
+                let r = v.conn().call::<StoragePoolIsActive>(&RemoteStoragePoolIsActiveArgs { pool: pool.clone() });
+                // virsh tests the int: an error (−1) counts as active.
+                let active = v.api(r).map_or(-1, |a| a.active);
+                t.state = if active != 0 { "active" } else { "inactive" }.into();
+            }
+        }
+        texts.push(t);
+    }
+    if !details {
+        if uuid || name {
+            let mut out = String::new();
+            for pool in &list {
+                if uuid {
+                    out += &format!("{:<36}{}", format_uuid(&pool.uuid), if name { ' ' } else { '\n' });
+                }
+                if name {
+                    out += &format!("{:<20}\n", pool.name.to_string_lossy());
+                }
+            }
+            v.print(&out);
+            return true;
+        }
+        let mut table = Table::new(&["Name", "State", "Autostart"]);
+        for (pool, t) in list.iter().zip(&texts) {
+            table.row(&[&pool.name.to_string_lossy(), &t.state, t.autostart]);
+        }
+        let out = table.render(!v.quiet);
+        v.print(&out);
+        return true;
+    }
+    let mut table = Table::new(&["Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"]);
+    for (pool, t) in list.iter().zip(&texts) {
+        table.row(&[
+            &pool.name.to_string_lossy(),
+            &t.state,
+            t.autostart,
+            t.persistent,
+            &t.capacity,
+            &t.allocation,
+            &t.available,
+        ]);
+    }
+    let out = table.render(!v.quiet);
+    v.print(&out);
+    true
+}
+
+fn cmd_pool_info(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some(pool) = opt_pool(v, cmd, "pool") else { return false };
+    let bytes = cmd.flag("bytes");
+    let line = |label: &str, value: &str| format!("{label:<15} {value}\n");
+    v.print(&line("Name:", &pool.name.to_string_lossy()));
+    v.print(&line("UUID:", &format_uuid(&pool.uuid)));
+    let r = v.conn().call::<StoragePoolGetInfo>(&RemoteStoragePoolGetInfoArgs { pool: pool.clone() });
+    let Some(info) = v.api(r) else { return false };
+    v.print(&line("State:", pool_state(info.state)));
+    let r = v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+    match v.api(r) {
+        Some(p) => v.print(&line("Persistent:", if p.persistent != 0 { "yes" } else { "no" })),
+        None => v.print(&line("Persistent:", "unknown")),
+    }
+    let r = v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool });
+    match v.api(r) {
+        Some(a) => v.print(&line("Autostart:", if a.autostart != 0 { "yes" } else { "no" })),
+        None => v.print(&line("Autostart:", "no autostart")),
+    }
+    if matches!(info.state, 2 | 3) {
+        let show = |n: u64| if bytes { n.to_string() } else { pretty(n) };
+        v.print(&line("Capacity:", &show(info.capacity)));
+        v.print(&line("Allocation:", &show(info.allocation)));
+        v.print(&line("Available:", &show(info.available)));
+    }
+    true
+}
+
+/// `virshStorageVolListCollect`.
+fn collect_vols(v: &mut Virsh, pool: &Pool) -> Option<Vec<Vol>> {
+    let r = v.conn().call::<StoragePoolListAllVolumes>(&RemoteStoragePoolListAllVolumesArgs {
+        pool: pool.clone(),
+        need_results: 1,
+        flags: 0,
+    });
+    let mut list = match v.api(r) {
+        Some(r) => r.vols,
+        None if v.last_code() == Some(ErrorCode::VIR_ERR_NO_SUPPORT) => {
+            v.reset_error();
+            let r = v.conn().call::<StoragePoolNumOfVolumes>(&RemoteStoragePoolNumOfVolumesArgs { pool: pool.clone() });
+            let Some(n) = v.api(r) else {
+                v.error("Failed to list storage volumes");
+                return None;
+            };
+            if n.num == 0 {
+                return Some(Vec::new());
+            }
+            let r = v.conn().call::<StoragePoolListVolumes>(&RemoteStoragePoolListVolumesArgs {
+                pool: pool.clone(),
+                maxnames: n.num,
+            });
+            let Some(names) = v.api(r) else {
+                v.error("Failed to list storage volumes");
+                return None;
+            };
+            let mut out = Vec::new();
+            for name in names.names {
+                let r = v
+                    .conn()
+                    .call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs { pool: pool.clone(), name });
+                if let Some(vol) = v.api(r) {
+                    out.push(vol.vol);
+                }
+            }
+            out
+        }
+        None => {
+            v.error("Failed to list volumes");
+            return None;
+        }
+    };
+    list.sort_by(|a, b| ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()));
+    Some(list)
+}
+
+fn cmd_vol_list(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let details = cmd.flag("details");
+    let Some(pool) = opt_pool(v, cmd, "pool") else { return false };
+    let Some(list) = collect_vols(v, &pool) else { return false };
+    let mut rows = Vec::with_capacity(list.len());
+    for vol in &list {
+        let r = v.conn().call::<StorageVolGetPath>(&RemoteStorageVolGetPathArgs { vol: vol.clone() });
+        let path = v.api(r).map_or_else(|| "unknown".to_owned(), |p| p.name.to_string_lossy().into_owned());
+        let mut extra = [String::new(), String::new(), String::new()];
+        if details {
+            let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol: vol.clone() });
+            extra = match v.api(r) {
+                None => ["unknown".into(), "unknown".into(), "unknown".into()],
+                Some(info) => {
+                    let ty = ["file", "block", "dir", "network", "netdir", "ploop"]
+                        .get(usize::try_from(info.type_).unwrap_or(usize::MAX))
+                        .copied()
+                        .unwrap_or("unknown");
+                    [ty.into(), pretty(info.capacity), pretty(info.allocation)]
+                }
+            };
+        }
+        rows.push((vol.name.to_string_lossy().into_owned(), path, extra));
+    }
+    let mut table = if details {
+        Table::new(&["Name", "Path", "Type", "Capacity", "Allocation"])
+    } else {
+        Table::new(&["Name", "Path"])
+    };
+    for (name, path, [ty, cap, alloc]) in &rows {
+        if details {
+            table.row(&[name, path, ty, cap, alloc]);
+        } else {
+            table.row(&[name, path]);
+        }
+    }
+    let out = table.render(!v.quiet);
+    v.print(&out);
+    true
+}
+
+/// Escapes nothing, as virsh's `virBufferAsprintf` of the XML does not.
+fn vol_xml(
+    name: &str,
+    capacity: u64,
+    allocation: Option<u64>,
+    format: Option<&str>,
+    backing: Option<(&str, Option<&str>)>,
+) -> String {
+    let mut xml = format!("<volume>\n  <name>{name}</name>\n  <capacity>{capacity}</capacity>\n");
+    if let Some(a) = allocation {
+        xml += &format!("  <allocation>{a}</allocation>\n");
+    }
+    if let Some(f) = format {
+        xml += &format!("  <target>\n    <format type='{f}'/>\n  </target>\n");
+    }
+    if let Some((path, fmt)) = backing {
+        xml += &format!("  <backingStore>\n    <path>{path}</path>\n");
+        if let Some(fmt) = fmt {
+            xml += &format!("    <format type='{fmt}'/>\n");
+        }
+        xml += "  </backingStore>\n";
+    }
+    xml + "</volume>\n"
+}
+
+/// `virshVolSize` with virsh's message, and the libvirt error it raises.
+fn vol_size(v: &mut Virsh, s: &str) -> Option<u64> {
+    match scaled_size(s) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            match e {
+                ScaleError::Malformed => {}
+                ScaleError::UnknownSuffix(suffix) => {
+                    v.last_error = Some(ApiError::new(
+                        ErrorCode::VIR_ERR_INVALID_ARG,
+                        ErrorDomain::VIR_FROM_NONE,
+                        format!("invalid argument: unknown suffix '{suffix}'"),
+                    ));
+                }
+                ScaleError::TooLarge(t) => {
+                    v.last_error = Some(ApiError::new(
+                        ErrorCode::VIR_ERR_OVERFLOW,
+                        ErrorDomain::VIR_FROM_NONE,
+                        format!("value too large: {t}"),
+                    ));
+                }
+            }
+            v.error(&format!("Malformed size {s}"));
+            None
+        }
+    }
+}
+
+fn cmd_vol_create_as(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let print_xml = cmd.flag("print-xml");
+    let flags = u32::from(cmd.flag("prealloc-metadata"));
+    let Some(pool) = opt_pool(v, cmd, "pool") else { return false };
+    let Ok(Some(name)) = cmd.string_req(v, "name") else { return false };
+    let Ok(Some(capacity_str)) = cmd.string_req(v, "capacity") else { return false };
+    let Some(capacity) = vol_size(v, capacity_str) else { return false };
+    let allocation_str = cmd.string_quiet("allocation").ok().flatten();
+    let allocation = match allocation_str {
+        Some(a) => match vol_size(v, a) {
+            Some(n) => Some(n),
+            None => return false,
+        },
+        None => None,
+    };
+    let Ok(format) = cmd.string_req(v, "format") else { return false };
+    let Ok(backing_vol) = cmd.string_req(v, "backing-vol") else { return false };
+    let Ok(backing_format) = cmd.string_req(v, "backing-vol-format") else { return false };
+    let mut backing_path = None;
+    if let Some(b) = backing_vol {
+        let mut found = None;
+        let r = v
+            .conn()
+            .call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs { pool: pool.clone(), name: b.into() });
+        if let Some(r) = v.api(r) {
+            found = Some(r.vol);
+        }
+        if found.is_none() {
+            let r = v.conn().call::<StorageVolLookupByKey>(&RemoteStorageVolLookupByKeyArgs { key: b.into() });
+            found = v.api(r).map(|r| r.vol);
+        }
+        if found.is_none() {
+            let r = v.conn().call::<StorageVolLookupByPath>(&RemoteStorageVolLookupByPathArgs { path: b.into() });
+            found = v.api(r).map(|r| r.vol);
+        }
+        let Some(found) = found else {
+            v.error(&format!("failed to get vol '{b}'"));
+            return false;
+        };
+        let r = v.conn().call::<StorageVolGetPath>(&RemoteStorageVolGetPathArgs { vol: found });
+        let Some(p) = v.api(r) else { return false };
+        backing_path = Some(p.name.to_string_lossy().into_owned());
+    }
+    let xml = vol_xml(name, capacity, allocation, format, backing_path.as_deref().map(|p| (p, backing_format)));
+    if print_xml {
+        v.print(&xml);
+        return true;
+    }
+    let r = v.conn().call_rw::<StorageVolCreateXml>(
+        "virStorageVolCreateXML",
+        &RemoteStorageVolCreateXmlArgs { pool, xml: xml.as_str().into(), flags },
+    );
+    if v.api(r).is_none() {
+        v.error(&format!("Failed to create vol {name}"));
+        return false;
+    }
+    v.print_extra(&format!("Vol {name} created\n"));
+    true
+}
+
+fn cmd_vol_delete(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Some((vol, name)) = opt_vol(v, cmd) else { return false };
+    let flags = u32::from(cmd.flag("delete-snapshots"));
+    let r = v.conn().call_rw::<StorageVolDelete>("virStorageVolDelete", &RemoteStorageVolDeleteArgs { vol, flags });
+    if v.api(r).is_some() {
+        v.print_extra(&format!("Vol {name} deleted\n"));
+        true
+    } else {
+        v.error(&format!("Failed to delete vol {name}"));
+        false
+    }
+}
+
+/// Bytes read from the file per stream message.
+const CHUNK: usize = 256 * 1024;
+
+fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(offset) = cmd.ull(v, "offset") else { return false };
+    let Ok(length) = cmd.ull_wrap(v, "length") else { return false };
+    let Some((vol, name)) = opt_vol(v, cmd) else { return false };
+    let Ok(Some(file)) = cmd.string_req(v, "file") else { return false };
+    let Ok(mut f) = std::fs::File::open(file) else {
+        v.error(&format!("cannot read {file}"));
+        return false;
+    };
+    let Ok(meta) = f.metadata() else {
+        v.error(&format!("unable to stat {file}"));
+        return false;
+    };
+    let sparse = cmd.flag("sparse");
+    let args = RemoteStorageVolUploadArgs {
+        vol,
+        offset: offset.unwrap_or(0),
+        length: length.unwrap_or(0),
+        flags: u32::from(sparse),
+    };
+    let opened = v.conn().check_rw("virStorageVolUpload").and_then(|()| {
+        let body = proto_core::xdr::to_bytes(&args)
+            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
+        v.conn().client().call_stream(CallSpec::of::<StorageVolUpload>(), &body).map_err(ApiError::from)
+    });
+    let Some((_, mut stream)) = v.api(opened) else {
+        v.error(&format!("cannot upload to volume {name}"));
+        return false;
+    };
+    let total = if meta.file_type().is_block_device() { None } else { Some(meta.len()) };
+    let mut progress = Progress::new("upload", total);
+    let mut buf = vec![0u8; CHUNK];
+    let sent: Result<(), ApiError> = loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                break Err(ApiError::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_NONE, e.to_string()))
+            }
+        };
+        let chunk = &buf[..n];
+        let r = if sparse && chunk.iter().all(|&b| b == 0) {
+            stream.send_hole(i64::try_from(n).unwrap_or(i64::MAX))
+        } else {
+            stream.send(Bytes::copy_from_slice(chunk))
+        };
+        if let Err(e) = r {
+            break Err(stream_error(v, &e));
+        }
+        progress.add(n as u64);
+    };
+    progress.done();
+    if let Err(e) = sent {
+        v.last_error = Some(e);
+        let _ = stream.abort();
+        v.error(&format!("cannot send data to volume {name}"));
+        return false;
+    }
+    drop(f);
+    if let Err(e) = stream.finish() {
+        v.last_error = Some(e.into());
+        v.error(&format!("cannot close volume {name}"));
+        return false;
+    }
+    true
+}
+
+/// The error behind a failed stream send: the connection's close reason if it is gone.
+fn stream_error(v: &mut Virsh, e: &std::io::Error) -> ApiError {
+    let alive = v.conn().is_alive();
+    if alive {
+        ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_STREAMS, e.to_string())
+    } else {
+        ApiError::new(
+            ErrorCode::VIR_ERR_INTERNAL_ERROR,
+            ErrorDomain::VIR_FROM_RPC,
+            "internal error: client socket is closed",
+        )
+    }
+}
+
+fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(offset) = cmd.ull(v, "offset") else { return false };
+    let Ok(length) = cmd.ull_wrap(v, "length") else { return false };
+    let Some((vol, name)) = opt_vol(v, cmd) else { return false };
+    let Ok(Some(file)) = cmd.string_req(v, "file") else { return false };
+    let sparse = cmd.flag("sparse");
+    let (mut out, created) = match std::fs::OpenOptions::new().write(true).create_new(true).open(file) {
+        Ok(f) => (f, true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::OpenOptions::new().write(true).truncate(true).open(file) {
+                Ok(f) => (f, false),
+                Err(_) => {
+                    v.error(&format!("cannot create {file}"));
+                    return false;
+                }
+            }
+        }
+        Err(_) => {
+            v.error(&format!("cannot create {file}"));
+            return false;
+        }
+    };
+    let cleanup = |created: bool| {
+        if created {
+            let _ = std::fs::remove_file(file);
+        }
+    };
+    let Ok(meta) = out.metadata() else {
+        v.error(&format!("unable to stat {file}"));
+        cleanup(created);
+        return false;
+    };
+    let is_block = meta.file_type().is_block_device();
+    let args = RemoteStorageVolDownloadArgs {
+        vol: vol.clone(),
+        offset: offset.unwrap_or(0),
+        length: length.unwrap_or(0),
+        flags: u32::from(sparse),
+    };
+    let opened = v.conn().check_rw("virStorageVolDownload").and_then(|()| {
+        let body = proto_core::xdr::to_bytes(&args)
+            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
+        v.conn().client().call_stream(CallSpec::of::<StorageVolDownload>(), &body).map_err(ApiError::from)
+    });
+    let Some((_, mut stream)) = v.api(opened) else {
+        v.error(&format!("cannot download from volume {name}"));
+        cleanup(created);
+        return false;
+    };
+    // The size for the progress bar: what is left of the volume after the offset.
+    let total = if std::io::stderr().is_terminal_cached() {
+        let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol });
+        r.ok().map(|i| {
+            let left = i.capacity.saturating_sub(args.offset);
+            if args.length > 0 {
+                left.min(args.length)
+            } else {
+                left
+            }
+        })
+    } else {
+        None
+    };
+    let mut progress = Progress::new("download", total);
+    let mut finished = false;
+    let received: Result<(), ApiError> = loop {
+        match stream.recv() {
+            Some(StreamItem::Data(d)) => {
+                if let Err(e) = out.write_all(&d) {
+                    break Err(ApiError::new(
+                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                        ErrorDomain::VIR_FROM_NONE,
+                        e.to_string(),
+                    ));
+                }
+                progress.add(d.len() as u64);
+            }
+            Some(StreamItem::Hole(h)) => {
+                let len = u64::try_from(h.length).unwrap_or(0);
+                let r = if is_block {
+                    let zeros = vec![0u8; 1024 * 1024];
+                    let mut left = len;
+                    let mut r = Ok(());
+                    while left > 0 && r.is_ok() {
+                        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+                        r = out.write_all(&zeros[..n]);
+                        left -= n as u64;
+                    }
+                    r
+                } else {
+                    i64::try_from(len)
+                        .map_err(std::io::Error::other)
+                        .and_then(|l| out.seek(SeekFrom::Current(l)))
+                        .and_then(|pos| out.set_len(pos))
+                };
+                if let Err(e) = r {
+                    break Err(ApiError::new(
+                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
+                        ErrorDomain::VIR_FROM_NONE,
+                        e.to_string(),
+                    ));
+                }
+                progress.add(len);
+            }
+            Some(StreamItem::Eof) => break Ok(()),
+            Some(StreamItem::Finished) => {
+                finished = true;
+                break Ok(());
+            }
+            Some(StreamItem::Error(e)) => break Err(ApiError::new(e.effective_code(), e.domain, e.to_string())),
+            None => {
+                break Err(ApiError::from(adapter_blocking::Error::Call(proto_core::CallError::Closed(
+                    proto_core::ConnectionError::PeerClosed,
+                ))))
+            }
+        }
+    };
+    progress.done();
+    if let Err(e) = received {
+        v.last_error = Some(e);
+        let _ = stream.abort();
+        v.error(&format!("cannot receive data from volume {name}"));
+        cleanup(created);
+        return false;
+    }
+    drop(out);
+    if finished {
+        return true;
+    }
+    if let Err(e) = stream.finish() {
+        v.last_error = Some(e.into());
+        v.error(&format!("cannot close volume {name}"));
+        cleanup(created);
+        return false;
+    }
+    true
+}
+
+/// `IsTerminal` asked once per process.
+trait TerminalCached {
+    fn is_terminal_cached(&self) -> bool;
+}
+
+impl TerminalCached for std::io::Stderr {
+    fn is_terminal_cached(&self) -> bool {
+        crate::progress::stderr_is_terminal()
+    }
+}

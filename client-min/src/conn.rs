@@ -1,0 +1,284 @@
+//! The connection: libvirt's driver table in miniature.
+//!
+//! `virConnectOpen` asks each registered driver in turn whether it takes the URI; the remote
+//! driver comes last and takes everything. Here the table is [`DRIVERS`]: the in-process
+//! `test:///` driver first ([`open_local`], not available yet: it will serve the same
+//! in-memory hypervisor as daemon-min, over an in-process channel), the remote driver last.
+//! Every driver hands back an [`adapter_blocking::Client`], so the commands do not care
+//! which one answered.
+
+use std::path::Path;
+
+use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
+use proto_core::connect::OpenError;
+use proto_core::programs::remote::{ConnectGetUri, ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UnixSocket};
+use proto_core::{CallError, ErrorCode, ErrorDomain, KeepaliveConfig, Procedure};
+
+/// A libvirt error as virsh sees it (`virError`): the code decides fallbacks, the message is
+/// what `error: …` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    pub(crate) code: ErrorCode,
+    pub(crate) domain: ErrorDomain,
+    pub(crate) message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(code: ErrorCode, domain: ErrorDomain, message: impl Into<String>) -> Self {
+        Self { code, domain, message: message.into() }
+    }
+
+    /// `virReportRestrictedError` from a public API called on a read-only connection.
+    fn read_only(func: &str) -> Self {
+        Self::new(
+            ErrorCode::VIR_ERR_OPERATION_DENIED,
+            ErrorDomain::VIR_FROM_NONE,
+            format!("operation forbidden: read only access prevents {func}"),
+        )
+    }
+
+    /// An error of libvirt's RPC client: the connection is gone.
+    fn closed() -> Self {
+        Self::new(
+            ErrorCode::VIR_ERR_INTERNAL_ERROR,
+            ErrorDomain::VIR_FROM_RPC,
+            "internal error: client socket is closed",
+        )
+    }
+}
+
+impl From<AdapterError> for ApiError {
+    fn from(e: AdapterError) -> Self {
+        if let Some(r) = e.remote() {
+            return Self::new(r.effective_code(), r.domain, r.to_string());
+        }
+        match e {
+            AdapterError::Call(CallError::Closed(_))
+            | AdapterError::Open(OpenError::Call { error: CallError::Closed(_), .. }) => Self::closed(),
+            AdapterError::Open(OpenError::AuthNotSupported { mechanism }) => Self::new(
+                ErrorCode::VIR_ERR_AUTH_FAILED,
+                ErrorDomain::VIR_FROM_REMOTE,
+                format!("authentication failed: unsupported authentication type {mechanism}"),
+            ),
+            AdapterError::Uri(u) => {
+                Self::new(ErrorCode::VIR_ERR_INVALID_ARG, ErrorDomain::VIR_FROM_REMOTE, u.to_string())
+            }
+            other => Self::new(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
+                ErrorDomain::VIR_FROM_RPC,
+                format!("internal error: {other}"),
+            ),
+        }
+    }
+}
+
+/// How to open a connection: `virsh -r`, `-k`, `-K`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpenOptions {
+    pub(crate) read_only: bool,
+    /// `-k`: 0 turns keepalive off.
+    pub(crate) keepalive_interval: Option<u32>,
+    /// `-K`.
+    pub(crate) keepalive_count: Option<u32>,
+}
+
+impl OpenOptions {
+    fn adapter(&self) -> ConnectOptions {
+        let interval = self.keepalive_interval.unwrap_or(5);
+        let count = self.keepalive_count.unwrap_or(6);
+        ConnectOptions {
+            read_only: self.read_only,
+            keepalive: (interval > 0)
+                .then(|| KeepaliveConfig { interval: std::time::Duration::from_secs(interval.into()), count }),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// `-k` or `-K` was given: keepalive is then required, not best effort.
+    fn keepalive_forced(&self) -> bool {
+        self.keepalive_interval.is_some() || self.keepalive_count.is_some()
+    }
+}
+
+/// A driver's open: `None` when it does not take the URI.
+type DriverOpen = fn(Option<&str>, &OpenOptions) -> Option<Result<Opened, ApiError>>;
+
+/// What a driver hands back.
+pub(crate) struct Opened {
+    client: Client,
+    /// The URI `virConnectGetURI` reports.
+    uri: String,
+    /// The driver answers close-callback registration (`REMOTE_CLOSE_CALLBACK`).
+    close_callback: bool,
+}
+
+/// The driver table, in `virConnectOpen`'s order: local drivers first, the remote one last.
+pub(crate) const DRIVERS: &[(&str, DriverOpen)] = &[("test", open_local), ("remote", open_remote)];
+
+/// The in-process `test:///` driver (`test:///default`, `test:///PATH`): the same in-memory
+/// hypervisor as daemon-min, without a daemon. Not available yet, so every URI goes on to
+/// the remote driver.
+#[allow(clippy::unnecessary_wraps)]
+pub(crate) fn open_local(_uri: Option<&str>, _opts: &OpenOptions) -> Option<Result<Opened, ApiError>> {
+    None
+}
+
+/// The remote driver: any URI, through a daemon.
+#[allow(clippy::unnecessary_wraps)]
+fn open_remote(uri: Option<&str>, opts: &OpenOptions) -> Option<Result<Opened, ApiError>> {
+    Some(remote(uri, opts))
+}
+
+fn remote(uri: Option<&str>, opts: &OpenOptions) -> Result<Opened, ApiError> {
+    let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let env = adapter_blocking::transport::client_env();
+    let chosen = proto_core::uri::select_uri(uri, env_default.as_deref());
+    let target = match chosen {
+        Some(u) => LibvirtUri::parse(u).and_then(|p| p.resolve(&env, opts.read_only)),
+        None => RemoteTarget::for_probe(&env, opts.read_only),
+    }
+    .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_INVALID_ARG, ErrorDomain::VIR_FROM_REMOTE, e.to_string()))?;
+    let client = Client::connect_target(&target, &opts.adapter()).map_err(|e| connect_error(&target, e))?;
+    let features = client.features();
+    if opts.keepalive_forced() && opts.keepalive_interval != Some(0) && !features.keepalive {
+        let _ = client.close();
+        return Err(ApiError::new(
+            ErrorCode::VIR_ERR_INTERNAL_ERROR,
+            ErrorDomain::VIR_FROM_NONE,
+            "Cannot setup keepalive on connection as requested, disconnecting",
+        ));
+    }
+    let uri = match chosen {
+        Some(u) => u.to_owned(),
+        // Opened without a URI: the remote driver asks the daemon which one it picked.
+        None => client.call::<ConnectGetUri>(&()).map_err(ApiError::from)?.uri.to_string(),
+    };
+    Ok(Opened { client, uri, close_callback: features.close_callback })
+}
+
+/// libvirt's messages for a transport that could not be opened.
+fn connect_error(target: &RemoteTarget, e: AdapterError) -> ApiError {
+    let system = |m: String| ApiError::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_RPC, m);
+    match e {
+        AdapterError::Io { source, .. } => match target.transport {
+            Transport::Tcp | Transport::Tls => {
+                let port = target.port.map(|p| p.to_string()).unwrap_or_default();
+                system(format!(
+                    "unable to connect to server at '{}:{port}': {}",
+                    target.host,
+                    crate::util::strerror(&source)
+                ))
+            }
+            Transport::Unix => {
+                let path = match &target.socket {
+                    Some(s @ UnixSocket::Probe { .. }) => s.choose(|p| Path::new(p).exists(), false).to_owned(),
+                    Some(UnixSocket::Path(p)) => p.clone(),
+                    None => String::new(),
+                };
+                system(format!("Failed to connect socket to '{path}': {}", crate::util::strerror(&source)))
+            }
+            _ => system(format!("Cannot run command: {}", crate::util::strerror(&source))),
+        },
+        other => other.into(),
+    }
+}
+
+/// An open connection (`virConnectPtr`).
+pub(crate) struct Conn {
+    client: Client,
+    uri: String,
+    read_only: bool,
+    close_callback: bool,
+    /// `CONNECT_GET_TYPE`'s answer; the remote driver asks once per connection.
+    hv_type: Option<String>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("uri", &self.uri).finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// `virConnectOpenAuth` then virsh's `virConnectRegisterCloseCallback`.
+    pub(crate) fn open(uri: Option<&str>, opts: &OpenOptions) -> Result<Self, ApiError> {
+        let opened = DRIVERS.iter().find_map(|(_, open)| open(uri, opts)).unwrap_or_else(|| {
+            Err(ApiError::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, "no driver"))
+        })?;
+        let conn = Self {
+            client: opened.client,
+            uri: opened.uri,
+            read_only: opts.read_only,
+            close_callback: opened.close_callback,
+            hv_type: None,
+        };
+        if conn.close_callback {
+            // Its failure is virsh's "Unable to register disconnect callback"; libvirt then
+            // keeps the callback locally, as it does when the feature is missing.
+            let _ = conn.client.call::<ConnectRegisterCloseCallback>(&());
+        }
+        Ok(conn)
+    }
+
+    /// The underlying client (for streams and events).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// A typed call; the error as libvirt reports it.
+    pub(crate) fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, ApiError> {
+        self.client.call::<P>(args).map_err(ApiError::from)
+    }
+
+    /// A call of an API that read-only connections may not make (`virCheckReadOnlyGoto`).
+    pub(crate) fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, ApiError> {
+        self.check_rw(func)?;
+        self.call::<P>(args)
+    }
+
+    /// Refuses `func` on a read-only connection, as the client library does.
+    pub(crate) fn check_rw(&self, func: &str) -> Result<(), ApiError> {
+        if self.read_only {
+            Err(ApiError::read_only(func))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// `virConnectGetURI`: answered locally.
+    pub(crate) fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// `virConnectGetType`, cached as the remote driver caches it.
+    pub(crate) fn hv_type(&mut self) -> Result<String, ApiError> {
+        if let Some(t) = &self.hv_type {
+            return Ok(t.clone());
+        }
+        let t = self.call::<proto_core::programs::remote::ConnectGetType>(&())?.type_.to_string();
+        self.hv_type = Some(t.clone());
+        Ok(t)
+    }
+
+    /// `virConnectIsAlive`.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.client.close_reason().is_none()
+    }
+
+    /// virsh's disconnect: `virConnectUnregisterCloseCallback` then `virConnectClose`.
+    pub(crate) fn close(self) {
+        if self.close_callback && self.is_alive() {
+            let _ = self.client.call::<ConnectUnregisterCloseCallback>(&());
+        }
+        if self.is_alive() {
+            let _ = self.client.close();
+        } else {
+            drop(self.client);
+        }
+    }
+}
