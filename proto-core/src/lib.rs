@@ -58,6 +58,13 @@ pub enum ConnectionError {
     /// This side closed the connection.
     #[error("connection closed locally")]
     LocallyClosed,
+    /// The peer stopped reading: more output than the adapter allows waited to be sent, so the
+    /// connection was dropped without flushing it (see `ServerConnection::close_not_reading`).
+    #[error("the peer is not reading: {buffered} bytes were waiting to be sent")]
+    PeerNotReading {
+        /// Bytes waiting to be sent when the connection was dropped.
+        buffered: usize,
+    },
 }
 
 /// A protocol violation by the peer.

@@ -413,6 +413,16 @@ impl ServerConnection {
         }
     }
 
+    /// Closes the connection because the client does not read what it is sent: the adapter's
+    /// bound on unsent output (for example on [`ServerConnection::transmit_buffered`]) was
+    /// exceeded. The reason is [`ConnectionError::PeerNotReading`]; the adapter drops the socket
+    /// without flushing. Resource policy (the bound) is the adapter's, the state change the core's.
+    pub fn close_not_reading(&mut self, _now: Instant, buffered: usize) {
+        if self.closed.is_none() {
+            self.fail(ConnectionError::PeerNotReading { buffered });
+        }
+    }
+
     // ----------------------------------------------------------------------------------------
     // Outputs
 
