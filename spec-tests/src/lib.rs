@@ -4,6 +4,7 @@
 //! - [`libvirtd`]: starts a real `libvirtd` (session mode, test driver, loopback TCP and a UNIX
 //!   socket) for tests that need the reference peer, and decides whether a test may skip when
 //!   it is missing (never under `CI=true`).
+//! - [`daemon_min`]: starts our own daemon-min binary the same way.
 //! - [`pki`]: a throwaway CA, server and client certificates (rcgen), written in libvirt's
 //!   TLS layouts, for the TLS tests.
 //!
@@ -12,5 +13,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod daemon_min;
 pub mod libvirtd;
 pub mod pki;
