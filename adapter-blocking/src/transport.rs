@@ -226,6 +226,61 @@ pub fn tls_client_config(
     Ok(Arc::new(config))
 }
 
+/// The rustls client configuration for a `tls` target from the PKI files libvirt's client uses
+/// ([`RemoteTarget::tls_pki_paths`]); the client certificate is presented only when it and its
+/// key both exist.
+///
+/// # Errors
+/// As [`tls_client_config`].
+pub fn tls_client_config_for(target: &RemoteTarget) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let exists = |p: &str| std::path::Path::new(p).exists();
+    let pki = target.tls_pki_paths(&client_env(), exists);
+    let cert = (exists(&pki.cert) && exists(&pki.key)).then_some((pki.cert.as_str(), pki.key.as_str()));
+    tls_client_config(&pki.ca_cert, cert, target.params.no_verify)
+}
+
+/// A rustls server configuration from libvirt's server PKI files (by default
+/// `proto_core::uri::TlsPkiPaths::system(true)`): the server certificate chain and key, and
+/// client certificates required and verified against the CA, unless `no_verify_client`
+/// (libvirtd's `tls_no_verify_certificate = 1`: any client is accepted, with or without one).
+///
+/// # Errors
+/// When a file cannot be read or parsed, or the key does not match the certificate.
+pub fn tls_server_config(
+    ca: &str,
+    cert: &str,
+    key: &str,
+    no_verify_client: bool,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let tls = |what: String| move |e: rustls::pki_types::pem::Error| Error::Tls(format!("{what}: {e}"));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = if no_verify_client {
+        builder.with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(ca).map_err(tls(format!("cannot read CA certificate '{ca}'")))? {
+            let c = c.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
+            roots.add(c).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        builder.with_client_cert_verifier(verifier)
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(tls(format!("cannot read server certificate '{cert}'")))?
+        .collect::<Result<_, _>>()
+        .map_err(tls(format!("cannot parse server certificate '{cert}'")))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(tls(format!("cannot read server key '{key}'")))?;
+    let config = builder.with_single_cert(chain, key).map_err(|e| Error::Tls(e.to_string()))?;
+    Ok(Arc::new(config))
+}
+
 /// `no_verify=1`: accept any server certificate (signatures are still checked).
 #[derive(Debug)]
 struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
