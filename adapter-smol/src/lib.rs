@@ -1,3 +1,475 @@
-//! adapter-smol (in progress).
+//! libvirt's remote protocol on smol: [`proto_core`]'s state machines bound to `async-io`
+//! sockets and timers. Every protocol decision is the core's; this crate moves bytes and time.
+//!
+//! - [`Client`]: an async client (`Clone + Send + Sync`). One driver task per connection owns
+//!   the `ClientConnection`, the socket and a timer armed at `poll_timeout`, and is fed by a
+//!   command channel, like quinn's `ConnectionDriver`; calls wait on a one-slot channel.
+//! - [`server`]: the daemon's runtime: accept loop, one driver task per connection, a
+//!   [`server::Handler`] that answers calls through a [`server::Link`].
+//!
+//! Errors, options, events and stream items are adapter-blocking's types, so both adapters
+//! read the same.
+//!
+//! ```no_run
+//! # smol::block_on(async {
+//! use adapter_smol::{Client, ConnectOptions};
+//! use proto_core::programs::remote::ConnectGetHostname;
+//! let client = Client::connect("test+tcp://127.0.0.1/default", &ConnectOptions::default()).await?;
+//! println!("{}", client.call::<ConnectGetHostname>(&()).await?.hostname);
+//! # Ok::<(), adapter_smol::Error>(()) });
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod pump;
+pub mod server;
+mod stream;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::TcpStream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use adapter_blocking::transport::{self, Channel, ChildGuard};
+pub use adapter_blocking::{ConnectOptions, Error, Event, StreamItem};
+use bytes::Bytes;
+use futures_rustls::{pki_types::ServerName, TlsConnector};
+use proto_core::client::CallSpec;
+use proto_core::connect::{ConnectSequence, ServerFeatures};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::{
+    CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure,
+    StreamDirection, StreamHole,
+};
+pub use pump::Io;
+use pump::{Pump, BUDGET};
+use smol::channel::{self, Receiver, Sender, TrySendError};
+use smol::io::AsyncReadExt;
+use smol::stream::StreamExt;
+use smol::{Async, Timer};
+pub use stream::{Stream, Subscription};
+
+/// Unsent output above which a stream writer waits (flow control for uploads).
+const STREAM_BACKLOG: usize = 4 << 20;
+
+type CallResult = Result<(Bytes, u32), CallError>;
+
+pub(crate) enum StreamOp {
+    Data(Bytes),
+    Hole(StreamHole),
+    Finish,
+    Abort,
+}
+
+pub(crate) enum Cmd {
+    Call { id: u64, spec: CallSpec, args: Bytes, tx: Sender<CallResult>, stream: Option<Sender<StreamItem>> },
+    Cancel(u64),
+    Stream(u32, StreamOp, Sender<std::io::Error>),
+    Subscribe(Sender<Event>, Receiver<Event>, Arc<AtomicU64>),
+    Keepalive(Option<KeepaliveConfig>),
+    Close,
+}
+
+/// What the driver publishes for the handles.
+#[derive(Default)]
+pub(crate) struct Shared {
+    reason: Mutex<Option<ConnectionError>>,
+    features: Mutex<ServerFeatures>,
+    late_replies: AtomicU64,
+}
+
+impl Shared {
+    fn reason(&self) -> ConnectionError {
+        lock(&self.reason).clone().unwrap_or(ConnectionError::LocallyClosed)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Inner {
+    cmds: Sender<Cmd>,
+    shared: Arc<Shared>,
+    options: ConnectOptions,
+    next_id: AtomicU64,
+}
+
+/// A connection to a libvirt daemon. Clone it to share it between tasks; the connection
+/// closes when the last clone (and every [`Stream`]) is dropped.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects as libvirt's remote driver does: picks the transport from the URI (honouring
+    /// `LIBVIRT_DEFAULT_URI` when `uri` is empty), opens it, runs the open sequence and turns
+    /// keepalive on when the server supports it.
+    ///
+    /// # Errors
+    /// When the URI is invalid, the transport cannot be opened, or the server refuses.
+    pub async fn connect(uri: &str, options: &ConnectOptions) -> Result<Self, Error> {
+        let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+        let uri = proto_core::uri::select_uri(Some(uri), env_uri.as_deref())
+            .ok_or_else(|| Error::Unsupported("connecting without a URI".into()))?;
+        let target = LibvirtUri::parse(uri)?.resolve(&transport::client_env(), options.read_only)?;
+        Self::connect_target(&target, options).await
+    }
+
+    /// Connects to an already resolved target.
+    ///
+    /// # Errors
+    /// As [`Client::connect`].
+    pub async fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
+        let t = target.clone();
+        // The socket path probe, the TCP connect and the ssh/ext command are adapter-blocking's.
+        let channel = smol::unblock(move || transport::open(&t)).await?;
+        let io_err = |source| Error::Io { what: "cannot register the socket".into(), source };
+        let (io, child): (Box<dyn Io>, Option<ChildGuard>) = match channel {
+            Channel::Unix(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
+            Channel::Child(s, guard) => (Box::new(Async::new(s).map_err(io_err)?), Some(guard)),
+            Channel::Tcp(s) if target.transport == Transport::Tls => {
+                (Box::new(tls_connect(target, Async::new(s).map_err(io_err)?).await?), None)
+            }
+            Channel::Tcp(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
+        };
+        let client = Self::start(io, child, options.clone());
+        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags());
+        while let Some((spec, args)) = seq.next_call() {
+            let reply = match client.call_bytes(spec, args, None).await {
+                Ok((body, _)) => Ok(body),
+                Err(Error::Call(e)) => Err(e),
+                Err(other) => return Err(other),
+            };
+            seq.on_reply(reply)?;
+        }
+        let features = seq.features();
+        *lock(&client.inner.shared.features) = features;
+        if features.keepalive && options.keepalive.is_some() {
+            client.send(Cmd::Keepalive(options.keepalive))?;
+        }
+        Ok(client)
+    }
+
+    /// Spawns the driver task on an open byte stream (after any TLS handshake).
+    #[must_use]
+    pub fn start(io: Box<dyn Io>, child: Option<ChildGuard>, options: ConnectOptions) -> Self {
+        let (tx, rx) = channel::unbounded();
+        let shared = Arc::new(Shared::default());
+        let driver = Driver {
+            pump: Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io),
+            cmds: Box::pin(rx),
+            cmds_open: true,
+            waiters: HashMap::new(),
+            serials: HashMap::new(),
+            streams: HashMap::new(),
+            subscribers: Vec::new(),
+            stalled: None,
+            shared: shared.clone(),
+            _child: child,
+        };
+        let mut driver = driver;
+        smol::spawn(async move { smol::future::poll_fn(|cx| driver.poll(cx)).await }).detach();
+        Self { inner: Arc::new(Inner { cmds: tx, shared, options, next_id: AtomicU64::new(0) }) }
+    }
+
+    pub(crate) fn send(&self, cmd: Cmd) -> Result<(), Error> {
+        self.inner.cmds.try_send(cmd).map_err(|_| self.closed_error())
+    }
+
+    pub(crate) fn closed_error(&self) -> Error {
+        Error::Call(CallError::Closed(self.inner.shared.reason()))
+    }
+
+    async fn call_bytes(
+        &self,
+        spec: CallSpec,
+        args: Bytes,
+        stream: Option<Sender<StreamItem>>,
+    ) -> Result<(Bytes, u32), Error> {
+        let spec = match (self.inner.options.call_timeout, spec.deadline) {
+            (Some(t), None) => spec.with_deadline(Instant::now() + t),
+            _ => spec,
+        };
+        let (tx, rx) = channel::bounded(1);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.send(Cmd::Call { id, spec, args, tx, stream })?;
+        // Dropping this future before the reply cancels the call; the core drops a late reply.
+        let mut guard = CancelOnDrop { client: self, id: Some(id) };
+        let r = rx.recv().await;
+        guard.id = None;
+        match r {
+            Ok(r) => r.map_err(Error::Call),
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// Calls any procedure with caller-encoded arguments and returns the raw reply body.
+    ///
+    /// # Errors
+    /// The server's error, a timeout, or the connection closing.
+    pub async fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
+        Ok(self.call_bytes(spec, Bytes::copy_from_slice(args), None).await?.0)
+    }
+
+    /// Calls a generated procedure with typed arguments and decodes its typed reply.
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`], and when the reply does not decode.
+    pub async fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, Error> {
+        let bytes = proto_core::xdr::to_bytes(args).map_err(CallError::from)?;
+        let (body, _) = self.call_bytes(CallSpec::of::<P>(), bytes, None).await?;
+        proto_core::xdr::from_bytes(body).map_err(|e| Error::Call(CallError::Decode(e)))
+    }
+
+    /// Calls a procedure that opens a stream (a read stream unless `spec` says otherwise);
+    /// returns the reply body and the stream.
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`].
+    pub async fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, Stream), Error> {
+        let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
+        let (stx, srx) = channel::bounded(16);
+        let (body, serial) = self.call_bytes(spec, Bytes::copy_from_slice(args), Some(stx)).await?;
+        Ok((body, Stream::new(self.clone(), serial, srx)))
+    }
+
+    /// Subscribes to every event (type MESSAGE) the server sends on this connection. The queue
+    /// holds [`ConnectOptions::event_queue`] events; when full the oldest is dropped and
+    /// counted in [`Subscription::missed`].
+    #[must_use]
+    pub fn subscribe(&self) -> Subscription {
+        let (tx, rx) = channel::bounded(self.inner.options.event_queue.max(1));
+        let missed = Arc::new(AtomicU64::new(0));
+        let _ = self.send(Cmd::Subscribe(tx, rx.clone(), missed.clone()));
+        Subscription::new(rx, missed, self.inner.shared.clone())
+    }
+
+    /// What the server said it supports during the open sequence.
+    #[must_use]
+    pub fn features(&self) -> ServerFeatures {
+        *lock(&self.inner.shared.features)
+    }
+
+    /// Why the connection closed, if it did.
+    #[must_use]
+    pub fn close_reason(&self) -> Option<ConnectionError> {
+        lock(&self.inner.shared.reason).clone()
+    }
+
+    /// Replies that came after their call was cancelled or timed out, and were dropped.
+    #[must_use]
+    pub fn late_replies(&self) -> u64 {
+        self.inner.shared.late_replies.load(Ordering::Relaxed)
+    }
+
+    /// Calls `REMOTE_PROC_CONNECT_CLOSE`, then closes the connection (after flushing).
+    ///
+    /// # Errors
+    /// When the call fails.
+    pub async fn close(&self) -> Result<(), Error> {
+        let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]).await;
+        let _ = self.send(Cmd::Close);
+        r.map(drop)
+    }
+}
+
+struct CancelOnDrop<'a> {
+    client: &'a Client,
+    id: Option<u64>,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            let _ = self.client.send(Cmd::Cancel(id));
+        }
+    }
+}
+
+/// TLS, then libvirt's check byte: the server sends 1 once it has accepted our certificate.
+async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<impl Io, Error> {
+    const REFUSED: &str = "server verification (of our certificate or IP address) failed";
+    let config = transport::tls_client_config_for(target)?;
+    let name = ServerName::try_from(target.host.clone())
+        .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
+    let handshake = async {
+        let mut tls = TlsConnector::from(config).connect(name, tcp).await.map_err(|e| Error::Tls(e.to_string()))?;
+        let mut check = [0u8; 1];
+        match tls.read(&mut check).await {
+            Ok(1) if check[0] == 1 => Ok(tls),
+            Ok(_) => Err(Error::Tls(REFUSED.into())),
+            Err(e) => Err(Error::Tls(format!("{REFUSED}: {e}"))),
+        }
+    };
+    let timeout = async {
+        Timer::after(Duration::from_secs(30)).await;
+        Err(Error::Tls("the TLS handshake timed out".into()))
+    };
+    smol::future::or(handshake, timeout).await
+}
+
+struct Subscriber {
+    tx: Sender<Event>,
+    rx: Receiver<Event>,
+    missed: Arc<AtomicU64>,
+}
+
+/// The task that owns one connection: commands in, I/O and timer, events out.
+struct Driver {
+    pump: Pump<ClientConnection>,
+    cmds: Pin<Box<Receiver<Cmd>>>,
+    cmds_open: bool,
+    waiters: HashMap<u32, (u64, Sender<CallResult>)>,
+    serials: HashMap<u64, u32>,
+    streams: HashMap<u32, Sender<StreamItem>>,
+    subscribers: Vec<Subscriber>,
+    /// A stream item waiting for room in its (bounded) queue: until it is delivered, the
+    /// driver neither reads nor takes events, as libvirt stops reading for a full stream.
+    stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    shared: Arc<Shared>,
+    _child: Option<ChildGuard>,
+}
+
+impl Driver {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
+        for _ in 0..BUDGET {
+            let mut moved = false;
+            while this.cmds_open {
+                match this.cmds.poll_next(cx) {
+                    Poll::Ready(Some(cmd)) => this.command(cmd),
+                    Poll::Ready(None) => {
+                        // Every handle is gone.
+                        this.cmds_open = false;
+                        this.pump.core.close(Instant::now());
+                    }
+                    Poll::Pending => break,
+                }
+                moved = true;
+            }
+            if this.stalled.as_mut().is_some_and(|f| f.as_mut().poll(cx).is_ready()) {
+                this.stalled = None;
+                moved = true;
+            }
+            moved |= this.pump.poll(cx, this.stalled.is_none());
+            while this.stalled.is_none() {
+                let Some(ev) = this.pump.core.poll_event() else { break };
+                this.event(ev);
+                moved = true;
+            }
+            this.shared.late_replies.store(this.pump.core.late_replies(), Ordering::Relaxed);
+            if this.stalled.is_none() && this.pump.finished() {
+                return Poll::Ready(());
+            }
+            if !moved {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        let core = &mut self.pump.core;
+        match cmd {
+            Cmd::Call { id, spec, args, tx, stream } => match core.call_raw(now, spec, &args) {
+                Ok(serial) => {
+                    self.waiters.insert(serial, (id, tx));
+                    self.serials.insert(id, serial);
+                    if let Some(s) = stream {
+                        self.streams.insert(serial, s);
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.try_send(Err(e));
+                }
+            },
+            Cmd::Cancel(id) => {
+                if let Some(serial) = self.serials.remove(&id) {
+                    core.cancel(serial);
+                    self.waiters.remove(&serial);
+                    self.streams.remove(&serial);
+                }
+            }
+            Cmd::Stream(serial, op, ack) => {
+                let r = core.stream(serial).map(|mut s| match op {
+                    StreamOp::Data(d) => s.send(d),
+                    StreamOp::Hole(h) => s.send_hole(h),
+                    StreamOp::Finish => s.finish(),
+                    StreamOp::Abort => s.abort(),
+                });
+                match r {
+                    Some(Ok(())) => self.pump.when_drained(STREAM_BACKLOG, ack),
+                    Some(Err(e)) => drop(ack.try_send(std::io::Error::other(e))),
+                    None => drop(ack.try_send(std::io::ErrorKind::BrokenPipe.into())),
+                }
+            }
+            Cmd::Subscribe(tx, rx, missed) => self.subscribers.push(Subscriber { tx, rx, missed }),
+            Cmd::Keepalive(k) => core.set_keepalive(now, k),
+            Cmd::Close => core.close(now),
+        }
+    }
+
+    fn answer(&mut self, serial: u32, r: Result<Bytes, CallError>) {
+        if let Some((id, tx)) = self.waiters.remove(&serial) {
+            self.serials.remove(&id);
+            let _ = tx.try_send(r.map(|b| (b, serial)));
+        }
+    }
+
+    fn route_stream(&mut self, serial: u32, item: StreamItem, last: bool) {
+        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
+        if let Some(tx) = tx {
+            if let Err(TrySendError::Full(item)) = tx.try_send(item) {
+                self.stalled = Some(Box::pin(async move { drop(tx.send(item).await) }));
+            }
+        }
+    }
+
+    fn event(&mut self, ev: ClientEvent) {
+        match ev {
+            ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
+            ClientEvent::CallFailed { serial, error } => {
+                self.answer(serial, Err(error));
+                self.streams.remove(&serial);
+            }
+            ClientEvent::Event { prog, proc_, body, .. } => {
+                // The driver holds a receiver too: fewer than two means the subscriber is gone.
+                self.subscribers.retain(|s| s.tx.receiver_count() > 1);
+                for s in &self.subscribers {
+                    let mut ev = Event { prog, proc_, body: body.clone() };
+                    while let Err(TrySendError::Full(back)) = s.tx.try_send(ev) {
+                        // Drop-oldest: the newest state always gets through.
+                        let _ = s.rx.try_recv();
+                        s.missed.fetch_add(1, Ordering::Relaxed);
+                        ev = back;
+                    }
+                }
+            }
+            ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
+            ClientEvent::StreamHole { serial, hole } => self.route_stream(serial, StreamItem::Hole(hole), false),
+            ClientEvent::StreamEof { serial } => self.route_stream(serial, StreamItem::Eof, false),
+            ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
+            ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
+            ClientEvent::Closed { reason } => {
+                *lock(&self.shared.reason) = Some(reason);
+                self.streams.clear();
+                self.subscribers.clear();
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! The daemon's runtime: accept on a unix or TCP listener (TLS optional), one driver task per
+//! connection, calls handed to a [`Handler`] that answers them through a [`Link`].
+//!
+//! Per connection the driver reads only while `ServerConnection::wants_read` (libvirt's
+//! `max_client_requests` backpressure), writes everything `poll_transmit` gives (batched),
+//! arms a timer at `poll_timeout` and dispatches events. The accept loop stops accepting while
+//! `max_clients` connections are open, as libvirtd does.
+//!
+//! **Memory bound.** A client that does not read cannot make the daemon grow without bound:
+//! once more than [`MAX_TRANSMIT_BACKLOG`] bytes wait to be sent to it, its connection is
+//! dropped with `ConnectionError::PeerNotReading`. Handlers that stream large data pace
+//! themselves with [`Link::drained`].
+
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::net::UnixListener;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_rustls::{rustls, TlsAcceptor};
+use proto_core::xdr::{self, EncodeError, XdrEncode};
+use proto_core::{
+    CallId, ConnectionError, Header, RemoteError, ServerConfig, ServerConnection, ServerEvent, StreamHole,
+};
+use smol::channel::{self, Receiver, Sender};
+use smol::io::AsyncWriteExt;
+use smol::stream::StreamExt;
+use smol::{Async, Task, Timer};
+
+use crate::pump::{Io, Pump, BUDGET};
+
+/// Unsent bytes after which a connection is dropped as not reading.
+pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
+
+/// How a client reached the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerTransport {
+    /// A unix socket.
+    Unix,
+    /// Plain TCP.
+    Tcp,
+    /// TLS over TCP (the client's certificate was verified unless the config says not to).
+    Tls,
+}
+
+/// Who connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The transport.
+    pub transport: PeerTransport,
+    /// Whether the listener is a read-only socket (libvirt's `libvirt-sock-ro`).
+    pub read_only_socket: bool,
+    /// The peer's address (TCP and TLS).
+    pub addr: Option<SocketAddr>,
+    /// The peer's uid (unix sockets, from `SO_PEERCRED`).
+    pub uid: Option<u32>,
+}
+
+/// The daemon's dispatch. Every call must be answered through the [`Link`], at once or later
+/// from another task; stream events arrive in order.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-connection state.
+    type Conn: Send + 'static;
+    /// A client connected (after the TLS handshake).
+    fn connected(&self, peer: &PeerInfo, link: Link) -> Self::Conn;
+    /// A call to dispatch: answer it with [`Link::reply`] or [`Link::reply_error`].
+    fn call(&self, conn: &mut Self::Conn, link: &Link, id: CallId, header: Header, fds: u32, args: Bytes);
+    /// `StreamData`, `StreamHole`, `StreamFinish` or `StreamAbort` from the client.
+    fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
+    /// The connection is gone.
+    fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
+}
+
+type Op = Box<dyn FnOnce(&mut Pump<ServerConnection>) + Send>;
+
+/// A handle on one connection for answering calls and sending stream data and events. Each
+/// method queues a command for the connection's driver and wakes it; errors (an unknown call,
+/// a closed connection) are dropped, see [`Link::is_closed`].
+#[derive(Clone)]
+pub struct Link {
+    tx: Sender<Op>,
+    closed: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").field("closed", &self.is_closed()).finish_non_exhaustive()
+    }
+}
+
+/// An already encoded body.
+struct Raw(Bytes);
+
+impl XdrEncode for Raw {
+    fn encode(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
+impl Link {
+    fn run<E>(&self, op: impl FnOnce(&mut ServerConnection) -> Result<(), E> + Send + 'static) {
+        let _ = self.tx.try_send(Box::new(move |p: &mut Pump<ServerConnection>| drop(op(&mut p.core))));
+    }
+
+    /// Answers a call with an encoded return value.
+    pub fn reply_raw(&self, id: CallId, body: Bytes) {
+        self.run(move |c| c.reply_raw(id, &body));
+    }
+
+    /// Answers a call with a return value.
+    pub fn reply<T: XdrEncode + ?Sized>(&self, id: CallId, ret: &T) {
+        match xdr::to_bytes(ret) {
+            Ok(body) => self.reply_raw(id, body),
+            Err(_) => self.reply_error(id, RemoteError::rpc("Unable to encode message payload")),
+        }
+    }
+
+    /// Answers a call with an error.
+    pub fn reply_error(&self, id: CallId, error: RemoteError) {
+        self.run(move |c| c.reply_error(id, &error));
+    }
+
+    /// Registers the stream the call `id` opens (its serial is the call's); call it before
+    /// the reply.
+    pub fn open_stream(&self, id: CallId) {
+        self.run(move |c| c.open_stream(id).map(drop));
+    }
+
+    fn on_stream(
+        &self,
+        serial: u32,
+        f: impl FnOnce(proto_core::server::ServerStream<'_>) -> Result<(), proto_core::server::ReplyError> + Send + 'static,
+    ) {
+        self.run(move |c| c.stream(serial).map_or(Ok(()), f));
+    }
+
+    /// Sends stream data (chunked as libvirt does, sharing `data`'s memory).
+    pub fn stream_send(&self, serial: u32, data: Bytes) {
+        self.on_stream(serial, move |mut s| s.send(data));
+    }
+
+    /// Sends a sparse hole.
+    pub fn stream_hole(&self, serial: u32, hole: StreamHole) {
+        self.on_stream(serial, move |mut s| s.send_hole(hole));
+    }
+
+    /// Sends the end-of-data marker of a read stream.
+    pub fn stream_eof(&self, serial: u32) {
+        self.on_stream(serial, |mut s| s.send_eof());
+    }
+
+    /// Confirms the client's finish or abort.
+    pub fn stream_finish(&self, serial: u32) {
+        self.on_stream(serial, |s| s.finish());
+    }
+
+    /// Fails the stream.
+    pub fn stream_error(&self, serial: u32, error: RemoteError) {
+        self.on_stream(serial, move |s| s.error(&error));
+    }
+
+    /// Sends an event (`MESSAGE`) with an encoded body.
+    pub fn send_event(&self, prog: u32, vers: u32, proc_: i32, body: Bytes) {
+        self.run(move |c| c.send_event(prog, vers, proc_, &Raw(body)));
+    }
+
+    /// Closes the connection once everything queued before is sent (after answering
+    /// `REMOTE_PROC_CONNECT_CLOSE`).
+    pub fn close(&self) {
+        self.run(|c| -> Result<(), ()> {
+            c.close(Instant::now());
+            Ok(())
+        });
+    }
+
+    /// Whether the connection is closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) || self.tx.is_closed()
+    }
+
+    /// Waits until at most `below` bytes of this connection's output are unsent, counting
+    /// everything queued through this link before; returns at once when it is closed.
+    pub async fn drained(&self, below: usize) {
+        let (tx, rx) = channel::bounded(1);
+        let _ = self.tx.try_send(Box::new(move |p: &mut Pump<ServerConnection>| p.when_drained(below, tx)));
+        let _ = rx.recv().await;
+    }
+}
+
+/// The connections of one server across all its listeners: the count `max_clients` bounds,
+/// and the shutdown signal. Clone it into the [`ServeOptions`] of each listener.
+#[derive(Debug, Clone)]
+pub struct ServerGroup(Arc<GroupInner>);
+
+#[derive(Debug)]
+struct GroupInner {
+    clients: AtomicUsize,
+    left: (Sender<()>, Receiver<()>),
+    stop: (Sender<()>, Receiver<()>),
+}
+
+impl Default for ServerGroup {
+    fn default() -> Self {
+        let inner = GroupInner { clients: AtomicUsize::new(0), left: channel::bounded(1), stop: channel::bounded(1) };
+        Self(Arc::new(inner))
+    }
+}
+
+impl ServerGroup {
+    /// Stops the server (e.g. on SIGTERM): every [`serve`] stops accepting, connections stop
+    /// reading, answer the calls in flight, flush and close; then `serve` returns.
+    pub fn shutdown(&self) {
+        self.0.stop.0.close();
+    }
+
+    /// Whether [`ServerGroup::shutdown`] was called.
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        self.0.stop.0.is_closed()
+    }
+
+    /// Connections open now.
+    #[must_use]
+    pub fn clients(&self) -> usize {
+        self.0.clients.load(Ordering::SeqCst)
+    }
+
+    /// Takes a client slot, waiting while `max` are taken.
+    async fn reserve(&self, max: usize) -> Slot {
+        loop {
+            let n = self.clients();
+            if n < max {
+                if self.0.clients.compare_exchange(n, n + 1, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    if n + 1 < max {
+                        let _ = self.0.left.0.try_send(()); // pass the wake-up on to another listener
+                    }
+                    return Slot(self.clone());
+                }
+                continue;
+            }
+            let _ = self.0.left.1.recv().await;
+        }
+    }
+
+    async fn or_stop<T>(&self, f: impl Future<Output = T>) -> Option<T> {
+        smol::future::or(async { Some(f.await) }, async {
+            let _ = self.0.stop.1.recv().await;
+            None
+        })
+        .await
+    }
+}
+
+struct Slot(ServerGroup);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0 .0.clients.fetch_sub(1, Ordering::SeqCst);
+        let _ = self.0 .0.left.0.try_send(());
+    }
+}
+
+/// How to serve a listener.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The core's settings for each connection (programs, `max_client_requests`, keepalive).
+    pub server_config: ServerConfig,
+    /// TLS: handshake, then libvirt's check byte (1), before the protocol starts.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// libvirtd's `max_clients`, across every listener sharing [`ServeOptions::group`].
+    pub max_clients: usize,
+    /// The listener is a read-only socket ([`PeerInfo::read_only_socket`]).
+    pub read_only: bool,
+    /// The server these connections count towards, and its shutdown signal.
+    pub group: ServerGroup,
+}
+
+impl Default for ServeOptions {
+    /// libvirtd's defaults (`max_clients = 5000`), plain, read-write.
+    fn default() -> Self {
+        Self {
+            server_config: ServerConfig::default(),
+            tls: None,
+            max_clients: 5000,
+            read_only: false,
+            group: ServerGroup::default(),
+        }
+    }
+}
+
+/// A listening socket.
+pub trait Listener: Send + Sync + 'static {
+    /// Accepts the next connection.
+    fn accept(&self) -> impl Future<Output = io::Result<(Box<dyn Io>, PeerInfo)>> + Send;
+}
+
+fn peer(transport: PeerTransport, addr: Option<SocketAddr>, uid: Option<u32>) -> PeerInfo {
+    PeerInfo { transport, read_only_socket: false, addr, uid }
+}
+
+impl Listener for Async<UnixListener> {
+    async fn accept(&self) -> io::Result<(Box<dyn Io>, PeerInfo)> {
+        let (s, _) = Self::accept(self).await?;
+        let uid = rustix::net::sockopt::socket_peercred(&s).ok().map(|c| c.uid.as_raw());
+        Ok((Box::new(s), peer(PeerTransport::Unix, None, uid)))
+    }
+}
+
+impl Listener for Async<TcpListener> {
+    async fn accept(&self) -> io::Result<(Box<dyn Io>, PeerInfo)> {
+        let (s, addr) = Self::accept(self).await?;
+        let _ = s.get_ref().set_nodelay(true);
+        Ok((Box::new(s), peer(PeerTransport::Tcp, Some(addr), None)))
+    }
+}
+
+/// Serves `listener` until [`ServerGroup::shutdown`], then waits for its connections to end.
+pub async fn serve<L: Listener, H: Handler>(listener: L, mut options: ServeOptions, handler: Arc<H>) {
+    let group = options.group.clone();
+    if let Some(tls) = options.tls.as_mut().filter(|t| t.send_tls13_tickets > 0) {
+        // libvirt's client reads the check byte as the first record after the handshake and
+        // fails ("Unable to read TLS confirmation") on a TLS 1.3 session ticket; it never resumes.
+        Arc::make_mut(tls).send_tls13_tickets = 0;
+    }
+    let mut tasks: Vec<Task<()>> = Vec::new();
+    while let Some(slot) = group.or_stop(group.reserve(options.max_clients.max(1))).await {
+        match group.or_stop(listener.accept()).await {
+            None => break,
+            Some(Ok((io, mut peer))) => {
+                peer.read_only_socket = options.read_only;
+                tasks.retain(|t| !t.is_finished());
+                tasks.push(smol::spawn(connection(io, peer, options.clone(), handler.clone(), slot)));
+            }
+            // E.g. out of descriptors: back off as libvirt does, keep serving.
+            Some(Err(_)) => drop(Timer::after(Duration::from_millis(100)).await),
+        }
+    }
+    for t in tasks {
+        t.await;
+    }
+}
+
+async fn connection<H: Handler>(
+    io: Box<dyn Io>,
+    mut peer: PeerInfo,
+    options: ServeOptions,
+    handler: Arc<H>,
+    _slot: Slot,
+) {
+    let io: Box<dyn Io> = match &options.tls {
+        None => io,
+        Some(config) => {
+            peer.transport = PeerTransport::Tls;
+            let handshake = async {
+                let mut tls = TlsAcceptor::from(config.clone()).accept(io).await.ok()?;
+                // libvirt's check byte: the client's certificate (if any) was accepted.
+                tls.write_all(&[1]).await.ok()?;
+                tls.flush().await.ok()?;
+                Some(tls)
+            };
+            let timeout = async {
+                Timer::after(Duration::from_secs(30)).await;
+                None
+            };
+            match smol::future::or(handshake, timeout).await {
+                Some(tls) => Box::new(tls),
+                None => return,
+            }
+        }
+    };
+    let (tx, ops) = channel::unbounded();
+    let link = Link { tx, closed: Arc::new(AtomicBool::new(false)) };
+    let state = handler.connected(&peer, link.clone());
+    let core = ServerConnection::new(options.server_config.clone(), Instant::now());
+    let mut d = Driver {
+        pump: Pump::new(core, io),
+        ops: Box::pin(ops),
+        link,
+        handler,
+        state: Some(state),
+        stop: Box::pin(options.group.0.stop.1.clone()),
+        stopping: false,
+        reason: None,
+    };
+    smol::future::poll_fn(|cx| d.poll(cx)).await;
+    d.link.closed.store(true, Ordering::Release);
+    d.ops.close();
+    let reason = d.reason.take().unwrap_or(ConnectionError::LocallyClosed);
+    if let Some(state) = d.state.take() {
+        d.handler.disconnected(state, &reason);
+    }
+}
+
+struct Driver<H: Handler> {
+    pump: Pump<ServerConnection>,
+    ops: Pin<Box<Receiver<Op>>>,
+    link: Link,
+    handler: Arc<H>,
+    state: Option<H::Conn>,
+    stop: Pin<Box<Receiver<()>>>,
+    stopping: bool,
+    reason: Option<ConnectionError>,
+}
+
+impl<H: Handler> Driver<H> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        for _ in 0..BUDGET {
+            let mut moved = false;
+            while let Poll::Ready(Some(op)) = self.ops.poll_next(cx) {
+                op(&mut self.pump);
+                moved = true;
+            }
+            if !self.stopping && self.stop.poll_next(cx).is_ready() {
+                self.stopping = true;
+                moved = true;
+            }
+            let now = Instant::now();
+            let backlog = self.pump.backlog();
+            let core = &mut self.pump.core;
+            if self.stopping && !core.is_closed() && core.calls_in_flight() == 0 {
+                core.close(now);
+            }
+            if backlog > MAX_TRANSMIT_BACKLOG && !core.is_closed() {
+                core.close_not_reading(now, backlog);
+                self.pump.abandon();
+            }
+            moved |= self.pump.poll(cx, !self.stopping);
+            while let Some(ev) = self.pump.core.poll_event() {
+                moved = true;
+                let Some(state) = self.state.as_mut() else { break };
+                match ev {
+                    ServerEvent::Call { id, header, fds, args } => {
+                        self.handler.call(state, &self.link, id, header, fds, args);
+                    }
+                    ServerEvent::Closed { reason } => self.reason = Some(reason),
+                    ServerEvent::Ignored { .. } => {}
+                    ev => self.handler.stream(state, &self.link, ev),
+                }
+            }
+            if self.pump.finished() {
+                return Poll::Ready(());
+            }
+            if !moved {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
