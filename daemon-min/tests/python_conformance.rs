@@ -1,0 +1,106 @@
+//! python3-libvirt against daemon-min and against Debian's libvirtd 9.0 (test driver): the
+//! script `tests/python/conformance.py` (lookups, define, life cycle, undefine, errors, events
+//! through libvirt's default event loop, and volume streams) prints the same transcript for
+//! both. The volume stream part runs on daemon-min only: libvirt's test driver has no volume
+//! streams, so on libvirtd the script checks that an upload is refused as not supported.
+//!
+//! Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips loudly otherwise.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use spec_tests::daemon_min::DaemonMin;
+use spec_tests::libvirtd::{is_ci, Libvirtd};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/conformance.py");
+/// Debian's interpreter, the one python3-libvirt is installed for.
+const PYTHON: &str = "/usr/bin/python3";
+
+fn daemon_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_daemon-min"))
+}
+
+/// `/usr/bin/python3` when it can `import libvirt`; like `require_peer`, a missing module fails
+/// the test under `CI=true` and skips it loudly elsewhere.
+fn require_python_libvirt() -> Option<&'static str> {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import libvirt"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(PYTHON);
+    }
+    assert!(!is_ci(), "python3-libvirt is not installed for {PYTHON}, and CI=true forbids skipping");
+    eprintln!();
+    eprintln!("**************************************************************************");
+    eprintln!("SKIPPED: python3-libvirt not installed for {PYTHON} (apt-get install python3-libvirt)");
+    eprintln!("**************************************************************************");
+    None
+}
+
+/// Runs the script; returns its stdout, panicking with its stderr when it fails.
+fn run(python: &str, uri: &str, streams: bool) -> String {
+    let mut cmd = Command::new(python);
+    cmd.arg(SCRIPT).arg(uri).stdin(Stdio::null());
+    if streams {
+        cmd.arg("--streams");
+    }
+    let out = cmd.output().expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "conformance.py {uri} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The transcript before and after the `== streams` line.
+fn split(transcript: &str) -> (&str, &str) {
+    transcript.split_once("== streams\n").unwrap_or_else(|| panic!("no streams section in:\n{transcript}"))
+}
+
+#[test]
+fn python_libvirt_sees_the_same_daemon() {
+    let Some(python) = require_python_libvirt() else { return };
+    let Some(theirs) = Libvirtd::start_or_skip() else { return };
+    let ours = DaemonMin::start(daemon_bin(), "", &[]);
+
+    let a = run(python, &theirs.tcp_uri(), false);
+    let b = run(python, &ours.tcp_uri(), true);
+    let (a_common, a_streams) = split(&a);
+    let (b_common, b_streams) = split(&b);
+    assert!(a_common.contains("\nevents:\n  all: py1 event=0 detail=0\n"), "libvirtd's transcript:\n{a}");
+    assert_eq!(a_common, b_common, "python3-libvirt saw different things:\n--- libvirtd\n{a}\n--- daemon-min\n{b}");
+
+    // libvirtd's test driver has no volume streams.
+    assert!(
+        a_streams.contains("upload: error code=3 domain=18: this function is not supported by the connection driver: virStorageVolUpload"),
+        "{a_streams}"
+    );
+    // daemon-min's: the bytes come back, and holes come back as holes.
+    let expected = "\
+dense upload 536633 bytes
+dense download 536633 bytes same
+ranged download 5000 bytes same
+sparse upload 1218581 bytes: data 70000 hole 786432 data 262149 hole 100000
+sparse download: data 70000 hole 786432 data 262149 hole 100000
+sparse download bytes 1218581 same
+holes as holes True
+dense download of sparse 1218581 bytes same
+volumes ['sparse.img', 'up.img']
+volumes after delete []
+";
+    assert_eq!(b_streams, expected, "daemon-min's stream transcript");
+}
+
+#[test]
+fn python_libvirt_over_the_unix_socket() {
+    let Some(python) = require_python_libvirt() else { return };
+    let ours = DaemonMin::start(daemon_bin(), "", &[]);
+    let out = run(python, &ours.unix_uri(), true);
+    assert!(out.contains("holes as holes True"), "{out}");
+}
