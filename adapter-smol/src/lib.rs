@@ -75,7 +75,7 @@ pub(crate) enum Cmd {
 }
 
 /// What the driver publishes for the handles.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Shared {
     reason: Mutex<Option<ConnectionError>>,
     features: Mutex<ServerFeatures>,
@@ -92,6 +92,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+#[derive(Debug)]
 struct Inner {
     cmds: Sender<Cmd>,
     shared: Arc<Shared>,
@@ -101,15 +102,9 @@ struct Inner {
 
 /// A connection to a libvirt daemon. Clone it to share it between tasks; the connection
 /// closes when the last clone (and every [`Stream`]) is dropped.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").finish_non_exhaustive()
-    }
 }
 
 impl Client {

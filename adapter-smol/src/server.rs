@@ -62,7 +62,8 @@ pub struct PeerInfo {
 }
 
 /// The daemon's dispatch. Every call must be answered through the [`Link`], at once or later
-/// from another task; stream events arrive in order.
+/// from another task; stream events arrive in order. The methods run on the connection's driver
+/// task: they must not block (offload slow work, e.g. with `smol::unblock`, and answer later).
 pub trait Handler: Send + Sync + 'static {
     /// Per-connection state.
     type Conn: Send + 'static;
@@ -81,16 +82,10 @@ type Op = Box<dyn FnOnce(&mut Pump<ServerConnection>) + Send>;
 /// A handle on one connection for answering calls and sending stream data and events. Each
 /// method queues a command for the connection's driver and wakes it; errors (an unknown call,
 /// a closed connection) are dropped, see [`Link::is_closed`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Link {
     tx: Sender<Op>,
     closed: Arc<AtomicBool>,
-}
-
-impl std::fmt::Debug for Link {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Link").field("closed", &self.is_closed()).finish_non_exhaustive()
-    }
 }
 
 /// An already encoded body.
@@ -392,6 +387,7 @@ async fn connection<H: Handler>(
     smol::future::poll_fn(|cx| d.poll(cx)).await;
     d.link.closed.store(true, Ordering::Release);
     d.ops.close();
+    while d.ops.try_recv().is_ok() {} // drops queued commands, releasing `Link::drained` waiters
     let reason = d.reason.take().unwrap_or(ConnectionError::LocallyClosed);
     if let Some(state) = d.state.take() {
         d.handler.disconnected(state, &reason);

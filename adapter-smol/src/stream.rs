@@ -25,12 +25,6 @@ pub struct Subscription {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").finish_non_exhaustive()
-    }
-}
-
 impl Subscription {
     pub(crate) fn new(rx: Receiver<Event>, missed: Arc<AtomicU64>, shared: Arc<Shared>) -> Self {
         Self { rx, missed, shared }
