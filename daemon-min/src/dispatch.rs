@@ -240,12 +240,17 @@ pub fn read_only_refusal(info: &ProcedureInfo) -> RemoteError {
 }
 
 /// Whether a procedure's `@acl` permissions only read (allowed on read-only connections).
+///
+/// A conditional permission (`domain:read_secure:VIR_DOMAIN_XML_SECURE`) applies only when
+/// the call sets that flag, so it does not make the procedure a write: libvirt checks such
+/// flags in the API itself (e.g. `virDomainGetXMLDesc` with `VIR_DOMAIN_XML_SECURE`), and so
+/// does the dispatch here.
 #[must_use]
 pub fn acl_is_read_only(info: &ProcedureInfo) -> bool {
     info.acl.iter().all(|perm| {
-        let action = perm.split_once(':').map_or(*perm, |(_, a)| a);
-        matches!(action, "getattr" | "read" | "search_domains" | "search_networks" | "search_storage_pools")
-            || action.starts_with("search_")
+        let mut parts = perm.splitn(3, ':');
+        let (_object, action, condition) = (parts.next(), parts.next().unwrap_or(""), parts.next());
+        condition.is_some() || matches!(action, "getattr" | "read") || action.starts_with("search_")
     })
 }
 
@@ -1062,6 +1067,8 @@ mod tests {
         let list = r::procedure_by_number(REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS).unwrap();
         assert!(acl_is_read_only(get_state) && acl_is_read_only(list));
         assert!(!acl_is_read_only(suspend));
+        // Only reads unless VIR_DOMAIN_XML_SECURE is given (checked in the dispatch).
+        assert!(acl_is_read_only(r::procedure_by_number(REMOTE_PROC_DOMAIN_GET_XML_DESC).unwrap()));
         let e = read_only_refusal(suspend);
         assert_eq!(e.to_string(), "operation forbidden: read only access prevents virDomainSuspend");
         assert_eq!((e.code.0, e.domain.0), (29, 20));
