@@ -14,9 +14,12 @@
 //! let host: proto_core::XdrString = proto_core::xdr::from_bytes(body).unwrap();
 //! println!("{host}");
 //! ```
-#![forbid(unsafe_code)]
+// The one exception is `poll.rs`, which registers sockets with `polling` (see there).
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod poll;
+pub mod server;
 pub mod transport;
 
 use std::collections::{HashMap, VecDeque};

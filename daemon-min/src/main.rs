@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! daemon-min [--listen] [--config FILE] [--timeout SECS] [--pid-file FILE] [--state-dir DIR]
-//!            [--runtime smol]
+//!            [--runtime smol|blocking]
 //! ```
 //!
 //! With no options it serves a read-write and a read-only unix socket in a per-user runtime
@@ -16,12 +16,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapter_blocking::server::{Listener as BListener, Server as BServer};
 use adapter_smol::server::{serve, ServeOptions, ServerGroup};
 use clap::Parser;
 use daemon_min::config::Config;
 use daemon_min::dispatch::Daemon;
 use daemon_min::hypervisor::{host, Hypervisor, SharedHypervisor, StateDir};
-use daemon_min::serve::{served_programs, SmolHandler};
+use daemon_min::serve::{served_programs, DaemonHandler};
 use proto_core::server::ServerConfig;
 use smol::Async;
 
@@ -44,8 +45,8 @@ struct Args {
     /// Keep persistent objects in this directory across restarts.
     #[arg(long = "state-dir", value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// The runtime: smol (the default).
-    #[arg(long, default_value = "smol", value_parser = ["smol"])]
+    /// The runtime: smol (the default), or blocking (one `polling` loop on one thread).
+    #[arg(long, default_value = "smol", value_parser = ["smol", "blocking"])]
     runtime: String,
 }
 
@@ -98,7 +99,7 @@ fn run(args: Args) -> Result<(), String> {
         None => SharedHypervisor::new(Hypervisor::new_default(&hostname)),
     };
     let daemon = Arc::new(Daemon::new(hv, hostname));
-    let handler = Arc::new(SmolHandler::new(daemon));
+    let handler = Arc::new(DaemonHandler::new(daemon));
 
     let sock_dir = config.unix_sock_dir.as_ref().map_or_else(default_socket_dir, PathBuf::from);
     std::fs::create_dir_all(&sock_dir).map_err(|e| format!("cannot create {}: {e}", sock_dir.display()))?;
@@ -157,29 +158,28 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
 
-    // SIGTERM / SIGINT: stop accepting, finish calls in flight, tell clients, exit 0.
-    let stop = group.clone();
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            stop.shutdown();
+    if args.runtime == "blocking" {
+        let mut listeners = vec![
+            BListener::unix(rw, options.server_config.clone(), false),
+            BListener::unix(ro, options.server_config.clone(), true),
+        ];
+        if let Some(l) = tcp {
+            listeners.push(BListener::tcp(l, options.server_config.clone(), None));
         }
-    });
-    if let Some(secs) = args.timeout {
-        let idle = group.clone();
-        std::thread::spawn(move || {
-            let mut idle_for = 0u64;
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-                idle_for = if idle.clients() == 0 { idle_for + 1 } else { 0 };
-                if idle_for >= secs {
-                    idle.shutdown();
-                    return;
-                }
-            }
-        });
+        if let Some((l, cfg)) = tls {
+            listeners.push(BListener::tcp(l, options.server_config.clone(), Some(cfg)));
+        }
+        let server = BServer::new(listeners, config.max_clients, handler).map_err(|e| e.to_string())?;
+        let handle = server.shutdown_handle();
+        let (h1, h2) = (handle.clone(), handle);
+        watch_signals_and_idle(args.timeout, move || h1.shutdown(), move || h2.clients())?;
+        let result = server.run().map_err(|e| e.to_string());
+        cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
+        return result;
     }
+
+    let (g1, g2) = (group.clone(), group.clone());
+    watch_signals_and_idle(args.timeout, move || g1.shutdown(), move || g2.clients())?;
 
     let result = smol::block_on(async {
         let mut tasks = Vec::new();
@@ -200,12 +200,48 @@ fn run(args: Args) -> Result<(), String> {
         }
         Ok::<(), String>(())
     });
-    let _ = std::fs::remove_file(&rw_path);
-    let _ = std::fs::remove_file(&ro_path);
-    if let Some(p) = &args.pid_file {
+    cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
+    result
+}
+
+fn cleanup(rw: &Path, ro: &Path, pid_file: Option<&Path>) {
+    let _ = std::fs::remove_file(rw);
+    let _ = std::fs::remove_file(ro);
+    if let Some(p) = pid_file {
         let _ = std::fs::remove_file(p);
     }
-    result
+}
+
+/// SIGTERM / SIGINT: stop accepting, finish calls in flight, exit 0. With `--timeout`, the
+/// same after that many seconds with no client.
+fn watch_signals_and_idle(
+    timeout: Option<u64>,
+    stop: impl Fn() + Send + Sync + 'static,
+    clients: impl Fn() -> usize + Send + 'static,
+) -> Result<(), String> {
+    let stop = Arc::new(stop);
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let on_signal = stop.clone();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            on_signal();
+        }
+    });
+    if let Some(secs) = timeout {
+        std::thread::spawn(move || {
+            let mut idle_for = 0u64;
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                idle_for = if clients() == 0 { idle_for + 1 } else { 0 };
+                if idle_for >= secs {
+                    stop();
+                    return;
+                }
+            }
+        });
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

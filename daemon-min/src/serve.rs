@@ -1,10 +1,10 @@
-//! The daemon on adapter-smol's server runtime: each connection gets a [`Session`]; calls go
-//! through [`Daemon::dispatch`]; volume uploads and downloads are streams paced by the link.
+//! The daemon on either runtime (adapter-smol's server, or adapter-blocking's poll loop): each
+//! connection gets a [`Session`]; calls go through [`Daemon::dispatch`]; volume uploads and
+//! downloads are streams paced by the socket.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use adapter_smol::server::{Handler, Link, PeerInfo};
 use bytes::Bytes;
 use proto_core::program::REMOTE_PROGRAM;
 use proto_core::programs::remote;
@@ -34,11 +34,110 @@ pub fn served_programs() -> Vec<ServedProgram> {
     ]
 }
 
-struct LinkSink(Link);
+/// What the daemon needs from a connection handle, implemented by both runtimes' links.
+pub trait DaemonLink: Clone + Send + Sync + 'static {
+    /// Answers a call with an encoded body.
+    fn reply_raw(&self, id: CallId, body: Bytes);
+    /// Answers a call with an error.
+    fn reply_error(&self, id: CallId, error: RemoteError);
+    /// Registers the stream of call `id` (before its reply).
+    fn open_stream(&self, id: CallId);
+    /// Sends stream data.
+    fn stream_send(&self, serial: u32, data: Bytes);
+    /// Sends a sparse hole.
+    fn stream_hole(&self, serial: u32, hole: StreamHole);
+    /// Sends the end-of-data marker.
+    fn stream_eof(&self, serial: u32);
+    /// Confirms the client's finish or abort.
+    fn stream_finish(&self, serial: u32);
+    /// Fails the stream.
+    fn stream_error(&self, serial: u32, error: RemoteError);
+    /// Sends an event.
+    fn send_event(&self, proc_: i32, body: Bytes);
+    /// Closes after flushing.
+    fn close(&self);
+    /// Sends a volume's content on `serial` in the background, paced by the socket.
+    fn spawn_download(&self, serial: u32, t: Transfer);
+}
 
-impl EventSink for LinkSink {
+macro_rules! impl_daemon_link {
+    ($t:ty, $spawn:ident) => {
+        impl DaemonLink for $t {
+            fn reply_raw(&self, id: CallId, body: Bytes) {
+                <$t>::reply_raw(self, id, body);
+            }
+            fn reply_error(&self, id: CallId, error: RemoteError) {
+                <$t>::reply_error(self, id, error);
+            }
+            fn open_stream(&self, id: CallId) {
+                <$t>::open_stream(self, id);
+            }
+            fn stream_send(&self, serial: u32, data: Bytes) {
+                <$t>::stream_send(self, serial, data);
+            }
+            fn stream_hole(&self, serial: u32, hole: StreamHole) {
+                <$t>::stream_hole(self, serial, hole);
+            }
+            fn stream_eof(&self, serial: u32) {
+                <$t>::stream_eof(self, serial);
+            }
+            fn stream_finish(&self, serial: u32) {
+                <$t>::stream_finish(self, serial);
+            }
+            fn stream_error(&self, serial: u32, error: RemoteError) {
+                <$t>::stream_error(self, serial, error);
+            }
+            fn send_event(&self, proc_: i32, body: Bytes) {
+                <$t>::send_event(self, REMOTE_PROGRAM, 1, proc_, body);
+            }
+            fn close(&self) {
+                <$t>::close(self);
+            }
+            fn spawn_download(&self, serial: u32, t: Transfer) {
+                $spawn(self.clone(), serial, t);
+            }
+        }
+    };
+}
+
+impl_daemon_link!(adapter_smol::server::Link, spawn_download);
+impl_daemon_link!(adapter_blocking::server::Link, spawn_blocking_download);
+
+fn spawn_download(link: adapter_smol::server::Link, serial: u32, t: Transfer) {
+    smol::spawn(async move {
+        let mut d = Download::new(serial, t);
+        while let Some(step) = d.next(&link) {
+            if step {
+                link.drained(DOWNLOAD_WINDOW).await;
+            }
+            if link.is_closed() {
+                return;
+            }
+        }
+    })
+    .detach();
+}
+
+#[allow(clippy::needless_pass_by_value)]
+fn spawn_blocking_download(link: adapter_blocking::server::Link, serial: u32, t: Transfer) {
+    std::thread::spawn(move || {
+        let mut d = Download::new(serial, t);
+        while let Some(step) = d.next(&link) {
+            if step {
+                link.drained(DOWNLOAD_WINDOW);
+            }
+            if link.is_closed() {
+                return;
+            }
+        }
+    });
+}
+
+struct LinkSink<L>(L);
+
+impl<L: DaemonLink> EventSink for LinkSink<L> {
     fn send_event(&self, proc_: i32, body: Bytes) {
-        self.0.send_event(REMOTE_PROGRAM, 1, proc_, body);
+        self.0.send_event(proc_, body);
     }
 }
 
@@ -49,28 +148,24 @@ pub struct Conn {
     uploads: HashMap<u32, (Transfer, u64)>,
 }
 
-/// adapter-smol's handler for the daemon.
-#[derive(Debug)]
-pub struct SmolHandler {
+/// The daemon's handler, for either runtime.
+#[derive(Debug, Clone)]
+pub struct DaemonHandler {
     daemon: Arc<Daemon>,
 }
 
-impl SmolHandler {
+impl DaemonHandler {
     /// A handler dispatching to `daemon`.
     #[must_use]
     pub fn new(daemon: Arc<Daemon>) -> Self {
         Self { daemon }
     }
-}
 
-impl Handler for SmolHandler {
-    type Conn = Conn;
-
-    fn connected(&self, peer: &PeerInfo, link: Link) -> Conn {
-        Conn { session: self.daemon.session(peer.read_only_socket, Arc::new(LinkSink(link))), uploads: HashMap::new() }
+    fn connected<L: DaemonLink>(&self, read_only_socket: bool, link: L) -> Conn {
+        Conn { session: self.daemon.session(read_only_socket, Arc::new(LinkSink(link))), uploads: HashMap::new() }
     }
 
-    fn call(&self, conn: &mut Conn, link: &Link, id: CallId, header: Header, _fds: u32, args: Bytes) {
+    fn call<L: DaemonLink>(&self, conn: &mut Conn, link: &L, id: CallId, header: Header, args: Bytes) {
         if header.prog != REMOTE_PROGRAM {
             let info = proto_core::programs::procedure(header.prog, header.vers, header.proc_);
             let err = match info {
@@ -96,12 +191,12 @@ impl Handler for SmolHandler {
             Outcome::Download(t) => {
                 link.open_stream(id);
                 link.reply_raw(id, Bytes::new());
-                smol::spawn(download(link.clone(), header.serial, t)).detach();
+                link.spawn_download(header.serial, t);
             }
         }
     }
 
-    fn stream(&self, conn: &mut Conn, link: &Link, event: ServerEvent) {
+    fn stream<L: DaemonLink>(conn: &mut Conn, link: &L, event: ServerEvent) {
         match event {
             ServerEvent::StreamData { serial, data } => {
                 if let Some((t, at)) = conn.uploads.get_mut(&serial) {
@@ -142,55 +237,144 @@ impl Handler for SmolHandler {
         }
     }
 
-    fn disconnected(&self, mut conn: Conn, _reason: &ConnectionError) {
+    fn disconnected(&self, mut conn: Conn) {
         self.daemon.end_session(&mut conn.session);
     }
 }
 
-/// Sends a volume's content: data in chunks of libvirt's size, holes as holes when the client
-/// asked for a sparse stream (else as zeros), then the end-of-data marker. Waits for the
-/// socket whenever more than a few chunks are queued.
-async fn download(link: Link, serial: u32, t: Transfer) {
-    let end = match t.hv.call(|m| m.storage_vol_get_info(&t.vol)) {
-        Ok(info) if t.length == 0 => info.capacity,
-        Ok(info) => info.capacity.min(t.offset.saturating_add(t.length)),
-        Err(e) => return link.stream_error(serial, e.into()),
-    };
-    let mut at = t.offset;
-    while at < end {
-        let upto = end.min(at + 16 * CHUNK);
-        let chunks = match t.hv.call(|m| m.storage_vol_read(&t.vol, at, upto - at)) {
-            Ok(c) => c,
-            Err(e) => return link.stream_error(serial, e.into()),
+impl adapter_smol::server::Handler for DaemonHandler {
+    type Conn = Conn;
+
+    fn connected(&self, peer: &adapter_smol::server::PeerInfo, link: adapter_smol::server::Link) -> Conn {
+        Self::connected(self, peer.read_only_socket, link)
+    }
+    fn call(
+        &self,
+        conn: &mut Conn,
+        link: &adapter_smol::server::Link,
+        id: CallId,
+        header: Header,
+        _: u32,
+        args: Bytes,
+    ) {
+        Self::call(self, conn, link, id, header, args);
+    }
+    fn stream(&self, conn: &mut Conn, link: &adapter_smol::server::Link, event: ServerEvent) {
+        Self::stream(conn, link, event);
+    }
+    fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
+        Self::disconnected(self, conn);
+    }
+}
+
+impl adapter_blocking::server::Handler for DaemonHandler {
+    type Conn = Conn;
+
+    fn connected(&self, peer: &adapter_blocking::server::PeerInfo, link: adapter_blocking::server::Link) -> Conn {
+        Self::connected(self, peer.read_only_socket, link)
+    }
+    fn call(
+        &self,
+        conn: &mut Conn,
+        link: &adapter_blocking::server::Link,
+        id: CallId,
+        header: Header,
+        _: u32,
+        args: Bytes,
+    ) {
+        Self::call(self, conn, link, id, header, args);
+    }
+    fn stream(&self, conn: &mut Conn, link: &adapter_blocking::server::Link, event: ServerEvent) {
+        Self::stream(conn, link, event);
+    }
+    fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
+        Self::disconnected(self, conn);
+    }
+}
+
+/// A volume download in steps: each step reads up to 16 chunks from the model and queues them;
+/// the runtime waits for the socket between steps.
+struct Download {
+    serial: u32,
+    t: Transfer,
+    at: u64,
+    end: Option<u64>,
+    done: bool,
+}
+
+impl Download {
+    fn new(serial: u32, t: Transfer) -> Self {
+        let at = t.offset;
+        Self { serial, t, at, end: None, done: false }
+    }
+
+    /// Queues the next piece; `Some(true)` when the caller should wait for the socket, `None`
+    /// when the download is over.
+    fn next<L: DaemonLink>(&mut self, link: &L) -> Option<bool> {
+        if self.done {
+            return None;
+        }
+        let end = match self.end {
+            Some(e) => e,
+            None => match self.t.hv.call(|m| m.storage_vol_get_info(&self.t.vol)) {
+                Ok(info) => {
+                    let e = if self.t.length == 0 {
+                        info.capacity
+                    } else {
+                        info.capacity.min(self.t.offset.saturating_add(self.t.length))
+                    };
+                    self.end = Some(e);
+                    e
+                }
+                Err(e) => {
+                    self.done = true;
+                    link.stream_error(self.serial, e.into());
+                    return None;
+                }
+            },
+        };
+        let upto = end.min(self.at + 16 * CHUNK);
+        let chunks = if self.at < end {
+            match self.t.hv.call(|m| m.storage_vol_read(&self.t.vol, self.at, upto - self.at)) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.done = true;
+                    link.stream_error(self.serial, e.into());
+                    return None;
+                }
+            }
+        } else {
+            Vec::new()
         };
         if chunks.is_empty() {
-            break;
+            self.done = true;
+            link.stream_eof(self.serial);
+            return None;
         }
         for c in chunks {
             match c {
                 Chunk::Data(d) => {
-                    at += d.len() as u64;
-                    link.stream_send(serial, Bytes::from(d));
+                    self.at += d.len() as u64;
+                    link.stream_send(self.serial, Bytes::from(d));
                 }
-                Chunk::Hole(n) if t.sparse => {
-                    at += n;
-                    link.stream_hole(serial, StreamHole { length: i64::try_from(n).unwrap_or(i64::MAX), flags: 0 });
+                Chunk::Hole(n) if self.t.sparse => {
+                    self.at += n;
+                    link.stream_hole(
+                        self.serial,
+                        StreamHole { length: i64::try_from(n).unwrap_or(i64::MAX), flags: 0 },
+                    );
                 }
-                Chunk::Hole(mut n) => {
-                    at += n;
-                    while n > 0 {
-                        let k = n.min(CHUNK);
-                        link.stream_send(serial, Bytes::from(vec![0u8; k as usize]));
-                        n -= k;
-                        link.drained(DOWNLOAD_WINDOW).await;
+                Chunk::Hole(n) => {
+                    self.at += n;
+                    let mut left = n;
+                    while left > 0 {
+                        let k = left.min(CHUNK);
+                        link.stream_send(self.serial, Bytes::from(vec![0u8; k as usize]));
+                        left -= k;
                     }
                 }
             }
-            link.drained(DOWNLOAD_WINDOW).await;
-            if link.is_closed() {
-                return;
-            }
         }
+        Some(true)
     }
-    link.stream_eof(serial);
 }

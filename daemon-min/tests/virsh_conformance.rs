@@ -55,16 +55,38 @@ fn compare(virsh_bin: &Path, theirs: &str, ours: &str, extra: &[&str], script: &
     assert_eq!(a.2, b.2, "exit status differs for {extra:?} {script:?}");
 }
 
-fn setup() -> Option<(Libvirtd, DaemonMin, std::path::PathBuf)> {
+fn setup(runtime: &[&str]) -> Option<(Libvirtd, DaemonMin, std::path::PathBuf)> {
     let theirs = Libvirtd::start_or_skip()?;
     let virsh_bin = require_peer("virsh")?;
-    let ours = DaemonMin::start(daemon_bin(), "", &[]);
+    let ours = DaemonMin::start(daemon_bin(), "", runtime);
     Some((theirs, ours, virsh_bin))
 }
 
-#[test]
-fn the_same_session_prints_the_same_over_tcp_and_unix() {
-    let Some((theirs, ours, virsh_bin)) = setup() else { return };
+/// Both runtimes pass every test: `--runtime smol` (the default) and `--runtime blocking`.
+const SMOL: &[&str] = &[];
+const BLOCKING: &[&str] = &["--runtime", "blocking"];
+
+macro_rules! both_runtimes {
+    ($($name:ident),* $(,)?) => {
+        mod smol_runtime {
+            $(#[test] fn $name() { super::$name(super::SMOL) })*
+        }
+        mod blocking_runtime {
+            $(#[test] fn $name() { super::$name(super::BLOCKING) })*
+        }
+    };
+}
+
+both_runtimes!(
+    the_same_session_prints_the_same_over_tcp_and_unix,
+    errors_print_the_same_with_the_same_exit_status,
+    read_only_connections_refuse_writes_the_same_way,
+    events_are_the_same,
+    sigterm_exits_zero,
+);
+
+fn the_same_session_prints_the_same_over_tcp_and_unix(runtime: &[&str]) {
+    let Some((theirs, ours, virsh_bin)) = setup(runtime) else { return };
     let xml = ours.dir().join("rs1.xml");
     std::fs::write(&xml, DOMAIN_XML).unwrap();
     let xml = xml.display().to_string();
@@ -81,13 +103,12 @@ fn the_same_session_prints_the_same_over_tcp_and_unix() {
     compare(&virsh_bin, &theirs.tcp_uri(), &ours.tcp_uri(), &[], &script);
     // daemon-min keeps its state for its lifetime (libvirtd's test driver forgets it with the
     // last connection), so the second round runs on a fresh daemon-min: ids then match again.
-    let fresh = DaemonMin::start(daemon_bin(), "", &[]);
+    let fresh = DaemonMin::start(daemon_bin(), "", runtime);
     compare(&virsh_bin, &theirs.unix_uri(), &fresh.unix_uri(), &[], &script);
 }
 
-#[test]
-fn errors_print_the_same_with_the_same_exit_status() {
-    let Some((theirs, ours, virsh_bin)) = setup() else { return };
+fn errors_print_the_same_with_the_same_exit_status(runtime: &[&str]) {
+    let Some((theirs, ours, virsh_bin)) = setup(runtime) else { return };
     for script in [
         "dominfo nope",
         "domstate nope",
@@ -104,9 +125,8 @@ fn errors_print_the_same_with_the_same_exit_status() {
     }
 }
 
-#[test]
-fn read_only_connections_refuse_writes_the_same_way() {
-    let Some((theirs, ours, virsh_bin)) = setup() else { return };
+fn read_only_connections_refuse_writes_the_same_way(runtime: &[&str]) {
+    let Some((theirs, ours, virsh_bin)) = setup(runtime) else { return };
     // libvirtd in session mode has no read-only socket; `virsh -r` opens with VIR_CONNECT_RO.
     for script in ["list --all", "dominfo test", "suspend test", "destroy test", "dumpxml --security-info test"] {
         compare(&virsh_bin, &theirs.tcp_uri(), &ours.tcp_uri(), &["-r"], script);
@@ -135,9 +155,8 @@ fn events(virsh_bin: &Path, uri: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn events_are_the_same() {
-    let Some((theirs, ours, virsh_bin)) = setup() else { return };
+fn events_are_the_same(runtime: &[&str]) {
+    let Some((theirs, ours, virsh_bin)) = setup(runtime) else { return };
     // The watcher keeps libvirtd's test driver state alive while the second virsh acts.
     let a = events(&virsh_bin, &theirs.tcp_uri());
     let b = events(&virsh_bin, &ours.tcp_uri());
@@ -145,10 +164,9 @@ fn events_are_the_same() {
     assert_eq!(a, b);
 }
 
-#[test]
-fn sigterm_exits_zero() {
+fn sigterm_exits_zero(runtime: &[&str]) {
     let Some(_) = require_peer("virsh") else { return };
-    let ours = DaemonMin::start(daemon_bin(), "", &[]);
+    let ours = DaemonMin::start(daemon_bin(), "", runtime);
     let status = ours.terminate();
     assert!(status.success(), "{status}");
 }

@@ -1,0 +1,733 @@
+//! The daemon's blocking runtime: one thread runs one `polling` loop over every listener and
+//! connection. Calls are handed to a [`Handler`], which answers through a [`Link`] (from the
+//! loop thread or any other). Protocol decisions are the core's (`ServerConnection`): this loop
+//! reads only while `wants_read`, writes what `poll_transmit` gives, and fires `poll_timeout`.
+//!
+//! **Memory bound.** A client that does not read is dropped once more than
+//! [`MAX_TRANSMIT_BACKLOG`] bytes wait to be sent to it (`ConnectionError::PeerNotReading`).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use polling::{Event, Events, Poller};
+use proto_core::xdr::{self, XdrEncode};
+use proto_core::{
+    CallId, ConnectionError, Header, RemoteError, ServerConfig, ServerConnection, ServerEvent, StreamHole,
+};
+
+use crate::poll::Registered;
+
+/// Unsent bytes after which a connection is dropped as not reading.
+pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
+/// How long a closing connection may take to flush what it queued.
+const LINGER: Duration = Duration::from_secs(5);
+const NOTIFY: usize = usize::MAX - 1;
+
+/// How a client reached the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerTransport {
+    /// A unix socket.
+    Unix,
+    /// Plain TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+}
+
+/// Who connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The transport.
+    pub transport: PeerTransport,
+    /// Whether the listener is a read-only socket.
+    pub read_only_socket: bool,
+    /// The peer's address (TCP and TLS).
+    pub addr: Option<SocketAddr>,
+}
+
+/// The daemon's dispatch; every call must be answered through the [`Link`].
+pub trait Handler: Send + Sync + 'static {
+    /// Per-connection state.
+    type Conn: Send + 'static;
+    /// A client connected (after the TLS handshake).
+    fn connected(&self, peer: &PeerInfo, link: Link) -> Self::Conn;
+    /// A call to dispatch.
+    fn call(&self, conn: &mut Self::Conn, link: &Link, id: CallId, header: Header, fds: u32, args: Bytes);
+    /// `StreamData`, `StreamHole`, `StreamFinish` or `StreamAbort` from the client.
+    fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
+    /// The connection is gone.
+    fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
+}
+
+type Op = Box<dyn FnOnce(&mut ServerConnection) + Send>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug, Default)]
+struct Wake {
+    dirty: Mutex<Vec<usize>>,
+}
+
+struct LinkShared {
+    key: usize,
+    ops: Mutex<Vec<Op>>,
+    poller: Arc<Poller>,
+    wake: Arc<Wake>,
+    closed: AtomicBool,
+    /// Unsent bytes, updated by the loop; `drained` waits on it.
+    backlog: Mutex<usize>,
+    drained: Condvar,
+}
+
+/// A handle on one connection: answers, stream data and events, queued for the loop.
+#[derive(Clone)]
+pub struct Link {
+    shared: Arc<LinkShared>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").field("closed", &self.is_closed()).finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    fn run<E>(&self, op: impl FnOnce(&mut ServerConnection) -> Result<(), E> + Send + 'static) {
+        if self.is_closed() {
+            return;
+        }
+        lock(&self.shared.ops).push(Box::new(move |c| drop(op(c))));
+        lock(&self.shared.wake.dirty).push(self.shared.key);
+        let _ = self.shared.poller.notify();
+    }
+
+    /// Answers a call with an encoded return value.
+    pub fn reply_raw(&self, id: CallId, body: Bytes) {
+        self.run(move |c| c.reply_raw(id, &body));
+    }
+
+    /// Answers a call with a return value.
+    pub fn reply<T: XdrEncode + ?Sized>(&self, id: CallId, ret: &T) {
+        match xdr::to_bytes(ret) {
+            Ok(body) => self.reply_raw(id, body),
+            Err(_) => self.reply_error(id, RemoteError::rpc("Unable to encode message payload")),
+        }
+    }
+
+    /// Answers a call with an error.
+    pub fn reply_error(&self, id: CallId, error: RemoteError) {
+        self.run(move |c| c.reply_error(id, &error));
+    }
+
+    /// Registers the stream the call `id` opens; call it before the reply.
+    pub fn open_stream(&self, id: CallId) {
+        self.run(move |c| c.open_stream(id).map(drop));
+    }
+
+    fn on_stream(
+        &self,
+        serial: u32,
+        f: impl FnOnce(proto_core::server::ServerStream<'_>) -> Result<(), proto_core::server::ReplyError> + Send + 'static,
+    ) {
+        self.run(move |c| c.stream(serial).map_or(Ok(()), f));
+    }
+
+    /// Sends stream data.
+    pub fn stream_send(&self, serial: u32, data: Bytes) {
+        self.on_stream(serial, move |mut s| s.send(data));
+    }
+
+    /// Sends a sparse hole.
+    pub fn stream_hole(&self, serial: u32, hole: StreamHole) {
+        self.on_stream(serial, move |mut s| s.send_hole(hole));
+    }
+
+    /// Sends the end-of-data marker of a read stream.
+    pub fn stream_eof(&self, serial: u32) {
+        self.on_stream(serial, |mut s| s.send_eof());
+    }
+
+    /// Confirms the client's finish or abort.
+    pub fn stream_finish(&self, serial: u32) {
+        self.on_stream(serial, |s| s.finish());
+    }
+
+    /// Fails the stream.
+    pub fn stream_error(&self, serial: u32, error: RemoteError) {
+        self.on_stream(serial, move |s| s.error(&error));
+    }
+
+    /// Sends an event (`MESSAGE`) with an encoded body.
+    pub fn send_event(&self, prog: u32, vers: u32, proc_: i32, body: Bytes) {
+        self.run(move |c| c.send_event(prog, vers, proc_, &Raw(body)));
+    }
+
+    /// Closes the connection once everything queued before is sent.
+    pub fn close(&self) {
+        self.run(|c| -> Result<(), ()> {
+            c.close(Instant::now());
+            Ok(())
+        });
+    }
+
+    /// Whether the connection is closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Blocks until at most `below` bytes of output are unsent (or the connection closed).
+    /// Call it from a thread other than the loop's (e.g. a download thread).
+    pub fn drained(&self, below: usize) {
+        let mut backlog = lock(&self.shared.backlog);
+        while *backlog > below && !self.is_closed() {
+            backlog = self
+                .shared
+                .drained
+                .wait_timeout(backlog, Duration::from_millis(100))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+struct Raw(Bytes);
+
+impl XdrEncode for Raw {
+    fn encode(&self, out: &mut bytes::BytesMut) -> Result<(), xdr::EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
+/// A listening socket and how to serve it.
+#[derive(Debug)]
+pub struct Listener {
+    socket: ListenSocket,
+    /// The core's settings for each connection.
+    pub server_config: ServerConfig,
+    /// TLS: handshake, then libvirt's check byte (1).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Whether this is a read-only socket.
+    pub read_only: bool,
+}
+
+#[derive(Debug)]
+enum ListenSocket {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+impl AsFd for ListenSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Unix(l) => l.as_fd(),
+            Self::Tcp(l) => l.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for ListenSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+impl Listener {
+    /// A unix listener.
+    #[must_use]
+    pub fn unix(l: UnixListener, server_config: ServerConfig, read_only: bool) -> Self {
+        Self { socket: ListenSocket::Unix(l), server_config, tls: None, read_only }
+    }
+
+    /// A TCP listener, with TLS when `tls` is given.
+    #[must_use]
+    pub fn tcp(l: TcpListener, server_config: ServerConfig, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        Self { socket: ListenSocket::Tcp(l), server_config, tls, read_only: false }
+    }
+}
+
+/// Stops a running [`serve`] loop: it stops accepting, stops reading, answers the calls in
+/// flight, flushes and closes every connection, then returns.
+#[derive(Clone)]
+pub struct Shutdown {
+    stop: Arc<AtomicBool>,
+    poller: Arc<Poller>,
+    clients: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl std::fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shutdown").field("stopping", &self.stop.load(Ordering::Acquire)).finish()
+    }
+}
+
+impl Shutdown {
+    /// Starts the shutdown.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Release);
+        let _ = self.poller.notify();
+    }
+
+    /// Connections open now.
+    #[must_use]
+    pub fn clients(&self) -> usize {
+        self.clients.load(Ordering::Acquire)
+    }
+}
+
+#[derive(Debug)]
+enum Sock {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Sock {
+    fn io(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Self::Unix(s) => s,
+            Self::Tcp(s) => s,
+        }
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+impl AsFd for Sock {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Self::Unix(s) => s.as_fd(),
+            Self::Tcp(s) => s.as_fd(),
+        }
+    }
+}
+
+impl AsRawFd for Sock {
+    fn as_raw_fd(&self) -> RawFd {
+        self.as_fd().as_raw_fd()
+    }
+}
+
+struct Conn<H: Handler> {
+    sock: Registered<Sock>,
+    core: ServerConnection,
+    tls: Option<rustls::ServerConnection>,
+    /// TLS: the check byte was queued.
+    accepted: bool,
+    out: VecDeque<Bytes>,
+    out_len: usize,
+    link: Link,
+    state: Option<H::Conn>,
+    peer: PeerInfo,
+    reason: Option<ConnectionError>,
+    eof: bool,
+    closed_at: Option<Instant>,
+}
+
+/// A running loop's control; see [`Server::run`].
+pub struct Server<H: Handler> {
+    poller: Arc<Poller>,
+    listeners: Vec<Registered<ListenSocket>>,
+    options: Vec<(ServerConfig, Option<Arc<rustls::ServerConfig>>, bool)>,
+    conns: HashMap<usize, Conn<H>>,
+    next_key: usize,
+    handler: Arc<H>,
+    wake: Arc<Wake>,
+    max_clients: usize,
+    shutdown: Shutdown,
+    accepting: bool,
+}
+
+impl<H: Handler> std::fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("clients", &self.conns.len()).finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> Server<H> {
+    /// A loop over `listeners` (made non-blocking here) with libvirtd's `max_clients`.
+    ///
+    /// # Errors
+    /// When the poller cannot be created or a listener registered.
+    pub fn new(listeners: Vec<Listener>, max_clients: usize, handler: Arc<H>) -> io::Result<Self> {
+        let poller = Arc::new(Poller::new()?);
+        let mut regs = Vec::new();
+        let mut options = Vec::new();
+        for (i, l) in listeners.into_iter().enumerate() {
+            match &l.socket {
+                ListenSocket::Unix(s) => s.set_nonblocking(true)?,
+                ListenSocket::Tcp(s) => s.set_nonblocking(true)?,
+            }
+            regs.push(Registered::new(poller.clone(), l.socket, Event::readable(i))?);
+            options.push((l.server_config, l.tls, l.read_only));
+        }
+        let shutdown = Shutdown {
+            stop: Arc::new(AtomicBool::new(false)),
+            poller: poller.clone(),
+            clients: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        };
+        Ok(Self {
+            next_key: regs.len(),
+            poller,
+            listeners: regs,
+            options,
+            conns: HashMap::new(),
+            handler,
+            wake: Arc::new(Wake::default()),
+            max_clients: max_clients.max(1),
+            shutdown,
+            accepting: true,
+        })
+    }
+
+    /// The handle that stops [`Server::run`].
+    #[must_use]
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Serves one already connected socket (e.g. one end of a socket pair for an in-process
+    /// driver), as if it had been accepted on a read-write unix listener.
+    ///
+    /// # Errors
+    /// When the socket cannot be registered.
+    pub fn adopt(&mut self, sock: UnixStream, server_config: ServerConfig) -> io::Result<()> {
+        let peer = PeerInfo { transport: PeerTransport::Unix, read_only_socket: false, addr: None };
+        self.add_conn(Sock::Unix(sock), server_config, None, peer)
+    }
+
+    /// Runs the loop until [`Shutdown::shutdown`] and every connection is closed.
+    ///
+    /// # Errors
+    /// When waiting on the poller fails.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::new();
+        loop {
+            let stopping = self.shutdown.stop.load(Ordering::Acquire);
+            if stopping && self.accepting {
+                self.accepting = false;
+                self.listeners.clear();
+            }
+            if stopping && self.conns.is_empty() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let next = self.conns.values().filter_map(|c| c.core.poll_timeout()).min();
+            let timeout = next.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(1));
+            events.clear();
+            self.poller.wait(&mut events, Some(timeout.min(Duration::from_secs(1))))?;
+            let mut touched: Vec<usize> = events.iter().map(|e| e.key).collect();
+            touched.append(&mut lock(&self.wake.dirty));
+            let now = Instant::now();
+            for key in touched {
+                if key < self.listeners.len() {
+                    self.accept(key);
+                } else if key != NOTIFY {
+                    self.pump(key, now);
+                }
+            }
+            // Timers, the shutdown and closing connections.
+            let keys: Vec<usize> = self.conns.keys().copied().collect();
+            for key in keys {
+                let due = self
+                    .conns
+                    .get(&key)
+                    .is_some_and(|c| c.core.poll_timeout().is_some_and(|t| t <= now) || stopping || c.core.is_closed());
+                if due {
+                    if let Some(c) = self.conns.get_mut(&key) {
+                        c.core.handle_timeout(now);
+                        if stopping && !c.core.is_closed() && c.core.calls_in_flight() == 0 {
+                            c.core.close(now);
+                        }
+                    }
+                    self.pump(key, now);
+                }
+            }
+            if self.accepting {
+                for (i, l) in self.listeners.iter().enumerate() {
+                    let interest =
+                        if self.conns.len() < self.max_clients { Event::readable(i) } else { Event::none(i) };
+                    let _ = l.modify(interest);
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self, i: usize) {
+        while self.accepting && self.conns.len() < self.max_clients {
+            let (config, tls, read_only) = self.options[i].clone();
+            let accepted = match self.listeners[i].get() {
+                ListenSocket::Unix(l) => l.accept().map(|(s, _)| {
+                    (
+                        Sock::Unix(s),
+                        PeerInfo { transport: PeerTransport::Unix, read_only_socket: read_only, addr: None },
+                    )
+                }),
+                ListenSocket::Tcp(l) => l.accept().map(|(s, a)| {
+                    let _ = s.set_nodelay(true);
+                    let t = if tls.is_some() { PeerTransport::Tls } else { PeerTransport::Tcp };
+                    (Sock::Tcp(s), PeerInfo { transport: t, read_only_socket: false, addr: Some(a) })
+                }),
+            };
+            match accepted {
+                Ok((sock, peer)) => {
+                    let _ = self.add_conn(sock, config, tls, peer);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn add_conn(
+        &mut self,
+        sock: Sock,
+        config: ServerConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        peer: PeerInfo,
+    ) -> io::Result<()> {
+        match &sock {
+            Sock::Unix(s) => s.set_nonblocking(true)?,
+            Sock::Tcp(s) => s.set_nonblocking(true)?,
+        }
+        let key = self.next_key;
+        self.next_key += 1;
+        let sock = Registered::new(self.poller.clone(), sock, Event::readable(key))?;
+        let tls = match tls {
+            Some(cfg) => Some(rustls::ServerConnection::new(cfg).map_err(io::Error::other)?),
+            None => None,
+        };
+        let link = Link {
+            shared: Arc::new(LinkShared {
+                key,
+                ops: Mutex::new(Vec::new()),
+                poller: self.poller.clone(),
+                wake: self.wake.clone(),
+                closed: AtomicBool::new(false),
+                backlog: Mutex::new(0),
+                drained: Condvar::new(),
+            }),
+        };
+        let accepted = tls.is_none();
+        let mut conn = Conn {
+            sock,
+            core: ServerConnection::new(config, Instant::now()),
+            tls,
+            accepted,
+            out: VecDeque::new(),
+            out_len: 0,
+            link,
+            state: None,
+            peer,
+            reason: None,
+            eof: false,
+            closed_at: None,
+        };
+        if accepted {
+            conn.state = Some(self.handler.connected(&conn.peer, conn.link.clone()));
+        }
+        self.conns.insert(key, conn);
+        self.shutdown.clients.store(self.conns.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves everything that can move on one connection: queued link operations, input, events,
+    /// output; then re-arms its interest or retires it.
+    fn pump(&mut self, key: usize, now: Instant) {
+        let handler = self.handler.clone();
+        let stopping = self.shutdown.stop.load(Ordering::Acquire);
+        let Some(c) = self.conns.get_mut(&key) else { return };
+        for _ in 0..64 {
+            let ops: Vec<Op> = std::mem::take(&mut *lock(&c.link.shared.ops));
+            let mut moved = !ops.is_empty();
+            for op in ops {
+                op(&mut c.core);
+            }
+            moved |= c.read(now, stopping);
+            if c.state.is_none() && c.accepted {
+                c.state = Some(handler.connected(&c.peer, c.link.clone()));
+            }
+            while let Some(ev) = c.core.poll_event() {
+                moved = true;
+                match ev {
+                    ServerEvent::Call { id, header, fds, args } => {
+                        if let Some(st) = c.state.as_mut() {
+                            handler.call(st, &c.link, id, header, fds, args);
+                        }
+                    }
+                    ServerEvent::Closed { reason } => c.reason = Some(reason),
+                    ServerEvent::Ignored { .. } => {}
+                    ev => {
+                        if let Some(st) = c.state.as_mut() {
+                            handler.stream(st, &c.link, ev);
+                        }
+                    }
+                }
+            }
+            moved |= c.write();
+            if c.out_len > MAX_TRANSMIT_BACKLOG && !c.core.is_closed() {
+                c.core.close_not_reading(now, c.out_len);
+                c.out.clear();
+                c.out_len = 0;
+            }
+            if !moved {
+                break;
+            }
+        }
+        *lock(&c.link.shared.backlog) = c.out_len;
+        c.link.shared.drained.notify_all();
+        let closed = c.core.is_closed() || c.eof;
+        if closed && c.closed_at.is_none() {
+            c.closed_at = Some(now);
+        }
+        let done = closed && (c.out_len == 0 || c.eof || c.closed_at.is_some_and(|t| now.duration_since(t) > LINGER));
+        if done {
+            if let Some(mut c) = self.conns.remove(&key) {
+                c.link.shared.closed.store(true, Ordering::Release);
+                c.link.shared.drained.notify_all();
+                let reason = c.reason.take().unwrap_or(ConnectionError::LocallyClosed);
+                if let Some(st) = c.state.take() {
+                    self.handler.disconnected(st, &reason);
+                }
+            }
+            self.shutdown.clients.store(self.conns.len(), Ordering::Release);
+            return;
+        }
+        let read = !closed && !stopping && (c.core.wants_read() || !c.accepted);
+        let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|t| t.wants_write());
+        let interest = match (read, write) {
+            (true, true) => Event::all(key),
+            (true, false) => Event::readable(key),
+            (false, true) => Event::writable(key),
+            (false, false) => Event::none(key),
+        };
+        let _ = c.sock.modify(interest);
+    }
+}
+
+impl<H: Handler> Conn<H> {
+    /// Reads what is there (while the core wants input); true if anything came.
+    fn read(&mut self, now: Instant, stopping: bool) -> bool {
+        let wants = self.core.wants_read() || !self.accepted;
+        if self.eof || self.core.is_closed() || stopping || !wants {
+            return false;
+        }
+        let mut buf = [0u8; 64 * 1024];
+        let mut any = false;
+        loop {
+            match self.sock.get_mut().io().read(&mut buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    self.core.handle_eof(now);
+                    return true;
+                }
+                Ok(n) => {
+                    any = true;
+                    self.input(now, &buf[..n]);
+                    if !self.core.wants_read() && self.accepted {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return any,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.eof = true;
+                    self.core.handle_eof(now);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn input(&mut self, now: Instant, data: &[u8]) {
+        let Some(tls) = &mut self.tls else {
+            self.core.handle_input(now, data);
+            return;
+        };
+        let mut input = data;
+        while !input.is_empty() {
+            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
+                self.eof = true;
+                self.core.handle_eof(now);
+                return;
+            }
+        }
+        if !self.accepted && !tls.is_handshaking() {
+            // libvirt's check byte: the client (and its certificate) is accepted.
+            let _ = tls.writer().write_all(&[1]);
+            self.accepted = true;
+        }
+        let mut plain = Vec::new();
+        let _ = tls.reader().read_to_end(&mut plain);
+        if !plain.is_empty() {
+            self.core.handle_input(now, &plain);
+        }
+    }
+
+    /// Moves the core's output into the socket; true if anything was written.
+    fn write(&mut self) -> bool {
+        while let Some(b) = self.core.poll_transmit() {
+            match &mut self.tls {
+                Some(tls) => {
+                    let _ = tls.writer().write_all(&b);
+                }
+                None => {
+                    self.out_len += b.len();
+                    self.out.push_back(b);
+                }
+            }
+        }
+        if let Some(tls) = &mut self.tls {
+            let mut v = Vec::new();
+            while tls.wants_write() {
+                if tls.write_tls(&mut v).is_err() {
+                    break;
+                }
+            }
+            if !v.is_empty() {
+                self.out_len += v.len();
+                self.out.push_back(Bytes::from(v));
+            }
+        }
+        let mut wrote = false;
+        while !self.out.is_empty() && !self.eof {
+            let slices: Vec<IoSlice<'_>> = self.out.iter().take(64).map(|b| IoSlice::new(b)).collect();
+            match self.sock.get_mut().io().write_vectored(&slices) {
+                Ok(0) => break,
+                Ok(mut n) => {
+                    wrote = true;
+                    self.out_len -= n;
+                    while n > 0 {
+                        let front = &mut self.out[0];
+                        if n >= front.len() {
+                            n -= front.len();
+                            self.out.pop_front();
+                        } else {
+                            let _ = front.split_to(n);
+                            n = 0;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.eof = true;
+                    self.out.clear();
+                    self.out_len = 0;
+                    self.core.handle_eof(Instant::now());
+                    break;
+                }
+            }
+        }
+        wrote
+    }
+}
