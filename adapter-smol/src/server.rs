@@ -10,6 +10,23 @@
 //! once more than [`MAX_TRANSMIT_BACKLOG`] bytes wait to be sent to it, its connection is
 //! dropped with `ConnectionError::PeerNotReading`. Handlers that stream large data pace
 //! themselves with [`Link::drained`].
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use adapter_smol::server::{serve, Handler, ServeOptions, ServerGroup};
+//! # fn run<H: Handler>(handler: Arc<H>) -> std::io::Result<()> {
+//! use smol::Async;
+//! let group = ServerGroup::default(); // one per server: max_clients and shutdown span its listeners
+//! let tcp = Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 16509))?;
+//! let ro = Async::<std::os::unix::net::UnixListener>::bind("/run/libvirt/libvirt-sock-ro")?;
+//! let opts = ServeOptions { group: group.clone(), ..ServeOptions::default() };
+//! let a = smol::spawn(serve(tcp, opts.clone(), handler.clone()));
+//! let b = smol::spawn(serve(ro, ServeOptions { read_only: true, ..opts }, handler));
+//! // On SIGTERM: stop accepting, answer the calls in flight, close; then both return.
+//! group.shutdown();
+//! smol::block_on(async { a.await; b.await });
+//! # Ok(()) }
+//! ```
 
 use std::future::Future;
 use std::io;
