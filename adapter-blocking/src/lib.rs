@@ -392,8 +392,33 @@ impl Client {
     pub fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
         let channel = transport::open(target)?;
         let tls = if target.transport == Transport::Tls { Some(tls_handshake(target, &channel)?) } else { None };
+        Self::open(channel, tls, Some(target.name.clone()), target.connect_open_flags(), options)
+    }
+
+    /// Runs the open sequence over a channel the caller already has (e.g. one end of a socket
+    /// pair whose other end an in-process server serves): `name` and `flags` go into
+    /// `REMOTE_PROC_CONNECT_OPEN`.
+    ///
+    /// # Errors
+    /// As [`Client::connect`].
+    pub fn connect_channel(
+        channel: Channel,
+        name: Option<String>,
+        flags: u32,
+        options: &ConnectOptions,
+    ) -> Result<Self, Error> {
+        Self::open(channel, None, name, flags, options)
+    }
+
+    fn open(
+        channel: Channel,
+        tls: Option<rustls::ClientConnection>,
+        name: Option<String>,
+        flags: u32,
+        options: &ConnectOptions,
+    ) -> Result<Self, Error> {
         let client = Self::start(channel, tls, options.clone())?;
-        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags());
+        let mut seq = ConnectSequence::new(name, flags);
         while let Some((spec, args)) = seq.next_call() {
             let reply = match client.call_raw(spec, &args) {
                 Ok(body) => Ok(body),

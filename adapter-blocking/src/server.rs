@@ -418,7 +418,9 @@ impl<H: Handler> Server<H> {
                 self.accepting = false;
                 self.listeners.clear();
             }
-            if stopping && self.conns.is_empty() {
+            // Done when stopped, or when there is nothing left to serve (an adopted connection
+            // without listeners, as the in-process driver has, closed).
+            if self.conns.is_empty() && (stopping || self.listeners.is_empty()) {
                 return Ok(());
             }
             let now = Instant::now();

@@ -9,5 +9,6 @@
 
 pub mod config;
 pub mod dispatch;
+pub mod embedded;
 pub mod hypervisor;
 pub mod serve;
