@@ -729,9 +729,20 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
     let total = if meta.file_type().is_block_device() { None } else { Some(meta.len()) };
     let mut progress = Progress::new("upload", total);
     let mut buf = vec![0u8; CHUNK];
+    // With --sparse, runs of zeros go as one hole each: the daemon seeks and truncates at
+    // every hole, so a run split in several holes would cut what the volume holds beyond.
+    let mut hole: u64 = 0;
+    let send_hole = |stream: &mut adapter_blocking::StreamHandle, hole: &mut u64| -> std::io::Result<()> {
+        while *hole > 0 {
+            let n = (*hole).min(i64::MAX as u64);
+            stream.send_hole(i64::try_from(n).unwrap_or(i64::MAX))?;
+            *hole -= n;
+        }
+        Ok(())
+    };
     let sent: Result<(), ApiError> = loop {
         let n = match f.read(&mut buf) {
-            Ok(0) => break Ok(()),
+            Ok(0) => break send_hole(&mut stream, &mut hole).map_err(|e| stream_error(v, &e)),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -740,9 +751,10 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
         };
         let chunk = &buf[..n];
         let r = if sparse && chunk.iter().all(|&b| b == 0) {
-            stream.send_hole(i64::try_from(n).unwrap_or(i64::MAX))
+            hole += n as u64;
+            Ok(())
         } else {
-            stream.send(Bytes::copy_from_slice(chunk))
+            send_hole(&mut stream, &mut hole).and_then(|()| stream.send(Bytes::copy_from_slice(chunk)))
         };
         if let Err(e) = r {
             break Err(stream_error(v, &e));
@@ -818,19 +830,10 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
         length: length.unwrap_or(0),
         flags: u32::from(sparse),
     };
-    let opened = v.conn().check_rw("virStorageVolDownload").and_then(|()| {
-        let body = proto_core::xdr::to_bytes(&args)
-            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
-        v.conn().client().call_stream(CallSpec::of::<StorageVolDownload>(), &body).map_err(ApiError::from)
-    });
-    let Some((_, mut stream)) = v.api(opened) else {
-        v.error(&format!("cannot download from volume {name}"));
-        cleanup(created);
-        return false;
-    };
-    // The size for the progress bar: what is left of the volume after the offset.
+    // The size for the progress bar (terminals only): what is left of the volume after the
+    // offset. Asked before the stream opens: once it runs, its data must be read first.
     let total = if std::io::stderr().is_terminal_cached() {
-        let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol });
+        let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol: vol.clone() });
         r.ok().map(|i| {
             let left = i.capacity.saturating_sub(args.offset);
             if args.length > 0 {
@@ -841,6 +844,16 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
         })
     } else {
         None
+    };
+    let opened = v.conn().check_rw("virStorageVolDownload").and_then(|()| {
+        let body = proto_core::xdr::to_bytes(&args)
+            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
+        v.conn().client().call_stream(CallSpec::of::<StorageVolDownload>(), &body).map_err(ApiError::from)
+    });
+    let Some((_, mut stream)) = v.api(opened) else {
+        v.error(&format!("cannot download from volume {name}"));
+        cleanup(created);
+        return false;
     };
     let mut progress = Progress::new("download", total);
     let mut finished = false;
