@@ -497,20 +497,21 @@ fn interactive(v: &mut Virsh, progname: &str) -> bool {
         v.print("Type:  'help' for help with commands\n       'quit' to quit\n\n");
     }
     let stdin = std::io::stdin();
+    // readline echoes what it reads when its input is not a terminal; a terminal echoes itself.
+    let echo = !std::io::IsTerminal::is_terminal(&stdin);
     let mut input = stdin.lock();
-    let mut eof = false;
     while v.imode {
         v.print(if v.readonly { "virsh > " } else { "virsh # " });
         let mut line = String::new();
         match input.read_line(&mut line) {
-            Ok(0) | Err(_) => {
-                eof = true;
-                break;
-            }
+            Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
         if line.ends_with('\n') {
             line.pop();
+        }
+        if echo {
+            v.print(&format!("{line}\n"));
         }
         if !line.is_empty() {
             if let Some(cmds) = vsh::parse_string(v, &lookup, &line) {
@@ -518,8 +519,7 @@ fn interactive(v: &mut Virsh, progname: &str) -> bool {
             }
         }
     }
-    if eof {
-        v.print("\n");
-    }
+    // virsh ends with a new line whether input ended or `quit` was typed.
+    v.print("\n");
     true
 }
