@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
+use proto_core::events::{EventFamily, TypedEvent};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
 use proto_core::{
     CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
@@ -135,6 +136,13 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event as a typed value, when libvirt 9.0 defines it (`None` for a newer libvirt's
+    /// event: the raw body is still here).
+    #[must_use]
+    pub fn typed(&self) -> Option<Result<TypedEvent, proto_core::DecodeError>> {
+        TypedEvent::decode(self.prog, self.proc_, self.body.clone())
+    }
+
     /// Decodes the body as `T`.
     ///
     /// # Errors
@@ -561,6 +569,41 @@ impl Client {
         Subscription { queue }
     }
 
+    /// Registers on the server for events of `family` with libvirt's event id (e.g.
+    /// `VIR_DOMAIN_EVENT_ID_LIFECYCLE` = 0), for every object or only `filter` (the family's
+    /// `remote_nonnull_*` handle). The returned [`Registration`] receives exactly this
+    /// registration's events, typed; dropping it deregisters on the server.
+    ///
+    /// # Errors
+    /// When the server refuses the registration.
+    pub fn register_events<O: proto_core::XdrEncode>(
+        &self,
+        family: EventFamily,
+        event_id: i32,
+        filter: Option<&O>,
+    ) -> Result<Registration, Error> {
+        let sub = self.subscribe();
+        let args = family.register_args(event_id, filter).map_err(CallError::from)?;
+        let body = self.call_raw(CallSpec::remote(family.register_proc()), &args)?;
+        let id = proto_core::XdrReader::new(body).i32().map_err(|e| Error::Call(CallError::Decode(e)))?;
+        Ok(Registration { client: self.clone(), kind: RegistrationKind::Callback(family, id), sub })
+    }
+
+    /// Registers the connection-closed callback (`REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK`):
+    /// the [`Registration`] receives `REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED` when the
+    /// server closes the connection on purpose; dropping it unregisters.
+    ///
+    /// # Errors
+    /// When the server refuses.
+    pub fn register_close_callback(&self) -> Result<Registration, Error> {
+        let sub = self.subscribe();
+        self.call_raw(
+            CallSpec::remote(proto_core::programs::remote::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK),
+            &[],
+        )?;
+        Ok(Registration { client: self.clone(), kind: RegistrationKind::Close, sub })
+    }
+
     /// Why the connection closed, if it did.
     #[must_use]
     pub fn close_reason(&self) -> Option<ConnectionError> {
@@ -576,6 +619,99 @@ impl Client {
         self.inner.shared.with(|st| st.conn.close(Instant::now()));
         self.inner.channel.shutdown();
         r.map(|_| ())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RegistrationKind {
+    Callback(EventFamily, i32),
+    Close,
+}
+
+/// A server-side event registration with its own bounded queue (drop-oldest, see
+/// [`Subscription`]). Dropping it deregisters on the server.
+#[derive(Debug)]
+pub struct Registration {
+    client: Client,
+    kind: RegistrationKind,
+    sub: Subscription,
+}
+
+impl Registration {
+    /// The `callbackID` the server gave (not for the close callback).
+    #[must_use]
+    pub fn callback_id(&self) -> Option<i32> {
+        match self.kind {
+            RegistrationKind::Callback(_, id) => Some(id),
+            RegistrationKind::Close => None,
+        }
+    }
+
+    fn mine(&self, ev: &Event) -> Option<TypedEvent> {
+        let typed = ev.typed()?.ok()?;
+        let ok = match self.kind {
+            RegistrationKind::Callback(family, id) => {
+                ev.prog == proto_core::program::REMOTE_PROGRAM
+                    && EventFamily::of_event(ev.proc_) == Some(family)
+                    && typed.callback_id() == Some(id)
+            }
+            RegistrationKind::Close => {
+                ev.proc_ == proto_core::programs::remote::REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED
+            }
+        };
+        ok.then_some(typed)
+    }
+
+    /// Waits at most `timeout` for this registration's next event; `None` on timeout,
+    /// `Some(Err)` once the connection closed.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<TypedEvent, ConnectionError>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.sub.recv_timeout(left)? {
+                Ok(ev) => {
+                    if let Some(t) = self.mine(&ev) {
+                        return Some(Ok(t));
+                    }
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// Waits for this registration's next event.
+    ///
+    /// # Errors
+    /// When the connection closed.
+    pub fn recv(&self) -> Result<TypedEvent, ConnectionError> {
+        loop {
+            if let Some(r) = self.recv_timeout(Duration::from_secs(3600)) {
+                return r;
+            }
+        }
+    }
+
+    /// Events dropped because the queue was full.
+    #[must_use]
+    pub fn missed(&self) -> u64 {
+        self.sub.missed()
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.client.close_reason().is_some() {
+            return;
+        }
+        let _ = match self.kind {
+            RegistrationKind::Callback(family, id) => {
+                self.client.call_raw(CallSpec::remote(family.deregister_proc()), &EventFamily::deregister_args(id))
+            }
+            RegistrationKind::Close => self.client.call_raw(
+                CallSpec::remote(proto_core::programs::remote::REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK),
+                &[],
+            ),
+        };
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod client;
 pub mod connect;
 pub mod error;
+pub mod events;
 pub mod frame;
 mod keepalive;
 pub mod program;

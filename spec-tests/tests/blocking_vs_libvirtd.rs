@@ -244,3 +244,45 @@ fn frozen_daemon_fails_calls_by_keepalive_and_killed_daemon_by_eof() {
         "{e}"
     );
 }
+
+#[test]
+fn registrations_receive_typed_events_and_deregister_on_drop() {
+    use proto_core::events::{EventFamily, TypedEvent};
+    use proto_core::programs::remote::Event as RemoteEvent;
+    let Some((daemon, virsh_bin)) = setup() else { return };
+    let uri = daemon.tcp_uri();
+    let c = Client::connect(&uri, &ConnectOptions::default()).unwrap();
+    let test = lookup(&c, "test");
+    // VIR_DOMAIN_EVENT_ID_LIFECYCLE for domain `test` only, and network lifecycle for all.
+    let doms = c.register_events(EventFamily::Domain, 0, Some(&test)).unwrap();
+    let nets = c.register_events::<RemoteNonnullNetwork>(EventFamily::Network, 0, None).unwrap();
+    let raw = c.subscribe();
+    virsh(&virsh_bin, &uri, &["suspend", "test"]);
+    virsh(&virsh_bin, &uri, &["net-destroy", "default"]);
+    let ev = doms.recv_timeout(Duration::from_secs(10)).expect("a domain event").unwrap();
+    match ev {
+        TypedEvent::Remote(RemoteEvent::DomainEventCallbackLifecycle(m)) => {
+            assert_eq!(m.callback_id, doms.callback_id().unwrap());
+            assert_eq!((m.msg.dom.name.to_string().as_str(), m.msg.event), ("test", 3));
+        }
+        other => panic!("{other:?}"),
+    }
+    let ev = nets.recv_timeout(Duration::from_secs(10)).expect("a network event").unwrap();
+    match ev {
+        TypedEvent::Remote(RemoteEvent::NetworkEventLifecycle(m)) => {
+            assert_eq!(m.net.name, "default");
+            assert_eq!(m.event, 3, "VIR_NETWORK_EVENT_STOPPED");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Dropping the domain registration deregisters it on the server: no more domain events.
+    let cb = doms.callback_id().unwrap();
+    drop(doms);
+    while raw.recv_timeout(Duration::from_millis(300)).is_some() {}
+    virsh(&virsh_bin, &uri, &["resume", "test"]);
+    std::thread::sleep(Duration::from_millis(500));
+    while let Some(Ok(ev)) = raw.recv_timeout(Duration::from_millis(300)) {
+        let typed = ev.typed().unwrap().unwrap();
+        assert_ne!(typed.callback_id(), Some(cb), "an event for a dropped registration: {typed:?}");
+    }
+}

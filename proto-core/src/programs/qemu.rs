@@ -10,6 +10,7 @@
 
 use crate::program::{Priority, Procedure, ProcedureInfo, StreamDirection};
 use crate::xdr::{put_string, put_u32, DecodeError, EncodeError, XdrDecode, XdrEncode, XdrReader};
+use bytes::Bytes;
 use bytes::BytesMut;
 
 /// libvirt constant `QEMU_PROGRAM` = 536903815.
@@ -602,6 +603,46 @@ impl Procedure for DomainMonitorCommandWithFiles {
     const SPARSE_FLAG: Option<&'static str> = None;
     const PRIORITY: Priority = Priority::Low;
     const ACL: &'static [&'static str] = &["domain:write"];
+}
+
+/// An event message of `QEMU_PROGRAM` (a `VIR_NET_MESSAGE` the server sends), decoded by its
+/// procedure number into its typed body. Every event libvirt 9.0.0 defines for this
+/// program has a variant.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `QEMU_PROC_DOMAIN_MONITOR_EVENT` (6), body [`QemuDomainMonitorEventMsg`].
+    DomainMonitorEvent(QemuDomainMonitorEventMsg),
+}
+
+impl Event {
+    /// Decodes the body of the event with procedure number `proc_`; `None` when `proc_` is not an
+    /// event of `QEMU_PROGRAM` (a newer libvirt's event: keep the raw body).
+    #[must_use]
+    pub fn decode(proc_: i32, body: bytes::Bytes) -> Option<Result<Self, DecodeError>> {
+        Some(match proc_ {
+            QEMU_PROC_DOMAIN_MONITOR_EVENT => crate::xdr::from_bytes(body).map(Self::DomainMonitorEvent),
+            _ => return None,
+        })
+    }
+
+    /// The event's procedure number.
+    #[must_use]
+    pub const fn procedure(&self) -> i32 {
+        match self {
+            Self::DomainMonitorEvent(_) => QEMU_PROC_DOMAIN_MONITOR_EVENT,
+        }
+    }
+
+    /// For callback-style events, the `callbackID` their registration returned.
+    #[must_use]
+    pub const fn callback_id(&self) -> Option<i32> {
+        #[allow(unreachable_patterns)]
+        match self {
+            Self::DomainMonitorEvent(m) => Some(m.callback_id),
+            _ => None,
+        }
+    }
 }
 
 /// Every procedure of `QEMU_PROGRAM`, in number order.

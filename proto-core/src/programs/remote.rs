@@ -30874,6 +30874,335 @@ impl Procedure for DomainFdAssociate {
     const ACL: &'static [&'static str] = &["domain:write"];
 }
 
+/// An event message of `REMOTE_PROGRAM` (a `VIR_NET_MESSAGE` the server sends), decoded by its
+/// procedure number into its typed body. Every event libvirt 9.0.0 defines for this
+/// program has a variant.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE` (107), body [`RemoteDomainEventLifecycleMsg`].
+    DomainEventLifecycle(RemoteDomainEventLifecycleMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_REBOOT` (169), body [`RemoteDomainEventRebootMsg`].
+    DomainEventReboot(RemoteDomainEventRebootMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE` (170), body [`RemoteDomainEventRtcChangeMsg`].
+    DomainEventRtcChange(RemoteDomainEventRtcChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_WATCHDOG` (171), body [`RemoteDomainEventWatchdogMsg`].
+    DomainEventWatchdog(RemoteDomainEventWatchdogMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_IO_ERROR` (172), body [`RemoteDomainEventIoErrorMsg`].
+    DomainEventIoError(RemoteDomainEventIoErrorMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_GRAPHICS` (173), body [`RemoteDomainEventGraphicsMsg`].
+    DomainEventGraphics(RemoteDomainEventGraphicsMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON` (195), body [`RemoteDomainEventIoErrorReasonMsg`].
+    DomainEventIoErrorReason(RemoteDomainEventIoErrorReasonMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR` (224), body [`RemoteDomainEventControlErrorMsg`].
+    DomainEventControlError(RemoteDomainEventControlErrorMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB` (241), body [`RemoteDomainEventBlockJobMsg`].
+    DomainEventBlockJob(RemoteDomainEventBlockJobMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE` (248), body [`RemoteDomainEventDiskChangeMsg`].
+    DomainEventDiskChange(RemoteDomainEventDiskChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE` (268), body [`RemoteDomainEventTrayChangeMsg`].
+    DomainEventTrayChange(RemoteDomainEventTrayChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP` (269), body [`RemoteDomainEventPmwakeupMsg`].
+    DomainEventPmwakeup(RemoteDomainEventPmwakeupMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND` (270), body [`RemoteDomainEventPmsuspendMsg`].
+    DomainEventPmsuspend(RemoteDomainEventPmsuspendMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE` (276), body [`RemoteDomainEventBalloonChangeMsg`].
+    DomainEventBalloonChange(RemoteDomainEventBalloonChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK` (292), body [`RemoteDomainEventPmsuspendDiskMsg`].
+    DomainEventPmsuspendDisk(RemoteDomainEventPmsuspendDiskMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED` (311), body [`RemoteDomainEventDeviceRemovedMsg`].
+    DomainEventDeviceRemoved(RemoteDomainEventDeviceRemovedMsg),
+    /// `REMOTE_PROC_NETWORK_EVENT_LIFECYCLE` (315), body [`RemoteNetworkEventLifecycleMsg`].
+    NetworkEventLifecycle(RemoteNetworkEventLifecycleMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE` (318), body [`RemoteDomainEventCallbackLifecycleMsg`].
+    DomainEventCallbackLifecycle(RemoteDomainEventCallbackLifecycleMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT` (319), body [`RemoteDomainEventCallbackRebootMsg`].
+    DomainEventCallbackReboot(RemoteDomainEventCallbackRebootMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE` (320), body [`RemoteDomainEventCallbackRtcChangeMsg`].
+    DomainEventCallbackRtcChange(RemoteDomainEventCallbackRtcChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG` (321), body [`RemoteDomainEventCallbackWatchdogMsg`].
+    DomainEventCallbackWatchdog(RemoteDomainEventCallbackWatchdogMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR` (322), body [`RemoteDomainEventCallbackIoErrorMsg`].
+    DomainEventCallbackIoError(RemoteDomainEventCallbackIoErrorMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS` (323), body [`RemoteDomainEventCallbackGraphicsMsg`].
+    DomainEventCallbackGraphics(RemoteDomainEventCallbackGraphicsMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON` (324), body [`RemoteDomainEventCallbackIoErrorReasonMsg`].
+    DomainEventCallbackIoErrorReason(RemoteDomainEventCallbackIoErrorReasonMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR` (325), body [`RemoteDomainEventCallbackControlErrorMsg`].
+    DomainEventCallbackControlError(RemoteDomainEventCallbackControlErrorMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB` (326), body [`RemoteDomainEventCallbackBlockJobMsg`].
+    DomainEventCallbackBlockJob(RemoteDomainEventCallbackBlockJobMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE` (327), body [`RemoteDomainEventCallbackDiskChangeMsg`].
+    DomainEventCallbackDiskChange(RemoteDomainEventCallbackDiskChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE` (328), body [`RemoteDomainEventCallbackTrayChangeMsg`].
+    DomainEventCallbackTrayChange(RemoteDomainEventCallbackTrayChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP` (329), body [`RemoteDomainEventCallbackPmwakeupMsg`].
+    DomainEventCallbackPmwakeup(RemoteDomainEventCallbackPmwakeupMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND` (330), body [`RemoteDomainEventCallbackPmsuspendMsg`].
+    DomainEventCallbackPmsuspend(RemoteDomainEventCallbackPmsuspendMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE` (331), body [`RemoteDomainEventCallbackBalloonChangeMsg`].
+    DomainEventCallbackBalloonChange(RemoteDomainEventCallbackBalloonChangeMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK` (332), body [`RemoteDomainEventCallbackPmsuspendDiskMsg`].
+    DomainEventCallbackPmsuspendDisk(RemoteDomainEventCallbackPmsuspendDiskMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED` (333), body [`RemoteDomainEventCallbackDeviceRemovedMsg`].
+    DomainEventCallbackDeviceRemoved(RemoteDomainEventCallbackDeviceRemovedMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2` (339), body [`RemoteDomainEventBlockJob2Msg`].
+    DomainEventBlockJob2(RemoteDomainEventBlockJob2Msg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE` (346), body [`RemoteDomainEventCallbackTunableMsg`].
+    DomainEventCallbackTunable(RemoteDomainEventCallbackTunableMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE` (348), body [`RemoteDomainEventCallbackAgentLifecycleMsg`].
+    DomainEventCallbackAgentLifecycle(RemoteDomainEventCallbackAgentLifecycleMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED` (354), body [`RemoteDomainEventCallbackDeviceAddedMsg`].
+    DomainEventCallbackDeviceAdded(RemoteDomainEventCallbackDeviceAddedMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION` (359), body [`RemoteDomainEventCallbackMigrationIterationMsg`].
+    DomainEventCallbackMigrationIteration(RemoteDomainEventCallbackMigrationIterationMsg),
+    /// `REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED` (362), body [`RemoteConnectEventConnectionClosedMsg`].
+    ConnectEventConnectionClosed(RemoteConnectEventConnectionClosedMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED` (363), body [`RemoteDomainEventCallbackJobCompletedMsg`].
+    DomainEventCallbackJobCompleted(RemoteDomainEventCallbackJobCompletedMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED` (367), body [`RemoteDomainEventCallbackDeviceRemovalFailedMsg`].
+    DomainEventCallbackDeviceRemovalFailed(RemoteDomainEventCallbackDeviceRemovalFailedMsg),
+    /// `REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE` (370), body [`RemoteStoragePoolEventLifecycleMsg`].
+    StoragePoolEventLifecycle(RemoteStoragePoolEventLifecycleMsg),
+    /// `REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH` (373), body [`RemoteStoragePoolEventRefreshMsg`].
+    StoragePoolEventRefresh(RemoteStoragePoolEventRefreshMsg),
+    /// `REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE` (376), body [`RemoteNodeDeviceEventLifecycleMsg`].
+    NodeDeviceEventLifecycle(RemoteNodeDeviceEventLifecycleMsg),
+    /// `REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE` (377), body [`RemoteNodeDeviceEventUpdateMsg`].
+    NodeDeviceEventUpdate(RemoteNodeDeviceEventUpdateMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE` (379), body [`RemoteDomainEventCallbackMetadataChangeMsg`].
+    DomainEventCallbackMetadataChange(RemoteDomainEventCallbackMetadataChangeMsg),
+    /// `REMOTE_PROC_SECRET_EVENT_LIFECYCLE` (382), body [`RemoteSecretEventLifecycleMsg`].
+    SecretEventLifecycle(RemoteSecretEventLifecycleMsg),
+    /// `REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED` (383), body [`RemoteSecretEventValueChangedMsg`].
+    SecretEventValueChanged(RemoteSecretEventValueChangedMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD` (385), body [`RemoteDomainEventBlockThresholdMsg`].
+    DomainEventBlockThreshold(RemoteDomainEventBlockThresholdMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE` (423), body [`RemoteDomainEventMemoryFailureMsg`].
+    DomainEventMemoryFailure(RemoteDomainEventMemoryFailureMsg),
+    /// `REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE` (438), body [`RemoteDomainEventMemoryDeviceSizeChangeMsg`].
+    DomainEventMemoryDeviceSizeChange(RemoteDomainEventMemoryDeviceSizeChangeMsg),
+}
+
+impl Event {
+    /// Decodes the body of the event with procedure number `proc_`; `None` when `proc_` is not an
+    /// event of `REMOTE_PROGRAM` (a newer libvirt's event: keep the raw body).
+    #[must_use]
+    pub fn decode(proc_: i32, body: bytes::Bytes) -> Option<Result<Self, DecodeError>> {
+        Some(match proc_ {
+            REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE => crate::xdr::from_bytes(body).map(Self::DomainEventLifecycle),
+            REMOTE_PROC_DOMAIN_EVENT_REBOOT => crate::xdr::from_bytes(body).map(Self::DomainEventReboot),
+            REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE => crate::xdr::from_bytes(body).map(Self::DomainEventRtcChange),
+            REMOTE_PROC_DOMAIN_EVENT_WATCHDOG => crate::xdr::from_bytes(body).map(Self::DomainEventWatchdog),
+            REMOTE_PROC_DOMAIN_EVENT_IO_ERROR => crate::xdr::from_bytes(body).map(Self::DomainEventIoError),
+            REMOTE_PROC_DOMAIN_EVENT_GRAPHICS => crate::xdr::from_bytes(body).map(Self::DomainEventGraphics),
+            REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventIoErrorReason)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR => crate::xdr::from_bytes(body).map(Self::DomainEventControlError),
+            REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB => crate::xdr::from_bytes(body).map(Self::DomainEventBlockJob),
+            REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE => crate::xdr::from_bytes(body).map(Self::DomainEventDiskChange),
+            REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE => crate::xdr::from_bytes(body).map(Self::DomainEventTrayChange),
+            REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP => crate::xdr::from_bytes(body).map(Self::DomainEventPmwakeup),
+            REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND => crate::xdr::from_bytes(body).map(Self::DomainEventPmsuspend),
+            REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE => crate::xdr::from_bytes(body).map(Self::DomainEventBalloonChange),
+            REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK => crate::xdr::from_bytes(body).map(Self::DomainEventPmsuspendDisk),
+            REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED => crate::xdr::from_bytes(body).map(Self::DomainEventDeviceRemoved),
+            REMOTE_PROC_NETWORK_EVENT_LIFECYCLE => crate::xdr::from_bytes(body).map(Self::NetworkEventLifecycle),
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackLifecycle)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackReboot)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackRtcChange)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackWatchdog)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackIoError)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackGraphics)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackIoErrorReason)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackControlError)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackBlockJob)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackDiskChange)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackTrayChange)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackPmwakeup)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackPmsuspend)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackBalloonChange)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackPmsuspendDisk)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackDeviceRemoved)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 => crate::xdr::from_bytes(body).map(Self::DomainEventBlockJob2),
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackTunable)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackAgentLifecycle)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackDeviceAdded)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackMigrationIteration)
+            }
+            REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED => {
+                crate::xdr::from_bytes(body).map(Self::ConnectEventConnectionClosed)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackJobCompleted)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackDeviceRemovalFailed)
+            }
+            REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE => {
+                crate::xdr::from_bytes(body).map(Self::StoragePoolEventLifecycle)
+            }
+            REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH => crate::xdr::from_bytes(body).map(Self::StoragePoolEventRefresh),
+            REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE => crate::xdr::from_bytes(body).map(Self::NodeDeviceEventLifecycle),
+            REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE => crate::xdr::from_bytes(body).map(Self::NodeDeviceEventUpdate),
+            REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventCallbackMetadataChange)
+            }
+            REMOTE_PROC_SECRET_EVENT_LIFECYCLE => crate::xdr::from_bytes(body).map(Self::SecretEventLifecycle),
+            REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED => crate::xdr::from_bytes(body).map(Self::SecretEventValueChanged),
+            REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventBlockThreshold)
+            }
+            REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE => crate::xdr::from_bytes(body).map(Self::DomainEventMemoryFailure),
+            REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE => {
+                crate::xdr::from_bytes(body).map(Self::DomainEventMemoryDeviceSizeChange)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The event's procedure number.
+    #[must_use]
+    pub const fn procedure(&self) -> i32 {
+        match self {
+            Self::DomainEventLifecycle(_) => REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE,
+            Self::DomainEventReboot(_) => REMOTE_PROC_DOMAIN_EVENT_REBOOT,
+            Self::DomainEventRtcChange(_) => REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE,
+            Self::DomainEventWatchdog(_) => REMOTE_PROC_DOMAIN_EVENT_WATCHDOG,
+            Self::DomainEventIoError(_) => REMOTE_PROC_DOMAIN_EVENT_IO_ERROR,
+            Self::DomainEventGraphics(_) => REMOTE_PROC_DOMAIN_EVENT_GRAPHICS,
+            Self::DomainEventIoErrorReason(_) => REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON,
+            Self::DomainEventControlError(_) => REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR,
+            Self::DomainEventBlockJob(_) => REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB,
+            Self::DomainEventDiskChange(_) => REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE,
+            Self::DomainEventTrayChange(_) => REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE,
+            Self::DomainEventPmwakeup(_) => REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP,
+            Self::DomainEventPmsuspend(_) => REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND,
+            Self::DomainEventBalloonChange(_) => REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
+            Self::DomainEventPmsuspendDisk(_) => REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK,
+            Self::DomainEventDeviceRemoved(_) => REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED,
+            Self::NetworkEventLifecycle(_) => REMOTE_PROC_NETWORK_EVENT_LIFECYCLE,
+            Self::DomainEventCallbackLifecycle(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+            Self::DomainEventCallbackReboot(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT,
+            Self::DomainEventCallbackRtcChange(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE,
+            Self::DomainEventCallbackWatchdog(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG,
+            Self::DomainEventCallbackIoError(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR,
+            Self::DomainEventCallbackGraphics(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS,
+            Self::DomainEventCallbackIoErrorReason(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON,
+            Self::DomainEventCallbackControlError(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR,
+            Self::DomainEventCallbackBlockJob(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
+            Self::DomainEventCallbackDiskChange(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE,
+            Self::DomainEventCallbackTrayChange(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE,
+            Self::DomainEventCallbackPmwakeup(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP,
+            Self::DomainEventCallbackPmsuspend(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND,
+            Self::DomainEventCallbackBalloonChange(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+            Self::DomainEventCallbackPmsuspendDisk(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK,
+            Self::DomainEventCallbackDeviceRemoved(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+            Self::DomainEventBlockJob2(_) => REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2,
+            Self::DomainEventCallbackTunable(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE,
+            Self::DomainEventCallbackAgentLifecycle(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE,
+            Self::DomainEventCallbackDeviceAdded(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,
+            Self::DomainEventCallbackMigrationIteration(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION,
+            Self::ConnectEventConnectionClosed(_) => REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED,
+            Self::DomainEventCallbackJobCompleted(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED,
+            Self::DomainEventCallbackDeviceRemovalFailed(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
+            Self::StoragePoolEventLifecycle(_) => REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE,
+            Self::StoragePoolEventRefresh(_) => REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH,
+            Self::NodeDeviceEventLifecycle(_) => REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE,
+            Self::NodeDeviceEventUpdate(_) => REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE,
+            Self::DomainEventCallbackMetadataChange(_) => REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+            Self::SecretEventLifecycle(_) => REMOTE_PROC_SECRET_EVENT_LIFECYCLE,
+            Self::SecretEventValueChanged(_) => REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED,
+            Self::DomainEventBlockThreshold(_) => REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD,
+            Self::DomainEventMemoryFailure(_) => REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE,
+            Self::DomainEventMemoryDeviceSizeChange(_) => REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE,
+        }
+    }
+
+    /// For callback-style events, the `callbackID` their registration returned.
+    #[must_use]
+    pub const fn callback_id(&self) -> Option<i32> {
+        #[allow(unreachable_patterns)]
+        match self {
+            Self::NetworkEventLifecycle(m) => Some(m.callback_id),
+            Self::DomainEventCallbackLifecycle(m) => Some(m.callback_id),
+            Self::DomainEventCallbackReboot(m) => Some(m.callback_id),
+            Self::DomainEventCallbackRtcChange(m) => Some(m.callback_id),
+            Self::DomainEventCallbackWatchdog(m) => Some(m.callback_id),
+            Self::DomainEventCallbackIoError(m) => Some(m.callback_id),
+            Self::DomainEventCallbackGraphics(m) => Some(m.callback_id),
+            Self::DomainEventCallbackIoErrorReason(m) => Some(m.callback_id),
+            Self::DomainEventCallbackControlError(m) => Some(m.callback_id),
+            Self::DomainEventCallbackBlockJob(m) => Some(m.callback_id),
+            Self::DomainEventCallbackDiskChange(m) => Some(m.callback_id),
+            Self::DomainEventCallbackTrayChange(m) => Some(m.callback_id),
+            Self::DomainEventCallbackPmwakeup(m) => Some(m.callback_id),
+            Self::DomainEventCallbackPmsuspend(m) => Some(m.callback_id),
+            Self::DomainEventCallbackBalloonChange(m) => Some(m.callback_id),
+            Self::DomainEventCallbackPmsuspendDisk(m) => Some(m.callback_id),
+            Self::DomainEventCallbackDeviceRemoved(m) => Some(m.callback_id),
+            Self::DomainEventBlockJob2(m) => Some(m.callback_id),
+            Self::DomainEventCallbackTunable(m) => Some(m.callback_id),
+            Self::DomainEventCallbackAgentLifecycle(m) => Some(m.callback_id),
+            Self::DomainEventCallbackDeviceAdded(m) => Some(m.callback_id),
+            Self::DomainEventCallbackMigrationIteration(m) => Some(m.callback_id),
+            Self::DomainEventCallbackJobCompleted(m) => Some(m.callback_id),
+            Self::DomainEventCallbackDeviceRemovalFailed(m) => Some(m.callback_id),
+            Self::StoragePoolEventLifecycle(m) => Some(m.callback_id),
+            Self::StoragePoolEventRefresh(m) => Some(m.callback_id),
+            Self::NodeDeviceEventLifecycle(m) => Some(m.callback_id),
+            Self::NodeDeviceEventUpdate(m) => Some(m.callback_id),
+            Self::DomainEventCallbackMetadataChange(m) => Some(m.callback_id),
+            Self::SecretEventLifecycle(m) => Some(m.callback_id),
+            Self::SecretEventValueChanged(m) => Some(m.callback_id),
+            Self::DomainEventBlockThreshold(m) => Some(m.callback_id),
+            Self::DomainEventMemoryFailure(m) => Some(m.callback_id),
+            Self::DomainEventMemoryDeviceSizeChange(m) => Some(m.callback_id),
+            _ => None,
+        }
+    }
+}
+
 /// Every procedure of `REMOTE_PROGRAM`, in number order.
 pub static PROCEDURES: &[ProcedureInfo] = &[
     ProcedureInfo {
