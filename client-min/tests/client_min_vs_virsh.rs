@@ -1,0 +1,264 @@
+//! Conformance: the same command sequences run by Debian's virsh 9.0 and by client-min against
+//! the same real libvirtd (test driver) give the same standard output, standard error and exit
+//! status, once volatile values (CPU time) are masked.
+//!
+//! Each side runs its whole sequence in one process (`-c URI 'cmd1; cmd2; …'`): the test
+//! driver's `default` state lives only while a connection is open, so both start from the
+//! same fresh state. Over TCP, over the UNIX socket, and read-only (`-r`).
+//!
+//! Skips loudly when libvirtd or virsh is missing; fails instead under `CI=true`.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use spec_tests::libvirtd::{require_peer, Libvirtd};
+
+const CLIENT_MIN: &str = env!("CARGO_BIN_EXE_client-min");
+
+/// What one run printed and returned.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    stdout: String,
+    stderr: String,
+    status: Option<i32>,
+}
+
+fn run(program: &Path, args: &[&str], stdin: &str, dir: &Path) -> Outcome {
+    let mut cmd = Command::new(program);
+    // The interactive greeting names argv[0]; present both as "virsh".
+    cmd.arg0("virsh")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LIBVIRT_DEFAULT_URI")
+        .env_remove("VIRSH_DEFAULT_CONNECT_URI")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    Outcome {
+        stdout: mask(&String::from_utf8_lossy(&out.stdout)),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code(),
+    }
+}
+
+/// Masks what changes from run to run: the CPU time of running domains.
+fn mask(s: &str) -> String {
+    s.lines()
+        .map(|l| match l.strip_prefix("CPU time:") {
+            Some(rest) if rest.trim_end().ends_with('s') => format!("CPU time:{}<masked>", " ".repeat(7)),
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if s.ends_with('\n') { "\n" } else { "" }
+}
+
+/// Runs `args` with virsh and with client-min and asserts the outcomes are equal.
+fn same(virsh: &Path, args: &[&str], stdin: &str, dir: &Path) -> Outcome {
+    let want = run(virsh, args, stdin, dir);
+    let got = run(Path::new(CLIENT_MIN), args, stdin, dir);
+    if want != got {
+        let diff = |a: &str, b: &str| {
+            let (al, bl): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+            let i = al.iter().zip(&bl).position(|(x, y)| x != y).unwrap_or(al.len().min(bl.len()));
+            format!("first difference at line {}:\n  virsh:      {:?}\n  client-min: {:?}", i + 1, al.get(i), bl.get(i))
+        };
+        panic!(
+            "client-min differs from virsh for {args:?}\nstdout: {}\nstderr: {}\nstatus: virsh {:?}, client-min {:?}\n\
+             --- virsh stdout ---\n{}\n--- virsh stderr ---\n{}\n--- client-min stdout ---\n{}\n--- client-min stderr ---\n{}",
+            diff(&want.stdout, &got.stdout),
+            diff(&want.stderr, &got.stderr),
+            want.status,
+            got.status,
+            want.stdout,
+            want.stderr,
+            got.stdout,
+            got.stderr,
+        );
+    }
+    got
+}
+
+fn setup() -> Option<(Libvirtd, PathBuf)> {
+    let daemon = Libvirtd::start_or_skip()?;
+    let virsh = require_peer("virsh")?;
+    Some((daemon, virsh))
+}
+
+const DOMAIN_XML: &str = "<domain type='test'>\n  <name>cm1</name>\n  <memory>8192</memory>\n  <vcpu>1</vcpu>\n  \
+                          <os><type>hvm</type></os>\n</domain>\n";
+
+/// The sequence of the issue: every command, then the error cases (an unknown domain,
+/// starting a running domain, undefining a missing one).
+const SEQUENCE: &[&str] = &[
+    "list",
+    "list --all",
+    "dominfo test",
+    "domstate --reason test",
+    "domid test",
+    "domname 1",
+    "domuuid test",
+    "dumpxml test",
+    "define cm1.xml",
+    "list --all",
+    "start cm1",
+    "domstate --reason cm1",
+    "suspend cm1",
+    "domstate --reason cm1",
+    "resume cm1",
+    "shutdown cm1",
+    "domstate cm1",
+    "start cm1",
+    "destroy cm1",
+    "undefine cm1",
+    "autostart test",
+    "dominfo test",
+    "autostart --disable test",
+    "version",
+    "version --daemon",
+    "hostname",
+    "uri",
+    "nodeinfo",
+    "capabilities",
+    "net-list --all",
+    "net-info default",
+    "net-dumpxml default",
+    "pool-list --all",
+    "pool-info default-pool",
+    "vol-list default-pool",
+    "dominfo nope",
+    "start test",
+    "undefine nope",
+];
+
+/// Commands that write state, or fail, in several ways: for `-r` and for the exit status
+/// of a sequence whose last command succeeds.
+const MORE: &[&str] = &[
+    "list --name --all",
+    "list --uuid",
+    "list --id",
+    "domid 6695eb01-f6a4-8304-79aa-97f2502e193f",
+    "domname 6695eb01-f6a4-8304-79aa-97f2502e193f",
+    "domid 42",
+    "domstate --reason 1",
+    "vol-create-as default-pool v1 10M",
+    "vol-create-as default-pool v2 1G --allocation 512K --format qcow2",
+    "vol-list default-pool --details",
+    "vol-delete v1 --pool default-pool",
+    "vol-delete v2",
+    "vol-create-as default-pool v3 10x",
+    "pool-list --details",
+    "pool-info --bytes default-pool",
+    "net-info nope",
+    "pool-info nope",
+    "define /nonexistent/file.xml",
+    "create cm1.xml",
+    "destroy cm1",
+    "dumpxml --security-info test",
+    "suspend test",
+    "resume test",
+    "list",
+];
+
+fn check_sequences(virsh: &Path, uri: &str, dir: &Path, extra: &[&str]) {
+    std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).expect("write the domain XML");
+    for (cmds, want_status) in [(SEQUENCE, 1), (MORE, 0)] {
+        let script = cmds.join("; ");
+        let mut args = vec!["-c", uri];
+        args.extend_from_slice(extra);
+        args.push(&script);
+        let out = same(virsh, &args, "", dir);
+        if extra.is_empty() {
+            assert_eq!(out.status, Some(want_status), "exit status of {script:?}");
+        }
+    }
+}
+
+#[test]
+fn tcp_sequences_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-tcp");
+    std::fs::create_dir_all(&dir).unwrap();
+    check_sequences(&virsh, &daemon.tcp_uri(), &dir, &[]);
+}
+
+#[test]
+fn unix_sequences_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-unix");
+    std::fs::create_dir_all(&dir).unwrap();
+    check_sequences(&virsh, &daemon.unix_uri(), &dir, &[]);
+}
+
+#[test]
+fn read_only_sequences_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-ro");
+    std::fs::create_dir_all(&dir).unwrap();
+    check_sequences(&virsh, &daemon.tcp_uri(), &dir, &["-r"]);
+    check_sequences(&virsh, &daemon.unix_uri(), &dir, &["-q", "-r"]);
+}
+
+#[test]
+fn argv_forms_quiet_and_shell_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-argv");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();
+    let uri = daemon.tcp_uri();
+    // One command split by the shell, with options before, after and as --opt=value.
+    for args in [
+        &["dominfo", "test"][..],
+        &["domstate", "test", "--reason"],
+        &["list", "--all", "--name"],
+        &["vol-list", "--pool=default-pool"],
+        &["dominfo", "nope"],
+        &["list", "--bogus"],
+        &["dominfo"],
+        &["nosuchcommand"],
+        &["list", "extra"],
+    ] {
+        let mut a = vec!["-c", uri.as_str()];
+        a.extend_from_slice(args);
+        same(&virsh, &a, "", &dir);
+    }
+    // Quiet mode drops table headers and the blank line after each command.
+    same(&virsh, &["-q", "-c", &uri, "list --all; define cm1.xml; list --all; domstate cm1; undefine cm1"], "", &dir);
+    // Parse errors stop everything before anything runs.
+    same(&virsh, &["-c", &uri, "list; domstate"], "", &dir);
+    same(&virsh, &["-c", &uri, "list \"unterminated"], "", &dir);
+    // Top-level option errors.
+    for args in [&["--bogus"][..], &["-z"], &["-c"], &["-k", "x", "list"], &["-k", "-1", "list"]] {
+        same(&virsh, args, "", &dir);
+    }
+    // Connection failures.
+    same(&virsh, &["-c", "test+tcp://127.0.0.1:1/default", "list"], "", &dir);
+    same(&virsh, &["-c", "test+unix:///default?socket=/nonexistent/sock", "list"], "", &dir);
+    // The shell, read from a pipe, read-write and read-only.
+    let input = "list\ndomstate test\nnosuchcommand\nlist; domstate\ndefine cm1.xml\nlist --all\nquit\nlist\n";
+    same(&virsh, &["-c", &uri], input, &dir);
+    same(&virsh, &["-r", "-c", &uri], input, &dir);
+    same(&virsh, &["-q", "-c", &uri], "list\n", &dir);
+}
+
+#[test]
+#[ignore = "needs the in-process test:/// driver"]
+fn local_test_driver_without_a_daemon() {
+    let out = Command::new(CLIENT_MIN)
+        .args(["-c", "test:///default", "list", "--all"])
+        .env_remove("LIBVIRT_DEFAULT_URI")
+        .output()
+        .expect("run client-min");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        " Id   Name   State\n----------------------\n 1    test   running\n\n"
+    );
+    assert!(out.status.success());
+}
