@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
-use proto_core::events::{EventFamily, TypedEvent};
+use proto_core::events::{self, EventFamily, TypedEvent};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
 use proto_core::{
     CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
@@ -585,8 +585,9 @@ impl Client {
         let sub = self.subscribe();
         let args = family.register_args(event_id, filter).map_err(CallError::from)?;
         let body = self.call_raw(CallSpec::remote(family.register_proc()), &args)?;
-        let id = proto_core::XdrReader::new(body).i32().map_err(|e| Error::Call(CallError::Decode(e)))?;
-        Ok(Registration { client: self.clone(), kind: RegistrationKind::Callback(family, id), sub })
+        let kind =
+            events::Registration::from_reply(Some(family), body).map_err(|e| Error::Call(CallError::Decode(e)))?;
+        Ok(Registration { client: self.clone(), kind, sub })
     }
 
     /// Registers the connection-closed callback (`REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK`):
@@ -597,11 +598,8 @@ impl Client {
     /// When the server refuses.
     pub fn register_close_callback(&self) -> Result<Registration, Error> {
         let sub = self.subscribe();
-        self.call_raw(
-            CallSpec::remote(proto_core::programs::remote::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK),
-            &[],
-        )?;
-        Ok(Registration { client: self.clone(), kind: RegistrationKind::Close, sub })
+        self.call_raw(CallSpec::remote(events::REGISTER_CLOSE_CALLBACK), &[])?;
+        Ok(Registration { client: self.clone(), kind: events::Registration::ConnectionClosed, sub })
     }
 
     /// Why the connection closed, if it did.
@@ -622,18 +620,12 @@ impl Client {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum RegistrationKind {
-    Callback(EventFamily, i32),
-    Close,
-}
-
 /// A server-side event registration with its own bounded queue (drop-oldest, see
 /// [`Subscription`]). Dropping it deregisters on the server.
 #[derive(Debug)]
 pub struct Registration {
     client: Client,
-    kind: RegistrationKind,
+    kind: events::Registration,
     sub: Subscription,
 }
 
@@ -642,24 +634,14 @@ impl Registration {
     #[must_use]
     pub fn callback_id(&self) -> Option<i32> {
         match self.kind {
-            RegistrationKind::Callback(_, id) => Some(id),
-            RegistrationKind::Close => None,
+            events::Registration::Callback { callback_id, .. } => Some(callback_id),
+            events::Registration::ConnectionClosed => None,
         }
     }
 
     fn mine(&self, ev: &Event) -> Option<TypedEvent> {
         let typed = ev.typed()?.ok()?;
-        let ok = match self.kind {
-            RegistrationKind::Callback(family, id) => {
-                ev.prog == proto_core::program::REMOTE_PROGRAM
-                    && EventFamily::of_event(ev.proc_) == Some(family)
-                    && typed.callback_id() == Some(id)
-            }
-            RegistrationKind::Close => {
-                ev.proc_ == proto_core::programs::remote::REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED
-            }
-        };
-        ok.then_some(typed)
+        self.kind.accepts(ev.prog, ev.proc_, &typed).then_some(typed)
     }
 
     /// Waits at most `timeout` for this registration's next event; `None` on timeout,
@@ -703,15 +685,8 @@ impl Drop for Registration {
         if self.client.close_reason().is_some() {
             return;
         }
-        let _ = match self.kind {
-            RegistrationKind::Callback(family, id) => {
-                self.client.call_raw(CallSpec::remote(family.deregister_proc()), &EventFamily::deregister_args(id))
-            }
-            RegistrationKind::Close => self.client.call_raw(
-                CallSpec::remote(proto_core::programs::remote::REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK),
-                &[],
-            ),
-        };
+        let (proc_, args) = self.kind.deregister_call();
+        let _ = self.client.call_raw(CallSpec::remote(proc_), &args);
     }
 }
 

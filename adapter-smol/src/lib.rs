@@ -251,6 +251,36 @@ impl Client {
         Subscription::new(rx, missed, self.inner.shared.clone())
     }
 
+    /// Registers on the server for events of `family` with libvirt's event id, for every object
+    /// or only `filter`; the [`Registration`] receives exactly its own events, typed, and
+    /// deregisters on the server when dropped.
+    ///
+    /// # Errors
+    /// When the server refuses the registration.
+    pub async fn register_events<O: proto_core::XdrEncode>(
+        &self,
+        family: proto_core::events::EventFamily,
+        event_id: i32,
+        filter: Option<&O>,
+    ) -> Result<Registration, Error> {
+        let sub = self.subscribe();
+        let args = family.register_args(event_id, filter).map_err(proto_core::CallError::from)?;
+        let body = self.call_raw(CallSpec::remote(family.register_proc()), &args).await?;
+        let kind = proto_core::events::Registration::from_reply(Some(family), body)
+            .map_err(|e| Error::Call(proto_core::CallError::Decode(e)))?;
+        Ok(Registration { client: self.clone(), kind, sub })
+    }
+
+    /// Registers the connection-closed callback; dropping the [`Registration`] unregisters.
+    ///
+    /// # Errors
+    /// When the server refuses.
+    pub async fn register_close_callback(&self) -> Result<Registration, Error> {
+        let sub = self.subscribe();
+        self.call_raw(CallSpec::remote(proto_core::events::REGISTER_CLOSE_CALLBACK), &[]).await?;
+        Ok(Registration { client: self.clone(), kind: proto_core::events::Registration::ConnectionClosed, sub })
+    }
+
     /// What the server said it supports during the open sequence.
     #[must_use]
     pub fn features(&self) -> ServerFeatures {
@@ -466,5 +496,60 @@ impl Driver {
             }
             _ => {}
         }
+    }
+}
+
+/// A server-side event registration with its own bounded queue (drop-oldest, see
+/// [`Subscription`]). Dropping it deregisters on the server (from a detached task).
+#[derive(Debug)]
+pub struct Registration {
+    client: Client,
+    kind: proto_core::events::Registration,
+    sub: Subscription,
+}
+
+impl Registration {
+    /// The `callbackID` the server gave (not for the close callback).
+    #[must_use]
+    pub fn callback_id(&self) -> Option<i32> {
+        match self.kind {
+            proto_core::events::Registration::Callback { callback_id, .. } => Some(callback_id),
+            proto_core::events::Registration::ConnectionClosed => None,
+        }
+    }
+
+    /// Waits for this registration's next event.
+    ///
+    /// # Errors
+    /// When the connection closed.
+    pub async fn recv(&self) -> Result<proto_core::events::TypedEvent, ConnectionError> {
+        loop {
+            let ev = self.sub.recv().await?;
+            if let Some(Ok(typed)) = ev.typed() {
+                if self.kind.accepts(ev.prog, ev.proc_, &typed) {
+                    return Ok(typed);
+                }
+            }
+        }
+    }
+
+    /// Events dropped because the queue was full.
+    #[must_use]
+    pub fn missed(&self) -> u64 {
+        self.sub.missed()
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.client.close_reason().is_some() {
+            return;
+        }
+        let (proc_, args) = self.kind.deregister_call();
+        let client = self.client.clone();
+        smol::spawn(async move {
+            let _ = client.call_raw(CallSpec::remote(proc_), &args).await;
+        })
+        .detach();
     }
 }

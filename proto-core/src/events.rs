@@ -90,6 +90,66 @@ impl EventFamily {
     }
 }
 
+/// What a server-side registration is for: which events are its own, and how it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Registration {
+    /// A callback-style registration and the `callbackID` the server returned.
+    Callback {
+        /// The family it was registered for.
+        family: EventFamily,
+        /// The server's id for it.
+        callback_id: i32,
+    },
+    /// The connection-closed callback (`REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK`).
+    ConnectionClosed,
+}
+
+impl Registration {
+    /// The registration a successful register call created, from the reply body (`callbackID`
+    /// for the families, nothing for the close callback).
+    ///
+    /// # Errors
+    /// When the reply is not a `callbackID`.
+    pub fn from_reply(family: Option<EventFamily>, reply: Bytes) -> Result<Self, DecodeError> {
+        match family {
+            Some(family) => {
+                let callback_id = crate::xdr::XdrReader::new(reply).i32()?;
+                Ok(Self::Callback { family, callback_id })
+            }
+            None => Ok(Self::ConnectionClosed),
+        }
+    }
+
+    /// Whether this event belongs to this registration.
+    #[must_use]
+    pub fn accepts(&self, prog: u32, proc_: i32, event: &TypedEvent) -> bool {
+        match *self {
+            Self::Callback { family, callback_id } => {
+                prog == REMOTE_PROGRAM
+                    && EventFamily::of_event(proc_) == Some(family)
+                    && event.callback_id() == Some(callback_id)
+            }
+            Self::ConnectionClosed => {
+                prog == REMOTE_PROGRAM && proc_ == remote::REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED
+            }
+        }
+    }
+
+    /// The call that ends the registration: procedure and arguments.
+    #[must_use]
+    pub fn deregister_call(&self) -> (i32, Bytes) {
+        match *self {
+            Self::Callback { family, callback_id } => {
+                (family.deregister_proc(), EventFamily::deregister_args(callback_id))
+            }
+            Self::ConnectionClosed => (remote::REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, Bytes::new()),
+        }
+    }
+}
+
+/// The call that registers the connection-closed callback.
+pub const REGISTER_CLOSE_CALLBACK: i32 = remote::REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK;
+
 /// An event of a program this crate knows, decoded into its typed body.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

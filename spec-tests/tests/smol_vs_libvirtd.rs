@@ -381,3 +381,45 @@ fn tls_with_a_client_certificate_and_refusal_without_one() {
     drop(daemon);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn registrations_receive_typed_events_and_deregister_on_drop() {
+    use proto_core::events::{EventFamily, TypedEvent};
+    use proto_core::programs::remote::Event as RemoteEvent;
+    let Some((daemon, virsh_bin)) = setup() else { return };
+    let uri = daemon.tcp_uri();
+    smol::block_on(async {
+        let c = Client::connect(&uri, &ConnectOptions::default()).await.unwrap();
+        let test = lookup(&c, "test").await;
+        let doms = c.register_events(EventFamily::Domain, 0, Some(&test)).await.unwrap();
+        let raw = c.subscribe();
+        virsh(&virsh_bin, &uri, &["suspend", "test"]);
+        match within(10, doms.recv()).await.unwrap() {
+            TypedEvent::Remote(RemoteEvent::DomainEventCallbackLifecycle(m)) => {
+                assert_eq!(m.callback_id, doms.callback_id().unwrap());
+                assert_eq!(m.msg.event, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        let cb = doms.callback_id().unwrap();
+        drop(doms);
+        // The deregistration runs on a detached task; a call after it is ordered after it.
+        Timer::after(Duration::from_millis(300)).await;
+        let _ = c.call::<ConnectGetHostname>(&()).await.unwrap();
+        async fn next(raw: &adapter_smol::Subscription) -> Option<adapter_smol::Event> {
+            async { raw.recv().await.ok() }
+                .or(async {
+                    Timer::after(Duration::from_millis(300)).await;
+                    None
+                })
+                .await
+        }
+        while next(&raw).await.is_some() {}
+        virsh(&virsh_bin, &uri, &["resume", "test"]);
+        Timer::after(Duration::from_millis(500)).await;
+        while let Some(ev) = next(&raw).await {
+            let typed = ev.typed().unwrap().unwrap();
+            assert_ne!(typed.callback_id(), Some(cb), "an event for a dropped registration: {typed:?}");
+        }
+    });
+}
