@@ -247,8 +247,21 @@ fn argv_forms_quiet_and_shell_match_virsh() {
     same(&virsh, &["-q", "-c", &uri], "list\n", &dir);
 }
 
+/// `test:///default` without a daemon: virsh opens libvirt's test driver in-process,
+/// client-min daemon-min's, and both answer the same.
 #[test]
-#[ignore = "needs the in-process test:/// driver"]
+fn local_test_driver_matches_virsh() {
+    let Some(virsh) = require_peer("virsh") else { return };
+    let dir = std::env::temp_dir().join(format!("client-min-local-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    check_sequences(&virsh, "test:///default", &dir, &[]);
+    check_sequences(&virsh, "test:///default", &dir, &["-r"]);
+    same(&virsh, &["-c", "test:///nonexistent.xml", "list"], "", &dir);
+    same(&virsh, &["-c", "test:///default"], "list\ndomstate test\n", &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn local_test_driver_without_a_daemon() {
     let out = Command::new(CLIENT_MIN)
         .args(["-c", "test:///default", "list", "--all"])
