@@ -231,6 +231,7 @@ fn lookup(name: &str) -> Option<&'static CmdDef> {
 use vsh::{flag, opt, OptType, EMPTY_OK};
 
 static BUILTINS: &[CmdDef] = &[
+    CmdDef { name: "help", opts: &[opt("command", OptType::Data, 0)], handler: cmd_help, no_connect: true },
     CmdDef { name: "quit", opts: &[], handler: cmd_quit, no_connect: true },
     CmdDef { name: "exit", opts: &[], handler: cmd_quit, no_connect: true },
     CmdDef {
@@ -240,6 +241,70 @@ static BUILTINS: &[CmdDef] = &[
         no_connect: true,
     },
 ];
+
+/// `help [COMMAND]`: the commands, or one command's synopsis and options in virsh's layout
+/// (client-min carries no descriptions, so this is shorter than virsh's help).
+fn cmd_help(v: &mut Virsh, cmd: &Cmd) -> bool {
+    let Ok(name) = cmd.string_req(v, "command") else { return false };
+    let Some(name) = name else {
+        let mut out = String::from(" Commands:\n");
+        for c in commands() {
+            out += &format!("    {}\n", c.name);
+        }
+        v.print(&out);
+        return true;
+    };
+    let Some(def) = lookup(name) else {
+        v.error(&format!("command or command group '{name}' doesn't exist"));
+        return false;
+    };
+    let mut synopsis = format!("    {}", def.name);
+    let mut options = String::new();
+    let mut shortopt = false;
+    for o in def.opts {
+        let required = o.flags & vsh::REQ != 0;
+        let by_position = o.flags & vsh::REQ_OPT == 0;
+        let (syn, opt) = match o.ty {
+            OptType::Bool => (format!("[--{}]", o.name), format!("--{}", o.name)),
+            OptType::Int => {
+                shortopt |= by_position;
+                if required {
+                    (format!("<{}>", o.name), format!("[--{}] <number>", o.name))
+                } else {
+                    (format!("[--{} <number>]", o.name), format!("--{} <number>", o.name))
+                }
+            }
+            OptType::String => {
+                shortopt |= by_position;
+                (format!("[--{} <string>]", o.name), format!("--{} <string>", o.name))
+            }
+            OptType::Data => {
+                shortopt |= by_position;
+                let syn = if required { format!("<{}>", o.name) } else { format!("[<{}>]", o.name) };
+                (syn, format!("[--{}] <string>", o.name))
+            }
+            OptType::Argv => {
+                let syn = match (shortopt, required) {
+                    (true, true) => format!("{{[--{}] <string>}}...", o.name),
+                    (true, false) => format!("[[--{}] <string>]...", o.name),
+                    (false, true) => format!("<{}>...", o.name),
+                    (false, false) => format!("[<{}>]...", o.name),
+                };
+                (syn, if shortopt { format!("[--{}] <string>", o.name) } else { format!("<{}>", o.name) })
+            }
+            OptType::Alias(_) => continue,
+        };
+        synopsis += &format!(" {syn}");
+        options += &format!("    {}\n", opt.trim_end());
+    }
+    let mut out = format!("  NAME\n    {}\n\n  SYNOPSIS\n{synopsis}\n", def.name);
+    if !options.is_empty() {
+        out += &format!("\n  OPTIONS\n{options}");
+    }
+    out.push('\n');
+    v.print(&out);
+    true
+}
 
 fn cmd_quit(v: &mut Virsh, _cmd: &Cmd) -> bool {
     v.imode = false;
