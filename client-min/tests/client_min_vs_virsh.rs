@@ -249,50 +249,99 @@ fn argv_forms_quiet_and_shell_match_virsh() {
     same(&virsh, &["-q", "-c", &uri], "list\n", &dir);
 }
 
+/// Reads one length-prefixed frame; `None` at the end of the stream.
+fn read_frame(r: &mut impl std::io::Read) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).ok()?;
+    let n = u32::from_be_bytes(len) as usize;
+    let mut frame = vec![0u8; n.max(4)];
+    frame[..4].copy_from_slice(&len);
+    r.read_exact(&mut frame[4..]).ok()?;
+    Some(frame)
+}
+
 /// A TCP proxy in front of the daemon that records every message the client sends, with its
-/// serial zeroed; keepalive messages are left out (their timing is not the command's).
-fn record_calls(upstream: std::net::SocketAddr) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
-    use std::io::Read;
+/// serial zeroed (keepalive messages are left out: their timing is not the command's).
+/// Calls of the `blocked` remote procedures never reach the daemon: the proxy answers them
+/// as an old libvirtd would, "unknown procedure", which makes the client fall back.
+fn record_calls(
+    upstream: std::net::SocketAddr,
+    blocked: &'static [u32],
+) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
     use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
     let port = listener.local_addr().expect("proxy address").port();
     let handle = std::thread::spawn(move || {
-        let (mut client, _) = listener.accept().expect("accept");
-        let mut server = TcpStream::connect(upstream).expect("connect upstream");
-        let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-        let back = std::thread::spawn(move || {
-            let _ = std::io::copy(&mut server, &mut client);
-            let _ = client.shutdown(std::net::Shutdown::Both);
-        });
-        let mut bytes = Vec::new();
-        let mut buf = [0u8; 65536];
-        loop {
-            match client_r.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    bytes.extend_from_slice(&buf[..n]);
-                    if server_w.write_all(&buf[..n]).is_err() {
+        let (client, _) = listener.accept().expect("accept");
+        let server = TcpStream::connect(upstream).expect("connect upstream");
+        let to_client = Arc::new(Mutex::new(client.try_clone().unwrap()));
+        let (mut from_server, mut to_server, mut from_client) = (server.try_clone().unwrap(), server, client);
+        let back = {
+            let to_client = to_client.clone();
+            std::thread::spawn(move || {
+                while let Some(frame) = read_frame(&mut from_server) {
+                    if to_client.lock().unwrap().write_all(&frame).is_err() {
                         break;
                     }
                 }
-            }
-        }
-        let _ = server_w.shutdown(std::net::Shutdown::Write);
-        let _ = back.join();
+                let _ = to_client.lock().unwrap().shutdown(std::net::Shutdown::Both);
+            })
+        };
         let mut frames = Vec::new();
-        let mut rest = &bytes[..];
-        while rest.len() >= 4 {
-            let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-            let mut frame = rest[..len.min(rest.len())].to_vec();
-            rest = &rest[len.min(rest.len())..];
-            if frame.len() >= 24 && frame[4..8] != 0x6b65_6570_u32.to_be_bytes() {
-                frame[20..24].fill(0);
-                frames.push(frame);
+        while let Some(frame) = read_frame(&mut from_client) {
+            let word = |i: usize| u32::from_be_bytes(frame[i..i + 4].try_into().unwrap());
+            let is_call = frame.len() >= 28 && word(4) == 0x2000_8086 && word(16) == 0;
+            if is_call && blocked.contains(&word(12)) {
+                let proc_ = i32::try_from(word(12)).unwrap();
+                let body = proto_core::xdr::to_bytes(&proto_core::RemoteError::unknown_procedure(proc_)).unwrap();
+                let mut reply = frame[..28].to_vec();
+                reply[16..20].copy_from_slice(&1u32.to_be_bytes()); // REPLY
+                reply[24..28].copy_from_slice(&1u32.to_be_bytes()); // ERROR
+                reply.extend_from_slice(&body);
+                let len = u32::try_from(reply.len()).unwrap();
+                reply[..4].copy_from_slice(&len.to_be_bytes());
+                if to_client.lock().unwrap().write_all(&reply).is_err() {
+                    break;
+                }
+            } else if to_server.write_all(&frame).is_err() {
+                break;
+            }
+            if frame.len() >= 24 && word(4) != 0x6b65_6570 {
+                let mut f = frame.clone();
+                f[20..24].fill(0);
+                frames.push(f);
             }
         }
+        let _ = to_server.shutdown(std::net::Shutdown::Write);
+        let _ = back.join();
         frames
     });
     (port, handle)
+}
+
+/// Runs `script` through a recording proxy with virsh, then with client-min: same output,
+/// same status, same calls. Returns how many calls were made.
+fn same_calls(daemon: &Libvirtd, virsh: &Path, script: &str, blocked: &'static [u32], dir: &Path) -> usize {
+    let mut calls = Vec::new();
+    let mut outcomes = Vec::new();
+    for program in [virsh, Path::new(CLIENT_MIN)] {
+        let (port, recorder) = record_calls(daemon.tcp_addr(), blocked);
+        let uri = format!("test+tcp://127.0.0.1:{port}/default");
+        let mut out = run(program, &["-c", &uri, script], "", dir);
+        // Each run has its own proxy: `uri` shows its port.
+        out.stdout = out.stdout.replace(&uri, "test+tcp://127.0.0.1:PROXY/default");
+        outcomes.push(out);
+        calls.push(recorder.join().expect("the proxy"));
+    }
+    assert_eq!(outcomes[0], outcomes[1], "client-min's output differs from virsh's for {script:?}");
+    let (want, got) = (&calls[0], &calls[1]);
+    for (i, (w, g)) in want.iter().zip(got).enumerate() {
+        let proc_of = |f: &[u8]| u32::from_be_bytes(f[12..16].try_into().unwrap());
+        assert_eq!(w, g, "call {i}: virsh sent procedure {}, client-min procedure {}", proc_of(w), proc_of(g));
+    }
+    assert_eq!(want.len(), got.len(), "number of calls");
+    want.len()
 }
 
 /// Beyond the output: the calls client-min makes, in order and byte for byte (serials aside),
@@ -304,20 +353,25 @@ fn rpc_calls_match_virsh() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();
     let script = [SEQUENCE, MORE].concat().join("; ");
-    let mut calls = Vec::new();
-    for program in [virsh.as_path(), Path::new(CLIENT_MIN)] {
-        let (port, recorder) = record_calls(daemon.tcp_addr());
-        let uri = format!("test+tcp://127.0.0.1:{port}/default");
-        run(program, &["-c", &uri, &script], "", &dir);
-        calls.push(recorder.join().expect("the proxy"));
-    }
-    let (want, got) = (&calls[0], &calls[1]);
-    assert!(want.len() > 100, "virsh made only {} calls", want.len());
-    for (i, (w, g)) in want.iter().zip(got).enumerate() {
-        let proc_of = |f: &[u8]| u32::from_be_bytes(f[12..16].try_into().unwrap());
-        assert_eq!(w, g, "call {i}: virsh sent procedure {}, client-min procedure {}", proc_of(w), proc_of(g));
-    }
-    assert_eq!(want.len(), got.len(), "number of calls");
+    let n = same_calls(&daemon, &virsh, &script, &[], &dir);
+    assert!(n > 100, "virsh made only {n} calls");
+}
+
+/// Against a server that lacks the newer procedures, client-min falls back as virsh does
+/// (`protocol-facts.md` §7.3): the listing calls of old libvirt for domains (273), networks
+/// (283) and pools (281), `DOMAIN_GET_INFO` for the state (212), `DOMAIN_UNDEFINE` (231),
+/// and no security lines in `dominfo` (122).
+#[test]
+fn fallbacks_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-fallback");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();
+    let script = "list; list --all; define cm1.xml; list --all; list --inactive --name; domstate --reason test; \
+                  dominfo test; net-list --all; net-list; pool-list --all; pool-list --details; undefine cm1; \
+                  list --all --persistent";
+    let n = same_calls(&daemon, &virsh, script, &[273, 212, 283, 281, 231, 122], &dir);
+    assert!(n > 40, "virsh made only {n} calls");
 }
 
 /// `test:///default` without a daemon: virsh opens libvirt's test driver in-process,
