@@ -451,6 +451,46 @@ fn volume_streams_match_virsh() {
     let _ = Command::new(&virsh).args(["-c", &uri, "pool-destroy", "cmpool"]).output();
 }
 
+/// Against daemon-min instead of libvirtd: virsh and client-min still agree (the binary is
+/// found next to this test's, where `cargo test --workspace` builds it).
+#[test]
+fn daemon_min_sequences_match_virsh() {
+    let Some(virsh) = require_peer("virsh") else { return };
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
+        .filter(|p| p.exists());
+    let Some(binary) = binary else {
+        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
+        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("client-min-dm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();
+    // daemon-min keeps its state between connections, unlike libvirtd's test driver: each run
+    // gets a fresh daemon, and the port it shows (`uri`) is masked.
+    for extra in [&[][..], &["-r"]] {
+        for cmds in [SEQUENCE, MORE] {
+            let script = cmds.join("; ");
+            let mut outcomes = Vec::new();
+            for program in [virsh.as_path(), Path::new(CLIENT_MIN)] {
+                let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
+                let uri = daemon.tcp_uri();
+                let mut args = vec!["-c", uri.as_str()];
+                args.extend_from_slice(extra);
+                args.push(&script);
+                let mut out = run(program, &args, "", &dir);
+                out.stdout = out.stdout.replace(&uri, "URI");
+                outcomes.push(out);
+            }
+            assert_eq!(outcomes[0], outcomes[1], "against daemon-min, {extra:?} {script:?}");
+            assert!(outcomes[0].stdout.contains(" 1    test   running\n"), "{:?}", outcomes[0]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `test:///default` without a daemon: virsh opens libvirt's test driver in-process,
 /// client-min daemon-min's, and both answer the same.
 #[test]
