@@ -225,6 +225,60 @@ impl Drop for Subscription {
     }
 }
 
+/// Bytes handed to the writer thread and not written yet. Stream senders wait while there are
+/// more than [`WRITE_BACKLOG_MAX`], so an upload goes at the socket's pace instead of queueing
+/// a whole file in memory.
+#[derive(Debug, Default)]
+struct Backlog {
+    /// Queued bytes, and whether the writer is gone (nobody would drain them).
+    bytes: Mutex<(usize, bool)>,
+    drained: Condvar,
+}
+
+/// How far stream senders may run ahead of the socket.
+const WRITE_BACKLOG_MAX: usize = 4 << 20;
+
+impl Backlog {
+    fn add(&self, n: usize) {
+        lock(&self.bytes).0 += n;
+    }
+
+    fn written(&self, n: usize) {
+        let mut g = lock(&self.bytes);
+        g.0 = g.0.saturating_sub(n);
+        self.drained.notify_all();
+    }
+
+    fn writer_gone(&self) {
+        lock(&self.bytes).1 = true;
+        self.drained.notify_all();
+    }
+
+    /// Waits until at most `max` bytes are queued, the writer is gone, or `closed` says the
+    /// connection ended (asked every second, without this lock held: a writer stuck on a dead
+    /// peer never returns).
+    fn wait_below(&self, max: usize, closed: impl Fn() -> bool) {
+        loop {
+            {
+                let g = lock(&self.bytes);
+                if g.0 <= max || g.1 {
+                    return;
+                }
+                let (g, _) = self
+                    .drained
+                    .wait_timeout(g, Duration::from_secs(1))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if g.0 <= max || g.1 {
+                    return;
+                }
+            }
+            if closed() {
+                return;
+            }
+        }
+    }
+}
+
 struct State {
     conn: ClientConnection,
     tls: Option<rustls::ClientConnection>,
@@ -232,6 +286,7 @@ struct State {
     streams: HashMap<u32, SyncSender<StreamItem>>,
     subscribers: Vec<Arc<EventQueue>>,
     writer: Sender<Bytes>,
+    backlog: Arc<Backlog>,
 }
 
 enum Delivery {
@@ -253,9 +308,11 @@ impl State {
                             break;
                         }
                     }
+                    self.backlog.add(out.len());
                     let _ = self.writer.send(Bytes::from(out));
                 }
                 None => {
+                    self.backlog.add(b.len());
                     let _ = self.writer.send(b);
                 }
             }
@@ -334,6 +391,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct Shared {
     state: Mutex<State>,
+    backlog: Arc<Backlog>,
 }
 
 impl Shared {
@@ -452,6 +510,7 @@ impl Client {
         let reader = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let writer_stream = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let (wtx, wrx) = mpsc::channel();
+        let backlog = Arc::new(Backlog::default());
         let state = State {
             conn: ClientConnection::new(ClientConfig::default(), Instant::now()),
             tls,
@@ -459,8 +518,9 @@ impl Client {
             streams: HashMap::new(),
             subscribers: Vec::new(),
             writer: wtx,
+            backlog: backlog.clone(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state) });
+        let shared = Arc::new(Shared { state: Mutex::new(state), backlog });
         let s2 = shared.clone();
         thread::Builder::new()
             .name("libvirt-writer".into())
@@ -737,7 +797,9 @@ impl StreamHandle {
     /// # Errors
     /// When the stream is closed.
     pub fn send_hole(&mut self, length: i64) -> io::Result<()> {
-        self.send_with(|s| s.send_hole(StreamHole { length, flags: 0 }))
+        self.send_with(|s| s.send_hole(StreamHole { length, flags: 0 }))?;
+        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        Ok(())
     }
 
     /// Sends data without copying it again.
@@ -745,7 +807,10 @@ impl StreamHandle {
     /// # Errors
     /// When the stream is closed.
     pub fn send(&mut self, data: Bytes) -> io::Result<()> {
-        self.send_with(|s| s.send(data))
+        self.send_with(|s| s.send(data))?;
+        // Back-pressure: wait while the socket lags behind.
+        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        Ok(())
     }
 
     /// Finishes the stream and waits for the server's confirmation.
@@ -823,11 +888,15 @@ fn writer_loop(mut stream: Stream, rx: &Receiver<Bytes>, shared: &Shared) {
                 Err(_) => break,
             }
         }
+        let total: usize = batch.iter().map(Bytes::len).sum();
         if write_all_vectored(&mut stream, &mut batch).is_err() {
+            shared.backlog.writer_gone();
             shared.with(|st| st.conn.handle_eof(Instant::now()));
             return;
         }
+        shared.backlog.written(total);
     }
+    shared.backlog.writer_gone();
 }
 
 fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
