@@ -491,6 +491,59 @@ fn daemon_min_sequences_match_virsh() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `event`: virsh and client-min listen at the same time on the same daemon (their open
+/// connections keep the test driver's state shared), a third client makes lifecycle events,
+/// and both print the same lines; then the argument errors.
+#[test]
+fn events_match_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-event");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();
+    let uri = daemon.tcp_uri();
+    let listen = |program: &Path| {
+        Command::new(program)
+            .args(["-c", &uri, "event --all --loop --timeout 6; event --event lifecycle --domain test --timeout 1"])
+            .env("LC_ALL", "C")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a listener")
+    };
+    let (a, b) = (listen(&virsh), listen(Path::new(CLIENT_MIN)));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let trigger = run(
+        &virsh,
+        &["-c", &uri, "suspend test; resume test; define cm1.xml; start cm1; destroy cm1; undefine cm1"],
+        "",
+        &dir,
+    );
+    assert_eq!(trigger.status, Some(0), "{trigger:?}");
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let text = |o: &[u8]| String::from_utf8_lossy(o).into_owned();
+    assert_eq!(text(&a.stdout), text(&b.stdout), "event output");
+    assert_eq!(text(&a.stderr), text(&b.stderr), "event errors");
+    assert_eq!(a.status.code(), b.status.code(), "event status");
+    assert!(
+        text(&a.stdout).starts_with("event 'lifecycle' for domain 'test': Suspended Paused\n"),
+        "{}",
+        text(&a.stdout)
+    );
+    assert!(text(&a.stdout).contains("events received: 6\n"), "{}", text(&a.stdout));
+    for script in [
+        "event --list",
+        "event",
+        "event --event bogus",
+        "event --all --event lifecycle",
+        "event --list --all",
+        "event --all --timeout 0",
+        "event --domain nope --all",
+        "event --event reboot --timeout 1 --timestamp",
+    ] {
+        same(&virsh, &["-c", &uri, script], "", &dir);
+    }
+}
+
 /// `test:///default` without a daemon: virsh opens libvirt's test driver in-process,
 /// client-min daemon-min's, and both answer the same.
 #[test]
