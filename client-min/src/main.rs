@@ -413,6 +413,12 @@ fn parse_args(v: &mut Virsh, progname: &str, args: &[String]) -> Parsed {
                 _ => {
                     println!("Virsh command line tool of libvirt {}", version_string(LIBVIRT_VERSION));
                     println!("See web site at https://libvirt.org/\n");
+                    // What this build has, in virsh's layout (not Debian's virsh's list).
+                    println!("Compiled with support for:");
+                    println!(" Hypervisors: Test");
+                    println!(" Networking: Remote");
+                    println!(" Storage:");
+                    println!(" Miscellaneous:");
                     return Some(0);
                 }
             }
