@@ -5,6 +5,8 @@
 //! else the old `CONNECT_DOMAIN_EVENT_REGISTER_ANY` (167) with the domain filtered here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -162,6 +164,26 @@ fn describe_callback_event(proc_: i32, index: usize, body: &Bytes) -> Option<(i3
     }
 }
 
+/// Ctrl-C while waiting for events ends the wait ("event loop interrupted"), as in virsh;
+/// at any other time it keeps its default action. Returns the flag a SIGINT sets, or `None`
+/// when the handlers cannot be installed.
+fn sigint_flag(waiting: bool) -> Option<Arc<AtomicBool>> {
+    static FLAGS: OnceLock<Option<(Arc<AtomicBool>, Arc<AtomicBool>)>> = OnceLock::new();
+    let (interrupted, default) = FLAGS
+        .get_or_init(|| {
+            let interrupted = Arc::new(AtomicBool::new(false));
+            let default = Arc::new(AtomicBool::new(true));
+            let sigint = signal_hook::consts::SIGINT;
+            signal_hook::flag::register_conditional_default(sigint, default.clone()).ok()?;
+            signal_hook::flag::register(sigint, interrupted.clone()).ok()?;
+            Some((interrupted, default))
+        })
+        .as_ref()?;
+    interrupted.store(false, Ordering::SeqCst);
+    default.store(!waiting, Ordering::SeqCst);
+    Some(interrupted.clone())
+}
+
 /// Registrations: callback id → event index (callback style), or the old-style event ids.
 enum Registered {
     Callbacks(HashMap<i32, usize>),
@@ -243,17 +265,21 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
     let mut count = 0u32;
     let mut ret = false;
     if ok {
+        let interrupted = sigint_flag(true);
         // virshEventPrint: without --loop only the first event is printed.
         let outcome = loop {
             if !looping && count > 0 {
                 break None;
             }
+            if interrupted.as_ref().is_some_and(|f| f.load(Ordering::SeqCst)) {
+                break Some("event loop interrupted\n");
+            }
             let wait = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(w) => w,
+                    Some(w) => w.min(Duration::from_millis(100)),
                     None => break Some("event loop timed out\n"),
                 },
-                None => Duration::from_secs(3600),
+                None => Duration::from_millis(100),
             };
             let ev = match events.recv_timeout(wait) {
                 None => continue,
@@ -285,6 +311,7 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
             }
             count += 1;
         };
+        sigint_flag(false);
         if let Some(msg) = outcome {
             v.print(msg);
         }
