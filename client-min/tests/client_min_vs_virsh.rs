@@ -503,7 +503,7 @@ fn events_match_virsh() {
     let uri = daemon.tcp_uri();
     let listen = |program: &Path| {
         Command::new(program)
-            .args(["-c", &uri, "event --all --loop --timeout 6; event --event lifecycle --domain test --timeout 1"])
+            .args(["-c", &uri, "event --all --loop --timeout 9; event --event lifecycle --domain test --timeout 1"])
             .env("LC_ALL", "C")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -511,7 +511,8 @@ fn events_match_virsh() {
             .expect("start a listener")
     };
     let (a, b) = (listen(&virsh), listen(Path::new(CLIENT_MIN)));
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    // Time for both to connect and register (the events come 3 s into their 9 s wait).
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let trigger = run(
         &virsh,
         &["-c", &uri, "suspend test; resume test; define cm1.xml; start cm1; destroy cm1; undefine cm1"],
