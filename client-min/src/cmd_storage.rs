@@ -832,7 +832,7 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
     };
     // The size for the progress bar (terminals only): what is left of the volume after the
     // offset. Asked before the stream opens: once it runs, its data must be read first.
-    let total = if std::io::stderr().is_terminal_cached() {
+    let total = if crate::progress::stderr_is_terminal() {
         let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol: vol.clone() });
         r.ok().map(|i| {
             let left = i.capacity.saturating_sub(args.offset);
@@ -928,15 +928,4 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
         return false;
     }
     true
-}
-
-/// `IsTerminal` asked once per process.
-trait TerminalCached {
-    fn is_terminal_cached(&self) -> bool;
-}
-
-impl TerminalCached for std::io::Stderr {
-    fn is_terminal_cached(&self) -> bool {
-        crate::progress::stderr_is_terminal()
-    }
 }
