@@ -129,7 +129,7 @@ pub(crate) fn open_local(uri: Option<&str>, opts: &OpenOptions) -> Option<Result
     let opened =
         daemon_min::embedded::open(uri, opts.read_only, &opts.adapter()).map_err(ApiError::from).map(|client| {
             let close_callback = client.features().close_callback;
-            Opened { client, uri: uri.to_owned(), close_callback }
+            Opened { client, uri: shown_uri(uri), close_callback }
         });
     Some(opened)
 }
@@ -160,11 +160,60 @@ fn remote(uri: Option<&str>, opts: &OpenOptions) -> Result<Opened, ApiError> {
         ));
     }
     let uri = match chosen {
-        Some(u) => u.to_owned(),
+        Some(u) => shown_uri(u),
         // Opened without a URI: the remote driver asks the daemon which one it picked.
         None => client.call::<ConnectGetUri>(&()).map_err(ApiError::from)?.uri.to_string(),
     };
     Ok(Opened { client, uri, close_callback: features.close_callback })
+}
+
+/// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the
+/// connection was opened with; the path and fragment are re-escaped, the query kept raw.
+pub(crate) fn format_uri(u: &LibvirtUri) -> String {
+    let unreserved = |c: u8| c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c);
+    let escape = |out: &mut String, s: &str, keep: &dyn Fn(u8) -> bool| {
+        for &c in s.as_bytes() {
+            if keep(c) {
+                out.push(char::from(c));
+            } else {
+                out.push_str(&format!("%{c:02X}"));
+            }
+        }
+    };
+    let mut out = format!("{}:", u.scheme);
+    let port = u.port.unwrap_or(0);
+    if u.host.is_some() || port == 0 {
+        out.push_str("//");
+        if let Some(user) = &u.user {
+            escape(&mut out, user, &|c| unreserved(c) || b";:&=+$,".contains(&c));
+            out.push('@');
+        }
+        if let Some(h) = &u.host {
+            if h.contains(':') {
+                out.push_str(&format!("[{h}]"));
+            } else {
+                out.push_str(h);
+            }
+            if port > 0 {
+                out.push_str(&format!(":{port}"));
+            }
+        }
+    }
+    escape(&mut out, &u.path, &|c| unreserved(c) || b"/;@&=+$,".contains(&c));
+    if let Some(q) = &u.query {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = &u.fragment {
+        out.push('#');
+        escape(&mut out, f, &|c| unreserved(c) || b";/?:@&=+$,[]".contains(&c));
+    }
+    out
+}
+
+/// The URI `uri` prints for a connection opened with `given`.
+fn shown_uri(given: &str) -> String {
+    LibvirtUri::parse(given).map_or_else(|_| given.to_owned(), |u| format_uri(&u))
 }
 
 /// libvirt's messages for a transport that could not be opened.
@@ -292,6 +341,26 @@ impl Conn {
             let _ = self.client.close();
         } else {
             drop(self.client);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_print_as_libvirt_prints_them() {
+        for (given, shown) in [
+            ("test:///default", "test:///default"),
+            ("test+tcp://127.0.0.1:16509/default", "test+tcp://127.0.0.1:16509/default"),
+            ("test+tcp://127.0.0.1:17391/%64efault", "test+tcp://127.0.0.1:17391/default"),
+            ("test+tcp://[::1]:1/default", "test+tcp://[::1]:1/default"),
+            ("test+tcp://u%40x@h/default?a=%20b&c#fr%20ag", "test+tcp://u%40x@h/default?a=%20b&c#fr%20ag"),
+            ("test:///tmp/a:b%20c", "test:///tmp/a%3Ab%20c"),
+            ("qemu+ssh://root@host:22/system", "qemu+ssh://root@host:22/system"),
+        ] {
+            assert_eq!(shown_uri(given), shown, "{given}");
         }
     }
 }
