@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proto_core::programs::remote::*;
-use proto_core::{ConnectionError, Procedure, XdrDecode, XdrReader};
+use proto_core::{Procedure, XdrDecode, XdrReader};
 
 use crate::cmd_domain::{opt_domain, Dom};
 use crate::vsh::{flag, int, string, Cmd, CmdDef, Reporter};
@@ -283,14 +283,9 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
             };
             let ev = match events.recv_timeout(wait) {
                 None => continue,
-                Some(Err(reason)) => {
-                    let why = match reason {
-                        ConnectionError::KeepaliveTimeout => "keepalive timeout",
-                        ConnectionError::PeerClosed | ConnectionError::TruncatedByPeer { .. } => "end of file",
-                        _ => "I/O error",
-                    };
-                    let uri = v.conn().uri().to_owned();
-                    v.error(&format!("Disconnected from {uri} due to {why}"));
+                Some(Err(_)) => {
+                    // The close watcher says why; virsh's close callback ends the wait.
+                    v.conn().wait_lost_reported();
                     v.disconnected = true;
                     break None;
                 }

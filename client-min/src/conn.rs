@@ -7,13 +7,16 @@
 //! Every driver hands back an [`adapter_blocking::Client`], so the commands do not care
 //! which one answered.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::connect::OpenError;
 use proto_core::programs::remote::{ConnectGetUri, ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UnixSocket};
-use proto_core::{CallError, ErrorCode, ErrorDomain, KeepaliveConfig, Procedure};
+use proto_core::{CallError, ConnectionError, ErrorCode, ErrorDomain, KeepaliveConfig, Procedure};
 
 /// A libvirt error as virsh sees it (`virError`): the code decides fallbacks, the message is
 /// what `error: …` prints.
@@ -111,6 +114,8 @@ pub(crate) struct Opened {
     uri: String,
     /// The driver answers close-callback registration (`REMOTE_CLOSE_CALLBACK`).
     close_callback: bool,
+    /// A UNIX socket (where a peer's close reads as end of file, not as an I/O error).
+    unix: bool,
 }
 
 /// The driver table, in `virConnectOpen`'s order: local drivers first, the remote one last.
@@ -129,7 +134,7 @@ pub(crate) fn open_local(uri: Option<&str>, opts: &OpenOptions) -> Option<Result
     let opened =
         daemon_min::embedded::open(uri, opts.read_only, &opts.adapter()).map_err(ApiError::from).map(|client| {
             let close_callback = client.features().close_callback;
-            Opened { client, uri: shown_uri(uri), close_callback }
+            Opened { client, uri: shown_uri(uri), close_callback, unix: true }
         });
     Some(opened)
 }
@@ -164,7 +169,8 @@ fn remote(uri: Option<&str>, opts: &OpenOptions) -> Result<Opened, ApiError> {
         // Opened without a URI: the remote driver asks the daemon which one it picked.
         None => client.call::<ConnectGetUri>(&()).map_err(ApiError::from)?.uri.to_string(),
     };
-    Ok(Opened { client, uri, close_callback: features.close_callback })
+    let unix = target.transport == Transport::Unix;
+    Ok(Opened { client, uri, close_callback: features.close_callback, unix })
 }
 
 /// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the
@@ -251,6 +257,39 @@ pub(crate) struct Conn {
     close_callback: bool,
     /// `CONNECT_GET_TYPE`'s answer; the remote driver asks once per connection.
     hv_type: Option<String>,
+    /// Set by the close watcher once it reported the connection lost.
+    lost: Arc<AtomicBool>,
+    /// Set before this side closes, so that the watcher stays quiet.
+    closing: Arc<AtomicBool>,
+}
+
+/// virsh's close callback (`virshCatchDisconnect`): when the connection ends for another
+/// reason than this side closing it, says so at once, from its own thread as libvirt's event
+/// loop does, and marks the connection lost so that the next command reconnects.
+fn watch_close(client: &Client, uri: String, unix: bool, lost: Arc<AtomicBool>, closing: Arc<AtomicBool>) {
+    let events = client.subscribe();
+    let _ = std::thread::Builder::new().name("close-watcher".into()).spawn(move || loop {
+        match events.recv() {
+            Ok(_) => {}
+            Err(ConnectionError::LocallyClosed) => return,
+            Err(reason) => {
+                if closing.load(Ordering::SeqCst) {
+                    return;
+                }
+                let why = match reason {
+                    ConnectionError::KeepaliveTimeout => "keepalive timeout",
+                    ConnectionError::PeerClosed | ConnectionError::TruncatedByPeer { .. } if unix => "end of file",
+                    _ => "I/O error",
+                };
+                let _ = std::io::stdout().flush();
+                let mut e = std::io::stderr().lock();
+                let _ = writeln!(e, "error: Disconnected from {uri} due to {why}");
+                let _ = e.flush();
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    });
 }
 
 impl std::fmt::Debug for Conn {
@@ -274,7 +313,10 @@ impl Conn {
             read_only: opts.read_only,
             close_callback: opened.close_callback,
             hv_type: None,
+            lost: Arc::new(AtomicBool::new(false)),
+            closing: Arc::new(AtomicBool::new(false)),
         };
+        watch_close(&conn.client, conn.uri.clone(), opened.unix, conn.lost.clone(), conn.closing.clone());
         if conn.close_callback {
             // Its failure is virsh's "Unable to register disconnect callback"; libvirt then
             // keeps the callback locally, as it does when the feature is missing.
@@ -332,8 +374,23 @@ impl Conn {
         self.client.close_reason().is_none()
     }
 
+    /// Whether the connection was lost (and reported) since it opened.
+    pub(crate) fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Waits a little for the close watcher to report a connection that just ended, so that
+    /// its message comes before what the caller prints next.
+    pub(crate) fn wait_lost_reported(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while !self.lost() && !self.closing.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// virsh's disconnect: `virConnectUnregisterCloseCallback` then `virConnectClose`.
     pub(crate) fn close(self) {
+        self.closing.store(true, Ordering::SeqCst);
         if self.close_callback && self.is_alive() {
             let _ = self.client.call::<ConnectUnregisterCloseCallback>(&());
         }

@@ -158,6 +158,9 @@ impl Virsh {
 
     /// `virshConnectionHandler`: connects lazily, reconnects after a disconnection.
     fn connection_handler(&mut self) -> bool {
+        if self.conn.as_ref().is_some_and(Conn::lost) {
+            self.disconnected = true;
+        }
         if (self.conn.is_none() || self.disconnected) && !self.reconnect(None, false, false) {
             return false;
         }
