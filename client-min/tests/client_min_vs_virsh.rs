@@ -545,6 +545,55 @@ fn events_match_virsh() {
     }
 }
 
+/// The daemon goes away under an open shell: the loss is reported ("Disconnected from … due
+/// to I/O error" over TCP, "end of file" over a UNIX socket) and the next commands try to
+/// reconnect, as virsh's close callback and connection handler do.
+#[test]
+fn lost_connection_matches_virsh() {
+    use std::time::Duration;
+    let Some(virsh) = require_peer("virsh") else { return };
+    for unix in [false, true] {
+        let mut outcomes = Vec::new();
+        for program in [virsh.as_path(), Path::new(CLIENT_MIN)] {
+            let Some(daemon) = Libvirtd::start_or_skip() else { return };
+            let uri = if unix { daemon.unix_uri() } else { daemon.tcp_uri() };
+            let masks = [
+                (uri.clone(), "URI".to_owned()),
+                (daemon.unix_socket_path().display().to_string(), "SOCKET".to_owned()),
+                (format!("127.0.0.1:{}", daemon.port()), "127.0.0.1:PORT".to_owned()),
+            ];
+            let mut child = Command::new(program)
+                .arg0("virsh")
+                .args(["-c", &uri])
+                .env("LC_ALL", "C")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start the shell");
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(b"list\n").unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+            drop(daemon);
+            std::thread::sleep(Duration::from_secs(1));
+            stdin.write_all(b"list\nhostname\n").unwrap();
+            drop(stdin);
+            let out = child.wait_with_output().unwrap();
+            let mask = |b: &[u8]| {
+                masks.iter().fold(String::from_utf8_lossy(b).into_owned(), |t, (from, to)| t.replace(from, to))
+            };
+            outcomes.push((mask(&out.stdout), mask(&out.stderr), out.status.code()));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "unix socket: {unix}");
+        let why = if unix { "end of file" } else { "I/O error" };
+        assert!(
+            outcomes[0].1.starts_with(&format!("error: Disconnected from URI due to {why}\n")),
+            "{:?}",
+            outcomes[0]
+        );
+    }
+}
+
 /// `test:///default` without a daemon: virsh opens libvirt's test driver in-process,
 /// client-min daemon-min's, and both answer the same.
 #[test]
