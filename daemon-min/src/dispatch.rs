@@ -15,7 +15,7 @@
 //!   the connection driver: virXxx" (`VIR_ERR_NO_SUPPORT`).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
@@ -39,13 +39,23 @@ const VIR_DOMAIN_EVENT_ID_LAST: i32 = 27;
 const VIR_NETWORK_EVENT_ID_LAST: i32 = 2;
 /// `VIR_STORAGE_POOL_EVENT_ID_LAST`.
 const VIR_STORAGE_POOL_EVENT_ID_LAST: i32 = 2;
-/// `VIR_CONNECT_CLOSE_REASON_CLIENT`: the daemon closes the connection on purpose.
-pub const VIR_CONNECT_CLOSE_REASON_CLIENT: i32 = 3;
+/// `VIR_CONNECT_CLOSE_REASON_EOF`: the reason sent with
+/// `REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED` when the daemon shuts down. Not
+/// `VIR_CONNECT_CLOSE_REASON_CLIENT` (3): libvirt's client takes that as "the application
+/// closed it", calls the close callback with it and forgets the callback, so virsh neither
+/// reports the disconnection nor leaves `event --loop` (it waits for its timeout). With EOF it
+/// prints "Disconnected from URI due to end of file" and stops, as it does when Debian's
+/// libvirtd is stopped (that daemon sends no event: its clients just see the end of file).
+pub const VIR_CONNECT_CLOSE_REASON_EOF: i32 = 1;
 
 /// Where a connection's events go: the listener's handle on it.
 pub trait EventSink: Send + Sync {
     /// Sends a `MESSAGE` of `REMOTE_PROGRAM` with this procedure and body.
     fn send_event(&self, proc_: i32, body: Bytes);
+
+    /// Waits until what was sent before has reached the connection itself (it is then sent
+    /// before the connection closes, even if the server is stopping). Nothing by default.
+    fn flush(&self) {}
 }
 
 /// What the listener must do with a call.
@@ -104,6 +114,50 @@ pub struct Session {
     opened: Option<Opened>,
     sink: Arc<dyn EventSink>,
     callbacks: Arc<Mutex<Callbacks>>,
+    /// Keeps the session in the daemon's list of live sessions until it is dropped.
+    _live: Registration,
+}
+
+/// What the daemon keeps of each live session: enough to tell its client the daemon is
+/// closing.
+#[derive(Clone)]
+struct Live {
+    sink: Arc<dyn EventSink>,
+    callbacks: Arc<Mutex<Callbacks>>,
+}
+
+impl Live {
+    /// Sends `REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED` if the client registered a close
+    /// callback (once: the registration is used up); whether it was sent.
+    fn notify_closing(&self) -> bool {
+        let wanted = std::mem::take(&mut lock(&self.callbacks).close);
+        if wanted {
+            let msg = RemoteConnectEventConnectionClosedMsg { reason: VIR_CONNECT_CLOSE_REASON_EOF };
+            if let Ok(b) = xdr::to_bytes(&msg) {
+                self.sink.send_event(REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, b);
+            }
+        }
+        wanted
+    }
+}
+
+/// The daemon's live sessions.
+#[derive(Default)]
+struct Registry {
+    next: AtomicU64,
+    live: Mutex<HashMap<u64, Live>>,
+}
+
+/// A session's entry in the [`Registry`], removed when the session is dropped.
+struct Registration {
+    id: u64,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.registry.live).remove(&self.id);
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -129,14 +183,9 @@ impl Session {
     }
 
     /// Tells the client the daemon is closing the connection
-    /// (`REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED`), if it asked to know.
+    /// (`REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED`), if it asked to know (once).
     pub fn notify_closing(&self) {
-        if self.wants_close_event() {
-            let msg = RemoteConnectEventConnectionClosedMsg { reason: VIR_CONNECT_CLOSE_REASON_CLIENT };
-            if let Ok(b) = xdr::to_bytes(&msg) {
-                self.sink.send_event(REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, b);
-            }
-        }
+        Live { sink: self.sink.clone(), callbacks: self.callbacks.clone() }.notify_closing();
     }
 }
 
@@ -150,6 +199,7 @@ pub struct Daemon {
     custom: Mutex<HashMap<String, SharedHypervisor>>,
     hostname: String,
     next_callback: Arc<AtomicI32>,
+    sessions: Arc<Registry>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -328,7 +378,13 @@ impl Daemon {
     /// A daemon whose `test:///default` is `default`.
     #[must_use]
     pub fn new(default: SharedHypervisor, hostname: String) -> Self {
-        Self { default, custom: Mutex::new(HashMap::new()), hostname, next_callback: Arc::new(AtomicI32::new(0)) }
+        Self {
+            default,
+            custom: Mutex::new(HashMap::new()),
+            hostname,
+            next_callback: Arc::new(AtomicI32::new(0)),
+            sessions: Arc::new(Registry::default()),
+        }
     }
 
     /// The shared `test:///default` hypervisor.
@@ -340,7 +396,30 @@ impl Daemon {
     /// A new connection's state.
     #[must_use]
     pub fn session(&self, read_only_socket: bool, sink: Arc<dyn EventSink>) -> Session {
-        Session { read_only_socket, opened: None, sink, callbacks: Arc::new(Mutex::new(Callbacks::default())) }
+        let callbacks = Arc::new(Mutex::new(Callbacks::default()));
+        let id = self.sessions.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.sessions.live).insert(id, Live { sink: sink.clone(), callbacks: callbacks.clone() });
+        let live = Registration { id, registry: self.sessions.clone() };
+        Session { read_only_socket, opened: None, sink, callbacks, _live: live }
+    }
+
+    /// Sessions alive now (connections the listeners have handed over and not yet ended).
+    #[must_use]
+    pub fn live_sessions(&self) -> usize {
+        lock(&self.sessions.live).len()
+    }
+
+    /// Tells every client that registered a close callback that the daemon is closing its
+    /// connection (`REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED`), and waits until each of those
+    /// events has reached its connection, so that a shutdown started afterwards still sends it.
+    /// Returns how many clients were told. Call it when shutdown starts (SIGTERM, `--timeout`).
+    pub fn notify_all_closing(&self) -> usize {
+        let live: Vec<Live> = lock(&self.sessions.live).values().cloned().collect();
+        let told: Vec<&Live> = live.iter().filter(|l| l.notify_closing()).collect();
+        for l in &told {
+            l.sink.flush();
+        }
+        told.len()
     }
 
     /// Forgets a closed connection (its event subscriptions).

@@ -99,7 +99,7 @@ fn run(args: Args) -> Result<(), String> {
         None => SharedHypervisor::new(Hypervisor::new_default(&hostname)),
     };
     let daemon = Arc::new(Daemon::new(hv, hostname));
-    let handler = Arc::new(DaemonHandler::new(daemon));
+    let handler = Arc::new(DaemonHandler::new(daemon.clone()));
 
     let sock_dir = config.unix_sock_dir.as_ref().map_or_else(default_socket_dir, PathBuf::from);
     std::fs::create_dir_all(&sock_dir).map_err(|e| format!("cannot create {}: {e}", sock_dir.display()))?;
@@ -171,15 +171,14 @@ fn run(args: Args) -> Result<(), String> {
         }
         let server = BServer::new(listeners, config.max_clients, handler).map_err(|e| e.to_string())?;
         let handle = server.shutdown_handle();
-        let (h1, h2) = (handle.clone(), handle);
-        watch_signals_and_idle(args.timeout, move || h1.shutdown(), move || h2.clients())?;
+        watch_signals_and_idle(args.timeout, daemon, move || handle.shutdown())?;
         let result = server.run().map_err(|e| e.to_string());
         cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
         return result;
     }
 
-    let (g1, g2) = (group.clone(), group.clone());
-    watch_signals_and_idle(args.timeout, move || g1.shutdown(), move || g2.clients())?;
+    let stop = group.clone();
+    watch_signals_and_idle(args.timeout, daemon, move || stop.shutdown())?;
 
     let result = smol::block_on(async {
         let mut tasks = Vec::new();
@@ -212,14 +211,24 @@ fn cleanup(rw: &Path, ro: &Path, pid_file: Option<&Path>) {
     }
 }
 
-/// SIGTERM / SIGINT: stop accepting, finish calls in flight, exit 0. With `--timeout`, the
-/// same after that many seconds with no client.
+/// SIGTERM / SIGINT: tell the clients that registered a close callback, stop accepting, finish
+/// calls in flight, exit 0. With `--timeout`, the same after that many seconds with no client.
+///
+/// "No client" counts the daemon's live sessions, not the runtime's: adapter-smol's
+/// `ServerGroup::clients` includes the slot each idle listener holds for its next connection.
 fn watch_signals_and_idle(
     timeout: Option<u64>,
-    stop: impl Fn() + Send + Sync + 'static,
-    clients: impl Fn() -> usize + Send + 'static,
+    daemon: Arc<Daemon>,
+    shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Result<(), String> {
-    let stop = Arc::new(stop);
+    let clients = {
+        let daemon = daemon.clone();
+        move || daemon.live_sessions()
+    };
+    let stop = Arc::new(move || {
+        daemon.notify_all_closing();
+        shutdown();
+    });
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let on_signal = stop.clone();

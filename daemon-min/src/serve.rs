@@ -58,10 +58,13 @@ pub trait DaemonLink: Clone + Send + Sync + 'static {
     fn close(&self);
     /// Sends a volume's content on `serial` in the background, paced by the socket.
     fn spawn_download(&self, serial: u32, t: Transfer);
+    /// Waits until everything queued through this link before has reached the connection
+    /// (from a thread outside the runtime).
+    fn flush(&self);
 }
 
 macro_rules! impl_daemon_link {
-    ($t:ty, $spawn:ident) => {
+    ($t:ty, $spawn:ident, $flush:ident) => {
         impl DaemonLink for $t {
             fn reply_raw(&self, id: CallId, body: Bytes) {
                 <$t>::reply_raw(self, id, body);
@@ -96,12 +99,25 @@ macro_rules! impl_daemon_link {
             fn spawn_download(&self, serial: u32, t: Transfer) {
                 $spawn(self.clone(), serial, t);
             }
+            fn flush(&self) {
+                $flush(self);
+            }
         }
     };
 }
 
-impl_daemon_link!(adapter_smol::server::Link, spawn_download);
-impl_daemon_link!(adapter_blocking::server::Link, spawn_blocking_download);
+impl_daemon_link!(adapter_smol::server::Link, spawn_download, smol_flush);
+impl_daemon_link!(adapter_blocking::server::Link, spawn_blocking_download, blocking_flush);
+
+/// The driver runs the link's commands in order, so once a `drained` queued now is answered,
+/// everything queued before it is in the connection.
+fn smol_flush(link: &adapter_smol::server::Link) {
+    smol::block_on(link.drained(usize::MAX));
+}
+
+/// The loop takes a link's queued commands before it looks at the shutdown flag again, so
+/// there is nothing to wait for.
+fn blocking_flush(_: &adapter_blocking::server::Link) {}
 
 fn spawn_download(link: adapter_smol::server::Link, serial: u32, t: Transfer) {
     smol::spawn(async move {
@@ -138,6 +154,9 @@ struct LinkSink<L>(L);
 impl<L: DaemonLink> EventSink for LinkSink<L> {
     fn send_event(&self, proc_: i32, body: Bytes) {
         self.0.send_event(proc_, body);
+    }
+    fn flush(&self) {
+        self.0.flush();
     }
 }
 

@@ -108,6 +108,32 @@ impl DaemonMin {
         self.child.id()
     }
 
+    /// Sends a signal by name (`"TERM"`, `"KILL"`, `"STOP"`, `"CONT"`) without waiting.
+    ///
+    /// # Panics
+    /// When the signal cannot be sent.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().expect("kill");
+        assert!(ok.success(), "kill -{name} failed");
+    }
+
+    /// Waits up to `timeout` for the daemon to exit: its status, or `None` if it still runs.
+    ///
+    /// # Panics
+    /// When waiting fails.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if t0.elapsed() >= timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     ///
     /// # Panics

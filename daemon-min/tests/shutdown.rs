@@ -1,0 +1,225 @@
+//! Stopping the daemon: SIGTERM stops accepting, answers the calls in flight, tells the
+//! clients that registered a close callback (`REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED`),
+//! keeps what it acknowledged and exits 0; `--timeout N` exits after N seconds without
+//! clients. On both runtimes.
+
+mod common;
+
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use adapter_blocking::{Client, ConnectOptions};
+use bytes::BytesMut;
+use common::{call, daemon_bin, open_call, unix, RUNTIMES};
+use proto_core::client::CallSpec;
+use proto_core::programs::remote::{
+    ConnectListAllDomains, RemoteConnectEventConnectionClosedMsg, RemoteConnectListAllDomainsArgs,
+    RemoteDomainDefineXmlArgs, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED,
+    REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, REMOTE_PROC_DOMAIN_DEFINE_XML,
+};
+use proto_core::{MessageStatus, MessageType, XdrString};
+use spec_tests::daemon_min::DaemonMin;
+use spec_tests::libvirtd::{require_peer, Libvirtd};
+
+/// `VIR_CONNECT_CLOSE_REASON_EOF`.
+const REASON_EOF: i32 = 1;
+
+fn close_callbacks_hear_the_shutdown(runtime: &[&str]) {
+    let mut d = DaemonMin::start(daemon_bin(), "", runtime);
+    let options = ConnectOptions::default();
+    // a registers a close callback, b does not.
+    let a = Client::connect(&d.unix_uri(), &options).expect("connect a");
+    a.call_raw(CallSpec::remote(REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK), &[]).expect("register");
+    let a_events = a.subscribe();
+    let b = Client::connect(&d.tcp_uri(), &options).expect("connect b");
+    let b_events = b.subscribe();
+    // c registers too, on a raw socket: the event must come before the end of file.
+    let mut c = unix(&d.unix_socket_path());
+    let mut out = BytesMut::new();
+    open_call(&mut out, 1);
+    call(&mut out, REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, 2, &());
+    c.send(&out).unwrap();
+    for serial in [1, 2] {
+        let r = c.reply();
+        assert_eq!((r.header.serial, r.header.status), (serial, MessageStatus::Ok));
+    }
+
+    d.signal("TERM");
+    let status = d.wait_exit(Duration::from_secs(10)).expect("the daemon exits after SIGTERM");
+    assert!(status.success(), "{status}");
+
+    let ev = a_events.recv_timeout(Duration::from_secs(2)).expect("a is told").expect("an event");
+    assert_eq!(ev.proc_, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED);
+    assert_eq!(ev.decode::<RemoteConnectEventConnectionClosedMsg>().unwrap().reason, REASON_EOF);
+    match b_events.recv_timeout(Duration::from_millis(300)) {
+        None | Some(Err(_)) => {}
+        Some(Ok(ev)) => panic!("b registered no close callback but got event {}", ev.proc_),
+    }
+    let f = c.recv().expect("read").expect("the event before the end of file");
+    assert_eq!((f.header.ty, f.header.proc_), (MessageType::Message, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED));
+    assert!(c.recv().expect("read").is_none(), "then the end of file");
+    // It accepts no more: the sockets are gone.
+    assert!(UnixStream::connect(d.unix_socket_path()).is_err());
+    assert!(std::net::TcpStream::connect(d.tcp_uri().trim_start_matches("test+tcp://").trim_end_matches("/default"))
+        .is_err());
+}
+
+fn domain_xml(i: u32) -> String {
+    format!(
+        "<domain type='test'><name>burst-{i}</name><uuid>5eed0000-0000-4000-8000-{i:012}</uuid>\
+         <memory>1024</memory><os><type>hvm</type></os></domain>"
+    )
+}
+
+/// A burst of pipelined defines, SIGTERM after the first answer: every call the daemon read is
+/// answered before it closes, each answer is a success, the daemon exits 0, and a restart on
+/// the same state directory has exactly the acknowledged domains.
+fn calls_in_flight_are_answered_and_kept(runtime: &[&str]) {
+    const N: u32 = 3000;
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap();
+    let args: Vec<&str> = runtime.iter().copied().chain(["--state-dir", state_dir]).collect();
+    let mut d = DaemonMin::start(daemon_bin(), "", &args);
+    let mut c = unix(&d.unix_socket_path());
+    let mut out = BytesMut::new();
+    open_call(&mut out, 1);
+    c.send(&out).unwrap();
+    assert_eq!(c.reply().header.status, MessageStatus::Ok);
+
+    let mut burst = BytesMut::new();
+    for i in 0..N {
+        call(
+            &mut burst,
+            REMOTE_PROC_DOMAIN_DEFINE_XML,
+            2 + i,
+            &RemoteDomainDefineXmlArgs { xml: XdrString::from(domain_xml(i).as_str()) },
+        );
+    }
+    // The daemon stops reading when it stops: write from another thread, which then fails.
+    let mut writer = c.sock.try_clone().unwrap();
+    let w = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &burst).is_ok());
+    let first = c.reply();
+    let t0 = Instant::now();
+    d.signal("TERM");
+    let mut answered = 1;
+    assert_eq!((first.header.serial, first.header.status), (2, MessageStatus::Ok));
+    // The daemon closes with the rest of the burst unread, so the end may come as a reset
+    // (after every reply it sent) rather than an end of file.
+    let next = |c: &mut common::Raw<UnixStream>| match c.recv() {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => None,
+        r => r.expect("read"),
+    };
+    while let Some(f) = next(&mut c) {
+        assert_eq!(f.header.ty, MessageType::Reply);
+        assert_eq!((f.header.serial, f.header.status), (2 + answered, MessageStatus::Ok), "in order, all successes");
+        answered += 1;
+    }
+    let status = d.wait_exit(Duration::from_secs(10)).expect("the daemon exits after SIGTERM");
+    assert!(status.success(), "{status}");
+    eprintln!("{runtime:?}: {answered} of {N} defines answered; exited {:?} after SIGTERM", t0.elapsed());
+    let _ = w.join();
+    drop(c);
+
+    let d = DaemonMin::start(daemon_bin(), "", &args);
+    let client = Client::connect(&d.unix_uri(), &ConnectOptions::default()).unwrap();
+    let all =
+        client.call::<ConnectListAllDomains>(&RemoteConnectListAllDomainsArgs { need_results: 1, flags: 0 }).unwrap();
+    let mut burst: Vec<u32> = all
+        .domains
+        .iter()
+        .filter_map(|dom| dom.name.to_string().strip_prefix("burst-").and_then(|n| n.parse().ok()))
+        .collect();
+    burst.sort_unstable();
+    assert_eq!(burst, (0..answered).collect::<Vec<_>>(), "exactly the acknowledged defines survive");
+}
+
+/// `--timeout N`: exits 0 after N seconds with no client, not while one is connected.
+fn timeout_exits_when_idle(runtime: &[&str]) {
+    let args: Vec<&str> = runtime.iter().copied().chain(["--timeout", "1"]).collect();
+    let t0 = Instant::now();
+    let mut d = DaemonMin::start(daemon_bin(), "", &args);
+    let status = d.wait_exit(Duration::from_secs(5)).expect("exits when idle");
+    assert!(status.success(), "{status}");
+    let idle_exit = t0.elapsed();
+    assert!(idle_exit >= Duration::from_millis(900), "{idle_exit:?}");
+
+    let mut d = DaemonMin::start(daemon_bin(), "", &args);
+    let client = Client::connect(&d.unix_uri(), &ConnectOptions::default()).expect("connect");
+    assert!(d.wait_exit(Duration::from_millis(2500)).is_none(), "exited with a client connected");
+    client.close().unwrap();
+    drop(client);
+    let t0 = Instant::now();
+    let status = d.wait_exit(Duration::from_secs(5)).expect("exits once the client left");
+    assert!(status.success(), "{status}");
+    eprintln!("{runtime:?}: idle exit after {idle_exit:?}; {:?} after the last client left", t0.elapsed());
+}
+
+macro_rules! on_both_runtimes {
+    ($($name:ident),* $(,)?) => {
+        mod smol_runtime {
+            $(#[test] fn $name() { super::$name(super::RUNTIMES[0].1) })*
+        }
+        mod blocking_runtime {
+            $(#[test] fn $name() { super::$name(super::RUNTIMES[1].1) })*
+        }
+    };
+}
+
+on_both_runtimes!(close_callbacks_hear_the_shutdown, calls_in_flight_are_answered_and_kept, timeout_exits_when_idle);
+
+/// virsh registers a close callback on every connection: `virsh event --loop` stopped by
+/// SIGTERM prints what it prints when Debian's libvirtd is stopped, and exits as soon.
+#[test]
+fn virsh_event_loop_sees_the_shutdown_as_with_libvirtd() {
+    let Some(theirs) = Libvirtd::start_or_skip() else { return };
+    let Some(virsh) = require_peer("virsh") else { return };
+    // Returns virsh's standard error (the URI masked), its exit status, and how long it took
+    // to exit after the SIGTERM.
+    let watch = |uri: &str, pid: u32| {
+        let mut child = Command::new(&virsh)
+            .args(["-c", uri, "event --all --loop --timeout 20"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // The watcher is registered once it reports an event.
+        let registered = (0..20).any(|_| {
+            let _ = Command::new(&virsh).args(["-c", uri, "suspend test; resume test"]).output();
+            let t0 = Instant::now();
+            while let Some(left) = Duration::from_secs(1).checked_sub(t0.elapsed()) {
+                match rx.recv_timeout(left) {
+                    Ok(line) if line.contains("Resumed") => return true,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            false
+        });
+        assert!(registered, "virsh event never reported an event from {uri}");
+        let t0 = Instant::now();
+        assert!(Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        let took = t0.elapsed();
+        let rest: Vec<String> = rx.try_iter().collect();
+        assert!(
+            rest.iter().rev().find(|l| !l.is_empty()).is_some_and(|l| l.starts_with("events received:")),
+            "{rest:?}"
+        );
+        (String::from_utf8_lossy(&out.stderr).replace(uri, "<uri>"), out.status.code(), took)
+    };
+    let a = watch(&theirs.unix_uri(), theirs.pid());
+    let ours = DaemonMin::start(daemon_bin(), "", &[]);
+    let b = watch(&ours.unix_uri(), ours.pid());
+    assert!(a.0.contains("Disconnected from <uri> due to end of file"), "libvirtd: {a:?}");
+    assert_eq!((&a.0, a.1), (&b.0, b.1), "virsh saw the shutdown differently");
+    assert!(b.2 < Duration::from_secs(3), "virsh took {:?} to notice", b.2);
+}
