@@ -97,10 +97,14 @@ volumes after delete []
     assert_eq!(b_streams, expected, "daemon-min's stream transcript");
 }
 
+/// Over the unix socket, on both runtimes: the whole transcript, streams included, is the same.
 #[test]
-fn python_libvirt_over_the_unix_socket() {
+fn python_libvirt_over_the_unix_socket_on_both_runtimes() {
     let Some(python) = require_python_libvirt() else { return };
-    let ours = DaemonMin::start(daemon_bin(), "", &[]);
-    let out = run(python, &ours.unix_uri(), true);
-    assert!(out.contains("holes as holes True"), "{out}");
+    let smol = DaemonMin::start(daemon_bin(), "", &[]);
+    let blocking = DaemonMin::start(daemon_bin(), "", &["--runtime", "blocking"]);
+    let a = run(python, &smol.unix_uri(), true);
+    let b = run(python, &blocking.unix_uri(), true);
+    assert!(a.contains("holes as holes True"), "{a}");
+    assert_eq!(a, b, "the runtimes differ");
 }

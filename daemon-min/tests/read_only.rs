@@ -79,7 +79,16 @@ fn walk(client: &Client) -> (usize, usize) {
 
 #[test]
 fn read_only_connections_refuse_exactly_the_writes() {
-    let daemon = DaemonMin::start(daemon_bin(), "", &[]);
+    read_only_walk(&[]);
+}
+
+#[test]
+fn read_only_connections_refuse_exactly_the_writes_blocking_runtime() {
+    read_only_walk(&["--runtime", "blocking"]);
+}
+
+fn read_only_walk(runtime: &[&str]) {
+    let daemon = DaemonMin::start(daemon_bin(), "", runtime);
     let n = PROCEDURES.iter().filter(|i| !i.is_event).count();
     let writes = PROCEDURES.iter().filter(|i| !i.is_event && !only_reads(i)).count();
     assert!(writes > 150 && n - writes > 150, "{writes} of {n}: the classification looks wrong");
