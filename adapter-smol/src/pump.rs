@@ -18,6 +18,11 @@ use smol::Timer;
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
+thread_local! {
+    /// The read buffer every connection driven on this thread shares.
+    static READ_BUF: std::cell::RefCell<Box<[u8]>> = std::cell::RefCell::new(vec![0; 256 * 1024].into_boxed_slice());
+}
+
 /// Loop iterations a driver runs before it yields to other tasks.
 pub(crate) const BUDGET: usize = 64;
 /// How long a closed connection may take to flush what it queued before it is dropped.
@@ -74,7 +79,6 @@ pub(crate) struct Pump<C> {
     timer: Timer,
     armed: Option<Instant>,
     linger: Option<Instant>,
-    buf: Box<[u8]>,
     /// Taken from the core, not yet written (a bounded batch for one vectored write).
     out: VecDeque<Bytes>,
     out_len: usize,
@@ -93,7 +97,6 @@ impl<C: Core> Pump<C> {
             timer: Timer::never(),
             armed: None,
             linger: None,
-            buf: vec![0; 256 * 1024].into_boxed_slice(),
             out: VecDeque::new(),
             out_len: 0,
             unflushed: false,
@@ -136,9 +139,20 @@ impl<C: Core> Pump<C> {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, read: bool) -> bool {
         let mut moved = self.poll_write(cx);
         if read && !self.dead && self.core.readable() {
-            let r = Pin::new(&mut self.io).poll_read(cx, &mut self.buf);
+            // One read buffer per thread, not per connection: an idle connection holds none
+            // (the core copies what it needs into its deframer).
+            let r = READ_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                let r = Pin::new(&mut self.io).poll_read(cx, &mut buf[..]);
+                if let Poll::Ready(Ok(n)) = r {
+                    if n > 0 {
+                        self.core.input(Instant::now(), &buf[..n]);
+                    }
+                }
+                r
+            });
             match r {
-                Poll::Ready(Ok(n)) if n > 0 => self.core.input(Instant::now(), &self.buf[..n]),
+                Poll::Ready(Ok(n)) if n > 0 => {}
                 Poll::Ready(_) => self.fail(),
                 Poll::Pending => {}
             }

@@ -342,17 +342,23 @@ pub async fn serve<L: Listener, H: Handler>(listener: L, mut options: ServeOptio
         Arc::make_mut(tls).send_tls13_tickets = 0;
     }
     let mut tasks: Vec<Task<()>> = Vec::new();
-    while let Some(slot) = group.or_stop(group.reserve(options.max_clients.max(1))).await {
-        match group.or_stop(listener.accept()).await {
+    // Accept first, then take a client slot: an idle listener holds none, so `max_clients`
+    // counts connections only, across every listener of the group. While the group is full the
+    // accepted connection waits unserved, as one in libvirtd's listen backlog does.
+    loop {
+        let (io, mut peer) = match group.or_stop(listener.accept()).await {
             None => break,
-            Some(Ok((io, mut peer))) => {
-                peer.read_only_socket = options.read_only;
-                tasks.retain(|t| !t.is_finished());
-                tasks.push(smol::spawn(connection(io, peer, options.clone(), handler.clone(), slot)));
-            }
+            Some(Ok(accepted)) => accepted,
             // E.g. out of descriptors: back off as libvirt does, keep serving.
-            Some(Err(_)) => drop(Timer::after(Duration::from_millis(100)).await),
-        }
+            Some(Err(_)) => {
+                Timer::after(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(slot) = group.or_stop(group.reserve(options.max_clients.max(1))).await else { break };
+        peer.read_only_socket = options.read_only;
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(smol::spawn(connection(io, peer, options.clone(), handler.clone(), slot)));
     }
     for t in tasks {
         t.await;

@@ -198,19 +198,9 @@ fn eleventh_client_waits(runtime: &[&str]) {
     eprintln!("{runtime:?}: the eleventh client was served {:?} after one of the ten left", t0.elapsed());
 }
 
-/// Why two smol tests are ignored: adapter-smol's server, not daemon-min.
-///
-/// - Memory: adapter-smol gives every connection its own 256 KiB read buffer. Once the first
-///   ones are freed, glibc raises its mmap threshold above that size, so later buffers come
-///   from the heap, and the heap keeps them after the connections close: 250 connections
-///   leave about 64 MiB resident (measured: 10 MiB -> 74 MiB, flat from the third batch on up
-///   to 3,000 clients, so bounded, not a leak; with `MALLOC_MMAP_THRESHOLD_=131072` it goes
-///   back to 10 MiB).
-///   A read buffer per executor thread instead of per connection would avoid it.
-/// - `max_clients`: `serve` reserves a slot before each `accept`, so every idle listener
-///   holds one: with the daemon's three listeners (read-write, read-only, TCP) only
-///   `max_clients - 2` clients are served on one socket (8 of 10 here).
-const _SMOL_ISSUES: () = ();
+// Both runtimes meet the same bars: memory back to its baseline after 1,000 clients (the smol
+// runtime shares one read buffer per thread rather than one per connection) and `max_clients`
+// counting connections only (the smol runtime accepts first, then takes a slot).
 
 mod smol_runtime {
     use super::{Rss, RUNTIMES};
@@ -221,13 +211,11 @@ mod smol_runtime {
     }
 
     #[test]
-    #[ignore = "adapter-smol keeps a 256 KiB read buffer per connection, which glibc keeps after close (see _SMOL_ISSUES)"]
     fn thousand_clients() {
         super::thousand_clients(RUNTIMES[0].1, Rss::BackToBaseline);
     }
 
     #[test]
-    #[ignore = "adapter-smol: each idle listener reserves a max_clients slot, 8 of 10 are served (see _SMOL_ISSUES)"]
     fn eleventh_client_waits() {
         super::eleventh_client_waits(RUNTIMES[0].1);
     }
