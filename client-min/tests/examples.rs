@@ -1,0 +1,85 @@
+//! The examples users copy, run against a daemon-min and a libvirtd this test starts: the
+//! blocking listing script, and the async event service (several URIs at once, lifecycle
+//! events, reconnection with backoff). The stream example runs in `client_min_vs_virsh.rs`.
+
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use spec_tests::daemon_min::DaemonMin;
+use spec_tests::libvirtd::{is_ci, require_peer, Libvirtd};
+
+/// A binary `cargo test --workspace` builds next to this test's (an example or daemon-min).
+fn built(rel: &str) -> Option<PathBuf> {
+    let p = std::env::current_exe().ok()?.parent()?.parent()?.join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(!is_ci(), "{rel} is not built next to the tests");
+    eprintln!("SKIPPED: {rel} is not built (cargo test --workspace builds it)");
+    None
+}
+
+fn virsh(virsh: &Path, uri: &str, cmd: &str) {
+    let out = Command::new(virsh).args(["-c", uri, cmd]).output().unwrap();
+    assert!(out.status.success(), "virsh {cmd}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn output(mut child: Child) -> String {
+    let mut s = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+    child.wait().unwrap();
+    s
+}
+
+#[test]
+fn list_domains_against_daemon_min_and_libvirtd() {
+    let Some(example) = built("examples/list_domains") else { return };
+    let Some(daemon_bin) = built("daemon-min") else { return };
+    let Some(libvirtd) = Libvirtd::start_or_skip() else { return };
+    let ours = DaemonMin::start(&daemon_bin, "", &[]);
+    for uri in [ours.tcp_uri(), libvirtd.tcp_uri()] {
+        let out = Command::new(&example).arg(&uri).output().unwrap();
+        assert!(out.status.success(), "{uri}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "   1  test                 running\n", "{uri}");
+    }
+    // A bad URI is a clear error and a failure status.
+    let out = Command::new(&example).arg("test+tcp://127.0.0.1:1/default").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"), "{out:?}");
+}
+
+#[test]
+fn event_service_watches_several_daemons_and_reconnects() {
+    let Some(example) = built("examples/event_service") else { return };
+    let Some(daemon_bin) = built("daemon-min") else { return };
+    let Some(libvirtd) = Libvirtd::start_or_skip() else { return };
+    let Some(virsh_bin) = require_peer("virsh") else { return };
+    // The second daemon-min does not exist yet: the service must retry until it appears.
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+    let late_uri = format!("test+tcp://127.0.0.1:{port}/default");
+    let first = DaemonMin::start(&daemon_bin, "", &[]);
+    let service = Command::new(&example)
+        .args([&first.tcp_uri(), &libvirtd.tcp_uri(), &late_uri, "--for", "9"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // The harness's own port is overridden by the later `tcp_port` line.
+    let _late = DaemonMin::start(&daemon_bin, &format!("tcp_port = \"{port}\"\n"), &["--runtime", "blocking"]);
+    std::thread::sleep(Duration::from_millis(3500));
+    for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
+        virsh(&virsh_bin, &uri, "suspend test");
+        virsh(&virsh_bin, &uri, "resume test");
+    }
+    let out = output(service);
+    for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
+        assert!(out.contains(&format!("{uri}: domain test 3 0\n")), "no SUSPENDED event from {uri} in:\n{out}");
+        assert!(out.contains(&format!("{uri}: domain test 4 0\n")), "no RESUMED event from {uri} in:\n{out}");
+    }
+    assert!(out.contains(&format!("{late_uri}: cannot connect")), "{out}");
+    assert!(out.contains(&format!("{late_uri}: connected")), "{out}");
+}
