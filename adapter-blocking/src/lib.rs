@@ -24,6 +24,7 @@ pub mod transport;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -283,7 +284,7 @@ struct State {
     conn: ClientConnection,
     tls: Option<rustls::ClientConnection>,
     waiters: HashMap<u32, SyncSender<CallResult>>,
-    streams: HashMap<u32, SyncSender<StreamItem>>,
+    streams: HashMap<u32, Sender<StreamItem>>,
     subscribers: Vec<Arc<EventQueue>>,
     writer: Sender<Bytes>,
     backlog: Arc<Backlog>,
@@ -291,7 +292,7 @@ struct State {
 
 enum Delivery {
     Call(SyncSender<CallResult>, CallResult),
-    Stream(SyncSender<StreamItem>, StreamItem),
+    Stream(Sender<StreamItem>, StreamItem),
 }
 
 impl State {
@@ -370,15 +371,22 @@ impl State {
     }
 }
 
-fn deliver(items: Vec<Delivery>) {
+/// Stream data queued for readers, across a connection's streams, above which the reader
+/// thread stops reading the socket (libvirt's back-pressure) — unless a call waits for its
+/// reply, which may sit behind the stream data: then it keeps reading, so that a thread
+/// calling while its download is unread cannot deadlock.
+const STREAM_BUDGET: usize = 16 << 20;
+
+fn deliver(items: Vec<Delivery>, stream_bytes: &AtomicUsize) {
     for d in items {
-        // A stream's queue is bounded: a slow reader stalls this connection's reader thread
-        // (as libvirt stops reading), never the core's lock.
         match d {
             Delivery::Call(tx, r) => {
                 let _ = tx.try_send(r);
             }
             Delivery::Stream(tx, item) => {
+                if let StreamItem::Data(d) = &item {
+                    stream_bytes.fetch_add(d.len(), Ordering::AcqRel);
+                }
                 let _ = tx.send(item);
             }
         }
@@ -392,6 +400,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Shared {
     state: Mutex<State>,
     backlog: Arc<Backlog>,
+    /// Stream data delivered to stream handles and not yet taken by their readers.
+    stream_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -405,7 +415,7 @@ impl Shared {
             st.flush();
             r
         };
-        deliver(out);
+        deliver(out, &self.stream_bytes);
         r
     }
 }
@@ -520,7 +530,7 @@ impl Client {
             writer: wtx,
             backlog: backlog.clone(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), backlog });
+        let shared = Arc::new(Shared { state: Mutex::new(state), backlog, stream_bytes: AtomicUsize::new(0) });
         let s2 = shared.clone();
         thread::Builder::new()
             .name("libvirt-writer".into())
@@ -546,7 +556,7 @@ impl Client {
         &self,
         spec: CallSpec,
         args: &[u8],
-        stream: Option<SyncSender<StreamItem>>,
+        stream: Option<Sender<StreamItem>>,
     ) -> Result<(u32, Receiver<CallResult>), Error> {
         let (tx, rx) = mpsc::sync_channel(1);
         let serial = self.inner.shared.with(|st| -> Result<u32, CallError> {
@@ -606,7 +616,7 @@ impl Client {
     /// As [`Client::call_raw`].
     pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
-        let (stx, srx) = mpsc::sync_channel(16);
+        let (stx, srx) = mpsc::channel();
         let (serial, rx) = self.start_call(spec, args, Some(stx))?;
         let (body, _) = self.wait(serial, &rx)?;
         Ok((
@@ -776,6 +786,9 @@ impl StreamHandle {
             return None;
         }
         let item = self.rx.recv().ok();
+        if let Some(StreamItem::Data(d)) = &item {
+            self.client.inner.shared.stream_bytes.fetch_sub(d.len(), Ordering::AcqRel);
+        }
         if matches!(item, None | Some(StreamItem::Finished | StreamItem::Error(_))) {
             self.done = true;
         }
@@ -922,13 +935,20 @@ fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result
 fn reader_loop(mut stream: Stream, shared: &Shared) {
     let mut buf = vec![0u8; 256 * 1024];
     loop {
-        let timeout = {
+        let (timeout, calls_waiting) = {
             let st = lock(&shared.state);
             if st.conn.is_closed() {
                 return;
             }
-            st.conn.poll_timeout()
+            (st.conn.poll_timeout(), !st.waiters.is_empty())
         };
+        if shared.stream_bytes.load(Ordering::Acquire) > STREAM_BUDGET && !calls_waiting {
+            // Back-pressure: let the stream readers catch up before reading more.
+            thread::sleep(Duration::from_millis(2));
+            let now = Instant::now();
+            shared.with(|st| st.conn.handle_timeout(now));
+            continue;
+        }
         let wait = timeout
             .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
             .clamp(Duration::from_millis(1), Duration::from_secs(1));

@@ -138,3 +138,31 @@ fn smol_client_smol_daemon() {
 fn smol_client_blocking_daemon() {
     smol_round_trip(&["--runtime", "blocking"]);
 }
+
+/// A thread that calls while its own download is unread does not deadlock: the blocking
+/// client stops reading the socket for stream data only while no call waits for a reply.
+#[test]
+fn blocking_call_while_a_download_is_unread() {
+    use std::io::Read;
+    let d = daemon(&[]);
+    let c = adapter_blocking::Client::connect(&d.unix_uri(), &adapter_blocking::ConnectOptions::default()).unwrap();
+    let pool = c
+        .call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name: "default-pool".into() })
+        .unwrap()
+        .pool;
+    let xml = "<volume><name>big.img</name><capacity unit='MiB'>40</capacity><allocation>0</allocation></volume>";
+    let vol =
+        c.call::<StorageVolCreateXml>(&RemoteStorageVolCreateXmlArgs { pool, xml: xml.into(), flags: 0 }).unwrap().vol;
+    let args = RemoteStorageVolDownloadArgs { vol, offset: 0, length: 0, flags: 0 };
+    let (_, mut down) =
+        c.call_stream(CallSpec::of::<StorageVolDownload>(), &proto_core::xdr::to_bytes(&args).unwrap()).unwrap();
+    // 40 MiB of zeros are on their way, far more than the stream budget; nobody reads them yet.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let host = c.call::<ConnectGetHostname>(&()).unwrap().hostname;
+    assert!(!host.is_empty());
+    let mut all = Vec::new();
+    down.read_to_end(&mut all).unwrap();
+    assert_eq!(all.len(), 40 << 20);
+    assert!(all.iter().all(|b| *b == 0));
+    down.finish().unwrap();
+}
