@@ -212,6 +212,9 @@ pub enum ReplyError {
 #[derive(Debug, Clone, Copy)]
 struct ServerStreamState {
     header: Header,
+    /// The client finished or aborted: later packets of this stream are dropped, as libvirtd
+    /// drops them once it marked the stream closed.
+    client_done: bool,
 }
 
 /// The server side of a libvirt RPC connection.
@@ -373,7 +376,7 @@ impl ServerConnection {
             return Err(ReplyError::Closed(r.clone()));
         }
         let header = *self.calls.get(&id.0).ok_or(ReplyError::UnknownCall(id))?;
-        self.streams.insert(header.serial, ServerStreamState { header });
+        self.streams.insert(header.serial, ServerStreamState { header, client_done: false });
         Ok(header.serial)
     }
 
@@ -657,7 +660,10 @@ impl ServerConnection {
     fn handle_stream(&mut self, raw: RawHeader, header: Header, body: Bytes) -> Result<(), ProtocolError> {
         let serial = header.serial;
         let known = self.streams.get(&serial).is_some_and(|s| {
-            s.header.prog == header.prog && s.header.vers == header.vers && s.header.proc_ == header.proc_
+            !s.client_done
+                && s.header.prog == header.prog
+                && s.header.vers == header.vers
+                && s.header.proc_ == header.proc_
         });
         if !known {
             self.ignore(raw, IgnoredReason::NoSuchStream);
@@ -673,6 +679,11 @@ impl ServerConnection {
             (_, MessageStatus::Ok) => ServerEvent::StreamFinish { serial },
             (_, MessageStatus::Error) => ServerEvent::StreamAbort { serial },
         };
+        if matches!(event, ServerEvent::StreamFinish { .. } | ServerEvent::StreamAbort { .. }) {
+            if let Some(s) = self.streams.get_mut(&serial) {
+                s.client_done = true;
+            }
+        }
         self.queued_stream_packets += 1;
         self.events.push_back(event);
         Ok(())
