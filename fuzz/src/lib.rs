@@ -677,6 +677,11 @@ impl ServerHarness {
                                 self.client_ended.remove(&serial);
                             }
                             Err(ReplyError::Closed(_)) if self.conn.is_closed() => {}
+                            // The client reused the serial of a stream still open.
+                            Err(ReplyError::StreamInUse(serial)) => {
+                                assert_eq!(serial, header.serial);
+                                assert!(self.open_streams.contains(&serial));
+                            }
                             Err(e) => panic!("open_stream failed: {e}"),
                         }
                     }

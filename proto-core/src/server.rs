@@ -200,6 +200,10 @@ pub enum ReplyError {
     /// No stream with this serial is open.
     #[error("no open stream with serial {0}")]
     UnknownStream(u32),
+    /// A stream with this serial is already open (the client reused a serial): its packets
+    /// could not be told apart, so the second stream is not opened.
+    #[error("a stream with serial {0} is already open")]
+    StreamInUse(u32),
     /// The return value could not be encoded; the client was sent libvirt's
     /// "Unable to encode message payload" error instead.
     #[error("cannot encode the reply: {0}")]
@@ -376,6 +380,9 @@ impl ServerConnection {
             return Err(ReplyError::Closed(r.clone()));
         }
         let header = *self.calls.get(&id.0).ok_or(ReplyError::UnknownCall(id))?;
+        if self.streams.contains_key(&header.serial) {
+            return Err(ReplyError::StreamInUse(header.serial));
+        }
         self.streams.insert(header.serial, ServerStreamState { header, client_done: false });
         Ok(header.serial)
     }

@@ -95,3 +95,27 @@ fn server_drops_stream_packets_after_client_abort() {
         "stream event after the client aborted the stream: {after:?}"
     );
 }
+
+/// Found by `server_handle_input`: a second stream-opening call reusing the serial of a stream
+/// still open replaced it, so the first stream's packets and finish were mixed with the
+/// second's. The second stream is now refused.
+#[test]
+fn a_serial_reused_while_its_stream_is_open_does_not_open_a_second_stream() {
+    use proto_core::server::{ReplyError, ServerConfig};
+    use proto_core::{ServerConnection, ServerEvent};
+    let now = Instant::now();
+    let mut s = ServerConnection::new(ServerConfig::default(), now);
+    let call = |serial: u32| {
+        let mut v = Vec::new();
+        for w in [28u32, 0x2000_8086, 1, 208, 0, serial, 0] {
+            v.extend_from_slice(&w.to_be_bytes());
+        }
+        v
+    };
+    s.handle_input(now, &call(3));
+    let Some(ServerEvent::Call { id: first, .. }) = s.poll_event() else { panic!() };
+    assert_eq!(s.open_stream(first).unwrap(), 3);
+    s.handle_input(now, &call(3));
+    let Some(ServerEvent::Call { id: second, .. }) = s.poll_event() else { panic!() };
+    assert_eq!(s.open_stream(second), Err(ReplyError::StreamInUse(3)));
+}
