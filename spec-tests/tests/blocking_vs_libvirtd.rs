@@ -286,3 +286,25 @@ fn registrations_receive_typed_events_and_deregister_on_drop() {
         assert_ne!(typed.callback_id(), Some(cb), "an event for a dropped registration: {typed:?}");
     }
 }
+
+/// The ssh transport end to end: `command=` replaces the ssh binary with a stand-in that runs
+/// the remote command libvirt builds (`sh -c '… nc -q0 -U SOCKET'`) on this machine, so the
+/// argv, the remote command and the netcat proxy chosen by `socket=` are exercised for real.
+#[test]
+fn ssh_transport_runs_the_remote_netcat_command() {
+    let Some((daemon, _)) = setup() else { return };
+    let Some(_) = require_peer("nc") else { return };
+    let fake = daemon.dir().join("fake-ssh.sh");
+    // The last argument is the remote command; everything before it is ssh's own options.
+    std::fs::write(&fake, "#!/bin/sh\nfor a; do last=\"$a\"; done\nexec sh -c \"$last\"\n").unwrap();
+    Command::new("chmod").arg("755").arg(&fake).status().unwrap();
+    let uri = format!(
+        "test+ssh://nobody@localhost/default?command={}&socket={}&no_tty=1",
+        fake.display(),
+        daemon.unix_socket_path().display()
+    );
+    let c = Client::connect(&uri, &ConnectOptions::default()).unwrap();
+    assert_eq!(names(&c), vec!["test".to_owned()]);
+    assert!(!c.call::<ConnectGetHostname>(&()).unwrap().hostname.is_empty());
+    c.close().unwrap();
+}

@@ -423,3 +423,24 @@ fn registrations_receive_typed_events_and_deregister_on_drop() {
         }
     });
 }
+
+/// The ssh transport end to end, as in `blocking_vs_libvirtd.rs`: a stand-in for ssh runs the
+/// remote netcat command libvirt builds on this machine.
+#[test]
+fn ssh_transport_runs_the_remote_netcat_command() {
+    let Some((daemon, _)) = setup() else { return };
+    let Some(_) = require_peer("nc") else { return };
+    let fake = daemon.dir().join("fake-ssh-smol.sh");
+    std::fs::write(&fake, "#!/bin/sh\nfor a; do last=\"$a\"; done\nexec sh -c \"$last\"\n").unwrap();
+    Command::new("chmod").arg("755").arg(&fake).status().unwrap();
+    let uri = format!(
+        "test+ssh://nobody@localhost/default?command={}&socket={}&no_tty=1",
+        fake.display(),
+        daemon.unix_socket_path().display()
+    );
+    smol::block_on(within(20, async {
+        let c = Client::connect(&uri, &ConnectOptions::default()).await.unwrap();
+        assert_eq!(names(&c).await, vec!["test".to_owned()]);
+        c.close().await.unwrap();
+    }));
+}
