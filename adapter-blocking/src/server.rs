@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use polling::{Event, Events, Poller};
-use proto_core::xdr::{self, XdrEncode};
-use proto_core::{
-    CallId, ConnectionError, Header, RemoteError, ServerConfig, ServerConnection, ServerEvent, StreamHole,
-};
+pub use proto_core::server::CommandSink;
+use proto_core::server::ServerCommand;
+use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
 
 use crate::poll::Registered;
 
@@ -66,8 +65,6 @@ pub trait Handler: Send + Sync + 'static {
     fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
 }
 
-type Op = Box<dyn FnOnce(&mut ServerConnection) + Send>;
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -79,7 +76,7 @@ struct Wake {
 
 struct LinkShared {
     key: usize,
-    ops: Mutex<Vec<Op>>,
+    ops: Mutex<Vec<ServerCommand>>,
     poller: Arc<Poller>,
     wake: Arc<Wake>,
     closed: AtomicBool,
@@ -100,85 +97,20 @@ impl std::fmt::Debug for Link {
     }
 }
 
-impl Link {
-    fn run<E>(&self, op: impl FnOnce(&mut ServerConnection) -> Result<(), E> + Send + 'static) {
+/// Answers, stream data and events: [`CommandSink`]'s methods (`reply_raw`, `reply_error`,
+/// `open_stream`, `stream_send`, …), queued for the loop thread.
+impl CommandSink for Link {
+    fn submit(&self, command: ServerCommand) {
         if self.is_closed() {
             return;
         }
-        lock(&self.shared.ops).push(Box::new(move |c| drop(op(c))));
+        lock(&self.shared.ops).push(command);
         lock(&self.shared.wake.dirty).push(self.shared.key);
         let _ = self.shared.poller.notify();
     }
+}
 
-    /// Answers a call with an encoded return value.
-    pub fn reply_raw(&self, id: CallId, body: Bytes) {
-        self.run(move |c| c.reply_raw(id, &body));
-    }
-
-    /// Answers a call with a return value.
-    pub fn reply<T: XdrEncode + ?Sized>(&self, id: CallId, ret: &T) {
-        match xdr::to_bytes(ret) {
-            Ok(body) => self.reply_raw(id, body),
-            Err(_) => self.reply_error(id, RemoteError::rpc("Unable to encode message payload")),
-        }
-    }
-
-    /// Answers a call with an error.
-    pub fn reply_error(&self, id: CallId, error: RemoteError) {
-        self.run(move |c| c.reply_error(id, &error));
-    }
-
-    /// Registers the stream the call `id` opens; call it before the reply.
-    pub fn open_stream(&self, id: CallId) {
-        self.run(move |c| c.open_stream(id).map(drop));
-    }
-
-    fn on_stream(
-        &self,
-        serial: u32,
-        f: impl FnOnce(proto_core::server::ServerStream<'_>) -> Result<(), proto_core::server::ReplyError> + Send + 'static,
-    ) {
-        self.run(move |c| c.stream(serial).map_or(Ok(()), f));
-    }
-
-    /// Sends stream data.
-    pub fn stream_send(&self, serial: u32, data: Bytes) {
-        self.on_stream(serial, move |mut s| s.send(data));
-    }
-
-    /// Sends a sparse hole.
-    pub fn stream_hole(&self, serial: u32, hole: StreamHole) {
-        self.on_stream(serial, move |mut s| s.send_hole(hole));
-    }
-
-    /// Sends the end-of-data marker of a read stream.
-    pub fn stream_eof(&self, serial: u32) {
-        self.on_stream(serial, |mut s| s.send_eof());
-    }
-
-    /// Confirms the client's finish or abort.
-    pub fn stream_finish(&self, serial: u32) {
-        self.on_stream(serial, |s| s.finish());
-    }
-
-    /// Fails the stream.
-    pub fn stream_error(&self, serial: u32, error: RemoteError) {
-        self.on_stream(serial, move |s| s.error(&error));
-    }
-
-    /// Sends an event (`MESSAGE`) with an encoded body.
-    pub fn send_event(&self, prog: u32, vers: u32, proc_: i32, body: Bytes) {
-        self.run(move |c| c.send_event(prog, vers, proc_, &Raw(body)));
-    }
-
-    /// Closes the connection once everything queued before is sent.
-    pub fn close(&self) {
-        self.run(|c| -> Result<(), ()> {
-            c.close(Instant::now());
-            Ok(())
-        });
-    }
-
+impl Link {
     /// Whether the connection is closed.
     #[must_use]
     pub fn is_closed(&self) -> bool {
@@ -197,15 +129,6 @@ impl Link {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-    }
-}
-
-struct Raw(Bytes);
-
-impl XdrEncode for Raw {
-    fn encode(&self, out: &mut bytes::BytesMut) -> Result<(), xdr::EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
     }
 }
 
@@ -549,10 +472,11 @@ impl<H: Handler> Server<H> {
         let stopping = self.shutdown.stop.load(Ordering::Acquire);
         let Some(c) = self.conns.get_mut(&key) else { return };
         for _ in 0..64 {
-            let ops: Vec<Op> = std::mem::take(&mut *lock(&c.link.shared.ops));
+            let ops: Vec<ServerCommand> = std::mem::take(&mut *lock(&c.link.shared.ops));
             let mut moved = !ops.is_empty();
             for op in ops {
-                op(&mut c.core);
+                // Errors (an answer for a call or stream that is gone) change nothing.
+                let _ = c.core.apply(now, op);
             }
             moved |= c.read(now, stopping);
             if c.state.is_none() && c.accepted {

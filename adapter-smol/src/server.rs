@@ -38,12 +38,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_rustls::{rustls, TlsAcceptor};
-use proto_core::xdr::{self, EncodeError, XdrEncode};
-use proto_core::{
-    CallId, ConnectionError, Header, RemoteError, ServerConfig, ServerConnection, ServerEvent, StreamHole,
-};
+pub use proto_core::server::CommandSink;
+use proto_core::server::ServerCommand;
+use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
 use smol::channel::{self, Receiver, Sender};
 use smol::io::AsyncWriteExt;
 use smol::stream::StreamExt;
@@ -105,92 +104,18 @@ pub struct Link {
     closed: Arc<AtomicBool>,
 }
 
-/// An already encoded body.
-struct Raw(Bytes);
-
-impl XdrEncode for Raw {
-    fn encode(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
+/// Answers, stream data and events: [`CommandSink`]'s methods (`reply_raw`, `reply_error`,
+/// `open_stream`, `stream_send`, …), queued for the connection's driver task.
+impl CommandSink for Link {
+    fn submit(&self, command: ServerCommand) {
+        let _ = self.tx.try_send(Box::new(move |p: &mut Pump<ServerConnection>| {
+            // Errors (an answer for a call or stream that is gone) change nothing.
+            let _ = p.core.apply(Instant::now(), command);
+        }));
     }
 }
 
 impl Link {
-    fn run<E>(&self, op: impl FnOnce(&mut ServerConnection) -> Result<(), E> + Send + 'static) {
-        let _ = self.tx.try_send(Box::new(move |p: &mut Pump<ServerConnection>| drop(op(&mut p.core))));
-    }
-
-    /// Answers a call with an encoded return value.
-    pub fn reply_raw(&self, id: CallId, body: Bytes) {
-        self.run(move |c| c.reply_raw(id, &body));
-    }
-
-    /// Answers a call with a return value.
-    pub fn reply<T: XdrEncode + ?Sized>(&self, id: CallId, ret: &T) {
-        match xdr::to_bytes(ret) {
-            Ok(body) => self.reply_raw(id, body),
-            Err(_) => self.reply_error(id, RemoteError::rpc("Unable to encode message payload")),
-        }
-    }
-
-    /// Answers a call with an error.
-    pub fn reply_error(&self, id: CallId, error: RemoteError) {
-        self.run(move |c| c.reply_error(id, &error));
-    }
-
-    /// Registers the stream the call `id` opens (its serial is the call's); call it before
-    /// the reply.
-    pub fn open_stream(&self, id: CallId) {
-        self.run(move |c| c.open_stream(id).map(drop));
-    }
-
-    fn on_stream(
-        &self,
-        serial: u32,
-        f: impl FnOnce(proto_core::server::ServerStream<'_>) -> Result<(), proto_core::server::ReplyError> + Send + 'static,
-    ) {
-        self.run(move |c| c.stream(serial).map_or(Ok(()), f));
-    }
-
-    /// Sends stream data (chunked as libvirt does, sharing `data`'s memory).
-    pub fn stream_send(&self, serial: u32, data: Bytes) {
-        self.on_stream(serial, move |mut s| s.send(data));
-    }
-
-    /// Sends a sparse hole.
-    pub fn stream_hole(&self, serial: u32, hole: StreamHole) {
-        self.on_stream(serial, move |mut s| s.send_hole(hole));
-    }
-
-    /// Sends the end-of-data marker of a read stream.
-    pub fn stream_eof(&self, serial: u32) {
-        self.on_stream(serial, |mut s| s.send_eof());
-    }
-
-    /// Confirms the client's finish or abort.
-    pub fn stream_finish(&self, serial: u32) {
-        self.on_stream(serial, |s| s.finish());
-    }
-
-    /// Fails the stream.
-    pub fn stream_error(&self, serial: u32, error: RemoteError) {
-        self.on_stream(serial, move |s| s.error(&error));
-    }
-
-    /// Sends an event (`MESSAGE`) with an encoded body.
-    pub fn send_event(&self, prog: u32, vers: u32, proc_: i32, body: Bytes) {
-        self.run(move |c| c.send_event(prog, vers, proc_, &Raw(body)));
-    }
-
-    /// Closes the connection once everything queued before is sent (after answering
-    /// `REMOTE_PROC_CONNECT_CLOSE`).
-    pub fn close(&self) {
-        self.run(|c| -> Result<(), ()> {
-            c.close(Instant::now());
-            Ok(())
-        });
-    }
-
     /// Whether the connection is closed.
     #[must_use]
     pub fn is_closed(&self) -> bool {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proto_core::program::REMOTE_PROGRAM;
 use proto_core::programs::remote;
-use proto_core::server::ServedProgram;
+use proto_core::server::{CommandSink, ServedProgram};
 use proto_core::{CallId, ConnectionError, Header, RemoteError, ServerEvent, StreamHole};
 
 use crate::dispatch::{Daemon, EventSink, Outcome, Session, Transfer};
@@ -34,28 +34,10 @@ pub fn served_programs() -> Vec<ServedProgram> {
     ]
 }
 
-/// What the daemon needs from a connection handle, implemented by both runtimes' links.
-pub trait DaemonLink: Clone + Send + Sync + 'static {
-    /// Answers a call with an encoded body.
-    fn reply_raw(&self, id: CallId, body: Bytes);
-    /// Answers a call with an error.
-    fn reply_error(&self, id: CallId, error: RemoteError);
-    /// Registers the stream of call `id` (before its reply).
-    fn open_stream(&self, id: CallId);
-    /// Sends stream data.
-    fn stream_send(&self, serial: u32, data: Bytes);
-    /// Sends a sparse hole.
-    fn stream_hole(&self, serial: u32, hole: StreamHole);
-    /// Sends the end-of-data marker.
-    fn stream_eof(&self, serial: u32);
-    /// Confirms the client's finish or abort.
-    fn stream_finish(&self, serial: u32);
-    /// Fails the stream.
-    fn stream_error(&self, serial: u32, error: RemoteError);
-    /// Sends an event.
-    fn send_event(&self, proc_: i32, body: Bytes);
-    /// Closes after flushing.
-    fn close(&self);
+/// What the daemon needs from a connection handle: proto-core's [`CommandSink`] (answers,
+/// stream data, events, close), which both runtimes' links are, plus a way to run a download
+/// in the runtime's own background.
+pub trait DaemonLink: CommandSink + Clone + Send + Sync + 'static {
     /// Sends a volume's content on `serial` in the background, paced by the socket.
     fn spawn_download(&self, serial: u32, t: Transfer);
     /// Waits until everything queued through this link before has reached the connection
@@ -63,61 +45,25 @@ pub trait DaemonLink: Clone + Send + Sync + 'static {
     fn flush(&self);
 }
 
-macro_rules! impl_daemon_link {
-    ($t:ty, $spawn:ident, $flush:ident) => {
-        impl DaemonLink for $t {
-            fn reply_raw(&self, id: CallId, body: Bytes) {
-                <$t>::reply_raw(self, id, body);
-            }
-            fn reply_error(&self, id: CallId, error: RemoteError) {
-                <$t>::reply_error(self, id, error);
-            }
-            fn open_stream(&self, id: CallId) {
-                <$t>::open_stream(self, id);
-            }
-            fn stream_send(&self, serial: u32, data: Bytes) {
-                <$t>::stream_send(self, serial, data);
-            }
-            fn stream_hole(&self, serial: u32, hole: StreamHole) {
-                <$t>::stream_hole(self, serial, hole);
-            }
-            fn stream_eof(&self, serial: u32) {
-                <$t>::stream_eof(self, serial);
-            }
-            fn stream_finish(&self, serial: u32) {
-                <$t>::stream_finish(self, serial);
-            }
-            fn stream_error(&self, serial: u32, error: RemoteError) {
-                <$t>::stream_error(self, serial, error);
-            }
-            fn send_event(&self, proc_: i32, body: Bytes) {
-                <$t>::send_event(self, REMOTE_PROGRAM, 1, proc_, body);
-            }
-            fn close(&self) {
-                <$t>::close(self);
-            }
-            fn spawn_download(&self, serial: u32, t: Transfer) {
-                $spawn(self.clone(), serial, t);
-            }
-            fn flush(&self) {
-                $flush(self);
-            }
-        }
-    };
+impl DaemonLink for adapter_smol::server::Link {
+    fn spawn_download(&self, serial: u32, t: Transfer) {
+        spawn_download(self.clone(), serial, t);
+    }
+    /// The driver runs the link's commands in order, so once a `drained` queued now is
+    /// answered, everything queued before it is in the connection.
+    fn flush(&self) {
+        smol::block_on(self.drained(usize::MAX));
+    }
 }
 
-impl_daemon_link!(adapter_smol::server::Link, spawn_download, smol_flush);
-impl_daemon_link!(adapter_blocking::server::Link, spawn_blocking_download, blocking_flush);
-
-/// The driver runs the link's commands in order, so once a `drained` queued now is answered,
-/// everything queued before it is in the connection.
-fn smol_flush(link: &adapter_smol::server::Link) {
-    smol::block_on(link.drained(usize::MAX));
+impl DaemonLink for adapter_blocking::server::Link {
+    fn spawn_download(&self, serial: u32, t: Transfer) {
+        spawn_blocking_download(self.clone(), serial, t);
+    }
+    /// The loop takes a link's queued commands before it looks at the shutdown flag again, so
+    /// there is nothing to wait for.
+    fn flush(&self) {}
 }
-
-/// The loop takes a link's queued commands before it looks at the shutdown flag again, so
-/// there is nothing to wait for.
-fn blocking_flush(_: &adapter_blocking::server::Link) {}
 
 fn spawn_download(link: adapter_smol::server::Link, serial: u32, t: Transfer) {
     smol::spawn(async move {
@@ -153,10 +99,10 @@ struct LinkSink<L>(L);
 
 impl<L: DaemonLink> EventSink for LinkSink<L> {
     fn send_event(&self, proc_: i32, body: Bytes) {
-        self.0.send_event(proc_, body);
+        CommandSink::send_event(&self.0, REMOTE_PROGRAM, 1, proc_, body);
     }
     fn flush(&self) {
-        self.0.flush();
+        DaemonLink::flush(&self.0);
     }
 }
 

@@ -616,6 +616,17 @@ impl XdrReader {
     }
 }
 
+/// Already encoded XDR, written as is (e.g. a body encoded elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raw(pub Bytes);
+
+impl XdrEncode for Raw {
+    fn encode(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strings
 

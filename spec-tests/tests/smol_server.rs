@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use adapter_smol::server::{serve, Handler, Link, PeerInfo, PeerTransport, ServeOptions, ServerGroup};
+use adapter_smol::server::{serve, CommandSink, Handler, Link, PeerInfo, PeerTransport, ServeOptions, ServerGroup};
 use adapter_smol::{Client, ConnectOptions, Error, StreamItem};
 use bytes::Bytes;
 use proto_core::client::CallSpec;
