@@ -51,8 +51,8 @@ use crate::frame::{
 };
 use crate::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::program::{
-    Procedure, StreamDirection, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM,
-    KEEPALIVE_PROTOCOL_VERSION, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION,
+    Procedure, StreamDirection, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM, REMOTE_PROGRAM,
+    REMOTE_PROTOCOL_VERSION,
 };
 use crate::transmit::Outgoing;
 use crate::xdr::{self, XdrEncode};
@@ -575,15 +575,7 @@ impl ClientConnection {
     }
 
     fn send_keepalive(&mut self, proc_: i32) {
-        let header = Header {
-            prog: KEEPALIVE_PROGRAM,
-            vers: KEEPALIVE_PROTOCOL_VERSION,
-            proc_,
-            ty: MessageType::Message,
-            serial: 0,
-            status: MessageStatus::Ok,
-        };
-        self.out.push_frame(&header, &[]);
+        self.out.push_keepalive(proc_);
     }
 
     /// Whether `serial` was handed out by this connection (within the last 2^31 calls).

@@ -549,15 +549,7 @@ impl ServerConnection {
     }
 
     fn send_keepalive(&mut self, proc_: i32) {
-        let header = Header {
-            prog: KEEPALIVE_PROGRAM,
-            vers: KEEPALIVE_PROTOCOL_VERSION,
-            proc_,
-            ty: MessageType::Message,
-            serial: 0,
-            status: MessageStatus::Ok,
-        };
-        self.out.push_frame(&header, &[]);
+        self.out.push_keepalive(proc_);
     }
 
     fn process(&mut self, now: Instant) {

@@ -8,7 +8,8 @@ use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::frame::{encode_frame_raw, Header, MIN_FRAME_LEN};
+use crate::frame::{encode_frame_raw, Header, MessageStatus, MessageType, MIN_FRAME_LEN};
+use crate::program::{KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION};
 
 /// Payloads at least this large are queued by reference instead of copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;
@@ -26,6 +27,19 @@ impl Outgoing {
     /// The buffer to encode a frame into (after everything queued).
     pub(crate) fn buf(&mut self) -> &mut BytesMut {
         &mut self.tail
+    }
+
+    /// A keepalive message (`KEEPALIVE_PROGRAM`, MESSAGE, serial 0, no body): PING or PONG.
+    pub(crate) fn push_keepalive(&mut self, proc_: i32) {
+        let header = Header {
+            prog: KEEPALIVE_PROGRAM,
+            vers: KEEPALIVE_PROTOCOL_VERSION,
+            proc_,
+            ty: MessageType::Message,
+            serial: 0,
+            status: MessageStatus::Ok,
+        };
+        self.push_frame(&header, &[]);
     }
 
     pub(crate) fn push_frame(&mut self, header: &Header, payload: &[u8]) {
