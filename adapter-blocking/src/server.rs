@@ -371,8 +371,10 @@ impl<H: Handler> Server<H> {
                 if due {
                     if let Some(c) = self.conns.get_mut(&key) {
                         c.core.handle_timeout(now);
-                        if stopping && !c.core.is_closed() && c.core.calls_in_flight() == 0 {
-                            c.core.close(now);
+                        if stopping && !c.core.is_draining() {
+                            // The core stops taking calls and closes once those in flight are
+                            // answered.
+                            c.core.drain(now);
                         }
                     }
                     self.pump(key, now);
@@ -469,7 +471,6 @@ impl<H: Handler> Server<H> {
     /// output; then re-arms its interest or retires it.
     fn pump(&mut self, key: usize, now: Instant) {
         let handler = self.handler.clone();
-        let stopping = self.shutdown.stop.load(Ordering::Acquire);
         let Some(c) = self.conns.get_mut(&key) else { return };
         for _ in 0..64 {
             let ops: Vec<ServerCommand> = std::mem::take(&mut *lock(&c.link.shared.ops));
@@ -478,7 +479,7 @@ impl<H: Handler> Server<H> {
                 // Errors (an answer for a call or stream that is gone) change nothing.
                 let _ = c.core.apply(now, op);
             }
-            moved |= c.read(now, stopping);
+            moved |= c.read(now);
             if c.state.is_none() && c.accepted {
                 c.state = Some(handler.connected(&c.peer, c.link.clone()));
             }
@@ -528,7 +529,7 @@ impl<H: Handler> Server<H> {
             self.shutdown.clients.store(self.conns.len(), Ordering::Release);
             return;
         }
-        let read = !closed && !stopping && (c.core.wants_read() || !c.accepted);
+        let read = !closed && (c.core.wants_read() || !c.accepted);
         let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|t| t.wants_write());
         let interest = match (read, write) {
             (true, true) => Event::all(key),
@@ -542,9 +543,9 @@ impl<H: Handler> Server<H> {
 
 impl<H: Handler> Conn<H> {
     /// Reads what is there (while the core wants input); true if anything came.
-    fn read(&mut self, now: Instant, stopping: bool) -> bool {
+    fn read(&mut self, now: Instant) -> bool {
         let wants = self.core.wants_read() || !self.accepted;
-        if self.eof || self.core.is_closed() || stopping || !wants {
+        if self.eof || self.core.is_closed() || !wants {
             return false;
         }
         let mut buf = [0u8; 64 * 1024];

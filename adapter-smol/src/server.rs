@@ -361,21 +361,21 @@ impl<H: Handler> Driver<H> {
                 op(&mut self.pump);
                 moved = true;
             }
+            let now = Instant::now();
             if !self.stopping && self.stop.poll_next(cx).is_ready() {
+                // Shutdown: the core stops taking calls and closes once those in flight are
+                // answered.
                 self.stopping = true;
+                self.pump.core.drain(now);
                 moved = true;
             }
-            let now = Instant::now();
             let backlog = self.pump.backlog();
             let core = &mut self.pump.core;
-            if self.stopping && !core.is_closed() && core.calls_in_flight() == 0 {
-                core.close(now);
-            }
             if backlog > MAX_TRANSMIT_BACKLOG && !core.is_closed() {
                 core.close_not_reading(now, backlog);
                 self.pump.abandon();
             }
-            moved |= self.pump.poll(cx, !self.stopping);
+            moved |= self.pump.poll(cx, true);
             while let Some(ev) = self.pump.core.poll_event() {
                 moved = true;
                 let Some(state) = self.state.as_mut() else { break };

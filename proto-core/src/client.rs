@@ -345,11 +345,7 @@ impl ClientConnection {
         if self.closed.is_some() {
             return;
         }
-        let reason = if self.decoder.has_partial() {
-            ConnectionError::TruncatedByPeer { buffered: self.decoder.buffered() }
-        } else {
-            ConnectionError::PeerClosed
-        };
+        let reason = crate::eof_reason(&self.decoder);
         self.fail(reason);
     }
 

@@ -68,6 +68,16 @@ pub enum ConnectionError {
     },
 }
 
+/// Why a connection ended at the transport's end of file: cleanly between messages, or in the
+/// middle of one.
+fn eof_reason(decoder: &FrameDecoder) -> ConnectionError {
+    if decoder.has_partial() {
+        ConnectionError::TruncatedByPeer { buffered: decoder.buffered() }
+    } else {
+        ConnectionError::PeerClosed
+    }
+}
+
 /// A protocol violation by the peer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -235,6 +235,8 @@ pub struct ServerConnection {
     keepalive: Keepalive,
     closed: Option<ConnectionError>,
     last_input: Option<Instant>,
+    /// [`ServerConnection::drain`] was called: no new calls, close once none is in flight.
+    draining: bool,
 }
 
 impl ServerConnection {
@@ -253,6 +255,7 @@ impl ServerConnection {
             keepalive: Keepalive::default(),
             closed: None,
             last_input: None,
+            draining: false,
         }
     }
 
@@ -289,11 +292,7 @@ impl ServerConnection {
         if self.closed.is_some() {
             return;
         }
-        let reason = if self.decoder.has_partial() {
-            ConnectionError::TruncatedByPeer { buffered: self.decoder.buffered() }
-        } else {
-            ConnectionError::PeerClosed
-        };
+        let reason = crate::eof_reason(&self.decoder);
         self.fail(reason);
     }
 
@@ -423,6 +422,29 @@ impl ServerConnection {
         }
     }
 
+    /// Starts a graceful close (a daemon shutting down): nothing more is read or taken in as a
+    /// call, the calls already taken in are still answered, and the connection closes
+    /// ([`ConnectionError::LocallyClosed`]) as soon as none is in flight. Queued bytes can still
+    /// be transmitted.
+    pub fn drain(&mut self, _now: Instant) {
+        if self.closed.is_none() {
+            self.draining = true;
+            self.close_if_drained();
+        }
+    }
+
+    /// Whether [`ServerConnection::drain`] was called.
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    fn close_if_drained(&mut self) {
+        if self.draining && self.calls.is_empty() {
+            self.fail(ConnectionError::LocallyClosed);
+        }
+    }
+
     /// Closes the connection because the client does not read what it is sent: the adapter's
     /// bound on unsent output (for example on [`ServerConnection::transmit_buffered`]) was
     /// exceeded. The reason is [`ConnectionError::PeerNotReading`]; the adapter drops the socket
@@ -472,7 +494,7 @@ impl ServerConnection {
     /// `max_client_requests` calls and stream packets are outstanding, and once closed.
     #[must_use]
     pub fn wants_read(&self) -> bool {
-        self.closed.is_none() && self.slots_used() < self.config.max_client_requests
+        self.closed.is_none() && !self.draining && self.slots_used() < self.config.max_client_requests
     }
 
     /// Whether bytes are waiting in [`ServerConnection::poll_transmit`].
@@ -526,6 +548,7 @@ impl ServerConnection {
     }
 
     fn after_answer(&mut self) {
+        self.close_if_drained();
         if let Some(now) = self.last_input {
             self.process(now);
         }
@@ -553,7 +576,7 @@ impl ServerConnection {
     }
 
     fn process(&mut self, now: Instant) {
-        while self.closed.is_none() && self.slots_used() < self.config.max_client_requests {
+        while self.closed.is_none() && !self.draining && self.slots_used() < self.config.max_client_requests {
             match self.decoder.next_message() {
                 Ok(Some(msg)) => {
                     if let Err(e) = self.handle_message(now, msg) {

@@ -433,3 +433,30 @@ fn keepalive_count_zero_closes_after_one_interval_without_ping() {
     assert!(c.poll_transmit().is_none(), "no PING with count 0");
     assert_eq!(c.poll_event(), Some(ClientEvent::Closed { reason: ConnectionError::KeepaliveTimeout }));
 }
+
+#[test]
+fn drain_answers_what_was_taken_in_then_closes() {
+    let mut p = Pair::new(ClientConfig::default(), ServerConfig::default().with_max_client_requests(2));
+    for _ in 0..4 {
+        p.client.call(p.now, CallSpec::remote(59), &()).unwrap();
+    }
+    p.pump();
+    let calls = p.calls();
+    assert_eq!(calls.len(), 2, "two taken in, two still in the buffer");
+    p.server.drain(p.now);
+    assert!(p.server.is_draining() && !p.server.wants_read() && !p.server.is_closed());
+    p.server.reply(calls[0].0, &()).unwrap();
+    assert!(!p.server.is_closed(), "one call still in flight");
+    assert!(p.calls().is_empty(), "no new call is taken in while draining");
+    p.server.reply(calls[1].0, &()).unwrap();
+    assert!(p.server.is_closed());
+    assert_eq!(p.server_events(), vec![ServerEvent::Closed { reason: ConnectionError::LocallyClosed }]);
+    // Both answers still go out.
+    p.pump();
+    let replies = p.client_events().into_iter().filter(|e| matches!(e, ClientEvent::Reply { .. })).count();
+    assert_eq!(replies, 2);
+    // With nothing in flight, drain closes at once.
+    let mut idle = ServerConnection::new(ServerConfig::default(), Instant::now());
+    idle.drain(Instant::now());
+    assert!(idle.is_closed());
+}
