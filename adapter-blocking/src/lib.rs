@@ -703,10 +703,7 @@ impl Registration {
     /// The `callbackID` the server gave (not for the close callback).
     #[must_use]
     pub fn callback_id(&self) -> Option<i32> {
-        match self.kind {
-            events::Registration::Callback { callback_id, .. } => Some(callback_id),
-            events::Registration::ConnectionClosed => None,
-        }
+        self.kind.callback_id()
     }
 
     fn mine(&self, ev: &Event) -> Option<TypedEvent> {
@@ -989,7 +986,7 @@ fn reader_loop(mut stream: Stream, shared: &Shared) {
 /// 1, once it has accepted our certificate; anything else means it refused us.
 fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
     /// libvirt's message for a missing or wrong check byte (`virnetclient.c`).
-    const REFUSED: &str = "server verification (of our certificate or IP address) failed";
+    const REFUSED: &str = proto_core::connect::TLS_REFUSED;
     const WAIT: Duration = Duration::from_secs(30);
     let env = transport::client_env();
     let pki = target.tls_pki_paths(&env, |p| std::path::Path::new(p).exists());
@@ -1017,7 +1014,7 @@ fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::Cli
     let mut check = [0u8; 1];
     loop {
         match tls.reader().read(&mut check) {
-            Ok(1) if check[0] == 1 => break,
+            Ok(1) if check[0] == proto_core::connect::TLS_CHECK_BYTE => break,
             Ok(1) => return Err(refused(&format!("the server sent {} instead of 1", check[0]))),
             Ok(_) => return Err(refused("the server ended the TLS session instead of accepting us")),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -27,28 +27,29 @@ use crate::poll::Registered;
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
 /// How long a closing connection may take to flush what it queued.
 const LINGER: Duration = Duration::from_secs(5);
-const NOTIFY: usize = usize::MAX - 1;
 
-/// How a client reached the daemon.
+/// How a client reached the daemon (shared by both runtimes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerTransport {
     /// A unix socket.
     Unix,
     /// Plain TCP.
     Tcp,
-    /// TLS over TCP.
+    /// TLS over TCP (the client's certificate was verified unless the config says not to).
     Tls,
 }
 
-/// Who connected.
+/// Who connected (shared by both runtimes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The transport.
     pub transport: PeerTransport,
-    /// Whether the listener is a read-only socket.
+    /// Whether the listener is a read-only socket (libvirt's `libvirt-sock-ro`).
     pub read_only_socket: bool,
     /// The peer's address (TCP and TLS).
     pub addr: Option<SocketAddr>,
+    /// The peer's uid (unix sockets, from `SO_PEERCRED`), where the runtime reads it (smol's).
+    pub uid: Option<u32>,
 }
 
 /// The daemon's dispatch; every call must be answered through the [`Link`].
@@ -325,7 +326,7 @@ impl<H: Handler> Server<H> {
     /// # Errors
     /// When the socket cannot be registered.
     pub fn adopt(&mut self, sock: UnixStream, server_config: ServerConfig) -> io::Result<()> {
-        let peer = PeerInfo { transport: PeerTransport::Unix, read_only_socket: false, addr: None };
+        let peer = PeerInfo { transport: PeerTransport::Unix, read_only_socket: false, addr: None, uid: None };
         self.add_conn(Sock::Unix(sock), server_config, None, peer)
     }
 
@@ -357,7 +358,7 @@ impl<H: Handler> Server<H> {
             for key in touched {
                 if key < self.listeners.len() {
                     self.accept(key);
-                } else if key != NOTIFY {
+                } else {
                     self.pump(key, now);
                 }
             }
@@ -397,13 +398,13 @@ impl<H: Handler> Server<H> {
                 ListenSocket::Unix(l) => l.accept().map(|(s, _)| {
                     (
                         Sock::Unix(s),
-                        PeerInfo { transport: PeerTransport::Unix, read_only_socket: read_only, addr: None },
+                        PeerInfo { transport: PeerTransport::Unix, read_only_socket: read_only, addr: None, uid: None },
                     )
                 }),
                 ListenSocket::Tcp(l) => l.accept().map(|(s, a)| {
                     let _ = s.set_nodelay(true);
                     let t = if tls.is_some() { PeerTransport::Tls } else { PeerTransport::Tcp };
-                    (Sock::Tcp(s), PeerInfo { transport: t, read_only_socket: false, addr: Some(a) })
+                    (Sock::Tcp(s), PeerInfo { transport: t, read_only_socket: false, addr: Some(a), uid: None })
                 }),
             };
             match accepted {
@@ -590,7 +591,7 @@ impl<H: Handler> Conn<H> {
         }
         if !self.accepted && !tls.is_handshaking() {
             // libvirt's check byte: the client (and its certificate) is accepted.
-            let _ = tls.writer().write_all(&[1]);
+            let _ = tls.writer().write_all(&[proto_core::connect::TLS_CHECK_BYTE]);
             self.accepted = true;
         }
         let mut plain = Vec::new();

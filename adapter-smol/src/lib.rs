@@ -325,7 +325,7 @@ impl Drop for CancelOnDrop<'_> {
 
 /// TLS, then libvirt's check byte: the server sends 1 once it has accepted our certificate.
 async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<impl Io, Error> {
-    const REFUSED: &str = "server verification (of our certificate or IP address) failed";
+    const REFUSED: &str = proto_core::connect::TLS_REFUSED;
     let config = transport::tls_client_config_for(target)?;
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
@@ -333,7 +333,7 @@ async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<imp
         let mut tls = TlsConnector::from(config).connect(name, tcp).await.map_err(|e| Error::Tls(e.to_string()))?;
         let mut check = [0u8; 1];
         match tls.read(&mut check).await {
-            Ok(1) if check[0] == 1 => Ok(tls),
+            Ok(1) if check[0] == proto_core::connect::TLS_CHECK_BYTE => Ok(tls),
             Ok(_) => Err(Error::Tls(REFUSED.into())),
             Err(e) => Err(Error::Tls(format!("{REFUSED}: {e}"))),
         }
@@ -512,10 +512,7 @@ impl Registration {
     /// The `callbackID` the server gave (not for the close callback).
     #[must_use]
     pub fn callback_id(&self) -> Option<i32> {
-        match self.kind {
-            proto_core::events::Registration::Callback { callback_id, .. } => Some(callback_id),
-            proto_core::events::Registration::ConnectionClosed => None,
-        }
+        self.kind.callback_id()
     }
 
     /// Waits for this registration's next event.

@@ -53,29 +53,7 @@ use crate::pump::{Io, Pump, BUDGET};
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
 
-/// How a client reached the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerTransport {
-    /// A unix socket.
-    Unix,
-    /// Plain TCP.
-    Tcp,
-    /// TLS over TCP (the client's certificate was verified unless the config says not to).
-    Tls,
-}
-
-/// Who connected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// The transport.
-    pub transport: PeerTransport,
-    /// Whether the listener is a read-only socket (libvirt's `libvirt-sock-ro`).
-    pub read_only_socket: bool,
-    /// The peer's address (TCP and TLS).
-    pub addr: Option<SocketAddr>,
-    /// The peer's uid (unix sockets, from `SO_PEERCRED`).
-    pub uid: Option<u32>,
-}
+pub use adapter_blocking::server::{PeerInfo, PeerTransport};
 
 /// The daemon's dispatch. Every call must be answered through the [`Link`], at once or later
 /// from another task; stream events arrive in order. The methods run on the connection's driver
@@ -304,7 +282,7 @@ async fn connection<H: Handler>(
             let handshake = async {
                 let mut tls = TlsAcceptor::from(config.clone()).accept(io).await.ok()?;
                 // libvirt's check byte: the client's certificate (if any) was accepted.
-                tls.write_all(&[1]).await.ok()?;
+                tls.write_all(&[proto_core::connect::TLS_CHECK_BYTE]).await.ok()?;
                 tls.flush().await.ok()?;
                 Some(tls)
             };

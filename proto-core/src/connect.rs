@@ -43,6 +43,12 @@ pub const REMOTE_AUTH_SASL: i32 = 1;
 pub const REMOTE_AUTH_POLKIT: i32 = 2;
 /// `REMOTE_AUTH_TYPE_LIST_MAX`.
 pub const REMOTE_AUTH_TYPE_LIST_MAX: u32 = 20;
+/// Over TLS, after the handshake, the server sends this one byte once it has accepted the
+/// client (its certificate and its DN); only then does the RPC start (`virnetserverclient.c`,
+/// `virnetclient.c`).
+pub const TLS_CHECK_BYTE: u8 = 1;
+/// libvirt's client error when the check byte is missing or wrong.
+pub const TLS_REFUSED: &str = "server verification (of our certificate or IP address) failed";
 
 /// Why opening failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

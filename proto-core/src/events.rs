@@ -120,6 +120,15 @@ impl Registration {
         }
     }
 
+    /// The `callbackID` the server gave (none for the close callback).
+    #[must_use]
+    pub const fn callback_id(&self) -> Option<i32> {
+        match *self {
+            Self::Callback { callback_id, .. } => Some(callback_id),
+            Self::ConnectionClosed => None,
+        }
+    }
+
     /// Whether this event belongs to this registration.
     #[must_use]
     pub fn accepts(&self, prog: u32, proc_: i32, event: &TypedEvent) -> bool {
