@@ -511,8 +511,17 @@ fn events_match_virsh() {
             .expect("start a listener")
     };
     let (a, b) = (listen(&virsh), listen(Path::new(CLIENT_MIN)));
-    // Time for both to connect and register (the events come 3 s into their 9 s wait).
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Both must be connected and registered before the events happen (within their 9 s wait).
+    for (who, child) in [("virsh", &a), ("client-min", &b)] {
+        let connected = spec_tests::process::wait_connected(
+            child.id(),
+            daemon.port(),
+            std::time::Duration::from_secs(5),
+            std::time::Duration::ZERO,
+        );
+        assert!(connected, "{who} event did not connect to {uri}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let trigger = run(
         &virsh,
         &["-c", &uri, "suspend test; resume test; define cm1.xml; start cm1; destroy cm1; undefine cm1"],
@@ -572,9 +581,13 @@ fn lost_connection_matches_virsh() {
                 .spawn()
                 .expect("start the shell");
             let mut stdin = child.stdin.take().expect("stdin");
+            let stdout = spec_tests::process::Lines::read(child.stdout.take().expect("stdout"));
             stdin.write_all(b"list\n").unwrap();
-            std::thread::sleep(Duration::from_secs(1));
+            // Connected and answered (a loaded machine may take seconds to start the shell).
+            let listed = stdout.wait_for(Duration::from_secs(20), |l| l.contains("test") && l.contains("running"));
+            assert!(listed, "{}: {}", program.display(), stdout.text());
             drop(daemon);
+            // Time for the shell to see the connection go (its event loop reports it).
             std::thread::sleep(Duration::from_secs(1));
             stdin.write_all(b"list\nhostname\n").unwrap();
             drop(stdin);
@@ -582,7 +595,7 @@ fn lost_connection_matches_virsh() {
             let mask = |b: &[u8]| {
                 masks.iter().fold(String::from_utf8_lossy(b).into_owned(), |t, (from, to)| t.replace(from, to))
             };
-            outcomes.push((mask(&out.stdout), mask(&out.stderr), out.status.code()));
+            outcomes.push((mask(stdout.finish().as_bytes()), mask(&out.stderr), out.status.code()));
         }
         assert_eq!(outcomes[0], outcomes[1], "unix socket: {unix}");
         let why = if unix { "end of file" } else { "I/O error" };

@@ -2,14 +2,14 @@
 //! blocking listing script, and the async event service (several URIs at once, lifecycle
 //! events, reconnection with backoff). The stream example runs in `client_min_vs_virsh.rs`.
 
-use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use spec_tests::daemon_min::DaemonMin;
 use spec_tests::libvirtd::{is_ci, require_peer, Libvirtd};
+use spec_tests::process::Lines;
 
 /// A binary `cargo test --workspace` builds next to this test's (an example or daemon-min).
 fn built(rel: &str) -> Option<PathBuf> {
@@ -25,13 +25,6 @@ fn built(rel: &str) -> Option<PathBuf> {
 fn virsh(virsh: &Path, uri: &str, cmd: &str) {
     let out = Command::new(virsh).args(["-c", uri, cmd]).output().unwrap();
     assert!(out.status.success(), "virsh {cmd}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn output(mut child: Child) -> String {
-    let mut s = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
-    child.wait().unwrap();
-    s
 }
 
 #[test]
@@ -61,21 +54,38 @@ fn event_service_watches_several_daemons_and_reconnects() {
     let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
     let late_uri = format!("test+tcp://127.0.0.1:{port}/default");
     let first = DaemonMin::start(&daemon_bin, "", &[]);
-    let service = Command::new(&example)
-        .args([&first.tcp_uri(), &libvirtd.tcp_uri(), &late_uri, "--for", "9"])
+    let mut service = Command::new(&example)
+        .args([&first.tcp_uri(), &libvirtd.tcp_uri(), &late_uri, "--for", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let lines = Lines::read(service.stdout.take().unwrap());
+    let connected = |uri: &str| {
+        let want = format!("{uri}: connected");
+        lines.wait_for(Duration::from_secs(20), |l| l.starts_with(&want))
+    };
+    assert!(connected(&first.tcp_uri()), "{}", lines.text());
+    assert!(connected(&libvirtd.tcp_uri()), "{}", lines.text());
+    assert!(
+        lines.wait_for(Duration::from_secs(20), |l| l.starts_with(&format!("{late_uri}: cannot connect"))),
+        "{}",
+        lines.text()
+    );
     // The harness's own port is overridden by the later `tcp_port` line.
     let _late = DaemonMin::start(&daemon_bin, &format!("tcp_port = \"{port}\"\n"), &["--runtime", "blocking"]);
-    std::thread::sleep(Duration::from_millis(3500));
+    assert!(connected(&late_uri), "{}", lines.text());
     for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
         virsh(&virsh_bin, &uri, "suspend test");
         virsh(&virsh_bin, &uri, "resume test");
     }
-    let out = output(service);
+    for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
+        let resumed = format!("{uri}: domain test 4 0");
+        assert!(lines.wait_for(Duration::from_secs(20), |l| l == resumed), "no RESUMED event from {uri}");
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+    let out = lines.finish();
     for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
         assert!(out.contains(&format!("{uri}: domain test 3 0\n")), "no SUSPENDED event from {uri} in:\n{out}");
         assert!(out.contains(&format!("{uri}: domain test 4 0\n")), "no RESUMED event from {uri} in:\n{out}");

@@ -79,6 +79,10 @@ fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, String> {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    // Installed before any socket is bound or the banner printed: a SIGTERM that arrives as soon
+    // as a client can see the daemon must already shut it down cleanly, not kill it.
+    let signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -171,14 +175,14 @@ fn run(args: Args) -> Result<(), String> {
         }
         let server = BServer::new(listeners, config.max_clients, handler).map_err(|e| e.to_string())?;
         let handle = server.shutdown_handle();
-        watch_signals_and_idle(args.timeout, daemon, move || handle.shutdown())?;
+        watch_signals_and_idle(signals, args.timeout, daemon, move || handle.shutdown())?;
         let result = server.run().map_err(|e| e.to_string());
         cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
         return result;
     }
 
     let stop = group.clone();
-    watch_signals_and_idle(args.timeout, daemon, move || stop.shutdown())?;
+    watch_signals_and_idle(signals, args.timeout, daemon, move || stop.shutdown())?;
 
     let result = smol::block_on(async {
         let mut tasks = Vec::new();
@@ -217,6 +221,7 @@ fn cleanup(rw: &Path, ro: &Path, pid_file: Option<&Path>) {
 /// "No client" counts the daemon's live sessions, not the runtime's: adapter-smol's
 /// `ServerGroup::clients` includes the slot each idle listener holds for its next connection.
 fn watch_signals_and_idle(
+    mut signals: signal_hook::iterator::Signals,
     timeout: Option<u64>,
     daemon: Arc<Daemon>,
     shutdown: impl Fn() + Send + Sync + 'static,
@@ -229,8 +234,6 @@ fn watch_signals_and_idle(
         daemon.notify_all_closing();
         shutdown();
     });
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let on_signal = stop.clone();
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {

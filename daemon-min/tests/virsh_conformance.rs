@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use spec_tests::daemon_min::DaemonMin;
 use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::process::wait_connected;
 
 const DOMAIN_XML: &str = "<domain type='test'>
   <name>rs1</name>
@@ -141,14 +142,19 @@ fn read_only_connections_refuse_writes_the_same_way(runtime: &[&str]) {
 }
 
 /// `virsh event --all --loop --timeout` while a second connection changes domain states.
-fn events(virsh_bin: &Path, uri: &str) -> String {
+/// The watcher is given time to connect and register (it is connected to `port`, then 500 ms),
+/// not a guessed sleep: on a loaded machine starting virsh alone can take seconds.
+fn events(virsh_bin: &Path, uri: &str, port: u16) -> String {
     let watcher = Command::new(virsh_bin)
-        .args(["-c", uri, "event --all --loop --timeout 4"])
+        .args(["-c", uri, "event --all --loop --timeout 6"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    assert!(
+        wait_connected(watcher.id(), port, Duration::from_secs(5), Duration::from_millis(500)),
+        "virsh event did not connect to {uri}"
+    );
     let out = virsh(virsh_bin, &["-c", uri, "suspend test; resume test; destroy test; start test"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = watcher.wait_with_output().unwrap();
@@ -158,8 +164,8 @@ fn events(virsh_bin: &Path, uri: &str) -> String {
 fn events_are_the_same(runtime: &[&str]) {
     let Some((theirs, ours, virsh_bin)) = setup(runtime) else { return };
     // The watcher keeps libvirtd's test driver state alive while the second virsh acts.
-    let a = events(&virsh_bin, &theirs.tcp_uri());
-    let b = events(&virsh_bin, &ours.tcp_uri());
+    let a = events(&virsh_bin, &theirs.tcp_uri(), theirs.port());
+    let b = events(&virsh_bin, &ours.tcp_uri(), ours.port());
     assert!(a.contains("Suspended"), "libvirtd sent: {a}");
     assert_eq!(a, b);
 }

@@ -72,6 +72,12 @@ impl DaemonMin {
         Self { child, dir, port }
     }
 
+    /// The loopback TCP port it listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// `test+tcp://127.0.0.1:PORT/default`.
     #[must_use]
     pub fn tcp_uri(&self) -> String {

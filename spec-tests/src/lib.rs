@@ -7,6 +7,8 @@
 //! - [`daemon_min`]: starts our own daemon-min binary the same way.
 //! - [`pki`]: a throwaway CA, server and client certificates (rcgen), written in libvirt's
 //!   TLS layouts, for the TLS tests.
+//! - [`process`]: waiting on child processes (connected to a port, printed a line) instead of
+//!   sleeping a guessed time.
 //!
 //! The recorded wire corpus that `tests/corpus.rs` replays lives in `corpus/` at the workspace
 //! root (see `corpus/MANIFEST.md`).
@@ -16,3 +18,4 @@
 pub mod daemon_min;
 pub mod libvirtd;
 pub mod pki;
+pub mod process;
