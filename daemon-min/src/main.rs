@@ -215,8 +215,10 @@ fn cleanup(rw: &Path, ro: &Path, pid_file: Option<&Path>) {
     }
 }
 
-/// SIGTERM / SIGINT: tell the clients that registered a close callback, stop accepting, finish
-/// calls in flight, exit 0. With `--timeout`, the same after that many seconds with no client.
+/// SIGTERM / SIGINT: stop accepting, finish calls in flight, close every connection, exit 0, as
+/// libvirtd does; clients that registered a close callback hear it from the end of file
+/// (`VIR_CONNECT_CLOSE_REASON_EOF`). With `--timeout`, the same after that many seconds with
+/// no client.
 ///
 /// "No client" counts the daemon's live sessions, not the runtime's: adapter-smol's
 /// `ServerGroup::clients` includes the slot each idle listener holds for its next connection.
@@ -226,14 +228,8 @@ fn watch_signals_and_idle(
     daemon: Arc<Daemon>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Result<(), String> {
-    let clients = {
-        let daemon = daemon.clone();
-        move || daemon.live_sessions()
-    };
-    let stop = Arc::new(move || {
-        daemon.notify_all_closing();
-        shutdown();
-    });
+    let clients = move || daemon.live_sessions();
+    let stop = Arc::new(shutdown);
     let on_signal = stop.clone();
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {

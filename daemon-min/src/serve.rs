@@ -40,19 +40,11 @@ pub fn served_programs() -> Vec<ServedProgram> {
 pub trait DaemonLink: CommandSink + Clone + Send + Sync + 'static {
     /// Sends a volume's content on `serial` in the background, paced by the socket.
     fn spawn_download(&self, serial: u32, t: Transfer);
-    /// Waits until everything queued through this link before has reached the connection
-    /// (from a thread outside the runtime).
-    fn flush(&self);
 }
 
 impl DaemonLink for adapter_smol::server::Link {
     fn spawn_download(&self, serial: u32, t: Transfer) {
         spawn_download(self.clone(), serial, t);
-    }
-    /// The driver runs the link's commands in order, so once a `drained` queued now is
-    /// answered, everything queued before it is in the connection.
-    fn flush(&self) {
-        smol::block_on(self.drained(usize::MAX));
     }
 }
 
@@ -60,9 +52,6 @@ impl DaemonLink for adapter_blocking::server::Link {
     fn spawn_download(&self, serial: u32, t: Transfer) {
         spawn_blocking_download(self.clone(), serial, t);
     }
-    /// The loop takes a link's queued commands before it looks at the shutdown flag again, so
-    /// there is nothing to wait for.
-    fn flush(&self) {}
 }
 
 fn spawn_download(link: adapter_smol::server::Link, serial: u32, t: Transfer) {
@@ -100,9 +89,6 @@ struct LinkSink<L>(L);
 impl<L: DaemonLink> EventSink for LinkSink<L> {
     fn send_event(&self, proc_: i32, body: Bytes) {
         CommandSink::send_event(&self.0, REMOTE_PROGRAM, 1, proc_, body);
-    }
-    fn flush(&self) {
-        DaemonLink::flush(&self.0);
     }
 }
 
