@@ -22,6 +22,7 @@ use proto_core::server::ServerCommand;
 use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
 
 use crate::poll::Registered;
+pub use crate::transport::ServerTls;
 
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
@@ -64,6 +65,11 @@ pub trait Handler: Send + Sync + 'static {
     fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
     /// The connection is gone.
     fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
+    /// A TLS client was refused after the handshake ([`ServerTls::check_client`], e.g. its DN
+    /// is not on `tls_allowed_dn_list`); it was never [`Handler::connected`]. For the log.
+    fn refused(&self, peer: &PeerInfo, reason: &str) {
+        let _ = (peer, reason);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -139,8 +145,8 @@ pub struct Listener {
     socket: ListenSocket,
     /// The core's settings for each connection.
     pub server_config: ServerConfig,
-    /// TLS: handshake, then libvirt's check byte (1).
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TLS: handshake, libvirtd's checks of the client, then libvirt's check byte (1).
+    pub tls: Option<ServerTls>,
     /// Whether this is a read-only socket.
     pub read_only: bool,
 }
@@ -175,7 +181,7 @@ impl Listener {
 
     /// A TCP listener, with TLS when `tls` is given.
     #[must_use]
-    pub fn tcp(l: TcpListener, server_config: ServerConfig, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+    pub fn tcp(l: TcpListener, server_config: ServerConfig, tls: Option<ServerTls>) -> Self {
         Self { socket: ListenSocket::Tcp(l), server_config, tls, read_only: false }
     }
 }
@@ -245,9 +251,11 @@ impl AsRawFd for Sock {
 struct Conn<H: Handler> {
     sock: Registered<Sock>,
     core: ServerConnection,
-    tls: Option<rustls::ServerConnection>,
+    tls: Option<(rustls::ServerConnection, ServerTls)>,
     /// TLS: the check byte was queued.
     accepted: bool,
+    /// TLS: why the client was refused after the handshake (for [`Handler::refused`]).
+    refused: Option<String>,
     out: VecDeque<Bytes>,
     out_len: usize,
     link: Link,
@@ -262,7 +270,7 @@ struct Conn<H: Handler> {
 pub struct Server<H: Handler> {
     poller: Arc<Poller>,
     listeners: Vec<Registered<ListenSocket>>,
-    options: Vec<(ServerConfig, Option<Arc<rustls::ServerConfig>>, bool)>,
+    options: Vec<(ServerConfig, Option<ServerTls>, bool)>,
     conns: HashMap<usize, Conn<H>>,
     next_key: usize,
     handler: Arc<H>,
@@ -416,13 +424,7 @@ impl<H: Handler> Server<H> {
         }
     }
 
-    fn add_conn(
-        &mut self,
-        sock: Sock,
-        config: ServerConfig,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        peer: PeerInfo,
-    ) -> io::Result<()> {
+    fn add_conn(&mut self, sock: Sock, config: ServerConfig, tls: Option<ServerTls>, peer: PeerInfo) -> io::Result<()> {
         match &sock {
             Sock::Unix(s) => s.set_nonblocking(true)?,
             Sock::Tcp(s) => s.set_nonblocking(true)?,
@@ -431,7 +433,7 @@ impl<H: Handler> Server<H> {
         self.next_key += 1;
         let sock = Registered::new(self.poller.clone(), sock, Event::readable(key))?;
         let tls = match tls {
-            Some(cfg) => Some(rustls::ServerConnection::new(cfg).map_err(io::Error::other)?),
+            Some(t) => Some((rustls::ServerConnection::new(t.config().clone()).map_err(io::Error::other)?, t)),
             None => None,
         };
         let link = Link {
@@ -451,6 +453,7 @@ impl<H: Handler> Server<H> {
             core: ServerConnection::new(config, Instant::now()),
             tls,
             accepted,
+            refused: None,
             out: VecDeque::new(),
             out_len: 0,
             link,
@@ -481,6 +484,9 @@ impl<H: Handler> Server<H> {
                 let _ = c.core.apply(now, op);
             }
             moved |= c.read(now);
+            if let Some(why) = c.refused.take() {
+                handler.refused(&c.peer, &why);
+            }
             if c.state.is_none() && c.accepted {
                 c.state = Some(handler.connected(&c.peer, c.link.clone()));
             }
@@ -531,7 +537,7 @@ impl<H: Handler> Server<H> {
             return;
         }
         let read = !closed && (c.core.wants_read() || !c.accepted);
-        let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|t| t.wants_write());
+        let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|(t, _)| t.wants_write());
         let interest = match (read, write) {
             (true, true) => Event::all(key),
             (true, false) => Event::readable(key),
@@ -577,7 +583,7 @@ impl<H: Handler> Conn<H> {
     }
 
     fn input(&mut self, now: Instant, data: &[u8]) {
-        let Some(tls) = &mut self.tls else {
+        let Some((tls, checks)) = &mut self.tls else {
             self.core.handle_input(now, data);
             return;
         };
@@ -590,6 +596,13 @@ impl<H: Handler> Conn<H> {
             }
         }
         if !self.accepted && !tls.is_handshaking() {
+            if let Err(why) = checks.check_client(tls) {
+                // As libvirtd: the handshake's last flight goes out, then the connection is
+                // closed with no check byte; the client reports the refusal.
+                self.refused = Some(why);
+                self.core.handle_eof(now);
+                return;
+            }
             // libvirt's check byte: the client (and its certificate) is accepted.
             let _ = tls.writer().write_all(&[proto_core::connect::TLS_CHECK_BYTE]);
             self.accepted = true;
@@ -605,7 +618,7 @@ impl<H: Handler> Conn<H> {
     fn write(&mut self) -> bool {
         while let Some(b) = self.core.poll_transmit() {
             match &mut self.tls {
-                Some(tls) => {
+                Some((tls, _)) => {
                     let _ = tls.writer().write_all(&b);
                 }
                 None => {
@@ -614,7 +627,7 @@ impl<H: Handler> Conn<H> {
                 }
             }
         }
-        if let Some(tls) = &mut self.tls {
+        if let Some((tls, _)) = &mut self.tls {
             let mut v = Vec::new();
             while tls.wants_write() {
                 if tls.write_tls(&mut v).is_err() {

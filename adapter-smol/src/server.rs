@@ -39,7 +39,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_rustls::{rustls, TlsAcceptor};
+use futures_rustls::TlsAcceptor;
 pub use proto_core::server::CommandSink;
 use proto_core::server::ServerCommand;
 use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
@@ -53,7 +53,7 @@ use crate::pump::{Io, Pump, BUDGET};
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
 
-pub use adapter_blocking::server::{PeerInfo, PeerTransport};
+pub use adapter_blocking::server::{PeerInfo, PeerTransport, ServerTls};
 
 /// The daemon's dispatch. Every call must be answered through the [`Link`], at once or later
 /// from another task; stream events arrive in order. The methods run on the connection's driver
@@ -69,6 +69,11 @@ pub trait Handler: Send + Sync + 'static {
     fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
     /// The connection is gone.
     fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
+    /// A TLS client was refused after the handshake ([`ServerTls::check_client`], e.g. its DN
+    /// is not on `tls_allowed_dn_list`); it was never [`Handler::connected`]. For the log.
+    fn refused(&self, peer: &PeerInfo, reason: &str) {
+        let _ = (peer, reason);
+    }
 }
 
 type Op = Box<dyn FnOnce(&mut Pump<ServerConnection>) + Send>;
@@ -187,8 +192,9 @@ impl Drop for Slot {
 pub struct ServeOptions {
     /// The core's settings for each connection (programs, `max_client_requests`, keepalive).
     pub server_config: ServerConfig,
-    /// TLS: handshake, then libvirt's check byte (1), before the protocol starts.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// TLS: handshake, libvirtd's checks of the client, then libvirt's check byte (1), before
+    /// the protocol starts.
+    pub tls: Option<ServerTls>,
     /// libvirtd's `max_clients`, across every listener sharing [`ServeOptions::group`].
     pub max_clients: usize,
     /// The listener is a read-only socket ([`PeerInfo::read_only_socket`]).
@@ -237,13 +243,8 @@ impl Listener for Async<TcpListener> {
 }
 
 /// Serves `listener` until [`ServerGroup::shutdown`], then waits for its connections to end.
-pub async fn serve<L: Listener, H: Handler>(listener: L, mut options: ServeOptions, handler: Arc<H>) {
+pub async fn serve<L: Listener, H: Handler>(listener: L, options: ServeOptions, handler: Arc<H>) {
     let group = options.group.clone();
-    if let Some(tls) = options.tls.as_mut().filter(|t| t.send_tls13_tickets > 0) {
-        // libvirt's client reads the check byte as the first record after the handshake and
-        // fails ("Unable to read TLS confirmation") on a TLS 1.3 session ticket; it never resumes.
-        Arc::make_mut(tls).send_tls13_tickets = 0;
-    }
     let mut tasks: Vec<Task<()>> = Vec::new();
     // Accept first, then take a client slot: an idle listener holds none, so `max_clients`
     // counts connections only, across every listener of the group. While the group is full the
@@ -277,11 +278,16 @@ async fn connection<H: Handler>(
 ) {
     let io: Box<dyn Io> = match &options.tls {
         None => io,
-        Some(config) => {
+        Some(checks) => {
             peer.transport = PeerTransport::Tls;
             let handshake = async {
-                let mut tls = TlsAcceptor::from(config.clone()).accept(io).await.ok()?;
-                // libvirt's check byte: the client's certificate (if any) was accepted.
+                let mut tls = TlsAcceptor::from(checks.config().clone()).accept(io).await.ok()?;
+                if let Err(why) = checks.check_client(tls.get_ref().1) {
+                    // As libvirtd: closed with no check byte; the client reports the refusal.
+                    handler.refused(&peer, &why);
+                    return None;
+                }
+                // libvirt's check byte: the client (its certificate, its DN) was accepted.
                 tls.write_all(&[proto_core::connect::TLS_CHECK_BYTE]).await.ok()?;
                 tls.flush().await.ok()?;
                 Some(tls)

@@ -52,8 +52,11 @@ pub struct Config {
     pub ca_file: Option<String>,
     /// `tls_no_verify_certificate`.
     pub tls_no_verify_certificate: bool,
-    /// `tls_allowed_dn_list`: accepted client certificate DNs (wildcards `*`); empty = any.
-    pub tls_allowed_dn_list: Vec<String>,
+    /// `tls_allowed_dn_list`: the client certificate DNs accepted over TLS (GLib wildcards
+    /// `*` and `?`, matched against the DN as GnuTLS writes it); unset = any client the CA
+    /// vouches for, an empty list = nobody (as libvirtd). Ignored with
+    /// `tls_no_verify_certificate = 1`.
+    pub tls_allowed_dn_list: Option<Vec<String>>,
     /// `max_clients`.
     pub max_clients: usize,
     /// `max_anonymous_clients`.
@@ -87,7 +90,7 @@ impl Default for Config {
             cert_file: None,
             ca_file: None,
             tls_no_verify_certificate: false,
-            tls_allowed_dn_list: Vec::new(),
+            tls_allowed_dn_list: None,
             max_clients: 5000,
             max_anonymous_clients: 20,
             max_client_requests: 5,
@@ -321,7 +324,7 @@ impl Config {
                 "ca_file" => c.ca_file = Some(string(&value)?),
                 "tls_no_verify_certificate" => c.tls_no_verify_certificate = boolean(&value)?,
                 "tls_allowed_dn_list" => match value {
-                    Value::List(l) => c.tls_allowed_dn_list = l,
+                    Value::List(l) => c.tls_allowed_dn_list = Some(l),
                     other => return Err(err(format!("{key} must be a list of strings, not {other}"))),
                 },
                 "max_clients" => c.max_clients = count(&value)?,
@@ -395,7 +398,7 @@ keepalive_count = 0
         assert_eq!(c.tcp_port, 16609);
         assert_eq!(c.unix_sock_dir.as_deref(), Some("/tmp/x"));
         assert_eq!(c.unix_sock_rw_perms, 0o770);
-        assert_eq!(c.tls_allowed_dn_list, vec!["C=GB,O=Test,*".to_owned(), "C=FR,*".to_owned()]);
+        assert_eq!(c.tls_allowed_dn_list, Some(vec!["C=GB,O=Test,*".to_owned(), "C=FR,*".to_owned()]));
         assert_eq!(c.max_client_requests, 10);
         assert_eq!(c.keepalive(), None);
         assert_eq!(c.unsupported_auth(), None);

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_blocking::server::{Listener as BListener, Server as BServer};
+use adapter_blocking::server::{Listener as BListener, Server as BServer, ServerTls};
 use adapter_smol::server::{serve, ServeOptions, ServerGroup};
 use clap::Parser;
 use daemon_min::config::Config;
@@ -139,6 +139,10 @@ fn run(args: Args) -> Result<(), String> {
         let tls_config =
             adapter_blocking::transport::tls_server_config(&ca, &cert, &key, config.tls_no_verify_certificate)
                 .map_err(|e| e.to_string())?;
+        let mut tls_config = ServerTls::new(tls_config);
+        if let (false, Some(list)) = (config.tls_no_verify_certificate, &config.tls_allowed_dn_list) {
+            tls_config = tls_config.with_allowed_dn_list(list.clone());
+        }
         let addr = format!("{}:{}", config.listen_addr, config.tls_port);
         let l = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         tls = Some((l, tls_config));

@@ -191,6 +191,12 @@ impl DaemonHandler {
     fn disconnected(&self, mut conn: Conn) {
         self.daemon.end_session(&mut conn.session);
     }
+
+    /// A TLS client refused after its handshake goes to the log (stderr), as libvirtd logs it.
+    fn refused(peer: &adapter_blocking::server::PeerInfo, reason: &str) {
+        let from = peer.addr.map_or_else(|| "a client".to_owned(), |a| a.to_string());
+        eprintln!("daemon-min: error : TLS client {from} refused: {reason}");
+    }
 }
 
 impl adapter_smol::server::Handler for DaemonHandler {
@@ -216,6 +222,9 @@ impl adapter_smol::server::Handler for DaemonHandler {
     fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
         Self::disconnected(self, conn);
     }
+    fn refused(&self, peer: &adapter_smol::server::PeerInfo, reason: &str) {
+        Self::refused(peer, reason);
+    }
 }
 
 impl adapter_blocking::server::Handler for DaemonHandler {
@@ -240,6 +249,9 @@ impl adapter_blocking::server::Handler for DaemonHandler {
     }
     fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
         Self::disconnected(self, conn);
+    }
+    fn refused(&self, peer: &adapter_blocking::server::PeerInfo, reason: &str) {
+        Self::refused(peer, reason);
     }
 }
 
