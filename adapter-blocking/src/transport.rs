@@ -281,13 +281,26 @@ pub fn tls_server_config(
     Ok(Arc::new(config))
 }
 
+/// A check of a TLS client once its handshake is done, given its certificate (DER), if it sent
+/// one: `Ok`, or why it is refused. libvirtd's is `tls_allowed_dn_list`.
+pub type ClientCheck = Arc<dyn Fn(Option<&[u8]>) -> Result<(), String> + Send + Sync>;
+
 /// A TLS listener's settings, taken by both server runtimes: the rustls configuration (see
-/// [`tls_server_config`]) and libvirtd's checks once the handshake is done, before the
-/// check byte ([`proto_core::connect::TLS_CHECK_BYTE`]) is sent.
-#[derive(Debug, Clone)]
+/// [`tls_server_config`]) and the daemon's check of the client once the handshake is done,
+/// before the check byte ([`proto_core::connect::TLS_CHECK_BYTE`]) is sent.
+#[derive(Clone)]
 pub struct ServerTls {
     config: Arc<rustls::ServerConfig>,
-    allowed_dn_list: Option<Arc<[String]>>,
+    client_check: Option<ClientCheck>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("config", &self.config)
+            .field("client_check", &self.client_check.is_some())
+            .finish()
+    }
 }
 
 impl From<Arc<rustls::ServerConfig>> for ServerTls {
@@ -297,7 +310,7 @@ impl From<Arc<rustls::ServerConfig>> for ServerTls {
 }
 
 impl ServerTls {
-    /// `config` for the handshake, no DN list. TLS 1.3 session tickets are turned off:
+    /// `config` for the handshake, no client check. TLS 1.3 session tickets are turned off:
     /// libvirt's client reads the check byte as the first record after the handshake and fails
     /// ("Unable to read TLS confirmation") on a ticket; it never resumes sessions anyway.
     #[must_use]
@@ -305,17 +318,16 @@ impl ServerTls {
         if config.send_tls13_tickets > 0 {
             Arc::make_mut(&mut config).send_tls13_tickets = 0;
         }
-        Self { config, allowed_dn_list: None }
+        Self { config, client_check: None }
     }
 
-    /// libvirtd's `tls_allowed_dn_list`: a client whose certificate's Distinguished Name
-    /// ([`certificate_dn`]) matches none of these wildcard patterns is refused after the
-    /// handshake: the connection is closed without the check byte, as libvirtd does (its client
-    /// then reports that the server refused it). An empty list refuses everyone. libvirtd
-    /// ignores the list with `tls_no_verify_certificate = 1`: do not set it then.
+    /// Checks each client after its handshake (e.g. libvirtd's `tls_allowed_dn_list`). A
+    /// refused client gets the handshake's last flight, then the connection is closed without
+    /// the check byte, as libvirtd does; its client reports that the server refused it, and the
+    /// runtime tells the handler why (`Handler::refused`).
     #[must_use]
-    pub fn with_allowed_dn_list(mut self, patterns: Vec<String>) -> Self {
-        self.allowed_dn_list = Some(patterns.into());
+    pub fn with_client_check(mut self, check: ClientCheck) -> Self {
+        self.client_check = Some(check);
         self
     }
 
@@ -325,179 +337,15 @@ impl ServerTls {
         &self.config
     }
 
-    /// libvirtd's checks of a client once the handshake is done: `Ok`, or why it is refused
-    /// (for the daemon's log).
+    /// Runs the client check on a connection whose handshake is done.
     ///
     /// # Errors
-    /// The client's certificate is missing or unreadable, or its DN is not on the list.
+    /// Why the client is refused.
     pub fn check_client(&self, conn: &rustls::ServerConnection) -> Result<(), String> {
-        let Some(allowed) = &self.allowed_dn_list else { return Ok(()) };
-        let Some(leaf) = conn.peer_certificates().and_then(<[_]>::first) else {
-            return Err("the client sent no certificate, and tls_allowed_dn_list is set".into());
-        };
-        let dn = certificate_dn(leaf).map_err(|e| e.to_string())?;
-        if proto_core::connect::tls_dn_allowed(&dn, allowed) {
-            Ok(())
-        } else {
-            Err(format!(
-                "the client's Distinguished Name '{dn}' is not on the list of allowed clients \
-                 (tls_allowed_dn_list)"
-            ))
+        match &self.client_check {
+            None => Ok(()),
+            Some(check) => check(conn.peer_certificates().and_then(<[_]>::first).map(AsRef::as_ref)),
         }
-    }
-}
-
-/// A certificate's subject Distinguished Name as GnuTLS's `gnutls_x509_crt_get_dn` writes it:
-/// what libvirtd matches `tls_allowed_dn_list` against and `virt-pki-query-dn` prints.
-/// Relative names in certificate order joined by `,`, multi-valued ones by `+`; GnuTLS's names
-/// for the attribute types it knows (`CN`, `O`, `OU`, `C`, `ST`, `L`, `EMAIL`, `DC`, `UID`, …)
-/// and the dotted OID otherwise. A value of the string type GnuTLS expects for its attribute
-/// is written as text with `,+"\<>;` escaped (and a leading `#` or space, a trailing space);
-/// any other value as `#` and the hex of its DER. `spec-tests/tests/tls_dn.rs` checks this
-/// against `virt-pki-query-dn` for each attribute type and string type.
-///
-/// # Errors
-/// When `der` is not an X.509 certificate, or a directory string (`CN`, `O`, …) is empty
-/// (GnuTLS refuses such a certificate, and so libvirtd does).
-pub fn certificate_dn(der: &[u8]) -> Result<String, Error> {
-    use x509_parser::der_parser::asn1_rs::ToDer;
-    use x509_parser::prelude::FromDer;
-    let bad = |why: String| Error::Tls(format!("cannot read the client certificate's subject: {why}"));
-    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
-    let mut dn = String::new();
-    for (i, rdn) in cert.subject().iter_rdn().enumerate() {
-        if i > 0 {
-            dn.push(',');
-        }
-        for (j, atv) in rdn.iter().enumerate() {
-            if j > 0 {
-                dn.push('+');
-            }
-            let oid = atv.attr_type().to_id_string();
-            let known = dn_attribute(&oid);
-            dn.push_str(known.and_then(|(name, _)| name).unwrap_or(&oid));
-            dn.push('=');
-            let value = atv.attr_value();
-            match known.and_then(|(_, syntax)| dn_string(syntax, value)) {
-                Some(text) if text.is_empty() => return Err(bad(format!("an empty {oid} value"))),
-                Some(text) => escape_dn_value(&text, &mut dn),
-                None => {
-                    dn.push('#');
-                    dn.push_str(&hex(&value.to_der_vec().map_err(|e| bad(e.to_string()))?));
-                }
-            }
-        }
-    }
-    Ok(dn)
-}
-
-/// The string types GnuTLS decodes for an attribute; anything else it writes as hex.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DnSyntax {
-    /// X.520 DirectoryString: UTF-8, printable, teletex, BMP (universal, oddly, as `#` and
-    /// the hex of its content).
-    Directory,
-    /// PrintableString only.
-    Printable,
-    /// IA5String only.
-    Ia5,
-    /// NumericString only.
-    Numeric,
-    /// BMPString only.
-    Bmp,
-}
-
-/// GnuTLS's table of attribute types: the name it writes (`None`: the dotted OID) and the
-/// string type it decodes. Types not here are written as `OID=#hex`.
-fn dn_attribute(oid: &str) -> Option<(Option<&'static str>, DnSyntax)> {
-    use DnSyntax::{Bmp, Directory, Ia5, Numeric, Printable};
-    let (name, syntax) = match oid {
-        "2.5.4.3" => ("CN", Directory),
-        "2.5.4.4" => ("surName", Directory),
-        "2.5.4.5" => ("serialNumber", Printable),
-        "2.5.4.6" => ("C", Printable),
-        "2.5.4.7" => ("L", Directory),
-        "2.5.4.8" => ("ST", Directory),
-        "2.5.4.9" => ("street", Directory),
-        "2.5.4.10" => ("O", Directory),
-        "2.5.4.11" => ("OU", Directory),
-        "2.5.4.12" => ("title", Directory),
-        "2.5.4.13" => ("description", Directory),
-        "2.5.4.15" => ("businessCategory", Directory),
-        "2.5.4.17" => ("postalCode", Directory),
-        "2.5.4.20" => ("telephoneNumber", Printable),
-        "2.5.4.41" => ("name", Directory),
-        "2.5.4.42" => ("givenName", Directory),
-        "2.5.4.43" => ("initials", Directory),
-        "2.5.4.44" => ("generationQualifier", Directory),
-        "2.5.4.46" => ("dnQualifier", Printable),
-        "2.5.4.65" => ("pseudonym", Directory),
-        "0.9.2342.19200300.100.1.1" => ("UID", Directory),
-        "0.9.2342.19200300.100.1.25" => ("DC", Ia5),
-        "1.2.840.113549.1.9.1" => ("EMAIL", Ia5),
-        "1.2.840.113549.1.9.7" => return Some((None, Directory)), // challengePassword
-        "1.2.840.113549.1.9.20" => return Some((None, Bmp)),      // friendlyName
-        "1.2.840.113556.1.4.656" => ("userPrincipalName", Directory),
-        "1.3.6.1.4.1.311.60.2.1.1" => ("jurisdictionOfIncorporationLocalityName", Directory),
-        "1.3.6.1.4.1.311.60.2.1.2" => ("jurisdictionOfIncorporationStateOrProvinceName", Directory),
-        "1.3.6.1.4.1.311.60.2.1.3" => ("jurisdictionOfIncorporationCountryName", Printable),
-        "1.3.6.1.5.5.7.9.2" => ("placeOfBirth", Directory),
-        "1.3.6.1.5.5.7.9.3" => ("gender", Printable),
-        "1.3.6.1.5.5.7.9.4" => ("countryOfCitizenship", Printable),
-        "1.3.6.1.5.5.7.9.5" => ("countryOfResidence", Printable),
-        "1.2.643.3.131.1.1" => ("INN", Numeric),
-        "1.2.643.100.1" => ("OGRN", Numeric),
-        "1.2.643.100.3" => ("SNILS", Numeric),
-        "1.2.643.100.5" => ("OGRNIP", Numeric),
-        _ => return None,
-    };
-    Some((Some(name), syntax))
-}
-
-/// The text GnuTLS writes for a value of the type `syntax` expects; `None` for another type.
-fn dn_string(syntax: DnSyntax, value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Option<String> {
-    use x509_parser::der_parser::asn1_rs::Tag;
-    let data = value.data;
-    let text = || std::str::from_utf8(data).ok().map(str::to_owned);
-    if data.is_empty() && syntax != DnSyntax::Directory {
-        // GnuTLS writes an empty single-type string as hex (`C=#1300`); an empty directory
-        // string makes it refuse the certificate (the caller's error).
-        return None;
-    }
-    match (syntax, value.tag()) {
-        (DnSyntax::Printable | DnSyntax::Directory, Tag::PrintableString)
-        | (DnSyntax::Ia5, Tag::Ia5String)
-        | (DnSyntax::Numeric, Tag::NumericString)
-        | (DnSyntax::Directory, Tag::Utf8String) => text(),
-        (DnSyntax::Directory, Tag::TeletexString) if data.is_ascii() => text(),
-        (DnSyntax::Directory | DnSyntax::Bmp, Tag::BmpString) if data.len().is_multiple_of(2) => {
-            let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-            String::from_utf16(&units).ok()
-        }
-        (DnSyntax::Directory, Tag::UniversalString) => Some(format!("#{}", hex(data))),
-        _ => None,
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// RFC 4514 escaping of an attribute value, as GnuTLS does it.
-fn escape_dn_value(text: &str, out: &mut String) {
-    let last = text.chars().count().saturating_sub(1);
-    for (i, c) in text.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
-            || (i == 0 && (c == '#' || c == ' '))
-            || (i == last && c == ' ');
-        if special {
-            out.push('\\');
-        }
-        out.push(c);
     }
 }
 

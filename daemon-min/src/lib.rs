@@ -12,3 +12,4 @@ pub mod dispatch;
 pub mod embedded;
 pub mod hypervisor;
 pub mod serve;
+pub mod tls_acl;

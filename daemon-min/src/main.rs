@@ -141,7 +141,7 @@ fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         let mut tls_config = ServerTls::new(tls_config);
         if let (false, Some(list)) = (config.tls_no_verify_certificate, &config.tls_allowed_dn_list) {
-            tls_config = tls_config.with_allowed_dn_list(list.clone());
+            tls_config = tls_config.with_client_check(daemon_min::tls_acl::allowed_dn_check(list.clone()));
         }
         let addr = format!("{}:{}", config.listen_addr, config.tls_port);
         let l = std::net::TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
