@@ -73,7 +73,7 @@ fn event_service_watches_several_daemons_and_reconnects() {
         lines.text()
     );
     // The harness's own port is overridden by the later `tcp_port` line.
-    let _late = DaemonMin::start(&daemon_bin, &format!("tcp_port = \"{port}\"\n"), &["--runtime", "blocking"]);
+    let late = DaemonMin::start(&daemon_bin, &format!("tcp_port = \"{port}\"\n"), &["--runtime", "blocking"]);
     assert!(connected(&late_uri), "{}", lines.text());
     for uri in [first.tcp_uri(), libvirtd.tcp_uri(), late_uri.clone()] {
         virsh(&virsh_bin, &uri, "suspend test");
@@ -83,6 +83,17 @@ fn event_service_watches_several_daemons_and_reconnects() {
         let resumed = format!("{uri}: domain test 4 0");
         assert!(lines.wait_for(Duration::from_secs(20), |l| l == resumed), "no RESUMED event from {uri}");
     }
+    // The late daemon goes away: the loss is reported, the service retries until a daemon is
+    // back on that port, registers again and gets its events.
+    drop(late);
+    let lost = format!("{late_uri}: connection lost");
+    assert!(lines.wait_for(Duration::from_secs(20), |l| l.starts_with(&lost)), "{}", lines.text());
+    let _back = DaemonMin::start(&daemon_bin, &format!("tcp_port = \"{port}\"\n"), &[]);
+    let again = format!("{late_uri}: connected");
+    assert!(lines.wait_for_count(Duration::from_secs(20), 2, |l| l.starts_with(&again)), "{}", lines.text());
+    virsh(&virsh_bin, &late_uri, "suspend test");
+    let suspended = format!("{late_uri}: domain test 3 0");
+    assert!(lines.wait_for_count(Duration::from_secs(20), 2, |l| l == suspended), "{}", lines.text());
     let _ = service.kill();
     let _ = service.wait();
     let out = lines.finish();
@@ -92,4 +103,5 @@ fn event_service_watches_several_daemons_and_reconnects() {
     }
     assert!(out.contains(&format!("{late_uri}: cannot connect")), "{out}");
     assert!(out.contains(&format!("{late_uri}: connected")), "{out}");
+    assert!(out.contains(&format!("{late_uri}: connection lost")), "{out}");
 }

@@ -81,11 +81,16 @@ impl Lines {
 
     /// Waits up to `timeout` for a line for which `pred` holds; whether one came.
     pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> bool {
+        self.wait_for_count(timeout, 1, pred)
+    }
+
+    /// Waits up to `timeout` until `n` lines for which `pred` holds have come; whether they did.
+    pub fn wait_for_count(&self, timeout: Duration, n: usize, pred: impl Fn(&str) -> bool) -> bool {
         let (lines, changed) = &*self.seen;
         let deadline = Instant::now() + timeout;
         let mut guard = lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            if guard.iter().any(|l| pred(l)) {
+            if guard.iter().filter(|l| pred(l)).count() >= n {
                 return true;
             }
             let now = Instant::now();
