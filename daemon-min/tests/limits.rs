@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use common::{call, daemon_bin, open_call, Raw, READ_TIMEOUT, RUNTIMES};
+use common::{call, daemon_bin, open_call, Raw, READ_TIMEOUT};
 use proto_core::frame::encode_frame;
 use proto_core::program::{KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM};
 use proto_core::programs::remote::{
@@ -219,17 +219,6 @@ fn max_client_requests_like_libvirtd() {
     let theirs = Libvirtd::start_with_config("max_client_requests = 2\n").expect("start libvirtd");
     let mut c = tcp(&theirs.tcp_addr().to_string());
     pipelined(&mut c, 10);
-}
-
-macro_rules! on_both_runtimes {
-    ($($name:ident),* $(,)?) => {
-        mod smol_runtime {
-            $(#[test] fn $name() { super::$name(super::RUNTIMES[0].1) })*
-        }
-        mod blocking_runtime {
-            $(#[test] fn $name() { super::$name(super::RUNTIMES[1].1) })*
-        }
-    };
 }
 
 on_both_runtimes!(max_client_requests_queues_and_answers_everything, keepalive_drops_a_silent_client);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use adapter_blocking::{Client, ConnectOptions};
 use bytes::BytesMut;
-use common::{call, daemon_bin, open_call, unix, RUNTIMES};
+use common::{call, daemon_bin, open_call, unix};
 use proto_core::programs::remote::{
     ConnectListAllDomains, RemoteConnectListAllDomainsArgs, RemoteDomainDefineXmlArgs,
     REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, REMOTE_PROC_DOMAIN_DEFINE_XML,
@@ -19,6 +19,7 @@ use proto_core::programs::remote::{
 use proto_core::{ConnectionError, MessageStatus, MessageType, XdrString};
 use spec_tests::daemon_min::DaemonMin;
 use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::process::Lines;
 
 /// What a raw client that registered a close callback reads once the daemon got SIGTERM:
 /// the frames before the end of file (procedure numbers), as `(type, proc)`.
@@ -180,17 +181,6 @@ fn timeout_exits_when_idle(runtime: &[&str]) {
     eprintln!("{runtime:?}: idle exit after {idle_exit:?}; {:?} after the last client left", t0.elapsed());
 }
 
-macro_rules! on_both_runtimes {
-    ($($name:ident),* $(,)?) => {
-        mod smol_runtime {
-            $(#[test] fn $name() { super::$name(super::RUNTIMES[0].1) })*
-        }
-        mod blocking_runtime {
-            $(#[test] fn $name() { super::$name(super::RUNTIMES[1].1) })*
-        }
-    };
-}
-
 on_both_runtimes!(close_callbacks_hear_the_shutdown, calls_in_flight_are_answered_and_kept, timeout_exits_when_idle);
 
 /// virsh registers a close callback on every connection: `virsh event --loop` stopped by
@@ -209,40 +199,24 @@ fn virsh_event_loop_sees_the_shutdown_as_with_libvirtd() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let stdout = Lines::read(child.stdout.take().unwrap());
         // The watcher is registered once it reports an event. One event type only: with
         // `--all` virsh is still registering the other types when the first event prints, and a
         // SIGTERM then makes its next registration write into a closed socket (SIGPIPE), with
         // libvirtd as with daemon-min.
         let registered = (0..20).any(|_| {
             let _ = Command::new(&virsh).args(["-c", uri, "suspend test; resume test"]).output();
-            let t0 = Instant::now();
-            while let Some(left) = Duration::from_secs(1).checked_sub(t0.elapsed()) {
-                match rx.recv_timeout(left) {
-                    Ok(line) if line.contains("Resumed") => return true,
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-            false
+            stdout.wait_for(Duration::from_secs(1), |l| l.contains("Resumed"))
         });
         assert!(registered, "virsh event never reported an event from {uri}");
         let t0 = Instant::now();
         assert!(Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap().success());
         let out = child.wait_with_output().unwrap();
         let took = t0.elapsed();
-        // Every line virsh wrote is in the channel once the reader has seen the end of its output.
-        reader.join().unwrap();
-        let rest: Vec<String> = rx.try_iter().collect();
+        let printed = stdout.finish();
         assert!(
-            rest.iter().rev().find(|l| !l.is_empty()).is_some_and(|l| l.starts_with("events received:")),
-            "{uri}: virsh printed {rest:?} after the SIGTERM, exited with {}, stderr {}",
+            printed.lines().rev().find(|l| !l.is_empty()).is_some_and(|l| l.starts_with("events received:")),
+            "{uri}: virsh printed {printed:?}, exited with {}, stderr {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );

@@ -100,17 +100,6 @@ fn no_verify_ignores_the_list(runtime: &[&str]) {
     assert!(seen.iter().all(|s| s.0 == Some(0)), "{seen:?}");
 }
 
-macro_rules! on_both_runtimes {
-    ($($name:ident),* $(,)?) => {
-        mod smol_runtime {
-            $(#[test] fn $name() { super::$name(super::common::RUNTIMES[0].1) })*
-        }
-        mod blocking_runtime {
-            $(#[test] fn $name() { super::$name(super::common::RUNTIMES[1].1) })*
-        }
-    };
-}
-
 on_both_runtimes!(
     allowed_dn_list_lets_in_only_matching_clients,
     an_empty_list_refuses_everyone,

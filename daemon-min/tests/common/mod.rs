@@ -22,6 +22,20 @@ pub fn daemon_bin() -> &'static Path {
 /// The runtimes daemon-min has: the arguments that pick each.
 pub const RUNTIMES: [(&str, &[&str]); 2] = [("smol", &[]), ("blocking", &["--runtime", "blocking"])];
 
+/// Makes each `fn name(runtime: &[&str])` a test on both runtimes: `smol_runtime::name` and
+/// `blocking_runtime::name`.
+#[macro_export]
+macro_rules! on_both_runtimes {
+    ($($name:ident),* $(,)?) => {
+        mod smol_runtime {
+            $(#[test] fn $name() { super::$name($crate::common::RUNTIMES[0].1) })*
+        }
+        mod blocking_runtime {
+            $(#[test] fn $name() { super::$name($crate::common::RUNTIMES[1].1) })*
+        }
+    };
+}
+
 /// Appends a CALL of a `REMOTE_PROGRAM` procedure.
 pub fn call(out: &mut BytesMut, proc_: i32, serial: u32, args: &impl XdrEncode) {
     let header =
