@@ -989,13 +989,11 @@ fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::Cli
     const REFUSED: &str = proto_core::connect::TLS_REFUSED;
     const WAIT: Duration = Duration::from_secs(30);
     let env = transport::client_env();
-    let pki = target.tls_pki_paths(&env, |p| std::path::Path::new(p).exists());
-    let client_cert = if std::path::Path::new(&pki.cert).exists() && std::path::Path::new(&pki.key).exists() {
-        Some((pki.cert.as_str(), pki.key.as_str()))
-    } else {
-        None
-    };
-    let config = transport::tls_client_config(&pki.ca_cert, client_cert, target.params.no_verify)?;
+    let exists = |p: &str| std::path::Path::new(p).exists();
+    let pki = target.tls_pki_paths(&env, exists);
+    let client_cert = (exists(&pki.cert) && exists(&pki.key)).then_some((pki.cert.as_str(), pki.key.as_str()));
+    let crl = exists(&pki.ca_crl).then_some(pki.ca_crl.as_str());
+    let config = transport::tls_client_config(&pki.ca_cert, crl, client_cert, target.params.no_verify)?;
     let name = rustls::pki_types::ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
     let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;

@@ -192,6 +192,7 @@ fn bracket(host: &str) -> String {
 /// When a file cannot be read or parsed.
 pub fn tls_client_config(
     ca: &str,
+    ca_crl: Option<&str>,
     client_cert: Option<(&str, &str)>,
     no_verify: bool,
 ) -> Result<Arc<rustls::ClientConfig>, Error> {
@@ -210,7 +211,11 @@ pub fn tls_client_config(
             let cert = cert.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
             roots.add(cert).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
         }
-        builder.with_root_certificates(roots)
+        let mut verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider);
+        if let Some(crl) = ca_crl {
+            verifier = verifier.with_crls(read_crls(crl)?).allow_unknown_revocation_status();
+        }
+        builder.with_webpki_verifier(verifier.build().map_err(|e| Error::Tls(e.to_string()))?)
     };
     let config = match client_cert {
         Some((cert, key)) => {
@@ -236,22 +241,43 @@ pub fn tls_client_config_for(target: &RemoteTarget) -> Result<Arc<rustls::Client
     let exists = |p: &str| std::path::Path::new(p).exists();
     let pki = target.tls_pki_paths(&client_env(), exists);
     let cert = (exists(&pki.cert) && exists(&pki.key)).then_some((pki.cert.as_str(), pki.key.as_str()));
-    tls_client_config(&pki.ca_cert, cert, target.params.no_verify)
+    let crl = exists(&pki.ca_crl).then_some(pki.ca_crl.as_str());
+    tls_client_config(&pki.ca_cert, crl, cert, target.params.no_verify)
 }
 
-/// A rustls server configuration from libvirt's server PKI files (by default
-/// `proto_core::uri::TlsPkiPaths::system(true)`): the server certificate chain and key, and
-/// client certificates required and verified against the CA, unless `no_verify_client`
-/// (libvirtd's `tls_no_verify_certificate = 1`: any client is accepted, with or without one).
+/// A CA revocation list file (libvirt's `cacrl.pem`, libvirtd's `crl_file`): one or more PEM
+/// CRLs. A certificate listed is refused; certificates of issuers without a CRL are not
+/// (GnuTLS's behaviour, rustls's "allow unknown revocation status").
+///
+/// # Errors
+/// When the file cannot be read or parsed.
+fn read_crls(path: &str) -> Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateRevocationListDer;
+    CertificateRevocationListDer::pem_file_iter(path)
+        .and_then(Iterator::collect)
+        .map_err(|e| Error::Tls(format!("cannot read CA revocation list '{path}': {e}")))
+}
+
+/// A TLS listener from libvirt's server PKI files (by default
+/// `proto_core::uri::TlsPkiPaths::system(true)`): the server certificate chain and key, and,
+/// unless `no_verify_client` (libvirtd's `tls_no_verify_certificate = 1`: any client is
+/// accepted, with or without one), client certificates checked against the CA and, if given,
+/// its revocation list (libvirtd's `crl_file`). As in libvirtd the handshake asks for the
+/// client's certificate (and checks that the client holds its key) but the certificate itself
+/// is judged after the handshake ([`ServerTls::check_client`]): a client without one, with one
+/// from another CA or a revoked one completes the handshake and is then closed without the
+/// check byte, so libvirt's client reports the same error as against libvirtd.
 ///
 /// # Errors
 /// When a file cannot be read or parsed, or the key does not match the certificate.
 pub fn tls_server_config(
     ca: &str,
+    ca_crl: Option<&str>,
     cert: &str,
     key: &str,
     no_verify_client: bool,
-) -> Result<Arc<rustls::ServerConfig>, Error> {
+) -> Result<ServerTls, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let tls = |what: String| move |e: rustls::pki_types::pem::Error| Error::Tls(format!("{what}: {e}"));
@@ -259,6 +285,7 @@ pub fn tls_server_config(
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Tls(e.to_string()))?;
+    let mut client_verifier = None;
     let builder = if no_verify_client {
         builder.with_no_client_auth()
     } else {
@@ -267,10 +294,13 @@ pub fn tls_server_config(
             let c = c.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
             roots.add(c).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
         }
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .map_err(|e| Error::Tls(e.to_string()))?;
-        builder.with_client_cert_verifier(verifier)
+        let mut verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+        if let Some(crl) = ca_crl {
+            verifier = verifier.with_crls(read_crls(crl)?).allow_unknown_revocation_status();
+        }
+        let verifier: Arc<dyn ClientCertVerifier> = verifier.build().map_err(|e| Error::Tls(e.to_string()))?;
+        client_verifier = Some(verifier.clone());
+        builder.with_client_cert_verifier(Arc::new(AfterHandshake(verifier)))
     };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(tls(format!("cannot read server certificate '{cert}'")))?
@@ -278,7 +308,55 @@ pub fn tls_server_config(
         .map_err(tls(format!("cannot parse server certificate '{cert}'")))?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(tls(format!("cannot read server key '{key}'")))?;
     let config = builder.with_single_cert(chain, key).map_err(|e| Error::Tls(e.to_string()))?;
-    Ok(Arc::new(config))
+    let mut tls = ServerTls::new(Arc::new(config));
+    tls.client_verifier = client_verifier;
+    Ok(tls)
+}
+
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+
+/// libvirtd's way with client certificates: asked for in the handshake (whose signatures the
+/// inner verifier still checks), judged after it by [`ServerTls::check_client`].
+#[derive(Debug)]
+struct AfterHandshake(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for AfterHandshake {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// A check of a TLS client once its handshake is done, given its certificate (DER), if it sent
@@ -291,6 +369,9 @@ pub type ClientCheck = Arc<dyn Fn(Option<&[u8]>) -> Result<(), String> + Send + 
 #[derive(Clone)]
 pub struct ServerTls {
     config: Arc<rustls::ServerConfig>,
+    /// [`tls_server_config`]'s CA (and CRL) check of the client's certificate, run after the
+    /// handshake.
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
     client_check: Option<ClientCheck>,
 }
 
@@ -298,6 +379,7 @@ impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")
             .field("config", &self.config)
+            .field("client_verifier", &self.client_verifier.is_some())
             .field("client_check", &self.client_check.is_some())
             .finish()
     }
@@ -318,7 +400,7 @@ impl ServerTls {
         if config.send_tls13_tickets > 0 {
             Arc::make_mut(&mut config).send_tls13_tickets = 0;
         }
-        Self { config, client_check: None }
+        Self { config, client_verifier: None, client_check: None }
     }
 
     /// Checks each client after its handshake (e.g. libvirtd's `tls_allowed_dn_list`). A
@@ -337,14 +419,25 @@ impl ServerTls {
         &self.config
     }
 
-    /// Runs the client check on a connection whose handshake is done.
+    /// libvirtd's checks of a client whose handshake is done: its certificate against the CA
+    /// and revocation list (listeners made by [`tls_server_config`] that verify clients), then
+    /// the [`ServerTls::with_client_check`] check.
     ///
     /// # Errors
     /// Why the client is refused.
     pub fn check_client(&self, conn: &rustls::ServerConnection) -> Result<(), String> {
+        let chain = conn.peer_certificates().unwrap_or_default();
+        if let Some(verifier) = &self.client_verifier {
+            let Some((leaf, intermediates)) = chain.split_first() else {
+                return Err("the client sent no certificate".into());
+            };
+            verifier
+                .verify_client_cert(leaf, intermediates, rustls::pki_types::UnixTime::now())
+                .map_err(|e| format!("the client's certificate is refused: {e}"))?;
+        }
         match &self.client_check {
             None => Ok(()),
-            Some(check) => check(conn.peer_certificates().and_then(<[_]>::first).map(AsRef::as_ref)),
+            Some(check) => check(chain.first().map(AsRef::as_ref)),
         }
     }
 }

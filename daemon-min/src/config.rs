@@ -50,6 +50,8 @@ pub struct Config {
     pub cert_file: Option<String>,
     /// `ca_file`.
     pub ca_file: Option<String>,
+    /// `crl_file`: the CA's revocation list (skipped if the file does not exist, as libvirtd).
+    pub crl_file: Option<String>,
     /// `tls_no_verify_certificate`.
     pub tls_no_verify_certificate: bool,
     /// `tls_allowed_dn_list`: the client certificate DNs accepted over TLS (GLib wildcards
@@ -89,6 +91,7 @@ impl Default for Config {
             key_file: None,
             cert_file: None,
             ca_file: None,
+            crl_file: None,
             tls_no_verify_certificate: false,
             tls_allowed_dn_list: None,
             max_clients: 5000,
@@ -322,6 +325,7 @@ impl Config {
                 "key_file" => c.key_file = Some(string(&value)?),
                 "cert_file" => c.cert_file = Some(string(&value)?),
                 "ca_file" => c.ca_file = Some(string(&value)?),
+                "crl_file" => c.crl_file = Some(string(&value)?),
                 "tls_no_verify_certificate" => c.tls_no_verify_certificate = boolean(&value)?,
                 "tls_allowed_dn_list" => match value {
                     Value::List(l) => c.tls_allowed_dn_list = Some(l),

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_blocking::server::{Listener as BListener, Server as BServer, ServerTls};
+use adapter_blocking::server::{Listener as BListener, Server as BServer};
 use adapter_smol::server::{serve, ServeOptions, ServerGroup};
 use clap::Parser;
 use daemon_min::config::Config;
@@ -133,13 +133,23 @@ fn run(args: Args) -> Result<(), String> {
     }
     if args.listen && config.listen_tls {
         let pki = proto_core::uri::TlsPkiPaths::system(true);
+        // As libvirtd: with any file named in the config, the revocation list is `crl_file`
+        // (none if unset); otherwise the default one. A missing list is skipped.
+        let named =
+            [&config.ca_file, &config.cert_file, &config.key_file, &config.crl_file].iter().any(|f| f.is_some());
+        let crl = if named { config.crl_file.clone() } else { Some(pki.ca_crl) };
+        let crl = crl.filter(|p| Path::new(p).exists());
         let ca = config.ca_file.clone().unwrap_or(pki.ca_cert);
         let cert = config.cert_file.clone().unwrap_or(pki.cert);
         let key = config.key_file.clone().unwrap_or(pki.key);
-        let tls_config =
-            adapter_blocking::transport::tls_server_config(&ca, &cert, &key, config.tls_no_verify_certificate)
-                .map_err(|e| e.to_string())?;
-        let mut tls_config = ServerTls::new(tls_config);
+        let mut tls_config = adapter_blocking::transport::tls_server_config(
+            &ca,
+            crl.as_deref(),
+            &cert,
+            &key,
+            config.tls_no_verify_certificate,
+        )
+        .map_err(|e| e.to_string())?;
         if let (false, Some(list)) = (config.tls_no_verify_certificate, &config.tls_allowed_dn_list) {
             tls_config = tls_config.with_client_check(daemon_min::tls_acl::allowed_dn_check(list.clone()));
         }

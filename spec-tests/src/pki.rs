@@ -29,7 +29,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams,
+    SerialNumber,
 };
 
 /// A self-signed certificate authority.
@@ -51,6 +53,8 @@ pub struct Leaf {
     pub cert_pem: String,
     /// The private key (PKCS#8).
     pub key_pem: String,
+    /// The serial number, unique among the certificates this process makes (what a CRL lists).
+    pub serial: u64,
 }
 
 impl Ca {
@@ -105,8 +109,37 @@ impl Ca {
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
         params.extended_key_usages = vec![purpose];
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        params.serial_number = Some(SerialNumber::from(serial));
         let cert = params.signed_by(&key, &self.issuer).expect("sign the certificate");
-        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem(), serial }
+    }
+
+    /// A revocation list (PEM) signed by this CA that revokes `revoked`: libvirt's `cacrl.pem`,
+    /// libvirtd's `crl_file`.
+    ///
+    /// # Panics
+    /// When signing fails.
+    #[must_use]
+    pub fn crl(&self, revoked: &[&Leaf]) -> String {
+        let params = CertificateRevocationListParams {
+            this_update: date_time_ymd(2024, 1, 1),
+            next_update: date_time_ymd(2099, 1, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|l| RevokedCertParams {
+                    serial_number: SerialNumber::from(l.serial),
+                    revocation_time: date_time_ymd(2024, 1, 1),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.issuer).expect("sign the CRL").pem().expect("CRL as PEM")
     }
 }
 

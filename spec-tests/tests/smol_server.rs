@@ -402,12 +402,13 @@ fn tls_with_client_certificates_for_smol_and_virsh() {
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
     let tls = adapter_blocking::transport::tls_server_config(
         &path(&pki.ca_file),
+        None,
         &path(&pki.cert_file),
         &path(&pki.key_file),
         false,
     )
     .unwrap();
-    let server = Server::start(ServeOptions { tls: Some(tls.into()), ..ServeOptions::default() });
+    let server = Server::start(ServeOptions { tls: Some(tls), ..ServeOptions::default() });
     let with_cert = write_client_dir(&dir.join("client"), &ca, Some(&ca.client_cert("smol-client"))).unwrap();
     let without = write_client_dir(&dir.join("nocert"), &ca, None).unwrap();
     let uri = |d: &std::path::Path| format!("test+tls://{}/default?pkipath={}", server.addr, d.display());

@@ -62,6 +62,8 @@ struct Fixture {
     ca: Ca,
     other_ca: Ca,
     client: Leaf,
+    /// The server's certificate (for a revocation list that names it).
+    server_leaf: Leaf,
     dir: TempDir,
 }
 
@@ -73,11 +75,12 @@ impl Fixture {
         let ca = Ca::new("spec-tests CA");
         let other_ca = Ca::new("unrelated CA");
         let client = ca.client_cert("spec-tests client");
-        let server = ServerPki::write(&dir.join("server"), &ca, &ca.server_cert(server_names)).unwrap();
+        let server_leaf = ca.server_cert(server_names);
+        let server = ServerPki::write(&dir.join("server"), &ca, &server_leaf).unwrap();
         // Info-level logging of the TLS context only: its session allow/deny lines.
         let conf = format!("log_filters = \"2:rpc.nettlscontext\"\nlog_outputs = \"2:stderr\"\n{extra}");
         let (daemon, port) = Libvirtd::start_tls(&server, &conf).unwrap_or_else(|e| panic!("{e}"));
-        Some(Self { daemon, port, ca, other_ca, client, dir })
+        Some(Self { daemon, port, ca, other_ca, client, server_leaf, dir })
     }
 
     /// A `pkipath=` directory named `name` with `ca`'s certificate and, if given, a client
@@ -186,6 +189,27 @@ fn hostname_is_verified_unless_no_verify() {
         assert!(!hostname(&c).is_empty());
         c.close().unwrap();
     }
+}
+
+/// A `cacrl.pem` in the client's PKI directory (libvirt's layout) is applied: the server's
+/// certificate revoked there fails the connection, as it fails virsh's; a list that revokes
+/// something else changes nothing.
+#[test]
+fn the_clients_revocation_list_is_applied() {
+    let Some(f) = Fixture::start(&["127.0.0.1"], "") else { return };
+    let Some(virsh) = require_peer("virsh") else { return };
+    let revoked = f.pkipath("revoked", &f.ca, Some(&f.client));
+    std::fs::write(revoked.join("cacrl.pem"), f.ca.crl(&[&f.server_leaf])).unwrap();
+    let err = connect_err(&f.uri("127.0.0.1", &revoked, ""));
+    assert!(err.contains("invalid peer certificate: Revoked"), "{err}");
+    let theirs = Command::new(&virsh).args(["-c", &f.uri("127.0.0.1", &revoked, ""), "hostname"]).output().unwrap();
+    assert!(!theirs.status.success(), "virsh connected with the server's certificate revoked");
+    let unrelated = f.pkipath("unrelated-crl", &f.ca, Some(&f.client));
+    let someone_else = f.ca.client_cert("someone else");
+    std::fs::write(unrelated.join("cacrl.pem"), f.ca.crl(&[&someone_else])).unwrap();
+    let c = connect(&f.uri("127.0.0.1", &unrelated, "")).unwrap();
+    assert!(!hostname(&c).is_empty());
+    c.close().unwrap();
 }
 
 #[test]
