@@ -69,6 +69,15 @@ pub enum Error {
     /// A call failed (an error from the server, a timeout, the connection closing, …).
     #[error(transparent)]
     Call(#[from] CallError),
+    /// The transport's command (ssh, `command=`) ended the connection while it opened; what
+    /// it said on its standard error is the likely reason.
+    #[error("{error}; the transport command said: {stderr}")]
+    Command {
+        /// How the connection failed.
+        error: Box<Self>,
+        /// The command's standard error (its last 4 KiB).
+        stderr: String,
+    },
 }
 
 impl Error {
@@ -493,15 +502,20 @@ impl Client {
         flags: u32,
         options: &ConnectOptions,
     ) -> Result<Self, Error> {
-        let client = Self::start(channel, tls, options.clone())?;
+        let stderr = channel.command_stderr();
+        let explain = |e: Error| match &stderr {
+            Some(s) => s.explain(e),
+            None => e,
+        };
+        let client = Self::start(channel, tls, options.clone()).map_err(explain)?;
         let mut seq = ConnectSequence::new(name, flags);
         while let Some((spec, args)) = seq.next_call() {
             let reply = match client.call_raw(spec, &args) {
                 Ok(body) => Ok(body),
                 Err(Error::Call(e)) => Err(e),
-                Err(other) => return Err(other),
+                Err(other) => return Err(explain(other)),
             };
-            seq.on_reply(reply)?;
+            seq.on_reply(reply).map_err(|e| explain(e.into()))?;
         }
         let features = seq.features();
         *lock(&client.inner.features) = features;

@@ -38,18 +38,90 @@ pub enum Channel {
     Child(UnixStream, ChildGuard),
 }
 
-/// Kills and reaps the transport's child process when dropped.
+/// The transport's child process (ssh, `command=`): killed and reaped when dropped. What it
+/// writes on its standard error is kept (the last [`STDERR_TAIL`] bytes) for the error a
+/// failed connection reports, as libvirt's client reports ssh's complaint.
 #[derive(Debug)]
-pub struct ChildGuard(pub Child);
+pub struct ChildGuard {
+    child: Child,
+    stderr: Arc<StderrTail>,
+}
+
+/// How much of the child's standard error is kept.
+pub const STDERR_TAIL: usize = 4096;
+
+#[derive(Debug, Default)]
+struct StderrTail {
+    /// The last bytes read, and whether the child closed its standard error.
+    text: std::sync::Mutex<(Vec<u8>, bool)>,
+    closed: std::sync::Condvar,
+}
+
+/// A handle on what a transport command writes on its standard error (see [`ChildGuard`]).
+#[derive(Debug, Clone)]
+pub struct CommandStderr(Arc<StderrTail>);
+
+impl CommandStderr {
+    /// What the command wrote on its standard error, trimmed; waits up to `wait` for it to
+    /// close it (a command that dropped the connection is usually exiting, still saying why).
+    #[must_use]
+    pub fn text(&self, wait: std::time::Duration) -> String {
+        let guard = self.0.text.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (guard, _) = self
+            .0
+            .closed
+            .wait_timeout_while(guard, wait, |(_, closed)| !*closed)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        String::from_utf8_lossy(&guard.0).trim().to_owned()
+    }
+
+    /// `error` with what the command said, when the connection ended under it (the command's
+    /// complaint, e.g. ssh's "Permission denied (publickey).", says why); `error` otherwise.
+    #[must_use]
+    pub fn explain(&self, error: Error) -> Error {
+        use proto_core::connect::OpenError;
+        use proto_core::CallError;
+        let ended = matches!(
+            &error,
+            Error::Io { .. }
+                | Error::Call(CallError::Closed(_))
+                | Error::Open(OpenError::Call { error: CallError::Closed(_), .. })
+        );
+        if !ended {
+            return error;
+        }
+        match self.text(std::time::Duration::from_secs(2)) {
+            said if said.is_empty() => error,
+            said => Error::Command { error: Box::new(error), stderr: said },
+        }
+    }
+}
+
+impl ChildGuard {
+    /// A handle on what the child writes on its standard error.
+    #[must_use]
+    pub fn stderr(&self) -> CommandStderr {
+        CommandStderr(self.stderr.clone())
+    }
+}
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
 impl Channel {
+    /// For a command's channel, a handle on what the command writes on its standard error.
+    #[must_use]
+    pub fn command_stderr(&self) -> Option<CommandStderr> {
+        match self {
+            Self::Child(_, guard) => Some(guard.stderr()),
+            _ => None,
+        }
+    }
+
     /// A second handle on the same channel (for a reader thread).
     ///
     /// # Errors
@@ -119,22 +191,44 @@ impl Write for Stream {
     }
 }
 
-/// Starts `argv` with its stdin and stdout on one end of a socket pair; its stderr is inherited
-/// so that ssh can show prompts and errors, as libvirt's client lets it.
+/// Starts `argv` with its stdin and stdout on one end of a socket pair. Its stderr goes to a
+/// pipe that a thread drains into the guard's tail (see [`ChildGuard::stderr`]), as libvirt's
+/// client keeps ssh's stderr for its errors; ssh's prompts use the terminal, not stderr.
 ///
 /// # Errors
 /// When the socket pair or the process cannot be created.
-pub fn spawn_command(argv: &[String]) -> io::Result<(UnixStream, Child)> {
+pub fn spawn_command(argv: &[String]) -> io::Result<(UnixStream, ChildGuard)> {
     let (ours, theirs) = UnixStream::pair()?;
     let theirs_out = theirs.try_clone()?;
     let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("empty command"))?;
-    let child = Command::new(program)
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::from(OwnedFd::from(theirs_out)))
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()?;
-    Ok((ours, child))
+    let tail = Arc::new(StderrTail::default());
+    if let Some(mut err) = child.stderr.take() {
+        let tail = tail.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            loop {
+                let n = err.read(&mut buf).unwrap_or(0);
+                let mut g = tail.text.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if n == 0 {
+                    g.1 = true;
+                    tail.closed.notify_all();
+                    return;
+                }
+                g.0.extend_from_slice(&buf[..n]);
+                let excess = g.0.len().saturating_sub(STDERR_TAIL);
+                g.0.drain(..excess);
+            }
+        });
+    } else {
+        tail.text.lock().unwrap_or_else(std::sync::PoisonError::into_inner).1 = true;
+    }
+    Ok((ours, ChildGuard { child, stderr: tail }))
 }
 
 /// Opens the channel for `target` (no TLS handshake yet).
@@ -172,7 +266,7 @@ pub fn open(target: &RemoteTarget) -> Result<Channel, Error> {
             }
             .ok_or_else(|| Error::Unsupported("no command for this transport".into()))?;
             let (s, child) = spawn_command(&argv).map_err(io(format!("cannot run '{}'", argv.join(" "))))?;
-            Ok(Channel::Child(s, ChildGuard(child)))
+            Ok(Channel::Child(s, child))
         }
     }
 }

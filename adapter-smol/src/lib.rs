@@ -130,6 +130,7 @@ impl Client {
         let t = target.clone();
         // The socket path probe, the TCP connect and the ssh/ext command are adapter-blocking's.
         let channel = smol::unblock(move || transport::open(&t)).await?;
+        let stderr = channel.command_stderr();
         let io_err = |source| Error::Io { what: "cannot register the socket".into(), source };
         let (io, child): (Box<dyn Io>, Option<ChildGuard>) = match channel {
             Channel::Unix(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
@@ -145,9 +146,11 @@ impl Client {
             let reply = match client.call_bytes(spec, args, None).await {
                 Ok((body, _)) => Ok(body),
                 Err(Error::Call(e)) => Err(e),
-                Err(other) => return Err(other),
+                Err(other) => return Err(explained(stderr.as_ref(), other).await),
             };
-            seq.on_reply(reply)?;
+            if let Err(e) = seq.on_reply(reply) {
+                return Err(explained(stderr.as_ref(), e.into()).await);
+            }
         }
         let features = seq.features();
         *lock(&client.inner.shared.features) = features;
@@ -548,5 +551,14 @@ impl Drop for Registration {
             let _ = client.call_raw(CallSpec::remote(proc_), &args).await;
         })
         .detach();
+    }
+}
+
+/// `e` with what the transport command said (see `CommandStderr::explain`); the wait for its
+/// last words blocks, so it runs off the executor.
+async fn explained(stderr: Option<&transport::CommandStderr>, e: Error) -> Error {
+    match stderr.cloned() {
+        Some(s) => smol::unblock(move || s.explain(e)).await,
+        None => e,
     }
 }

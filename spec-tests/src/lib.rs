@@ -7,6 +7,7 @@
 //! - [`daemon_min`]: starts our own daemon-min binary the same way.
 //! - [`pki`]: a throwaway CA, server and client certificates (rcgen), written in libvirt's
 //!   TLS layouts, for the TLS tests.
+//! - [`sshd`]: a real OpenSSH server on loopback for the ssh transport.
 //! - [`process`]: waiting on child processes (connected to a port, printed a line) instead of
 //!   sleeping a guessed time.
 //!
@@ -19,3 +20,4 @@ pub mod daemon_min;
 pub mod libvirtd;
 pub mod pki;
 pub mod process;
+pub mod sshd;
