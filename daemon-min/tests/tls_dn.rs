@@ -36,8 +36,8 @@ fn custom(oid: &[u64]) -> DnType {
 #[test]
 fn distinguished_names_match_virt_pki_query_dn() {
     let Some(query) = require_peer("virt-pki-query-dn") else { return };
-    let dir = std::env::temp_dir().join(format!("tls-dn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap(); // removed when dropped, even if an assertion fails
+    let dir = tmp.path();
     let subjects: Vec<Vec<(DnType, DnValue)>> = vec![
         vec![(DnType::CommonName, utf8("spec-tests client")), (DnType::OrganizationName, utf8("spec-tests"))],
         vec![
@@ -200,5 +200,4 @@ fn distinguished_names_match_virt_pki_query_dn() {
         checked += 1;
     }
     assert_eq!(checked, subjects.len());
-    let _ = std::fs::remove_dir_all(&dir);
 }
