@@ -1002,12 +1002,7 @@ fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::Cli
     /// libvirt's message for a missing or wrong check byte (`virnetclient.c`).
     const REFUSED: &str = proto_core::connect::TLS_REFUSED;
     const WAIT: Duration = Duration::from_secs(30);
-    let env = transport::client_env();
-    let exists = |p: &str| std::path::Path::new(p).exists();
-    let pki = target.tls_pki_paths(&env, exists);
-    let client_cert = (exists(&pki.cert) && exists(&pki.key)).then_some((pki.cert.as_str(), pki.key.as_str()));
-    let crl = exists(&pki.ca_crl).then_some(pki.ca_crl.as_str());
-    let config = transport::tls_client_config(&pki.ca_cert, crl, client_cert, target.params.no_verify)?;
+    let transport::ClientPki { paths: pki, sends_certificate, config } = transport::tls_client_pki(target)?;
     let name = rustls::pki_types::ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
     let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
@@ -1016,7 +1011,7 @@ fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::Cli
     let _ = sock.set_read_timeout(Some(WAIT));
     // The server refused us after the handshake: say what we presented, the likeliest cause.
     let refused = |why: &str| {
-        let ours = if client_cert.is_some() {
+        let ours = if sends_certificate {
             format!("we sent the client certificate '{}'", pki.cert)
         } else {
             format!("we sent no client certificate ('{}' and '{}' are not both there)", pki.cert, pki.key)

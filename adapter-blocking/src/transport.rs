@@ -327,16 +327,37 @@ pub fn tls_client_config(
 
 /// The rustls client configuration for a `tls` target from the PKI files libvirt's client uses
 /// ([`RemoteTarget::tls_pki_paths`]); the client certificate is presented only when it and its
-/// key both exist.
+/// key both exist, the CA's revocation list applied when `cacrl.pem` exists.
 ///
 /// # Errors
 /// As [`tls_client_config`].
 pub fn tls_client_config_for(target: &RemoteTarget) -> Result<Arc<rustls::ClientConfig>, Error> {
+    tls_client_pki(target).map(|p| p.config)
+}
+
+/// The PKI files a `tls` target uses and the configuration made from them (for errors that
+/// name the files).
+#[derive(Debug)]
+pub struct ClientPki {
+    /// The files libvirt's client would use.
+    pub paths: proto_core::uri::TlsPkiPaths,
+    /// Whether the client certificate and key both exist (and are presented).
+    pub sends_certificate: bool,
+    /// The configuration.
+    pub config: Arc<rustls::ClientConfig>,
+}
+
+/// [`tls_client_config_for`], with the files it used.
+///
+/// # Errors
+/// As [`tls_client_config`].
+pub fn tls_client_pki(target: &RemoteTarget) -> Result<ClientPki, Error> {
     let exists = |p: &str| std::path::Path::new(p).exists();
-    let pki = target.tls_pki_paths(&client_env(), exists);
-    let cert = (exists(&pki.cert) && exists(&pki.key)).then_some((pki.cert.as_str(), pki.key.as_str()));
-    let crl = exists(&pki.ca_crl).then_some(pki.ca_crl.as_str());
-    tls_client_config(&pki.ca_cert, crl, cert, target.params.no_verify)
+    let paths = target.tls_pki_paths(&client_env(), exists);
+    let cert = (exists(&paths.cert) && exists(&paths.key)).then_some((paths.cert.as_str(), paths.key.as_str()));
+    let crl = exists(&paths.ca_crl).then_some(paths.ca_crl.as_str());
+    let config = tls_client_config(&paths.ca_cert, crl, cert, target.params.no_verify)?;
+    Ok(ClientPki { sends_certificate: cert.is_some(), paths, config })
 }
 
 /// A CA revocation list file (libvirt's `cacrl.pem`, libvirtd's `crl_file`): one or more PEM
