@@ -4,10 +4,13 @@
 //!
 //! Fails under `CI=true` when libvirtd or virsh is missing; skips loudly otherwise.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::daemon_bin;
 use spec_tests::daemon_min::DaemonMin;
 use spec_tests::libvirtd::{require_peer, Libvirtd};
 use spec_tests::process::wait_connected;
@@ -20,10 +23,6 @@ const DOMAIN_XML: &str = "<domain type='test'>
   <os><type>hvm</type></os>
 </domain>
 ";
-
-fn daemon_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_daemon-min"))
-}
 
 fn virsh(virsh: &Path, args: &[&str]) -> Output {
     Command::new(virsh).args(args).stdin(Stdio::null()).output().expect("run virsh")
@@ -63,22 +62,8 @@ fn setup(runtime: &[&str]) -> Option<(Libvirtd, DaemonMin, std::path::PathBuf)> 
     Some((theirs, ours, virsh_bin))
 }
 
-/// Both runtimes pass every test: `--runtime smol` (the default) and `--runtime blocking`.
-const SMOL: &[&str] = &[];
-const BLOCKING: &[&str] = &["--runtime", "blocking"];
-
-macro_rules! both_runtimes {
-    ($($name:ident),* $(,)?) => {
-        mod smol_runtime {
-            $(#[test] fn $name() { super::$name(super::SMOL) })*
-        }
-        mod blocking_runtime {
-            $(#[test] fn $name() { super::$name(super::BLOCKING) })*
-        }
-    };
-}
-
-both_runtimes!(
+// Both runtimes pass every test: `--runtime smol` (the default) and `--runtime blocking`.
+on_both_runtimes!(
     the_same_session_prints_the_same_over_tcp_and_unix,
     errors_print_the_same_with_the_same_exit_status,
     read_only_connections_refuse_writes_the_same_way,
