@@ -6,40 +6,15 @@
 //!
 //! Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips loudly otherwise.
 
-use std::path::Path;
+mod common;
+
 use std::process::{Command, Stdio};
 
+use common::daemon_bin;
 use spec_tests::daemon_min::DaemonMin;
-use spec_tests::libvirtd::{is_ci, Libvirtd};
+use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/conformance.py");
-/// Debian's interpreter, the one python3-libvirt is installed for.
-const PYTHON: &str = "/usr/bin/python3";
-
-fn daemon_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_daemon-min"))
-}
-
-/// `/usr/bin/python3` when it can `import libvirt`; like `require_peer`, a missing module fails
-/// the test under `CI=true` and skips it loudly elsewhere.
-fn require_python_libvirt() -> Option<&'static str> {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import libvirt"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(PYTHON);
-    }
-    assert!(!is_ci(), "python3-libvirt is not installed for {PYTHON}, and CI=true forbids skipping");
-    eprintln!();
-    eprintln!("**************************************************************************");
-    eprintln!("SKIPPED: python3-libvirt not installed for {PYTHON} (apt-get install python3-libvirt)");
-    eprintln!("**************************************************************************");
-    None
-}
-
 /// Runs the script; returns its stdout, panicking with its stderr when it fails.
 fn run(python: &str, uri: &str, streams: bool) -> String {
     let mut cmd = Command::new(python);

@@ -133,6 +133,33 @@ pub fn require_peer(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Debian's interpreter, the one python3-libvirt is installed for.
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// [`PYTHON`] when it can `import libvirt`; like [`require_peer`], a missing module fails the
+/// test under `CI=true` and skips it loudly elsewhere.
+///
+/// # Panics
+/// When python3-libvirt is missing and `CI=true`.
+#[must_use]
+pub fn require_python_libvirt() -> Option<&'static str> {
+    let ok = std::process::Command::new(PYTHON)
+        .args(["-c", "import libvirt"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(PYTHON);
+    }
+    assert!(!is_ci(), "python3-libvirt is not installed for {PYTHON}, and CI=true forbids skipping");
+    eprintln!();
+    eprintln!("**************************************************************************");
+    eprintln!("SKIPPED: python3-libvirt not installed for {PYTHON} (apt-get install python3-libvirt)");
+    eprintln!("**************************************************************************");
+    None
+}
+
 /// A running session-mode `libvirtd` with TCP on a free loopback port and a UNIX socket, in a
 /// temporary directory of its own. Dropping it kills the daemon and removes the directory.
 #[derive(Debug)]

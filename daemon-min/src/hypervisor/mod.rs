@@ -24,6 +24,7 @@ mod testnode;
 mod units;
 mod uuid;
 mod xml;
+mod xml_entities;
 
 use std::path::Path;
 

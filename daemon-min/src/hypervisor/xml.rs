@@ -11,6 +11,12 @@ use std::fmt::Write as _;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use super::xml_entities::{self, Entities, EntityError};
+
+/// Elements that may be open when another starts: libxml2's `xmlParserMaxDepth` (libvirt does not
+/// pass `XML_PARSE_HUGE`), so a document nests at most 257 elements.
+pub(crate) const MAX_DEPTH: usize = 256;
+
 /// An element: name, attributes in document order, children.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Element {
@@ -95,11 +101,19 @@ pub(crate) struct SyntaxError {
 
 /// Parses `text`; `context` names the document in error messages (`(domain_definition)`, a
 /// file name, ...).
+///
+/// Bounded as libvirt's libxml2 is: at most [`MAX_DEPTH`] open elements when another starts
+/// ("Excessive depth in document"), entities as [`xml_entities`] describes (internal ones
+/// expanded within fixed bounds, external ones never loaded), no DTD fetched. Nothing here
+/// recurses with the input's depth.
 pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut entities = Entities::default();
+    // What entity expansions may add to the document, together.
+    let mut budget = xml_entities::MAX_EXPANDED_BYTES.saturating_add((text.len() as u64).saturating_mul(10));
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let Ok(ev) = reader.read_event() else {
@@ -116,9 +130,13 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
                 let _ = s;
                 return Err(syntax_error(text, context, before, "Extra content at the end of the document"));
             }
-            Event::Start(s) => stack.push(start_element(&s, text, context, before)?),
+            Event::Start(_) | Event::Empty(_) if stack.len() > MAX_DEPTH => {
+                let what = format!("Excessive depth in document: {MAX_DEPTH} use XML_PARSE_HUGE option");
+                return Err(syntax_error(text, context, before, &what));
+            }
+            Event::Start(s) => stack.push(start_element(&s, text, context, before, &mut entities, &mut budget)?),
             Event::Empty(s) => {
-                let e = start_element(&s, text, context, before)?;
+                let e = start_element(&s, text, context, before, &mut entities, &mut budget)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(e)),
                     None => root = Some(e),
@@ -171,6 +189,9 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
                         "amp" => "&".to_owned(),
                         "apos" => "'".to_owned(),
                         "quot" => "\"".to_owned(),
+                        other if entities.is_declared(other) => {
+                            entities.expand_text(other, &mut budget).map_err(|e| entity_error(&e))?
+                        }
                         other => {
                             return Err(syntax_error(text, context, after, &format!("Entity '{other}' not defined")))
                         }
@@ -184,7 +205,12 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
                     None => return Err(syntax_error(text, context, before, "Start tag expected, '<' not found")),
                 }
             }
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            Event::DocType(d) => {
+                let decl = d.xml10_content();
+                entities =
+                    xml_entities::from_doctype(&decl).map_err(|what| syntax_error(text, context, after, &what))?;
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
             Event::Eof => {
                 if let Some(open) = stack.last() {
                     return Err(premature_end(text, context, open));
@@ -209,19 +235,49 @@ fn push_text(parent: &mut Element, content: &str) {
     }
 }
 
-fn start_element(s: &BytesStart<'_>, text: &str, context: &str, pos: usize) -> Result<Element, SyntaxError> {
+/// An error inside an entity's replacement text, as libxml2 reports it: `at line N: WHAT`, the
+/// line of the entity's text, a caret.
+fn entity_error(e: &EntityError) -> SyntaxError {
+    let full = syntax_error(&e.text, "", e.pos, &e.what).message;
+    // `syntax_error` writes `CONTEXT:LINE: WHAT`; libxml2 has no file name for an entity.
+    let rest = full.strip_prefix(':').unwrap_or(&full);
+    SyntaxError { message: format!("at line {rest}") }
+}
+
+fn start_element(
+    s: &BytesStart<'_>,
+    text: &str,
+    context: &str,
+    pos: usize,
+    entities: &mut Entities,
+    budget: &mut u64,
+) -> Result<Element, SyntaxError> {
     let mut e = Element::new(s.name().0);
     for a in s.attributes() {
         let Ok(a) = a else {
             return Err(syntax_error(text, context, pos, "attributes construct error"));
         };
-        let Ok(v) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+        entities.prepare_references(&a.value);
+        let entities = &*entities;
+        let resolve = |name: &str| {
+            if let Some(p) = quick_xml::escape::resolve_predefined_entity(name) {
+                return Some(p);
+            }
+            let (value, cost) = entities.attribute_text(name)?;
+            *budget = budget.checked_sub(cost)?;
+            Some(value)
+        };
+        let Ok(v) = a.normalized_value_with(quick_xml::XmlVersion::Implicit1_0, ATTRIBUTE_ENTITY_DEPTH, resolve) else {
             return Err(syntax_error(text, context, pos, "AttValue: '\"' or ' expected"));
         };
         e.attrs.push((a.key.0.to_owned(), v.into_owned()));
     }
     Ok(e)
 }
+
+/// Nested entity references quick-xml follows in an attribute value (each entity's own nesting
+/// is already bounded by [`xml_entities::MAX_REFERENCES`]).
+const ATTRIBUTE_ENTITY_DEPTH: usize = 128;
 
 /// Where an element opened: we do not keep positions, so use the first line that starts the tag.
 fn open_pos_hint(text: &str, open: &Element) -> usize {
@@ -402,5 +458,84 @@ mod tests {
             parse("<domain type=\"test\"><name>z</name></domainx>", "(domain_definition)").unwrap_err().message,
             "(domain_definition):1: Opening and ending tag mismatch: domain line 1 and domainx\n<domain type=\"test\"><name>z</name></domainx>\n--------------------------------------------^"
         );
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    fn nested(depth: usize, newline: bool) -> String {
+        let nl = if newline { "\n" } else { "" };
+        format!(
+            "<domain type='test'>{nl}<name>dd</name><metadata>{}{}</metadata></domain>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        )
+    }
+
+    #[test]
+    fn depth_is_bounded_as_libxml2_bounds_it() {
+        // 2 + 255 elements open is the most libvirt's libxml2 takes.
+        assert!(parse(&nested(255, false), "(domain_definition)").is_ok());
+        // Measured on libvirt 9.0: the caret sits on the element that would open 258 levels.
+        let doc = nested(256, false);
+        let msg = parse(&doc, "(domain_definition)").unwrap_err().message;
+        let mut lines = msg.lines();
+        assert_eq!(
+            lines.next(),
+            Some("(domain_definition):1: Excessive depth in document: 256 use XML_PARSE_HUGE option")
+        );
+        assert_eq!(lines.nth(1).map(str::len), Some(810 + 1));
+        let doc = nested(256, true);
+        let msg = parse(&doc, "(domain_definition)").unwrap_err().message;
+        assert!(msg.starts_with("(domain_definition):2: Excessive depth"), "{msg}");
+        assert_eq!(msg.lines().nth(2).map(str::len), Some(790 + 1));
+        // Half a million levels: an error, no stack overflow.
+        let doc = nested(500_000, false);
+        assert!(parse(&doc, "(domain_definition)").unwrap_err().message.contains("Excessive depth"));
+    }
+
+    #[test]
+    fn entities_as_libvirt_reads_them() {
+        let doc = |dtd: &str, body: &str| {
+            format!("<!DOCTYPE d [{dtd}]><domain type='test'><name>n</name><description>{body}</description></domain>")
+        };
+        let desc = |dtd: &str, body: &str| {
+            parse(&doc(dtd, body), "(domain_definition)").map(|e| e.child_text("description").unwrap_or_default())
+        };
+        // Each answer measured with libvirt 9.0's test driver.
+        assert_eq!(desc("<!ENTITY a 'A'><!ENTITY b '&a;&a;&a;'>", "&b;&b;").unwrap(), "AAAAAA");
+        assert_eq!(desc("<!ENTITY a '<b>t</b>u'>", "x&a;y").unwrap(), "xtuy");
+        assert_eq!(desc("<!ENTITY a '&#65;&#x42;'>", "&a;").unwrap(), "AB");
+        assert_eq!(desc("<!ENTITY x SYSTEM '/etc/hostname'>", "e&x;").unwrap(), "e");
+        assert_eq!(desc("<!ENTITY % p '<!ENTITY x \"pp\">'> %p;", "&x;").unwrap(), "pp");
+        assert_eq!(desc("<!ENTITY a 'one'><!ENTITY a 'two'>", "&a;").unwrap(), "one");
+        assert_eq!(
+            desc("<!ENTITY a '<'>", "&a;").unwrap_err().message,
+            "at line 1: StartTag: invalid element name\n<\n-^"
+        );
+        assert_eq!(
+            desc("<!ENTITY b '&q;'>", "&b;").unwrap_err().message,
+            "at line 1: Entity 'q' not defined\n&q;\n---^"
+        );
+        assert_eq!(
+            desc("<!ENTITY a '&b;'><!ENTITY b '&a;'>", "&a;").unwrap_err().message,
+            "at line 1: Detected an entity reference loop\n&a;\n---^"
+        );
+        let lol = "<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'><!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'><!ENTITY d '&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;'>";
+        assert_eq!(
+            desc(lol, "&d;").unwrap_err().message,
+            "at line 1: Detected an entity reference loop\n&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\n---^"
+        );
+        // Attributes see entities too, within the same bounds.
+        let e = parse("<!DOCTYPE d [<!ENTITY x 'test'>]><domain type='&x;'/>", "(t)").unwrap();
+        assert_eq!(e.attr("type"), Some("test"));
+        let huge = format!("<!DOCTYPE d [{lol}]><domain type='&d;'/>");
+        assert!(parse(&huge, "(t)").is_err());
+        // Many references to a large entity: the document's expansion budget runs out.
+        let big = "x".repeat(100_000);
+        let many = format!("<!DOCTYPE d [<!ENTITY a '{big}'>]><domain>{}</domain>", "&a;".repeat(200));
+        assert!(parse(&many, "(t)").unwrap_err().message.contains("Detected an entity reference loop"));
     }
 }

@@ -1,0 +1,56 @@
+"""Hostile XML documents through python3-libvirt: one line per case with the error triple (or OK),
+then proof that the daemon still serves. Run against libvirtd and daemon-min; the transcripts
+must be identical. Usage: xml_limits.py URI"""
+import sys
+
+import libvirt
+
+libvirt.registerErrorHandler(lambda *_: None, None)
+conn = libvirt.open(sys.argv[1])
+pool = conn.storagePoolLookupByName("default-pool")
+
+TAIL = "<memory>1024</memory><os><type>hvm</type></os></domain>"
+
+
+def nested(depth):
+    return "<a>" * depth + "</a>" * depth
+
+
+def case(label, call, xml):
+    try:
+        obj = call(xml)
+        print(f"{label}: OK {obj.name()}")
+    except libvirt.libvirtError as e:
+        print(f"{label}: {e.get_error_code()} {e.get_error_domain()} {e.get_error_message()!r}")
+
+
+LOL = "".join(
+    [f"<!ENTITY a 'aaaaaaaaaa'>"]
+    + [f"<!ENTITY {n} '{('&' + p + ';') * 10}'>" for p, n in zip("abcdefg", "bcdefgh")]
+)
+
+for depth in (254, 255, 256, 300):
+    case(f"domain depth {depth}", conn.defineXML,
+         f"<domain type='test'><name>d{depth}</name><metadata>{nested(depth)}</metadata>{TAIL}")
+    case(f"network depth {depth}", conn.networkDefineXML, f"<network><name>n{depth}</name>{nested(depth)}</network>")
+    case(f"pool depth {depth}", conn.storagePoolDefineXML,
+         f"<pool type='dir'><name>p{depth}</name><target><path>/p{depth}</path></target>{nested(depth)}</pool>")
+    case(f"volume depth {depth}", pool.createXML,
+         f"<volume><name>v{depth}</name><capacity>1024</capacity>{nested(depth)}</volume>")
+# Half a million levels in one document (3.5 MB, under libvirt's 4 MiB string limit).
+case("domain depth 500000", conn.defineXML,
+     f"<domain type='test'><name>deep</name><metadata>{nested(500000)}</metadata>{TAIL}")
+case("network depth 500000", conn.networkDefineXML, f"<network><name>deep</name>{nested(500000)}</network>")
+
+case("internal entity", conn.defineXML, f"<!DOCTYPE d [<!ENTITY x 'ent'>]><domain type='test'><name>&x;</name>{TAIL}")
+case("external entity", conn.defineXML,
+     f"<!DOCTYPE d [<!ENTITY x SYSTEM '/etc/hostname'>]><domain type='test'><name>e&x;</name>{TAIL}")
+case("undefined entity", conn.defineXML, f"<domain type='test'><name>&zz;</name>{TAIL}")
+case("entity loop", conn.defineXML,
+     f"<!DOCTYPE d [<!ENTITY a '&b;'><!ENTITY b '&a;'>]><domain type='test'><name>&a;</name>{TAIL}")
+case("billion laughs", conn.defineXML, f"<!DOCTYPE d [{LOL}]><domain type='test'><name>&h;</name>{TAIL}")
+case("billion laughs network", conn.networkDefineXML, f"<!DOCTYPE d [{LOL}]><network><name>&h;</name></network>")
+case("DTD not fetched", conn.defineXML,
+     f"<!DOCTYPE domain SYSTEM 'http://127.0.0.1:9/x.dtd'><domain type='test'><name>dtd</name>{TAIL}")
+
+print("still serving:", sorted(d.name() for d in conn.listAllDomains(0)))

@@ -1,0 +1,43 @@
+//! Hostile XML documents (issue: every byte a client sends is bounded): domains, networks, pools
+//! and volumes nested 254 to 500,000 levels deep, internal and external entities, an entity loop,
+//! "billion laughs", a DTD on the network. python3-libvirt sends each to Debian's libvirtd 9.0
+//! and to daemon-min (both runtimes); the transcripts (every error triple, then a listing that
+//! shows the daemon still serves) must be identical. Before the parser was bounded, the 500,000
+//! level domain overflowed daemon-min's stack and took every connection with it.
+//!
+//! Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips loudly otherwise.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::daemon_bin;
+use spec_tests::daemon_min::DaemonMin;
+use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/xml_limits.py");
+
+fn transcript(python: &str, uri: &str) -> String {
+    let out = Command::new(python).arg(SCRIPT).arg(uri).stdin(Stdio::null()).output().expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "xml_limits.py {uri} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn same_as_libvirtd(runtime: &[&str]) {
+    let Some(python) = require_python_libvirt() else { return };
+    let Some(theirs) = Libvirtd::start_or_skip() else { return };
+    let ours = DaemonMin::start(daemon_bin(), "", runtime);
+    let a = transcript(python, &theirs.tcp_uri());
+    let b = transcript(python, &ours.tcp_uri());
+    assert!(a.contains("domain depth 500000: 35 20 \"(domain_definition):1: Excessive depth"), "libvirtd said:\n{a}");
+    assert!(a.contains("billion laughs: 35 20 'at line 1: Detected an entity reference loop"), "libvirtd said:\n{a}");
+    assert_eq!(a, b, "different answers:\n--- libvirtd\n{a}\n--- daemon-min\n{b}");
+}
+
+on_both_runtimes!(same_as_libvirtd);
