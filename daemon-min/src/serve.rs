@@ -92,6 +92,14 @@ impl<L: DaemonLink> EventSink for LinkSink<L> {
     }
 }
 
+/// Moves an upload's offset on by `len`, refusing to wrap (as the model's range check would).
+fn advance(at: &mut u64, len: u64) -> crate::hypervisor::Result<()> {
+    *at = at.checked_add(len).ok_or_else(|| {
+        crate::hypervisor::error::vol_range(format!("range {at}+{len} is beyond the volume's capacity"))
+    })?;
+    Ok(())
+}
+
 /// One connection's state: its session and its uploads in progress (serial → transfer and the
 /// next offset).
 pub struct Conn {
@@ -152,8 +160,9 @@ impl DaemonHandler {
             ServerEvent::StreamData { serial, data } => {
                 if let Some((t, at)) = conn.uploads.get_mut(&serial) {
                     let len = data.len() as u64;
-                    let r = t.hv.call(|m| m.storage_vol_write(&t.vol, *at, &data));
-                    *at += len;
+                    // The model refuses a range past the capacity, so a write that succeeded
+                    // cannot overflow the offset; checked all the same.
+                    let r = t.hv.call(|m| m.storage_vol_write(&t.vol, *at, &data)).and_then(|()| advance(at, len));
                     if let Err(e) = r {
                         conn.uploads.remove(&serial);
                         link.stream_error(serial, e.into());
@@ -163,8 +172,7 @@ impl DaemonHandler {
             ServerEvent::StreamHole { serial, hole } => {
                 if let Some((t, at)) = conn.uploads.get_mut(&serial) {
                     let len = u64::try_from(hole.length).unwrap_or(0);
-                    let r = t.hv.call(|m| m.storage_vol_write_hole(&t.vol, *at, len));
-                    *at += len;
+                    let r = t.hv.call(|m| m.storage_vol_write_hole(&t.vol, *at, len)).and_then(|()| advance(at, len));
                     if let Err(e) = r {
                         conn.uploads.remove(&serial);
                         link.stream_error(serial, e.into());
@@ -296,7 +304,7 @@ impl Download {
                 }
             },
         };
-        let upto = end.min(self.at + 16 * CHUNK);
+        let upto = end.min(self.at.saturating_add(16 * CHUNK));
         let chunks = if self.at < end {
             match self.t.hv.call(|m| m.storage_vol_read(&self.t.vol, self.at, upto - self.at)) {
                 Ok(c) => c,
@@ -317,18 +325,18 @@ impl Download {
         for c in chunks {
             match c {
                 Chunk::Data(d) => {
-                    self.at += d.len() as u64;
+                    self.at = self.at.saturating_add(d.len() as u64);
                     link.stream_send(self.serial, Bytes::from(d));
                 }
                 Chunk::Hole(n) if self.t.sparse => {
-                    self.at += n;
+                    self.at = self.at.saturating_add(n);
                     link.stream_hole(
                         self.serial,
                         StreamHole { length: i64::try_from(n).unwrap_or(i64::MAX), flags: 0 },
                     );
                 }
                 Chunk::Hole(n) => {
-                    self.at += n;
+                    self.at = self.at.saturating_add(n);
                     let mut left = n;
                     while left > 0 {
                         let k = left.min(CHUNK);
