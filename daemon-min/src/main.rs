@@ -45,6 +45,10 @@ struct Args {
     /// Keep persistent objects in this directory across restarts.
     #[arg(long = "state-dir", value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Test hook: every fsync of the state directory takes this many milliseconds longer (a
+    /// deliberately slow disk).
+    #[arg(long, hide = true, value_name = "MS")]
+    debug_slow_fsync_ms: Option<u64>,
     /// The runtime: smol (the default), or blocking (one `polling` loop on one thread).
     #[arg(long, default_value = "smol", value_parser = ["smol", "blocking"])]
     runtime: String,
@@ -97,11 +101,14 @@ fn run(args: Args) -> Result<(), String> {
     let hv = match &args.state_dir {
         Some(dir) => {
             let dir = StateDir::open(dir).map_err(|e| format!("cannot open state dir {}: {e}", dir.display()))?;
+            let dir = dir.with_sync_delay(Duration::from_millis(args.debug_slow_fsync_ms.unwrap_or(0)));
             let model = Hypervisor::open_state_dir(&dir, &hostname).map_err(|e| format!("cannot load state: {e}"))?;
             SharedHypervisor::with_state_dir(model, dir)
         }
         None => SharedHypervisor::new(Hypervisor::new_default(&hostname)),
     };
+    // Written by its own thread; at exit, whatever it still has queued is written first.
+    let state = hv.clone();
     let daemon = Arc::new(Daemon::new(hv, hostname));
     let handler = Arc::new(DaemonHandler::new(daemon.clone()));
 
@@ -191,8 +198,9 @@ fn run(args: Args) -> Result<(), String> {
         let handle = server.shutdown_handle();
         watch_signals_and_idle(signals, args.timeout, daemon, move || handle.shutdown())?;
         let result = server.run().map_err(|e| e.to_string());
+        let synced = state.sync().map_err(|e| e.to_string());
         cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
-        return result;
+        return result.and(synced);
     }
 
     let stop = group.clone();
@@ -217,8 +225,9 @@ fn run(args: Args) -> Result<(), String> {
         }
         Ok::<(), String>(())
     });
+    let synced = state.sync().map_err(|e| e.to_string());
     cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
-    result
+    result.and(synced)
 }
 
 fn cleanup(rw: &Path, ro: &Path, pid_file: Option<&Path>) {

@@ -12,7 +12,7 @@ use proto_core::server::{CommandSink, ServedProgram};
 use proto_core::{CallId, ConnectionError, Header, RemoteError, ServerEvent, StreamHole};
 
 use crate::dispatch::{Daemon, EventSink, Outcome, Session, Transfer};
-use crate::hypervisor::Chunk;
+use crate::hypervisor::{defer_durability, Chunk};
 
 /// Stream data per packet when downloading (libvirt's chunk size).
 const CHUNK: u64 = proto_core::frame::VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX as u64;
@@ -134,7 +134,26 @@ impl DaemonHandler {
             link.reply_error(id, err);
             return;
         }
-        match self.daemon.dispatch(&mut conn.session, &header, args) {
+        // The state directory is written by its own thread: a reply that acknowledges a change
+        // goes out when the change is durable, and this thread does not wait for the disk.
+        let (outcome, ticket) = defer_durability(|| self.daemon.dispatch(&mut conn.session, &header, args));
+        let outcome = match (outcome, ticket) {
+            (Outcome::Reply(b), Some(ticket)) => {
+                let link = link.clone();
+                ticket.then(move |written| match written {
+                    Ok(()) => link.reply_raw(id, b),
+                    Err(e) => link.reply_error(id, e.into()),
+                });
+                return;
+            }
+            (Outcome::Error(e), Some(ticket)) => {
+                let link = link.clone();
+                ticket.then(move |_| link.reply_error(id, e));
+                return;
+            }
+            (outcome, _) => outcome,
+        };
+        match outcome {
             Outcome::Reply(b) => link.reply_raw(id, b),
             Outcome::Error(e) => link.reply_error(id, e),
             Outcome::ReplyThenClose(b) => {
@@ -181,8 +200,17 @@ impl DaemonHandler {
             }
             ServerEvent::StreamFinish { serial } => {
                 if let Some((t, _)) = conn.uploads.remove(&serial) {
-                    if let Err(e) = t.hv.call(|m| m.storage_vol_commit(&t.vol)) {
+                    let (r, ticket) = defer_durability(|| t.hv.call(|m| m.storage_vol_commit(&t.vol)));
+                    if let Err(e) = r {
                         link.stream_error(serial, e.into());
+                        return;
+                    }
+                    if let Some(ticket) = ticket {
+                        let link = link.clone();
+                        ticket.then(move |written| match written {
+                            Ok(()) => link.stream_finish(serial),
+                            Err(e) => link.stream_error(serial, e.into()),
+                        });
                         return;
                     }
                 }

@@ -34,7 +34,7 @@ pub use events::Event;
 pub use host::{NodeInfo, SecurityLabel, SecurityModel};
 pub use network::NetworkDef;
 pub use persist::StateDir;
-pub use shared::{SharedHypervisor, SubscriptionId};
+pub use shared::{defer_durability, SharedHypervisor, SubscriptionId, Ticket};
 pub use storage::{Chunk, PoolDef, VolDef, VolType};
 pub use uuid::Uuid;
 

@@ -41,6 +41,8 @@ pub(crate) enum Op {
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PathBuf,
+    /// Added to every fsync: a deliberately slow disk, for tests (`--debug-slow-fsync-ms`).
+    sync_delay: std::time::Duration,
 }
 
 impl StateDir {
@@ -50,7 +52,28 @@ impl StateDir {
         for sub in ["domains", "networks", "pools"] {
             fs::create_dir_all(root.join(sub))?;
         }
-        Ok(Self { root })
+        Ok(Self { root, sync_delay: std::time::Duration::ZERO })
+    }
+
+    /// The same directory on a deliberately slow disk: every fsync takes `delay` longer.
+    #[must_use]
+    pub fn with_sync_delay(mut self, delay: std::time::Duration) -> Self {
+        self.sync_delay = delay;
+        self
+    }
+
+    fn sync(&self, f: &File) -> io::Result<()> {
+        if !self.sync_delay.is_zero() {
+            std::thread::sleep(self.sync_delay);
+        }
+        f.sync_all()
+    }
+
+    fn sync_parent(&self, path: &Path) -> io::Result<()> {
+        match path.parent() {
+            Some(dir) => self.sync(&File::open(dir)?),
+            None => Ok(()),
+        }
     }
 
     /// The directory.
@@ -67,7 +90,7 @@ impl StateDir {
                 Op::Remove(rel) => {
                     let path = self.root.join(rel);
                     match fs::remove_file(&path) {
-                        Ok(()) => sync_parent(&path)?,
+                        Ok(()) => self.sync_parent(&path)?,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
                     }
@@ -75,7 +98,7 @@ impl StateDir {
                 Op::RemoveDir(rel) => {
                     let path = self.root.join(rel);
                     match fs::remove_dir_all(&path) {
-                        Ok(()) => sync_parent(&path)?,
+                        Ok(()) => self.sync_parent(&path)?,
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
                     }
@@ -95,10 +118,10 @@ impl StateDir {
         {
             let mut f = File::create(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
+            self.sync(&f)?;
         }
         fs::rename(&tmp, &path)?;
-        File::open(&dir)?.sync_all()
+        self.sync(&File::open(&dir)?)
     }
 
     /// Whether the defaults were seeded into this directory before.
@@ -169,13 +192,6 @@ pub(crate) struct Stored {
     pub(crate) config: Option<String>,
     pub(crate) live: Option<String>,
     pub(crate) status: BTreeMap<String, String>,
-}
-
-fn sync_parent(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
 }
 
 fn parse_status(s: &str) -> BTreeMap<String, String> {
