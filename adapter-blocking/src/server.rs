@@ -26,6 +26,10 @@ pub use crate::transport::ServerTls;
 
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
+/// Unsent bytes at which a connection is no longer read from until its peer catches up: a
+/// client that never reads its replies holds at most about this much (libvirtd likewise stops
+/// reading a client whose replies wait unsent).
+pub const PAUSE_READING_BACKLOG: usize = 1 << 20;
 /// How long a closing connection may take to flush what it queued.
 const LINGER: Duration = Duration::from_secs(5);
 
@@ -536,7 +540,7 @@ impl<H: Handler> Server<H> {
             self.shutdown.clients.store(self.conns.len(), Ordering::Release);
             return;
         }
-        let read = !closed && (c.core.wants_read() || !c.accepted);
+        let read = !closed && c.reading();
         let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|(t, _)| t.wants_write());
         let interest = match (read, write) {
             (true, true) => Event::all(key),
@@ -549,10 +553,16 @@ impl<H: Handler> Server<H> {
 }
 
 impl<H: Handler> Conn<H> {
+    /// Whether to read from the socket: the core wants input (or the TLS handshake does), and
+    /// less than [`PAUSE_READING_BACKLOG`] waits to be sent.
+    fn reading(&self) -> bool {
+        (self.core.wants_read() || !self.accepted)
+            && self.out_len + self.core.transmit_buffered() < PAUSE_READING_BACKLOG
+    }
+
     /// Reads what is there (while the core wants input); true if anything came.
     fn read(&mut self, now: Instant) -> bool {
-        let wants = self.core.wants_read() || !self.accepted;
-        if self.eof || self.core.is_closed() || !wants {
+        if self.eof || self.core.is_closed() || !self.reading() {
             return false;
         }
         let mut buf = [0u8; 64 * 1024];
@@ -567,7 +577,7 @@ impl<H: Handler> Conn<H> {
                 Ok(n) => {
                     any = true;
                     self.input(now, &buf[..n]);
-                    if !self.core.wants_read() && self.accepted {
+                    if !self.reading() {
                         return true;
                     }
                 }

@@ -105,6 +105,8 @@ fn advance(at: &mut u64, len: u64) -> crate::hypervisor::Result<()> {
 pub struct Conn {
     session: Session,
     uploads: HashMap<u32, (Transfer, u64)>,
+    /// Who it is, for the log: the peer's address, or the unix socket.
+    peer: String,
 }
 
 /// The daemon's handler, for either runtime.
@@ -120,8 +122,12 @@ impl DaemonHandler {
         Self { daemon }
     }
 
-    fn connected<L: DaemonLink>(&self, read_only_socket: bool, link: L) -> Conn {
-        Conn { session: self.daemon.session(read_only_socket, Arc::new(LinkSink(link))), uploads: HashMap::new() }
+    fn connected<L: DaemonLink>(&self, peer: &adapter_blocking::server::PeerInfo, link: L) -> Conn {
+        Conn {
+            session: self.daemon.session(peer.read_only_socket, Arc::new(LinkSink(link))),
+            uploads: HashMap::new(),
+            peer: peer.addr.map_or_else(|| "on the unix socket".to_owned(), |a| a.to_string()),
+        }
     }
 
     fn call<L: DaemonLink>(&self, conn: &mut Conn, link: &L, id: CallId, header: Header, args: Bytes) {
@@ -224,7 +230,13 @@ impl DaemonHandler {
         }
     }
 
-    fn disconnected(&self, mut conn: Conn) {
+    fn disconnected(&self, mut conn: Conn, reason: &ConnectionError) {
+        // A peer that sent something that is not libvirt's protocol (an HTTP request, a TLS
+        // hello on the TCP port, noise) or stopped reading its replies is dropped with one
+        // line in the log, as libvirtd logs it; ordinary ends of connections are not logged.
+        if let ConnectionError::Protocol(_) | ConnectionError::PeerNotReading { .. } = reason {
+            eprintln!("daemon-min: error : client {} dropped: {reason}", conn.peer);
+        }
         self.daemon.end_session(&mut conn.session);
     }
 
@@ -239,7 +251,7 @@ impl adapter_smol::server::Handler for DaemonHandler {
     type Conn = Conn;
 
     fn connected(&self, peer: &adapter_smol::server::PeerInfo, link: adapter_smol::server::Link) -> Conn {
-        Self::connected(self, peer.read_only_socket, link)
+        Self::connected(self, peer, link)
     }
     fn call(
         &self,
@@ -255,8 +267,8 @@ impl adapter_smol::server::Handler for DaemonHandler {
     fn stream(&self, conn: &mut Conn, link: &adapter_smol::server::Link, event: ServerEvent) {
         Self::stream(conn, link, event);
     }
-    fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
-        Self::disconnected(self, conn);
+    fn disconnected(&self, conn: Conn, reason: &ConnectionError) {
+        Self::disconnected(self, conn, reason);
     }
     fn refused(&self, peer: &adapter_smol::server::PeerInfo, reason: &str) {
         Self::refused(peer, reason);
@@ -267,7 +279,7 @@ impl adapter_blocking::server::Handler for DaemonHandler {
     type Conn = Conn;
 
     fn connected(&self, peer: &adapter_blocking::server::PeerInfo, link: adapter_blocking::server::Link) -> Conn {
-        Self::connected(self, peer.read_only_socket, link)
+        Self::connected(self, peer, link)
     }
     fn call(
         &self,
@@ -283,8 +295,8 @@ impl adapter_blocking::server::Handler for DaemonHandler {
     fn stream(&self, conn: &mut Conn, link: &adapter_blocking::server::Link, event: ServerEvent) {
         Self::stream(conn, link, event);
     }
-    fn disconnected(&self, conn: Conn, _reason: &ConnectionError) {
-        Self::disconnected(self, conn);
+    fn disconnected(&self, conn: Conn, reason: &ConnectionError) {
+        Self::disconnected(self, conn, reason);
     }
     fn refused(&self, peer: &adapter_blocking::server::PeerInfo, reason: &str) {
         Self::refused(peer, reason);

@@ -25,6 +25,20 @@ impl DaemonMin {
     /// When the daemon cannot be started (a test failure).
     #[must_use]
     pub fn start(binary: &Path, extra: &str, args: &[&str]) -> Self {
+        Self::start_with(binary, extra, args, false)
+    }
+
+    /// Like [`start`](Self::start), with the daemon's standard error kept in a file that
+    /// [`log`](Self::log) reads (instead of the test's own standard error).
+    ///
+    /// # Panics
+    /// When the daemon cannot be started (a test failure).
+    #[must_use]
+    pub fn start_logged(binary: &Path, extra: &str, args: &[&str]) -> Self {
+        Self::start_with(binary, extra, args, true)
+    }
+
+    fn start_with(binary: &Path, extra: &str, args: &[&str], logged: bool) -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "daemon-min-test-{}-{}",
@@ -49,7 +63,11 @@ impl DaemonMin {
             .arg(&conf)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if logged {
+                Stdio::from(std::fs::File::create(dir.join("stderr.log")).expect("create the daemon's log"))
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("start daemon-min");
         // It prints its banner once every listener is bound.
@@ -106,6 +124,13 @@ impl DaemonMin {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What the daemon wrote to standard error so far (empty unless started with
+    /// [`start_logged`](Self::start_logged)).
+    #[must_use]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
     }
 
     /// The process id.

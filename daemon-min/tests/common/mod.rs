@@ -121,3 +121,10 @@ pub fn fds(pid: u32) -> usize {
 
 #[allow(unused_imports)]
 pub use spec_tests::process::eventually;
+
+/// For tests that measure latencies: held for the whole test, so that a file's tests (which
+/// cargo runs in parallel threads) run one at a time and one test's load is not another's noise.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
