@@ -107,6 +107,8 @@ pub(crate) struct SyntaxError {
 /// expanded within fixed bounds, external ones never loaded), no DTD fetched. Nothing here
 /// recurses with the input's depth.
 pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
+    // libvirt holds the document as a C string: it ends at the first NUL.
+    let text = text.split('\0').next().unwrap_or_default();
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = false;
     let mut stack: Vec<Element> = Vec::new();
@@ -252,6 +254,7 @@ fn start_element(
     entities: &mut Entities,
     budget: &mut u64,
 ) -> Result<Element, SyntaxError> {
+    check_names(text, context, pos)?;
     let mut e = Element::new(s.name().0);
     for a in s.attributes() {
         let Ok(a) = a else {
@@ -273,6 +276,64 @@ fn start_element(
         e.attrs.push((a.key.0.to_owned(), v.into_owned()));
     }
     Ok(e)
+}
+
+/// XML's `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML's `NameChar`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// The names in the start tag at `pos` (which quick-xml read leniently), checked as libxml2
+/// checks them, with its messages: an element name must start with a name character, an
+/// attribute must follow white space and start with one.
+fn check_names(text: &str, context: &str, pos: usize) -> Result<(), SyntaxError> {
+    let tag = &text[pos..];
+    let mut it = tag.char_indices().skip(1).peekable();
+    match it.peek() {
+        Some(&(_, c)) if is_name_start(c) => {}
+        _ => return Err(syntax_error(text, context, pos + 1, "StartTag: invalid element name")),
+    }
+    while it.peek().is_some_and(|&(_, c)| is_name_char(c)) {
+        it.next();
+    }
+    loop {
+        let mut spaced = false;
+        while it.peek().is_some_and(|&(_, c)| c.is_ascii_whitespace()) {
+            it.next();
+            spaced = true;
+        }
+        let Some(&(at, c)) = it.peek() else { return Ok(()) };
+        if c == '>' || c == '/' {
+            return Ok(());
+        }
+        if !spaced {
+            return Err(syntax_error(text, context, pos + at, "attributes construct error"));
+        }
+        if !is_name_start(c) {
+            return Err(syntax_error(text, context, pos + at, "error parsing attribute name"));
+        }
+        while it.peek().is_some_and(|&(_, c)| is_name_char(c)) {
+            it.next();
+        }
+        // `= 'value'`: quick-xml has checked the rest; skip to the closing quote.
+        while it.peek().is_some_and(|&(_, c)| c != '\'' && c != '"') {
+            it.next();
+        }
+        let Some((_, quote)) = it.next() else { return Ok(()) };
+        for (_, c) in it.by_ref() {
+            if c == quote {
+                break;
+            }
+        }
+    }
 }
 
 /// Nested entity references quick-xml follows in an attribute value (each entity's own nesting
@@ -494,6 +555,27 @@ mod limit_tests {
         // Half a million levels: an error, no stack overflow.
         let doc = nested(500_000, false);
         assert!(parse(&doc, "(domain_definition)").unwrap_err().message.contains("Excessive depth"));
+    }
+
+    #[test]
+    fn names_and_nul_as_libvirt_reads_them() {
+        let err = |doc: &str| parse(doc, "(network_definition)").unwrap_err().message;
+        // Each message measured with libvirt 9.0.
+        assert_eq!(
+            err("<network><name>n1</name><bridge name='v' stp='on'`delay='0'/></network>"),
+            "(network_definition):1: attributes construct error\n<network><name>n1</name><bridge name='v' stp='on'`delay='0'/></network>\n-------------------------------------------------^"
+        );
+        assert_eq!(
+            err("<network><name>n2</name><bridge name='v' 1a='0'/></network>"),
+            "(network_definition):1: error parsing attribute name\n<network><name>n2</name><bridge name='v' 1a='0'/></network>\n-----------------------------------------^"
+        );
+        assert_eq!(
+            err("<network><name>n3</name><1b/></network>"),
+            "(network_definition):1: StartTag: invalid element name\n<network><name>n3</name><1b/></network>\n-------------------------^"
+        );
+        assert!(parse("<network><name>n4</name><b\u{b7}c x:y='1'/></network>", "(t)").is_ok());
+        // The document ends at the first NUL, as a C string does.
+        assert!(err("<network><name>nA\0\0</name></network>").contains("Premature end of data in tag name line 1"));
     }
 
     #[test]

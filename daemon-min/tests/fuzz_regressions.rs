@@ -1,0 +1,24 @@
+//! Findings of the daemon and parser fuzz targets (`fuzz/src/targets.rs`), each kept as a test.
+
+use daemon_min::hypervisor::Hypervisor;
+
+/// hypervisor_xml, finding 1: a network whose name held NUL bytes and whose `<bridge>` had an
+/// attribute glued to the previous one (`stp='on'`delay='0'`) was accepted; its dumpxml then
+/// named a different network (the NULs dropped) carrying an attribute no XML parser takes, so
+/// defining it again failed. libvirt reads the document as a C string (it ends at the first NUL)
+/// and refuses the glued attribute; so do we now.
+#[test]
+fn network_name_with_nul_and_glued_attribute() {
+    let mut h = Hypervisor::new_default("vm");
+    let with_nul = "<network><name>nA\0\0\0\0</name><uuid>11111111-2222-3333-4444-555555555556</uuid></network>";
+    let e = h.network_define_xml(with_nul, 0).unwrap_err();
+    assert!(e.to_string().contains("Premature end of data in tag name"), "{e}");
+    let glued = "<network><name>n</name><bridge name='virbr3' stp='on'`delay='0'/></network>";
+    let e = h.network_define_xml(glued, 0).unwrap_err();
+    assert!(e.to_string().contains("attributes construct error"), "{e}");
+    // What is accepted reads back as a document that is accepted again.
+    let ok = "<network><name>n</name><bridge name='virbr3' stp='on' delay='0'/></network>";
+    let n = h.network_define_xml(ok, 0).unwrap();
+    let xml = h.network_get_xml_desc(&n, 0).unwrap();
+    h.network_define_xml(&xml, 0).unwrap();
+}
