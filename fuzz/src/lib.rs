@@ -11,6 +11,8 @@
 //! chunked and what happens between chunks (time passing, commands on the connection). See
 //! [`Ctrl`] and [`Split`].
 
+pub mod targets;
+
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
