@@ -471,6 +471,11 @@ impl Driver {
         match ev {
             ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
             ClientEvent::CallFailed { serial, error } => {
+                // A call failed by the connection's end: the reason is recorded before the caller
+                // wakes, so that `close_reason()` already tells it (the `Closed` event follows).
+                if let CallError::Closed(reason) = &error {
+                    lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
+                }
                 self.answer(serial, Err(error));
                 self.streams.remove(&serial);
             }
