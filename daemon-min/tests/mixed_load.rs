@@ -99,7 +99,7 @@ fn run(uri: &str, clients: usize, calls: usize, uploads: bool) -> (usize, f64) {
     let secs = t0.elapsed().as_secs_f64();
     let expected = clients * (calls / 10) * 4;
     let mut sequences = Vec::new();
-    for (c, reg) in &subs {
+    for (_c, reg) in &subs {
         let mut seq = Vec::with_capacity(expected);
         while seq.len() < expected {
             match reg.recv_timeout(Duration::from_secs(20)) {
@@ -113,7 +113,6 @@ fn run(uri: &str, clients: usize, calls: usize, uploads: bool) -> (usize, f64) {
             }
         }
         assert_eq!(reg.missed(), 0, "a subscriber's queue overflowed");
-        drop(c);
         sequences.push(seq);
     }
     for s in &sequences[1..] {
