@@ -160,6 +160,33 @@ impl std::fmt::Debug for Daemon {
 /// Results inside dispatch carry the model's boxed error (a `RemoteError` is large).
 type Res<T> = Result<T, crate::hypervisor::Error>;
 
+/// libvirtd's refusal of a call before `CONNECT_OPEN`: the hypervisor driver's procedures say
+/// "hypervisor connection not open", those of the secondary drivers (networks, interfaces,
+/// storage, node devices, network filters, secrets) "connection not open". Measured for every
+/// procedure in tests/access.rs.
+fn not_open_message(procedure: &str) -> &'static str {
+    const SECONDARY: [&str; 8] = [
+        "NETWORK",
+        "INTERFACE",
+        "STORAGE",
+        "NODE_DEVICE",
+        "NODE_NUM_OF_DEVICES",
+        "NODE_LIST_DEVICES",
+        "NWFILTER",
+        "SECRET",
+    ];
+    // Domain calls, and detaching or resetting a host device, are the hypervisor driver's.
+    const HYPERVISOR_NODE_DEVICE: [&str; 4] = ["_DETACH_FLAGS", "_DETTACH", "_RESET", "_RE_ATTACH"];
+    let hypervisor = procedure.starts_with("REMOTE_PROC_DOMAIN_")
+        || (procedure.starts_with("REMOTE_PROC_NODE_DEVICE_")
+            && HYPERVISOR_NODE_DEVICE.iter().any(|s| procedure.ends_with(s)));
+    if !hypervisor && SECONDARY.iter().any(|f| procedure.contains(f)) {
+        "connection not open"
+    } else {
+        "hypervisor connection not open"
+    }
+}
+
 fn internal(domain: ErrorDomain, info: &str) -> RemoteError {
     RemoteError::with_info(ErrorCode::VIR_ERR_INTERNAL_ERROR, domain, "internal error: %s", Some(info))
 }
@@ -491,7 +518,11 @@ impl Daemon {
             if pre_open {
                 return self.connection_call(session, header, args, info);
             }
-            return Outcome::Error(internal(ErrorDomain::VIR_FROM_RPC, "hypervisor connection not open"));
+            // libvirtd closes nothing it has not opened: CONNECT_CLOSE before an open succeeds.
+            if header.proc_ == REMOTE_PROC_CONNECT_CLOSE {
+                return Outcome::Reply(Bytes::new());
+            }
+            return Outcome::Error(internal(ErrorDomain::VIR_FROM_RPC, not_open_message(info.name)));
         };
         if session.read_only() && !acl_is_read_only(info) {
             return Outcome::Error(read_only_refusal(info));
@@ -507,19 +538,20 @@ impl Daemon {
     fn connection_call(&self, session: &mut Session, header: &Header, args: Bytes, info: &ProcedureInfo) -> Outcome {
         match header.proc_ {
             REMOTE_PROC_AUTH_LIST => encode(&RemoteAuthListRet { types: vec![RemoteAuthType::REMOTE_AUTH_NONE] }),
+            // With auth "none" there is no SASL session or polkit check to run; libvirtd 9.0
+            // answers as measured (tests/access.rs).
             REMOTE_PROC_AUTH_SASL_INIT | REMOTE_PROC_AUTH_SASL_START | REMOTE_PROC_AUTH_SASL_STEP => {
                 Outcome::Error(RemoteError::with_info(
                     ErrorCode::VIR_ERR_AUTH_FAILED,
                     ErrorDomain::VIR_FROM_RPC,
                     "authentication failed: %s",
-                    Some("unsupported authentication type"),
+                    Some("authentication failed"),
                 ))
             }
-            REMOTE_PROC_AUTH_POLKIT => Outcome::Error(RemoteError::with_info(
-                ErrorCode::VIR_ERR_AUTH_FAILED,
+            REMOTE_PROC_AUTH_POLKIT => Outcome::Error(RemoteError::new(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
                 ErrorDomain::VIR_FROM_RPC,
-                "authentication failed: %s",
-                Some("unsupported authentication type"),
+                "Library function returned error but did not set virError",
             )),
             REMOTE_PROC_CONNECT_SUPPORTS_FEATURE => typed::<ConnectSupportsFeature>(args, |a| {
                 if session.opened.is_none() && a.feature != 10 {

@@ -1,8 +1,11 @@
-//! `--state-dir` under `kill -9`: clients define domains as fast as they can and record each
-//! define the daemon acknowledged; the daemon is killed in the middle of it and restarted on
-//! the same directory, three times over. Then every acknowledged define is there, nothing is
-//! torn (every domain's XML, as dumped and as stored, parses), and the transient domains
-//! (create-xml) are gone. On both runtimes.
+//! `--state-dir` under `kill -9`: clients define domains, define and undefine others, and create
+//! volumes and upload into them, as fast as they can, recording each change the daemon
+//! acknowledged; the daemon is killed in the middle of it and restarted on the same directory,
+//! three times over (`KILL_ROUNDS` for more). Then every acknowledged define is there and every
+//! acknowledged undefine is not, every acknowledged upload reads back byte for byte and an
+//! unacknowledged one is either all there or not at all, nothing is torn (every domain's XML, as
+//! dumped and as stored, parses), no temporary file is left anywhere in the directory, and the
+//! transient domains (create-xml) are gone. On both runtimes.
 
 mod common;
 
@@ -11,13 +14,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use adapter_blocking::{Client, ConnectOptions};
+use adapter_blocking::{Client, ConnectOptions, StreamItem};
+use bytes::Bytes;
 use common::{daemon_bin, RUNTIMES};
 use daemon_min::hypervisor::Hypervisor;
+use proto_core::client::CallSpec;
 use proto_core::programs::remote::{
     ConnectListAllDomains, DomainCreateXml, DomainDefineXml, DomainGetXmlDesc, RemoteConnectListAllDomainsArgs,
     RemoteDomainCreateXmlArgs, RemoteDomainDefineXmlArgs, RemoteDomainGetXmlDescArgs,
 };
+use proto_core::programs::remote::{
+    DomainUndefine, RemoteDomainUndefineArgs, RemoteStoragePoolLookupByNameArgs, RemoteStorageVolCreateXmlArgs,
+    RemoteStorageVolDownloadArgs, RemoteStorageVolLookupByNameArgs, RemoteStorageVolUploadArgs,
+    StoragePoolLookupByName, StorageVolCreateXml, StorageVolDownload, StorageVolLookupByName, StorageVolUpload,
+};
+use proto_core::xdr::to_bytes;
 use proto_core::XdrString;
 use spec_tests::daemon_min::DaemonMin;
 
@@ -39,13 +50,20 @@ fn xml(name: &str, n: usize) -> String {
     )
 }
 
-/// What one burst did: defines acknowledged, defines attempted, transient domains created.
+/// What one burst did: defines acknowledged, defines attempted, transient domains created,
+/// undefines acknowledged, uploads acknowledged and attempted (volume name → content byte).
 #[derive(Debug, Default)]
 struct Burst {
     acked: BTreeSet<String>,
     attempted: BTreeSet<String>,
     transient: Vec<String>,
+    undefined: BTreeSet<String>,
+    uploaded: BTreeSet<(String, u8)>,
+    upload_attempted: BTreeSet<(String, u8)>,
 }
+
+/// Bytes per upload: several of libvirt's stream packets.
+const UPLOAD: usize = 600_000;
 
 /// Starts the daemon on the state directory, runs the clients until `KILL_AFTER` defines are
 /// acknowledged, then kills the daemon with SIGKILL.
@@ -96,6 +114,57 @@ fn burst(args: &[&str], round: usize) -> Burst {
             }
         }));
     }
+    let undefined = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    {
+        let (uri, undefined, attempted, stop) = (uri.clone(), undefined.clone(), attempted.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let c = Client::connect(&uri, &ConnectOptions::default()).expect("connect");
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let name = format!("gone-{round}-{n}");
+                attempted.lock().unwrap().insert(name.clone());
+                let args = RemoteDomainDefineXmlArgs { xml: XdrString::from(xml(&name, n).as_str()) };
+                let Ok(r) = c.call::<DomainDefineXml>(&args) else { break };
+                if c.call::<DomainUndefine>(&RemoteDomainUndefineArgs { dom: r.dom }).is_err() {
+                    break;
+                }
+                undefined.lock().unwrap().insert(name);
+            }
+        }));
+    }
+    let uploaded = Arc::new(Mutex::new(BTreeSet::<(String, u8)>::new()));
+    let upload_attempted = Arc::new(Mutex::new(BTreeSet::<(String, u8)>::new()));
+    {
+        let (uri, uploaded, upload_attempted, stop) =
+            (uri.clone(), uploaded.clone(), upload_attempted.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let c = Client::connect(&uri, &ConnectOptions::default()).expect("connect");
+            let pool_args = RemoteStoragePoolLookupByNameArgs { name: "default-pool".into() };
+            let Ok(pool) = c.call::<StoragePoolLookupByName>(&pool_args) else { return };
+            for n in 0..200usize {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let name = format!("up-{round}-{n}");
+                let byte = 1 + (n % 250) as u8;
+                let vxml = format!("<volume><name>{name}</name><capacity>{UPLOAD}</capacity></volume>");
+                let args = RemoteStorageVolCreateXmlArgs { pool: pool.pool.clone(), xml: vxml.into(), flags: 0 };
+                let Ok(v) = c.call::<StorageVolCreateXml>(&args) else { break };
+                upload_attempted.lock().unwrap().insert((name.clone(), byte));
+                let args = RemoteStorageVolUploadArgs { vol: v.vol, offset: 0, length: 0, flags: 0 };
+                let Ok((_, mut up)) = c.call_stream(CallSpec::of::<StorageVolUpload>(), &to_bytes(&args).unwrap())
+                else {
+                    break;
+                };
+                if up.send(Bytes::from(vec![byte; UPLOAD])).is_err() || up.finish().is_err() {
+                    break;
+                }
+                uploaded.lock().unwrap().insert((name, byte));
+            }
+        }));
+    }
     let t0 = Instant::now();
     while acked.lock().unwrap().len() < KILL_AFTER && t0.elapsed() < Duration::from_secs(15) {
         std::thread::sleep(Duration::from_millis(5));
@@ -112,22 +181,61 @@ fn burst(args: &[&str], round: usize) -> Burst {
     let transient = transient.lock().unwrap().clone();
     assert!(acked.len() >= KILL_AFTER, "only {} defines acknowledged in {:?}", acked.len(), t0.elapsed());
     assert!(!transient.is_empty());
-    Burst { acked, attempted, transient }
+    let undefined = undefined.lock().unwrap().clone();
+    let uploaded = uploaded.lock().unwrap().clone();
+    let upload_attempted = upload_attempted.lock().unwrap().clone();
+    Burst { acked, attempted, transient, undefined, uploaded, upload_attempted }
+}
+
+/// A volume's content, downloaded.
+fn download(c: &Client, name: &str) -> Option<Vec<u8>> {
+    let pool = c
+        .call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name: "default-pool".into() })
+        .unwrap()
+        .pool;
+    let vol = c.call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs { pool, name: name.into() }).ok()?.vol;
+    let args = RemoteStorageVolDownloadArgs { vol, offset: 0, length: 0, flags: 0 };
+    let (_, mut down) = c.call_stream(CallSpec::of::<StorageVolDownload>(), &to_bytes(&args).unwrap()).unwrap();
+    let mut out = Vec::new();
+    while let Some(item) = down.recv() {
+        match item {
+            StreamItem::Data(d) => out.extend_from_slice(&d),
+            StreamItem::Eof => break,
+            other => panic!("download {name}: {other:?}"),
+        }
+    }
+    down.finish().unwrap();
+    Some(out)
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }
 
 /// Rounds of define bursts ended by `kill -9` on the same state directory, then the checks.
 fn kill_9_in_a_burst_of_defines(runtime: &[&str]) {
-    const ROUNDS: usize = 3;
+    let rounds: usize = std::env::var("KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let state = tempfile::tempdir().unwrap();
     let args: Vec<&str> = runtime.iter().copied().chain(["--state-dir", state.path().to_str().unwrap()]).collect();
     let mut all_bursts = Burst::default();
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let b = burst(&args, round);
         all_bursts.acked.extend(b.acked);
         all_bursts.attempted.extend(b.attempted);
         all_bursts.transient.extend(b.transient);
+        all_bursts.undefined.extend(b.undefined);
+        all_bursts.uploaded.extend(b.uploaded);
+        all_bursts.upload_attempted.extend(b.upload_attempted);
     }
-    let Burst { acked, attempted, transient } = all_bursts;
+    let Burst { acked, attempted, transient, undefined, uploaded, upload_attempted } = all_bursts;
 
     let d = DaemonMin::start(daemon_bin(), "", &args);
     let c = Client::connect(&d.unix_uri(), &ConnectOptions::default()).expect("connect after the restart");
@@ -135,6 +243,21 @@ fn kill_9_in_a_burst_of_defines(runtime: &[&str]) {
     let names: BTreeSet<String> = all.domains.iter().map(|dom| dom.name.to_string()).collect();
     let missing: Vec<&String> = acked.difference(&names).collect();
     assert!(missing.is_empty(), "acknowledged defines lost by kill -9: {missing:?}");
+    let revived: Vec<&String> = undefined.iter().filter(|n| names.contains(*n)).collect();
+    assert!(revived.is_empty(), "acknowledged undefines undone by kill -9: {revived:?}");
+    // Uploads: acknowledged ones read back exactly; any other is all there or not at all.
+    for (name, byte) in &upload_attempted {
+        let Some(content) = download(&c, name) else {
+            panic!("volume {name} (its create was acknowledged) is gone");
+        };
+        let whole = content.len() == UPLOAD && content.iter().all(|b| b == byte);
+        let none = content.iter().all(|&b| b == 0);
+        if uploaded.contains(&(name.clone(), *byte)) {
+            assert!(whole, "acknowledged upload into {name} lost or torn");
+        } else {
+            assert!(whole || none, "unacknowledged upload into {name} half there");
+        }
+    }
     let back: Vec<&String> = transient.iter().filter(|n| names.contains(*n)).collect();
     assert!(back.is_empty(), "transient domains came back: {back:?}");
     let unknown: Vec<&String> =
@@ -157,11 +280,15 @@ fn kill_9_in_a_burst_of_defines(runtime: &[&str]) {
             check.domain_undefine(&h, 0).unwrap();
         }
     }
-    // And so does every stored document; no temporary file is left.
+    // No temporary file is left anywhere in the directory.
+    let mut files = Vec::new();
+    files_under(state.path(), &mut files);
+    let tmp: Vec<_> = files.iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(tmp.is_empty(), "left over: {tmp:?}");
+    // And every stored document parses.
     for entry in std::fs::read_dir(state.path().join("domains")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(!name.ends_with(".tmp"), "left over: {name}");
         if name.ends_with(".xml") && !name.ends_with(".live.xml") {
             let text = std::fs::read_to_string(&path).unwrap();
             let h = check.domain_define_xml(&text, 0).unwrap_or_else(|e| panic!("{name} is torn: {e:?}\n{text}"));
@@ -169,11 +296,14 @@ fn kill_9_in_a_burst_of_defines(runtime: &[&str]) {
         }
     }
     eprintln!(
-        "{runtime:?}: {ROUNDS} rounds, {} defines acknowledged before kill -9 ({} attempted), {} on restart; \
-         {} transient gone",
+        "{runtime:?}: {rounds} rounds, {} defines acknowledged before kill -9 ({} attempted), {} on restart; \
+         {} undefines acknowledged, none back; {} uploads acknowledged ({} attempted), all intact; {} transient gone",
         acked.len(),
         attempted.len(),
         names.len() - 1,
+        undefined.len(),
+        uploaded.len(),
+        upload_attempted.len(),
         transient.len()
     );
 }
