@@ -71,8 +71,8 @@ pub struct ConnectAuth {
 
 impl ConnectAuth {
     /// Which credentials `callback` answers.
-    pub fn new(creds: Vec<ConnectCredentialType>, callback: ConnectAuthCallback) -> ConnectAuth {
-        ConnectAuth { creds, callback }
+    pub fn new(creds: Vec<ConnectCredentialType>, callback: ConnectAuthCallback) -> Self {
+        Self { creds, callback }
     }
 
     /// The credential types this callback answers.
@@ -123,32 +123,28 @@ impl Connect {
 
     /// Opens `uri` read-write (`virConnectOpen`); `None` means `LIBVIRT_DEFAULT_URI`, else the
     /// daemon's default.
-    pub fn open(uri: Option<&str>) -> Result<Connect, Error> {
+    pub fn open(uri: Option<&str>) -> Result<Self, Error> {
         Self::open_with(uri, &ConnectOptions::default())
     }
 
     /// Opens `uri` read-only (`virConnectOpenReadOnly`).
-    pub fn open_read_only(uri: Option<&str>) -> Result<Connect, Error> {
+    pub fn open_read_only(uri: Option<&str>) -> Result<Self, Error> {
         Self::open_with(uri, &ConnectOptions { read_only: true, ..ConnectOptions::default() })
     }
 
     /// `virConnectOpenAuth`. The transports this crate has authenticate without asking
     /// (SASL and polkit are not implemented: a daemon requiring them fails with libvirt's
     /// "unsupported authentication type"), so the callback is never called.
-    pub fn open_auth(
-        uri: Option<&str>,
-        auth: &mut ConnectAuth,
-        flags: sys::virConnectFlags,
-    ) -> Result<Connect, Error> {
+    pub fn open_auth(uri: Option<&str>, auth: &mut ConnectAuth, flags: sys::virConnectFlags) -> Result<Self, Error> {
         let _ = auth;
         let read_only = flags & sys::VIR_CONNECT_RO != 0;
         Self::open_with(uri, &ConnectOptions { read_only, ..ConnectOptions::default() })
     }
 
     /// Opens with explicit adapter options (keepalive, call timeout, event queue).
-    pub fn open_with(uri: Option<&str>, options: &ConnectOptions) -> Result<Connect, Error> {
+    pub fn open_with(uri: Option<&str>, options: &ConnectOptions) -> Result<Self, Error> {
         let opened = driver::open(uri, options)?;
-        Ok(Connect {
+        Ok(Self {
             inner: Arc::new(Inner {
                 client: opened.client,
                 uri: opened.uri,
@@ -268,7 +264,11 @@ impl Connect {
     }
 
     /// `virConnectCompareCPU`.
-    pub fn compare_cpu(&self, xml: &str, flags: sys::virConnectCompareCPUFlags) -> Result<sys::virCPUCompareResult, Error> {
+    pub fn compare_cpu(
+        &self,
+        xml: &str,
+        flags: sys::virConnectCompareCPUFlags,
+    ) -> Result<sys::virCPUCompareResult, Error> {
         Ok(self.call::<r::ConnectCompareCpu>(&r::RemoteConnectCompareCpuArgs { xml: s(xml), flags })?.result)
     }
 
@@ -306,7 +306,8 @@ impl Connect {
 
     /// `virConnectDomainXMLFromNative`.
     pub fn domain_xml_from_native(&self, nformat: &str, nconfig: &str, flags: u32) -> Result<String, Error> {
-        let args = r::RemoteConnectDomainXmlFromNativeArgs { native_format: s(nformat), native_config: s(nconfig), flags };
+        let args =
+            r::RemoteConnectDomainXmlFromNativeArgs { native_format: s(nformat), native_config: s(nconfig), flags };
         Ok(self.call::<r::ConnectDomainXmlFromNative>(&args)?.domain_xml.to_string())
     }
 
@@ -369,7 +370,8 @@ impl Connect {
 
     /// `virNodeGetFreePages`.
     pub fn free_pages(&self, pages: &[u32], start_cell: u32, cell_count: u32, flags: u32) -> Result<Vec<u64>, Error> {
-        let start_cell = i32::try_from(start_cell).map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell"))?;
+        let start_cell =
+            i32::try_from(start_cell).map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell"))?;
         let args = r::RemoteNodeGetFreePagesArgs { pages: pages.to_vec(), start_cell, cell_count, flags };
         Ok(self.call::<r::NodeGetFreePages>(&args)?.counts)
     }
@@ -582,7 +584,11 @@ impl Connect {
     }
 
     /// `virStoragePoolCreateXML`.
-    pub fn create_storage_pool_xml(&self, xml: &str, flags: sys::virStoragePoolCreateFlags) -> Result<StoragePool, Error> {
+    pub fn create_storage_pool_xml(
+        &self,
+        xml: &str,
+        flags: sys::virStoragePoolCreateFlags,
+    ) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolCreateXmlArgs { xml: s(xml), flags };
         Ok(StoragePool::from_raw(self, self.call_rw::<r::StoragePoolCreateXml>("virStoragePoolCreateXML", &args)?.pool))
     }

@@ -16,6 +16,10 @@ use crate::sys;
 use crate::typedparams::TypedParams;
 use crate::util::{count, opt, s, uuid_string};
 
+/// The public API adds `VIR_TYPED_PARAM_STRING_OKAY` to the typed-parameter getters (the
+/// remote driver supports string parameters), so that string values come back.
+const STRING_OKAY: u32 = sys::VIR_TYPED_PARAM_STRING_OKAY;
+
 /// A domain (`virDomainPtr`).
 pub struct Domain {
     conn: Connect,
@@ -186,7 +190,8 @@ impl Domain {
 
     /// `virDomainGetAutostart`.
     pub fn autostart(&self) -> Result<bool, Error> {
-        Ok(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() })?.autostart != 0)
+        Ok(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() })?.autostart
+            != 0)
     }
 
     /// `virDomainSetAutostart`.
@@ -282,7 +287,8 @@ impl Domain {
 
     /// `virDomainBlockStats`.
     pub fn block_stats(&self, disk: &str) -> Result<BlockStats, Error> {
-        let ret = self.conn.call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) })?;
+        let ret =
+            self.conn.call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) })?;
         Ok(BlockStats {
             rd_req: ret.rd_req,
             rd_bytes: ret.rd_bytes,
@@ -300,8 +306,12 @@ impl Domain {
 
     /// `virDomainSetUserPassword`.
     pub fn set_user_password(&self, user: &str, password: &str, flags: u32) -> Result<(), Error> {
-        let args =
-            r::RemoteDomainSetUserPasswordArgs { dom: self.raw(), user: opt(Some(user)), password: opt(Some(password)), flags };
+        let args = r::RemoteDomainSetUserPasswordArgs {
+            dom: self.raw(),
+            user: opt(Some(user)),
+            password: opt(Some(password)),
+            flags,
+        };
         self.conn.call_rw::<r::DomainSetUserPassword>("virDomainSetUserPassword", &args)
     }
 
@@ -351,6 +361,7 @@ impl Domain {
 
     /// `virDomainGetCPUStats`: per CPU from `start_cpu` (or the total with `-1`).
     pub fn cpu_stats(&self, start_cpu: i32, ncpus: u32, flags: u32) -> Result<Vec<CpuStats>, Error> {
+        let flags = flags | STRING_OKAY;
         // First the number of parameters per CPU, then the values.
         let probe = r::RemoteDomainGetCpuStatsArgs { dom: self.raw(), nparams: 0, start_cpu, ncpus: 1, flags };
         let nparams = count(self.conn.call::<r::DomainGetCpuStats>(&probe)?.nparams);
@@ -416,8 +427,14 @@ impl Domain {
         uri: Option<&str>,
         flags: u32,
     ) -> Result<(), Error> {
-        let args =
-            r::RemoteDomainSetMetadataArgs { dom: self.raw(), type_: kind, metadata: opt(metadata), key: opt(key), uri: opt(uri), flags };
+        let args = r::RemoteDomainSetMetadataArgs {
+            dom: self.raw(),
+            type_: kind,
+            metadata: opt(metadata),
+            key: opt(key),
+            uri: opt(uri),
+            flags,
+        };
         self.conn.call_rw::<r::DomainSetMetadata>("virDomainSetMetadata", &args)
     }
 
@@ -435,6 +452,7 @@ impl Domain {
 
     /// `virDomainGetMemoryParameters`: first the count, then the values.
     pub fn memory_parameters(&self, flags: u32) -> Result<MemoryParameters, Error> {
+        let flags = flags | STRING_OKAY;
         let probe = r::RemoteDomainGetMemoryParametersArgs { dom: self.raw(), nparams: 0, flags };
         let nparams = self.conn.call::<r::DomainGetMemoryParameters>(&probe)?.nparams;
         let args = r::RemoteDomainGetMemoryParametersArgs { dom: self.raw(), nparams, flags };
@@ -445,12 +463,14 @@ impl Domain {
     /// `virDomainSetMemoryParameters`.
     #[allow(clippy::needless_pass_by_value)]
     pub fn set_memory_parameters(&self, params: MemoryParameters, flags: u32) -> Result<(), Error> {
-        let args = r::RemoteDomainSetMemoryParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
+        let args =
+            r::RemoteDomainSetMemoryParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
         self.conn.call_rw::<r::DomainSetMemoryParameters>("virDomainSetMemoryParameters", &args)
     }
 
     /// `virDomainGetNumaParameters`: first the count, then the values.
     pub fn numa_parameters(&self, flags: u32) -> Result<NUMAParameters, Error> {
+        let flags = flags | STRING_OKAY;
         let probe = r::RemoteDomainGetNumaParametersArgs { dom: self.raw(), nparams: 0, flags };
         let nparams = self.conn.call::<r::DomainGetNumaParameters>(&probe)?.nparams;
         let args = r::RemoteDomainGetNumaParametersArgs { dom: self.raw(), nparams, flags };
@@ -461,13 +481,15 @@ impl Domain {
     /// `virDomainSetNumaParameters`.
     #[allow(clippy::needless_pass_by_value)]
     pub fn set_numa_parameters(&self, params: NUMAParameters, flags: u32) -> Result<(), Error> {
-        let args = r::RemoteDomainSetNumaParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
+        let args =
+            r::RemoteDomainSetNumaParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
         self.conn.call_rw::<r::DomainSetNumaParameters>("virDomainSetNumaParameters", &args)
     }
 
     /// `virDomainGetSchedulerType`: the name and the number of parameters.
     pub fn scheduler_type(&self) -> Result<(String, i32), Error> {
-        let ret = self.conn.call::<r::DomainGetSchedulerType>(&r::RemoteDomainGetSchedulerTypeArgs { dom: self.raw() })?;
+        let ret =
+            self.conn.call::<r::DomainGetSchedulerType>(&r::RemoteDomainGetSchedulerTypeArgs { dom: self.raw() })?;
         Ok((ret.type_.to_string(), ret.nparams))
     }
 
@@ -481,6 +503,7 @@ impl Domain {
 
     /// `virDomainGetSchedulerParametersFlags`.
     pub fn scheduler_parameters_flags(&self, flags: sys::virDomainModificationImpact) -> Result<SchedulerInfo, Error> {
+        let flags = flags | STRING_OKAY;
         let (kind, nparams) = self.scheduler_type()?;
         let args = r::RemoteDomainGetSchedulerParametersFlagsArgs { dom: self.raw(), nparams, flags };
         let ret = self.conn.call::<r::DomainGetSchedulerParametersFlags>(&args)?;
@@ -489,7 +512,8 @@ impl Domain {
 
     /// `virDomainSetSchedulerParameters`.
     pub fn set_scheduler_parameters(&self, sched_info: &SchedulerInfo) -> Result<(), Error> {
-        let args = r::RemoteDomainSetSchedulerParametersArgs { dom: self.raw(), params: sched_info.to_params().into_remote() };
+        let args =
+            r::RemoteDomainSetSchedulerParametersArgs { dom: self.raw(), params: sched_info.to_params().into_remote() };
         self.conn.call_rw::<r::DomainSetSchedulerParameters>("virDomainSetSchedulerParameters", &args)
     }
 
@@ -516,7 +540,7 @@ impl Domain {
     }
 
     /// `virDomainSnapshotLookupByName`.
-    pub fn lookup_snapshot_by_name(dom: &Domain, name: &str, flags: u32) -> Result<DomainSnapshot, Error> {
+    pub fn lookup_snapshot_by_name(dom: &Self, name: &str, flags: u32) -> Result<DomainSnapshot, Error> {
         let args = r::RemoteDomainSnapshotLookupByNameArgs { dom: dom.raw(), name: s(name), flags };
         Ok(DomainSnapshot::from_raw(&dom.conn, dom.conn.call::<r::DomainSnapshotLookupByName>(&args)?.snap))
     }

@@ -24,9 +24,9 @@ impl DomainSnapshot {
     }
 
     /// `virDomainSnapshotGetParent`.
-    pub fn parent(&self, flags: u32) -> Result<DomainSnapshot, Error> {
+    pub fn parent(&self, flags: u32) -> Result<Self, Error> {
         let args = r::RemoteDomainSnapshotGetParentArgs { snap: self.raw(), flags };
-        Ok(DomainSnapshot::from_raw(&self.conn, self.conn.call::<r::DomainSnapshotGetParent>(&args)?.snap))
+        Ok(Self::from_raw(&self.conn, self.conn.call::<r::DomainSnapshotGetParent>(&args)?.snap))
     }
 
     /// `virDomainSnapshotNumChildren`.
@@ -36,10 +36,10 @@ impl DomainSnapshot {
     }
 
     /// `virDomainSnapshotListAllChildren`.
-    pub fn list_all_children(&self, flags: u32) -> Result<Vec<DomainSnapshot>, Error> {
+    pub fn list_all_children(&self, flags: u32) -> Result<Vec<Self>, Error> {
         let args = r::RemoteDomainSnapshotListAllChildrenArgs { snapshot: self.raw(), need_results: 1, flags };
         let ret = self.conn.call::<r::DomainSnapshotListAllChildren>(&args)?;
-        Ok(ret.snapshots.into_iter().map(|x| DomainSnapshot::from_raw(&self.conn, x)).collect())
+        Ok(ret.snapshots.into_iter().map(|x| Self::from_raw(&self.conn, x)).collect())
     }
 }
 

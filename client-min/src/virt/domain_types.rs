@@ -1,13 +1,13 @@
 //! The plain data `virDomain…` calls return or take: states and reasons, info structs, and the
 //! typed-parameter structs.
 
-use crate::enumutil::Enum;
 pub use crate::enums::{
-    DomainBlockedReason, DomainBlockedReasonEnum, DomainCrashedReason, DomainCrashedReasonEnum,
-    DomainNoStateReason, DomainNoStateReasonEnum, DomainPMSuspendedReason, DomainPMSuspendedReasonEnum,
-    DomainPausedReason, DomainPausedReasonEnum, DomainRunningReason, DomainRunningReasonEnum, DomainShutdownReason,
+    DomainBlockedReason, DomainBlockedReasonEnum, DomainCrashedReason, DomainCrashedReasonEnum, DomainNoStateReason,
+    DomainNoStateReasonEnum, DomainPMSuspendedReason, DomainPMSuspendedReasonEnum, DomainPausedReason,
+    DomainPausedReasonEnum, DomainRunningReason, DomainRunningReasonEnum, DomainShutdownReason,
     DomainShutdownReasonEnum, DomainShutoffReason, DomainShutoffReasonEnum, DomainState, DomainStateEnum,
 };
+use crate::enumutil::Enum;
 use crate::sys;
 use crate::typedparams::{TypedParamValue, TypedParams};
 
@@ -310,9 +310,19 @@ impl SchedulerInfo {
         };
         p.push(sys::VIR_DOMAIN_SCHEDULER_CPU_SHARES, self.cpu_shares.map(TypedParamValue::ULLong));
         bw(&mut p, &self.vcpu_bw, sys::VIR_DOMAIN_SCHEDULER_VCPU_PERIOD, sys::VIR_DOMAIN_SCHEDULER_VCPU_QUOTA);
-        bw(&mut p, &self.emulator_bw, sys::VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD, sys::VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA);
+        bw(
+            &mut p,
+            &self.emulator_bw,
+            sys::VIR_DOMAIN_SCHEDULER_EMULATOR_PERIOD,
+            sys::VIR_DOMAIN_SCHEDULER_EMULATOR_QUOTA,
+        );
         bw(&mut p, &self.global_bw, sys::VIR_DOMAIN_SCHEDULER_GLOBAL_PERIOD, sys::VIR_DOMAIN_SCHEDULER_GLOBAL_QUOTA);
-        bw(&mut p, &self.iothread_bw, sys::VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD, sys::VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA);
+        bw(
+            &mut p,
+            &self.iothread_bw,
+            sys::VIR_DOMAIN_SCHEDULER_IOTHREAD_PERIOD,
+            sys::VIR_DOMAIN_SCHEDULER_IOTHREAD_QUOTA,
+        );
         p.push(sys::VIR_DOMAIN_SCHEDULER_WEIGHT, self.weight.map(TypedParamValue::UInt));
         p.push(sys::VIR_DOMAIN_SCHEDULER_CAP, self.cap.map(TypedParamValue::UInt));
         p.push(sys::VIR_DOMAIN_SCHEDULER_RESERVATION, self.reservation.map(TypedParamValue::LLong));

@@ -42,11 +42,11 @@ pub(crate) fn open(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened
 /// The in-process `test:///` driver (`test:///default`, `test:///PATH`).
 fn open_local(uri: Option<&str>, options: &ConnectOptions) -> Option<Result<Opened, Error>> {
     let uri = uri.filter(|u| daemon_min::embedded::is_local_test_uri(u))?;
-    Some(
-        daemon_min::embedded::open(uri, options.read_only, options)
-            .map_err(Error::from)
-            .map(|client| Opened { client, uri: shown_uri(uri), encrypted: false }),
-    )
+    Some(daemon_min::embedded::open(uri, options.read_only, options).map_err(Error::from).map(|client| Opened {
+        client,
+        uri: shown_uri(uri),
+        encrypted: false,
+    }))
 }
 
 /// The remote driver: any URI, through a daemon.

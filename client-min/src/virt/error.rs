@@ -6,9 +6,7 @@ use adapter_blocking::Error as AdapterError;
 use proto_core::connect::OpenError;
 use proto_core::CallError;
 
-pub use crate::enums::{
-    ErrorDomain, ErrorDomainEnum, ErrorLevel, ErrorLevelEnum, ErrorNumber, ErrorNumberEnum,
-};
+pub use crate::enums::{ErrorDomain, ErrorDomainEnum, ErrorLevel, ErrorLevelEnum, ErrorNumber, ErrorNumberEnum};
 use crate::enumutil::RawEnum;
 
 /// An error of a libvirt API call.
@@ -39,7 +37,7 @@ impl Error {
 
     /// `virGetLastError`: this crate returns every error with the call that failed, so there is
     /// no per-thread last error; this is libvirt's answer when none was recorded.
-    pub fn last_error() -> Error {
+    pub fn last_error() -> Self {
         Self::new(ErrorNumber::InternalError, ErrorDomain::None, "an unknown libvirt error occurred")
     }
 

@@ -31,8 +31,8 @@ mod util;
 
 pub mod connect;
 pub mod domain;
-mod domain_types;
 pub mod domain_snapshot;
+mod domain_types;
 pub mod enums;
 pub mod enumutil;
 pub mod error;

@@ -23,7 +23,8 @@ impl NodeDevice {
 
     /// `virNodeDeviceGetParent`.
     pub fn parent(&self) -> Result<String, Error> {
-        let ret = self.conn.call::<r::NodeDeviceGetParent>(&r::RemoteNodeDeviceGetParentArgs { name: self.name_arg() })?;
+        let ret =
+            self.conn.call::<r::NodeDeviceGetParent>(&r::RemoteNodeDeviceGetParentArgs { name: self.name_arg() })?;
         Ok(ret.parent_name.map(|p| p.to_string()).unwrap_or_default())
     }
 
@@ -35,17 +36,26 @@ impl NodeDevice {
 
     /// `virNodeDeviceDestroy`.
     pub fn destroy(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::NodeDeviceDestroy>("virNodeDeviceDestroy", &r::RemoteNodeDeviceDestroyArgs { name: self.name_arg() })
+        self.conn.call_rw::<r::NodeDeviceDestroy>(
+            "virNodeDeviceDestroy",
+            &r::RemoteNodeDeviceDestroyArgs { name: self.name_arg() },
+        )
     }
 
     /// `virNodeDeviceDettach`.
     pub fn detach(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::NodeDeviceDettach>("virNodeDeviceDettach", &r::RemoteNodeDeviceDettachArgs { name: self.name_arg() })
+        self.conn.call_rw::<r::NodeDeviceDettach>(
+            "virNodeDeviceDettach",
+            &r::RemoteNodeDeviceDettachArgs { name: self.name_arg() },
+        )
     }
 
     /// `virNodeDeviceReset`.
     pub fn reset(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::NodeDeviceReset>("virNodeDeviceReset", &r::RemoteNodeDeviceResetArgs { name: self.name_arg() })
+        self.conn.call_rw::<r::NodeDeviceReset>(
+            "virNodeDeviceReset",
+            &r::RemoteNodeDeviceResetArgs { name: self.name_arg() },
+        )
     }
 
     /// `virNodeDeviceReAttach`.

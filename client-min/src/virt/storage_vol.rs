@@ -27,23 +27,23 @@ handle!(
 
 impl StorageVol {
     /// `virStorageVolCreateXML`.
-    pub fn create_xml(pool: &StoragePool, xml: &str, flags: sys::virStorageVolCreateFlags) -> Result<StorageVol, Error> {
+    pub fn create_xml(pool: &StoragePool, xml: &str, flags: sys::virStorageVolCreateFlags) -> Result<Self, Error> {
         let conn = pool.connect()?;
         let args = r::RemoteStorageVolCreateXmlArgs { pool: pool.raw(), xml: s(xml), flags };
-        Ok(StorageVol::from_raw(&conn, conn.call_rw::<r::StorageVolCreateXml>("virStorageVolCreateXML", &args)?.vol))
+        Ok(Self::from_raw(&conn, conn.call_rw::<r::StorageVolCreateXml>("virStorageVolCreateXML", &args)?.vol))
     }
 
     /// `virStorageVolCreateXMLFrom`.
     pub fn create_xml_from(
         pool: &StoragePool,
         xml: &str,
-        vol: &StorageVol,
+        vol: &Self,
         flags: sys::virStorageVolCreateFlags,
-    ) -> Result<StorageVol, Error> {
+    ) -> Result<Self, Error> {
         let conn = pool.connect()?;
         let args = r::RemoteStorageVolCreateXmlFromArgs { pool: pool.raw(), xml: s(xml), clonevol: vol.raw(), flags };
         let ret = conn.call_rw::<r::StorageVolCreateXmlFrom>("virStorageVolCreateXMLFrom", &args)?;
-        Ok(StorageVol::from_raw(&conn, ret.vol))
+        Ok(Self::from_raw(&conn, ret.vol))
     }
 
     /// `virStoragePoolLookupByVolume`.
@@ -65,14 +65,22 @@ impl StorageVol {
     /// `virStorageVolGetInfo`.
     pub fn info(&self) -> Result<StorageVolInfo, Error> {
         let ret = self.conn.call::<r::StorageVolGetInfo>(&r::RemoteStorageVolGetInfoArgs { vol: self.raw() })?;
-        Ok(StorageVolInfo { kind: u32::from(ret.type_.to_ne_bytes()[0]), capacity: ret.capacity, allocation: ret.allocation })
+        Ok(StorageVolInfo {
+            kind: u32::from(ret.type_.to_ne_bytes()[0]),
+            capacity: ret.capacity,
+            allocation: ret.allocation,
+        })
     }
 
     /// `virStorageVolGetInfoFlags`.
     pub fn info_flags(&self, flags: u32) -> Result<StorageVolInfo, Error> {
         let args = r::RemoteStorageVolGetInfoFlagsArgs { vol: self.raw(), flags };
         let ret = self.conn.call::<r::StorageVolGetInfoFlags>(&args)?;
-        Ok(StorageVolInfo { kind: u32::from(ret.type_.to_ne_bytes()[0]), capacity: ret.capacity, allocation: ret.allocation })
+        Ok(StorageVolInfo {
+            kind: u32::from(ret.type_.to_ne_bytes()[0]),
+            capacity: ret.capacity,
+            allocation: ret.allocation,
+        })
     }
 
     /// `virStorageVolDownload`: attaches `stream` to the volume's content.

@@ -35,11 +35,11 @@ fn unused() -> Error {
 impl Stream {
     /// `virStreamNew`. `VIR_STREAM_NONBLOCK` is accepted; calls on this stream block until
     /// data or space is there, as `virStreamRecv` does on a blocking stream.
-    pub fn new(conn: &Connect, flags: sys::virStreamFlags) -> Result<Stream, Error> {
+    pub fn new(conn: &Connect, flags: sys::virStreamFlags) -> Result<Self, Error> {
         if flags & !sys::VIR_STREAM_NONBLOCK != 0 {
             return Err(Error::invalid_arg("virStreamNew", "unsupported flags"));
         }
-        Ok(Stream { conn: conn.clone(), flags, handle: Mutex::new(None) })
+        Ok(Self { conn: conn.clone(), flags, handle: Mutex::new(None) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<StreamHandle>> {
