@@ -7,6 +7,7 @@ use proto_core::programs::remote::RemoteNonnullDomain;
 use uuid::Uuid;
 
 use crate::connect::Connect;
+pub use crate::domain_jobs::{IPAddress, Interface, JobStats};
 use crate::domain_snapshot::DomainSnapshot;
 pub use crate::domain_types::*;
 use crate::enumutil::Enum;
@@ -22,7 +23,7 @@ const STRING_OKAY: u32 = sys::VIR_TYPED_PARAM_STRING_OKAY;
 
 /// A domain (`virDomainPtr`).
 pub struct Domain {
-    conn: Connect,
+    pub(crate) conn: Connect,
     name: r::RemoteNonnullString,
     uuid: [u8; 16],
     /// `dom->id`: updated by the calls that start or stop it, as the remote driver does.

@@ -31,6 +31,7 @@ mod util;
 
 pub mod connect;
 pub mod domain;
+mod domain_jobs;
 pub mod domain_snapshot;
 mod domain_types;
 pub mod enums;
