@@ -29,6 +29,7 @@ mod driver;
 mod macros;
 mod util;
 
+pub mod asynchronous;
 pub mod connect;
 pub mod domain;
 mod domain_jobs;

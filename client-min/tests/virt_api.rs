@@ -1,0 +1,92 @@
+//! The `virt` API (blocking and async) on behaviour virt's own tests do not reach: read-only
+//! refusals, errors as libvirt reports them, streams, and the async twin's events — through the
+//! in-process driver and against Debian's libvirtd 9.0.
+
+use spec_tests::libvirtd::Libvirtd;
+use virt::asynchronous::domain::{DomainEvent, DomainEventKind};
+use virt::connect::Connect;
+use virt::error::{ErrorDomain, ErrorNumber};
+use virt::sys;
+
+/// A read-only connection refuses a state change locally, with libvirt's error.
+fn read_only_refuses(uri: &str) {
+    let conn = Connect::open_read_only(Some(uri)).unwrap();
+    let dom = conn.lookup_domain_by_name("test").unwrap();
+    let e = dom.suspend().unwrap_err();
+    assert!(e.code().is(ErrorNumber::OperationDenied), "{e}");
+    assert_eq!(e.message(), "operation forbidden: read only access prevents virDomainSuspend");
+    assert!(dom.is_active().unwrap());
+}
+
+/// A missing domain is `VIR_ERR_NO_DOMAIN` from the driver, as the server reports it.
+fn missing_domain(uri: &str) {
+    let conn = Connect::open(Some(uri)).unwrap();
+    let e = conn.lookup_domain_by_name("no-such-domain").unwrap_err();
+    assert!(e.code().is(ErrorNumber::NoDomain), "{e}");
+    assert!(e.domain().is(ErrorDomain::Test), "{e}");
+    assert!(e.to_string().starts_with("error: Domain not found"), "{e}");
+}
+
+/// Lifecycle through the handle: the id follows start and stop, the state its reason.
+fn lifecycle(uri: &str) {
+    let conn = Connect::open(Some(uri)).unwrap();
+    let name = format!("virt-api-{}", std::process::id());
+    let xml =
+        format!("<domain type='test'><name>{name}</name><memory>65536</memory><os><type>hvm</type></os></domain>");
+    let dom = conn.define_domain_xml(&xml).unwrap();
+    assert_eq!(dom.id(), None);
+    dom.create().unwrap();
+    assert!(dom.id().is_some_and(|id| id > 0));
+    assert_eq!(conn.lookup_domain_by_id(dom.id().unwrap()).unwrap().name().unwrap(), name);
+    dom.destroy().unwrap();
+    assert_eq!(dom.id(), None);
+    let (state, _) = dom.state().unwrap();
+    assert!(state.is(virt::domain::DomainState::Shutoff));
+    dom.undefine().unwrap();
+    assert!(conn.lookup_domain_by_name(&name).is_err());
+}
+
+/// The async twin: a lifecycle event arrives for a suspend made through the async API.
+fn async_events(uri: &str) {
+    smol::block_on(async {
+        let conn = virt::asynchronous::connect::Connect::open(Some(uri)).await.unwrap();
+        let dom = conn.lookup_domain_by_name("test").await.unwrap();
+        let events = conn.domain_events(Some(&dom), sys::VIR_DOMAIN_EVENT_ID_LIFECYCLE as i32).await.unwrap();
+        dom.suspend().await.unwrap();
+        let ev = smol::future::or(async { Some(events.recv().await) }, async {
+            smol::Timer::after(std::time::Duration::from_secs(10)).await;
+            None
+        })
+        .await
+        .expect("an event within 10 s")
+        .unwrap();
+        match ev {
+            DomainEvent::Lifecycle { domain, event, .. } => {
+                assert_eq!(domain.name().unwrap(), "test");
+                assert!(event.is(DomainEventKind::Suspended), "{event:?}");
+            }
+            DomainEvent::Other(e) => panic!("unexpected {e:?}"),
+        }
+        dom.resume().await.unwrap();
+        assert!(dom.state().await.unwrap().0.is(virt::domain::DomainState::Running));
+    });
+}
+
+#[test]
+fn in_process_driver() {
+    read_only_refuses("test:///default");
+    missing_domain("test:///default");
+    lifecycle("test:///default");
+    async_events("test:///default");
+}
+
+#[test]
+fn against_libvirtd() {
+    let Some(daemon) = Libvirtd::start_or_skip() else { return };
+    let uri = daemon.tcp_uri();
+    eprintln!("libvirtd (pid {}) at {uri}", daemon.pid());
+    read_only_refuses(&uri);
+    missing_domain(&uri);
+    lifecycle(&uri);
+    async_events(&uri);
+}
