@@ -205,28 +205,33 @@ pub(crate) fn lookup_domain(v: &mut Virsh, name: &str, flags: u8) -> Option<Dom>
     let mut dom = None;
     if flags & BYID != 0 {
         if let Some(id) = strtol_i32(name).filter(|id| *id >= 0) {
-            let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
-            dom = v.api(r).map(|r| r.dom);
+            let r = v.conn().api().lookup_domain_by_id(id.unsigned_abs()).map_err(ApiError::from);
+            dom = v.api(r);
         }
     }
     if dom.is_none() && flags & BYUUID != 0 && name.len() == 36 {
         match parse_uuid(name) {
             Some(uuid) => {
-                let r = v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid });
-                dom = v.api(r).map(|r| r.dom);
+                let r = v.conn().api().lookup_domain_by_uuid(uuid::Uuid::from_bytes(uuid)).map_err(ApiError::from);
+                dom = v.api(r);
             }
             None => v.last_error = Some(invalid_uuid("virDomainLookupByUUIDString")),
         }
     }
     if dom.is_none() && flags & BYNAME != 0 {
-        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name: name.into() });
-        dom = v.api(r).map(|r| r.dom);
+        let r = v.conn().api().lookup_domain_by_name(name).map_err(ApiError::from);
+        dom = v.api(r);
     }
     v.reset_error();
     if dom.is_none() {
         v.error(&format!("failed to get domain '{name}'"));
     }
-    dom
+    dom.map(|d| d.to_remote())
+}
+
+/// The `virt` API's handle for `dom` on this connection.
+pub(crate) fn api_domain(v: &mut Virsh, dom: &Dom) -> virt::domain::Domain {
+    virt::domain::Domain::from_remote(v.conn().api(), dom.clone())
 }
 
 /// The error of a `…LookupByUUIDString` given something that is not a UUID.
@@ -253,9 +258,9 @@ pub(crate) fn opt_domain(v: &mut Virsh, cmd: &Cmd) -> Option<(Dom, String)> {
 /// unsupported. The reason is −1 from the fallback.
 pub(crate) fn domain_state(v: &mut Virsh, dom: &Dom) -> Option<(i32, i32)> {
     if !v.use_get_info {
-        let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
+        let r = api_domain(v, dom).state().map_err(ApiError::from);
         match r {
-            Ok(s) => return Some((s.state, s.reason)),
+            Ok((state, reason)) => return Some((i32::try_from(state.to_raw()).unwrap_or(i32::MAX), reason.to_raw())),
             Err(e) => {
                 let unsupported = e.code == ErrorCode::VIR_ERR_NO_SUPPORT;
                 v.last_error = Some(e);
@@ -266,8 +271,8 @@ pub(crate) fn domain_state(v: &mut Virsh, dom: &Dom) -> Option<(i32, i32)> {
             }
         }
     }
-    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
-    v.api(r).map(|i| (i32::from(i.state), -1))
+    let r = api_domain(v, dom).info().map_err(ApiError::from);
+    v.api(r).map(|i| (i32::try_from(i.state.to_raw()).unwrap_or(i32::MAX), -1))
 }
 
 fn id_string(dom: &Dom) -> String {
@@ -282,10 +287,7 @@ fn id_string(dom: &Dom) -> String {
 fn cmd_autostart(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
     let autostart = !cmd.flag("disable");
-    let r = v.conn().call_rw::<DomainSetAutostart>(
-        "virDomainSetAutostart",
-        &RemoteDomainSetAutostartArgs { dom, autostart: i32::from(autostart) },
-    );
+    let r = api_domain(v, &dom).set_autostart(autostart).map_err(ApiError::from);
     if v.api(r).is_none() {
         if autostart {
             v.error(&format!("Failed to mark domain '{name}' as autostarted"));
@@ -344,14 +346,13 @@ fn cmd_create(v: &mut Virsh, cmd: &Cmd) -> bool {
             flags |= bit;
         }
     }
-    let r = v
-        .conn()
-        .call_rw::<DomainCreateXml>("virDomainCreateXML", &RemoteDomainCreateXmlArgs { xml_desc: xml.into(), flags });
-    let Some(r) = v.api(r) else {
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    let r = v.conn().api().create_domain_xml(&xml, flags).map_err(ApiError::from);
+    let Some(dom) = v.api(r) else {
         v.error(&format!("Failed to create domain from {from}"));
         return false;
     };
-    v.print_extra(&format!("Domain '{}' created from {from}\n", r.dom.name));
+    v.print_extra(&format!("Domain '{}' created from {from}\n", dom.name().unwrap_or_default()));
     true
 }
 
@@ -359,21 +360,15 @@ fn cmd_define(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Ok(Some(from)) = cmd.string_req(v, "file") else { return false };
     let validate = cmd.flag("validate");
     let Some(xml) = read_file(v, from) else { return false };
-    let r = if validate {
-        v.conn().call_rw::<DomainDefineXmlFlags>(
-            "virDomainDefineXMLFlags",
-            &RemoteDomainDefineXmlFlagsArgs { xml: xml.into(), flags: 1 },
-        )
-    } else {
-        v.conn()
-            .call_rw::<DomainDefineXml>("virDomainDefineXML", &RemoteDomainDefineXmlArgs { xml: xml.into() })
-            .map(|r| RemoteDomainDefineXmlFlagsRet { dom: r.dom })
-    };
-    let Some(r) = v.api(r) else {
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    let r =
+        if validate { v.conn().api().define_domain_xml_flags(&xml, 1) } else { v.conn().api().define_domain_xml(&xml) }
+            .map_err(ApiError::from);
+    let Some(dom) = v.api(r) else {
         v.error(&format!("Failed to define domain from {from}"));
         return false;
     };
-    v.print_extra(&format!("Domain '{}' defined from {from}\n", r.dom.name));
+    v.print_extra(&format!("Domain '{}' defined from {from}\n", dom.name().unwrap_or_default()));
     true
 }
 
@@ -386,11 +381,8 @@ fn cmd_destroy(v: &mut Virsh, cmd: &Cmd) -> bool {
     if cmd.flag("remove-logs") {
         flags |= 2;
     }
-    let r = if flags != 0 {
-        v.conn().call_rw::<DomainDestroyFlags>("virDomainDestroyFlags", &RemoteDomainDestroyFlagsArgs { dom, flags })
-    } else {
-        v.conn().call_rw::<DomainDestroy>("virDomainDestroy", &RemoteDomainDestroyArgs { dom })
-    };
+    let d = api_domain(v, &dom);
+    let r = if flags != 0 { d.destroy_flags(flags) } else { d.destroy() }.map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to destroy domain '{name}'"));
         return false;
@@ -518,17 +510,9 @@ fn cmd_dumpxml(v: &mut Virsh, cmd: &Cmd) -> bool {
         v.error("--xpath is not supported by client-min");
         return false;
     }
-    if v.conn().read_only() && flags & (1 | 8) != 0 {
-        v.last_error = Some(ApiError::new(
-            ErrorCode::VIR_ERR_OPERATION_DENIED,
-            ErrorDomain::VIR_FROM_NONE,
-            "operation forbidden: virDomainGetXMLDesc with secure flag",
-        ));
-        return false;
-    }
-    let r = v.conn().call::<DomainGetXmlDesc>(&RemoteDomainGetXmlDescArgs { dom, flags });
+    let r = api_domain(v, &dom).xml_desc(flags).map_err(ApiError::from);
     let Some(x) = v.api(r) else { return false };
-    v.print(&x.xml.to_string_lossy());
+    v.print(&x);
     true
 }
 
@@ -806,7 +790,7 @@ fn cmd_list(v: &mut Virsh, cmd: &Cmd) -> bool {
 
 fn cmd_resume(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call_rw::<DomainResume>("virDomainResume", &RemoteDomainResumeArgs { dom });
+    let r = api_domain(v, &dom).resume().map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to resume domain '{name}'"));
         return false;
@@ -817,7 +801,7 @@ fn cmd_resume(v: &mut Virsh, cmd: &Cmd) -> bool {
 
 fn cmd_suspend(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call_rw::<DomainSuspend>("virDomainSuspend", &RemoteDomainSuspendArgs { dom });
+    let r = api_domain(v, &dom).suspend().map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to suspend domain '{name}'"));
         return false;
@@ -847,11 +831,8 @@ fn cmd_shutdown(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = if flags != 0 {
-        v.conn().call_rw::<DomainShutdownFlags>("virDomainShutdownFlags", &RemoteDomainShutdownFlagsArgs { dom, flags })
-    } else {
-        v.conn().call_rw::<DomainShutdown>("virDomainShutdown", &RemoteDomainShutdownArgs { dom })
-    };
+    let d = api_domain(v, &dom);
+    let r = if flags != 0 { d.shutdown_flags(flags) } else { d.shutdown() }.map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to shutdown domain '{name}'"));
         return false;

@@ -174,6 +174,11 @@ impl Connect {
         }
     }
 
+    /// Whether the connection was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
     /// A call of an API read-only connections may not make.
     pub(crate) fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, Error> {
         self.check_rw(func)?;

@@ -80,6 +80,17 @@ impl Domain {
         Self { conn: conn.clone(), name: raw.name, uuid: raw.uuid, id: AtomicI32::new(raw.id) }
     }
 
+    /// A handle for a domain as the protocol names it (what typed calls through
+    /// [`Connect::client`] return); no call is made.
+    pub fn from_remote(conn: &Connect, raw: RemoteNonnullDomain) -> Self {
+        Self::from_raw(conn, raw)
+    }
+
+    /// The protocol's name for this domain (`remote_nonnull_domain`), for typed calls.
+    pub fn to_remote(&self) -> RemoteNonnullDomain {
+        self.raw()
+    }
+
     pub(crate) fn raw(&self) -> RemoteNonnullDomain {
         RemoteNonnullDomain { name: self.name.clone(), uuid: self.uuid, id: self.id.load(Ordering::SeqCst) }
     }
@@ -137,8 +148,12 @@ impl Domain {
 
     /// `virDomainGetXMLDesc`.
     pub fn xml_desc(&self, flags: sys::virDomainXMLFlags) -> Result<String, Error> {
-        if flags & sys::VIR_DOMAIN_XML_SECURE != 0 {
-            self.conn.check_rw("virDomainGetXMLDesc with secure flag")?;
+        if flags & (sys::VIR_DOMAIN_XML_SECURE | sys::VIR_DOMAIN_XML_MIGRATABLE) != 0 && self.conn.is_read_only() {
+            return Err(Error::new(
+                crate::error::ErrorNumber::OperationDenied,
+                crate::error::ErrorDomain::None,
+                "operation forbidden: virDomainGetXMLDesc with secure flag",
+            ));
         }
         let args = r::RemoteDomainGetXmlDescArgs { dom: self.raw(), flags };
         Ok(self.conn.call::<r::DomainGetXmlDesc>(&args)?.xml.to_string())

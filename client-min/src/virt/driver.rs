@@ -7,9 +7,11 @@
 //! blocking adapter has (unix, tcp, tls, ssh, ext). Every driver hands back an
 //! [`adapter_blocking::Client`], so the API does not care which one answered.
 
-use adapter_blocking::{Client, ConnectOptions};
+use std::path::Path;
+
+use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::programs::remote::ConnectGetUri;
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UnixSocket};
 
 use crate::error::{Error, ErrorDomain, ErrorNumber};
 
@@ -42,6 +44,11 @@ pub(crate) fn open(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened
 /// The in-process `test:///` driver (`test:///default`, `test:///PATH`).
 fn open_local(uri: Option<&str>, options: &ConnectOptions) -> Option<Result<Opened, Error>> {
     let uri = uri.filter(|u| daemon_min::embedded::is_local_test_uri(u))?;
+    let path = uri.trim_start_matches("test://");
+    if path != "/default" && std::fs::File::open(path).is_err() {
+        // The test driver reads the file with libxml2, which complains on standard error.
+        eprintln!("I/O warning : failed to load external entity \"{path}\"");
+    }
     Some(daemon_min::embedded::open(uri, options.read_only, options).map_err(Error::from).map(|client| Opened {
         client,
         uri: shown_uri(uri),
@@ -62,7 +69,7 @@ fn remote(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened, Error> 
         None => RemoteTarget::for_probe(&env, options.read_only),
     }
     .map_err(|e| Error::new(ErrorNumber::InvalidArg, ErrorDomain::Remote, e.to_string()))?;
-    let client = Client::connect_target(&target, options).map_err(Error::from)?;
+    let client = Client::connect_target(&target, options).map_err(|e| connect_error(&target, e))?;
     let uri = match uri {
         Some(u) => shown_uri(u),
         // Opened without a URI: the remote driver asks the daemon which one it picked.
@@ -118,4 +125,56 @@ pub(crate) fn format_uri(u: &LibvirtUri) -> String {
 /// The URI `virConnectGetURI` reports for a connection opened with `given`.
 pub(crate) fn shown_uri(given: &str) -> String {
     LibvirtUri::parse(given).map_or_else(|_| given.to_owned(), |u| format_uri(&u))
+}
+
+/// `strerror`'s text for an I/O error (without Rust's " (os error N)").
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => s[..i].to_owned(),
+        _ => s,
+    }
+}
+
+/// libvirt's messages for a transport that could not be opened.
+fn connect_error(target: &RemoteTarget, e: AdapterError) -> Error {
+    let system = |m: String| Error::new(ErrorNumber::SystemError, ErrorDomain::Rpc, m);
+    match e {
+        AdapterError::Io { source, .. } => match target.transport {
+            Transport::Tcp | Transport::Tls => {
+                let port = target.port.map(|p| p.to_string()).unwrap_or_default();
+                system(format!("unable to connect to server at '{}:{port}': {}", target.host, strerror(&source)))
+            }
+            Transport::Unix => {
+                let path = match &target.socket {
+                    Some(s @ UnixSocket::Probe { .. }) => s.choose(|p| Path::new(p).exists(), false).to_owned(),
+                    Some(UnixSocket::Path(p)) => p.clone(),
+                    None => String::new(),
+                };
+                system(format!("Failed to connect socket to '{path}': {}", strerror(&source)))
+            }
+            _ => system(format!("Cannot run command: {}", strerror(&source))),
+        },
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_print_as_libvirt_prints_them() {
+        for (given, shown) in [
+            ("test:///default", "test:///default"),
+            ("test+tcp://127.0.0.1:16509/default", "test+tcp://127.0.0.1:16509/default"),
+            ("test+tcp://127.0.0.1:17391/%64efault", "test+tcp://127.0.0.1:17391/default"),
+            ("test+tcp://[::1]:1/default", "test+tcp://[::1]:1/default"),
+            ("test+tcp://u%40x@h/default?a=%20b&c#fr%20ag", "test+tcp://u%40x@h/default?a=%20b&c#fr%20ag"),
+            ("test:///tmp/a:b%20c", "test:///tmp/a%3Ab%20c"),
+            ("qemu+ssh://root@host:22/system", "qemu+ssh://root@host:22/system"),
+        ] {
+            assert_eq!(shown_uri(given), shown, "{given}");
+        }
+    }
 }

@@ -106,9 +106,6 @@ impl From<AdapterError> for Error {
                 format!("authentication failed: unsupported authentication type {mechanism}"),
             ),
             AdapterError::Uri(u) => Self::new(ErrorNumber::InvalidArg, ErrorDomain::Remote, u.to_string()),
-            AdapterError::Io { source, .. } => {
-                Self::new(ErrorNumber::SystemError, ErrorDomain::Rpc, format!("unable to connect: {source}"))
-            }
             other => Self::rpc(format!("internal error: {other}")),
         }
     }
