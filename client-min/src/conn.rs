@@ -131,8 +131,6 @@ pub(crate) struct Conn {
     uri: String,
     read_only: bool,
     close_callback: bool,
-    /// `CONNECT_GET_TYPE`'s answer; the remote driver asks once per connection.
-    hv_type: Option<String>,
     /// Set by the close watcher once it reported the connection lost.
     lost: Arc<AtomicBool>,
     /// Set before this side closes, so that the watcher stays quiet.
@@ -200,7 +198,6 @@ impl Conn {
             client,
             read_only: opts.read_only,
             close_callback: features.close_callback,
-            hv_type: None,
             lost: Arc::new(AtomicBool::new(false)),
             closing: Arc::new(AtomicBool::new(false)),
         };
@@ -246,16 +243,6 @@ impl Conn {
     /// `virConnectGetURI`: answered locally.
     pub(crate) fn uri(&self) -> &str {
         &self.uri
-    }
-
-    /// `virConnectGetType`, cached as the remote driver caches it.
-    pub(crate) fn hv_type(&mut self) -> Result<String, ApiError> {
-        if let Some(t) = &self.hv_type {
-            return Ok(t.clone());
-        }
-        let t = self.call::<proto_core::programs::remote::ConnectGetType>(&())?.type_.to_string();
-        self.hv_type = Some(t.clone());
-        Ok(t)
     }
 
     /// `virConnectIsAlive`.
