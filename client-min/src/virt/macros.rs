@@ -70,6 +70,17 @@ macro_rules! handle {
                 Self { conn: conn.clone(), raw }
             }
 
+            /// A handle for an object as the protocol names it (what typed calls through
+            /// [`crate::connect::Connect::client`] return); no call is made.
+            pub fn from_remote(conn: &crate::connect::Connect, raw: proto_core::programs::remote::$raw) -> Self {
+                Self::from_raw(conn, raw)
+            }
+
+            /// The protocol's name for this object, for typed calls.
+            pub fn to_remote(&self) -> proto_core::programs::remote::$raw {
+                self.raw.clone()
+            }
+
             #[allow(dead_code)]
             pub(crate) fn raw(&self) -> proto_core::programs::remote::$raw {
                 self.raw.clone()
