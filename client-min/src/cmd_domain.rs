@@ -416,13 +416,14 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
     v.print(&line("Id:", &id_string(&dom)));
     v.print(&line("Name:", &dom.name.to_string_lossy()));
     v.print(&line("UUID:", &format_uuid(&dom.uuid)));
-    let r = v.conn().call::<DomainGetOsType>(&RemoteDomainGetOsTypeArgs { dom: dom.clone() });
+    let d = api_domain(v, &dom);
+    let r = d.os_type().map_err(ApiError::from);
     if let Some(os) = v.api(r) {
-        v.print(&line("OS Type:", &os.type_.to_string_lossy()));
+        v.print(&line("OS Type:", &os));
     }
-    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
+    let r = d.info().map_err(ApiError::from);
     if let Some(info) = v.api(r) {
-        v.print(&line("State:", state_to_string(i32::from(info.state))));
+        v.print(&line("State:", state_to_string(i32::try_from(info.state.to_raw()).unwrap_or(i32::MAX))));
         v.print(&line("CPU(s):", &info.nr_virt_cpu.to_string()));
         if info.cpu_time != 0 {
             #[allow(clippy::cast_precision_loss)]
@@ -438,19 +439,18 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
     } else {
         ret = false;
     }
-    let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+    let r = d.is_persistent().map_err(ApiError::from);
     match v.api(r) {
-        Some(p) => v.print(&line("Persistent:", if p.persistent != 0 { "yes" } else { "no" })),
+        Some(p) => v.print(&line("Persistent:", if p { "yes" } else { "no" })),
         None => v.print(&line("Persistent:", "unknown")),
     }
-    let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+    let r = d.autostart().map_err(ApiError::from);
     if let Some(a) = v.api(r) {
-        v.print(&line("Autostart:", if a.autostart != 0 { "enable" } else { "disable" }));
+        v.print(&line("Autostart:", if a { "enable" } else { "disable" }));
     }
-    let r =
-        v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+    let r = d.has_managed_save(0).map_err(ApiError::from);
     match v.api(r) {
-        Some(m) => v.print(&line("Managed save:", if m.result != 0 { "yes" } else { "no" })),
+        Some(m) => v.print(&line("Managed save:", if m { "yes" } else { "no" })),
         None => v.print(&line("Managed save:", "unknown")),
     }
     let r = v.conn().call::<NodeGetSecurityModel>(&());
@@ -541,8 +541,8 @@ mod list_flags {
 fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     use list_flags::*;
     let all = |v: &mut Virsh, flags: u32| {
-        let r = v.conn().call::<ConnectListAllDomains>(&RemoteConnectListAllDomainsArgs { need_results: 1, flags });
-        v.api(r).map(|r| r.domains)
+        let r = v.conn().api().list_all_domains(flags).map_err(ApiError::from);
+        v.api(r).map(|l| l.iter().map(virt::domain::Domain::to_remote).collect::<Vec<_>>())
     };
     let (mut list, filter) = if let Some(l) = all(v, flags) {
         (l, false)
@@ -565,24 +565,24 @@ fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     if filter {
         let mut kept = Vec::with_capacity(list.len());
         for dom in list {
+            let d = api_domain(v, &dom);
             if flags & (PERSISTENT | TRANSIENT) != 0 {
-                let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+                let r = d.is_persistent().map_err(ApiError::from);
                 let Some(p) = v.api(r) else {
                     v.error("Failed to get domain persistence info");
                     return None;
                 };
-                let p = p.persistent != 0;
                 if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
                     continue;
                 }
             }
             if flags & (RUNNING | PAUSED | SHUTOFF | OTHER) != 0 {
-                let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
-                let Some(s) = v.api(r) else {
+                let r = d.state().map_err(ApiError::from);
+                let Some((s, _)) = v.api(r) else {
                     v.error("Failed to get domain state");
                     return None;
                 };
-                let s = s.state;
+                let s = s.to_raw();
                 if !((flags & RUNNING != 0 && s == 1)
                     || (flags & PAUSED != 0 && s == 3)
                     || (flags & SHUTOFF != 0 && s == 5)
@@ -592,37 +592,32 @@ fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
                 }
             }
             if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
-                let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+                let r = d.autostart().map_err(ApiError::from);
                 let Some(a) = v.api(r) else {
                     v.error("Failed to get domain autostart state");
                     return None;
                 };
-                let a = a.autostart != 0;
                 if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
                     continue;
                 }
             }
             if flags & (MANAGEDSAVE | NO_MANAGEDSAVE) != 0 {
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
+                let r = d.has_managed_save(0).map_err(ApiError::from);
                 let Some(m) = v.api(r) else {
                     v.error("Failed to check for managed save image");
                     return None;
                 };
-                let m = m.result != 0;
                 if !((flags & MANAGEDSAVE != 0 && m) || (flags & NO_MANAGEDSAVE != 0 && !m)) {
                     continue;
                 }
             }
             if flags & (HAS_SNAPSHOT | NO_SNAPSHOT) != 0 {
-                let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+                let r = d.num_snapshots(0).map_err(ApiError::from);
                 let Some(n) = v.api(r) else {
                     v.error("Failed to get snapshot count");
                     return None;
                 };
-                if !((flags & HAS_SNAPSHOT != 0 && n.num > 0) || (flags & NO_SNAPSHOT != 0 && n.num == 0)) {
+                if !((flags & HAS_SNAPSHOT != 0 && n > 0) || (flags & NO_SNAPSHOT != 0 && n == 0)) {
                     continue;
                 }
             }
@@ -682,15 +677,15 @@ fn collect_domains_old(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     }
     let mut out = Vec::new();
     for id in ids {
-        let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
+        let r = v.conn().api().lookup_domain_by_id(id.unsigned_abs()).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
-            out.push(d.dom);
+            out.push(d.to_remote());
         }
     }
     for name in names {
-        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name });
+        let r = v.conn().api().lookup_domain_by_name(&name.to_string_lossy()).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
-            out.push(d.dom);
+            out.push(d.to_remote());
         }
     }
     Some(out)
@@ -749,11 +744,8 @@ fn cmd_list(v: &mut Virsh, cmd: &Cmd) -> bool {
         if opt_table {
             let Some((mut state, _)) = domain_state(v, dom) else { continue };
             if managed && state == 5 {
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
-                if v.api(r).is_some_and(|m| m.result > 0) {
+                let r = api_domain(v, dom).has_managed_save(0).map_err(ApiError::from);
+                if v.api(r) == Some(true) {
                     state = -2;
                 }
             }
@@ -863,17 +855,15 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let with_flags = |v: &mut Virsh, dom: &Dom, flags: u32| {
-        v.conn().call_rw::<DomainCreateWithFlags>(
-            "virDomainCreateWithFlags",
-            &RemoteDomainCreateWithFlagsArgs { dom: dom.clone(), flags },
-        )
+        let d = api_domain(v, dom);
+        d.create_with_flags(flags).map(|()| d.to_remote()).map_err(ApiError::from)
     };
     let mut started = false;
     if flags & 8 != 0 {
         // Force boot can be emulated for servers that refuse the flag.
         match with_flags(v, &dom, flags) {
-            Ok(r) => {
-                dom = r.dom;
+            Ok(d) => {
+                dom = d;
                 started = true;
             }
             Err(e) => {
@@ -883,23 +873,17 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
                     return false;
                 }
                 v.reset_error();
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
-                match r {
+                let d = api_domain(v, &dom);
+                match d.has_managed_save(0) {
                     Err(_) => v.reset_error(),
-                    Ok(m) if m.result > 0 => {
-                        let r = v.conn().call_rw::<DomainManagedSaveRemove>(
-                            "virDomainManagedSaveRemove",
-                            &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
-                        );
+                    Ok(true) => {
+                        let r = d.managed_save_remove(0).map_err(ApiError::from);
                         if v.api(r).is_none() {
                             v.report_error();
                             return false;
                         }
                     }
-                    Ok(_) => {}
+                    Ok(false) => {}
                 }
                 flags &= !8;
             }
@@ -907,14 +891,11 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
     }
     if !started {
         let r = if flags != 0 {
-            with_flags(v, &dom, flags).map(|r| r.dom)
+            with_flags(v, &dom, flags)
         } else {
-            // DOMAIN_CREATE returns nothing: the client looks the domain up again for its id.
-            v.conn().call_rw::<DomainCreate>("virDomainCreate", &RemoteDomainCreateArgs { dom: dom.clone() }).and_then(
-                |()| {
-                    v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid: dom.uuid }).map(|r| r.dom)
-                },
-            )
+            // virDomainCreate: DOMAIN_CREATE, then the lookup by UUID for the new id.
+            let d = api_domain(v, &dom);
+            d.create().map(|()| d.to_remote()).map_err(ApiError::from)
         };
         match v.api(r) {
             Some(d) => dom = d,
@@ -1039,19 +1020,17 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call::<DomainIsActive>(&RemoteDomainIsActiveArgs { dom: dom.clone() });
-    let Some(active) = v.api(r) else {
+    let d = api_domain(v, &dom);
+    let r = d.is_active().map_err(ApiError::from);
+    let Some(running) = v.api(r) else {
         v.report_error();
         return false;
     };
-    let running = active.active != 0;
     let (mut has_managed_save, mut has_snapshots, mut has_snapshots_metadata) = (0, 0, 0);
     if !running {
-        let r = v
-            .conn()
-            .call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+        let r = d.has_managed_save(0).map_err(ApiError::from);
         match v.api(r) {
-            Some(m) => has_managed_save = m.result,
+            Some(m) => has_managed_save = i32::from(m),
             None => {
                 if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
                     v.report_error();
@@ -1060,9 +1039,9 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
                 v.reset_error();
             }
         }
-        let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+        let r = d.num_snapshots(0).map_err(ApiError::from);
         match v.api(r) {
-            Some(n) => has_snapshots = n.num,
+            Some(n) => has_snapshots = n,
             None => {
                 if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
                     v.report_error();
@@ -1073,10 +1052,9 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
         if has_snapshots != 0 {
             // VIR_DOMAIN_SNAPSHOT_LIST_METADATA
-            let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 2 });
-            match r {
+            match d.num_snapshots(2) {
                 Ok(n) => {
-                    has_snapshots_metadata = n.num;
+                    has_snapshots_metadata = n;
                     managed_save_safe = true;
                     snapshots_safe = true;
                 }
@@ -1112,11 +1090,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
     }
     let mut rc = None;
     if (managed_save_safe && snapshots_safe) || nvram {
-        let r = v.conn().call_rw::<DomainUndefineFlags>(
-            "virDomainUndefineFlags",
-            &RemoteDomainUndefineFlagsArgs { dom: dom.clone(), flags },
-        );
-        match r {
+        match d.undefine_flags(flags).map_err(ApiError::from) {
             Ok(()) => rc = Some(true),
             Err(e) => {
                 let fallback =
@@ -1136,10 +1110,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
                 v.error("Refusing to undefine while domain managed save image exists");
                 return false;
             }
-            let r = v.conn().call_rw::<DomainManagedSaveRemove>(
-                "virDomainManagedSaveRemove",
-                &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
-            );
+            let r = d.managed_save_remove(0).map_err(ApiError::from);
             if v.api(r).is_none() {
                 v.report_error();
                 return false;
@@ -1153,7 +1124,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
             }
             return false;
         }
-        let r = v.conn().call_rw::<DomainUndefine>("virDomainUndefine", &RemoteDomainUndefineArgs { dom });
+        let r = d.undefine().map_err(ApiError::from);
         rc = Some(v.api(r).is_some());
     }
     if rc == Some(true) {

@@ -225,12 +225,6 @@ impl Conn {
         self.client.call::<P>(args).map_err(ApiError::from)
     }
 
-    /// A call of an API that read-only connections may not make (`virCheckReadOnlyGoto`).
-    pub(crate) fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, ApiError> {
-        self.check_rw(func)?;
-        self.call::<P>(args)
-    }
-
     /// Refuses `func` on a read-only connection, as the client library does.
     pub(crate) fn check_rw(&self, func: &str) -> Result<(), ApiError> {
         if self.read_only {

@@ -159,9 +159,13 @@ impl Domain {
         Ok(self.conn.call::<r::DomainGetXmlDesc>(&args)?.xml.to_string())
     }
 
-    /// `virDomainCreate`.
+    /// `virDomainCreate`: `DOMAIN_CREATE` returns nothing, so the remote driver looks the
+    /// domain up again by UUID for the id it now runs with.
     pub fn create(&self) -> Result<(), Error> {
-        self.create_with_flags(0)
+        self.conn.call_rw::<r::DomainCreate>("virDomainCreate", &r::RemoteDomainCreateArgs { dom: self.raw() })?;
+        let ret = self.conn.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: self.uuid })?;
+        self.set_id(ret.dom.id);
+        Ok(())
     }
 
     /// `virDomainCreateWithFlags`: the handle's id becomes the running domain's.

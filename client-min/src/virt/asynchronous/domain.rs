@@ -180,9 +180,11 @@ impl Domain {
         self.conn.call_rw::<r::DomainCreateWithFlags>("virDomainCreateWithFlags", &args).await.map(|_| ())
     }
 
-    /// `virDomainCreate`.
+    /// `virDomainCreate` (`DOMAIN_CREATE`, then the lookup by UUID the remote driver makes).
     pub async fn create(&self) -> Result<(), Error> {
-        self.create_with_flags(0).await
+        self.conn.call_rw::<r::DomainCreate>("virDomainCreate", &r::RemoteDomainCreateArgs { dom: self.raw() }).await?;
+        self.conn.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: self.raw.uuid }).await?;
+        Ok(())
     }
 
     /// `virDomainIsActive`.
