@@ -1,6 +1,7 @@
 //! The `virt` API (blocking and async) on behaviour virt's own tests do not reach: read-only
-//! refusals, errors as libvirt reports them, streams, and the async twin's events — through the
-//! in-process driver and against Debian's libvirtd 9.0.
+//! refusals, errors as libvirt reports them, the handle's id across start and stop, and the
+//! async twin's events — through the in-process driver, against daemon-min and against
+//! Debian's libvirtd 9.0.
 
 use spec_tests::libvirtd::Libvirtd;
 use virt::asynchronous::domain::{DomainEvent, DomainEventKind};
@@ -85,6 +86,25 @@ fn against_libvirtd() {
     let Some(daemon) = Libvirtd::start_or_skip() else { return };
     let uri = daemon.tcp_uri();
     eprintln!("libvirtd (pid {}) at {uri}", daemon.pid());
+    read_only_refuses(&uri);
+    missing_domain(&uri);
+    lifecycle(&uri);
+    async_events(&uri);
+}
+
+#[test]
+fn against_daemon_min() {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
+        .filter(|p| p.exists());
+    let Some(binary) = binary else {
+        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
+        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
+        return;
+    };
+    let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
+    let uri = daemon.tcp_uri();
     read_only_refuses(&uri);
     missing_domain(&uri);
     lifecycle(&uri);
