@@ -73,12 +73,33 @@ fn async_events(uri: &str) {
     });
 }
 
+/// The async twin's networks and pools: listing, lookup, lifecycle.
+fn async_objects(uri: &str) {
+    smol::block_on(async {
+        let conn = virt::asynchronous::connect::Connect::open(Some(uri)).await.unwrap();
+        let nets = conn.list_all_networks(0).await.unwrap();
+        assert!(nets.iter().any(|n| n.name().unwrap() == "default"));
+        let net = conn.lookup_network_by_name("default").await.unwrap();
+        assert!(net.is_active().await.unwrap());
+        net.destroy().await.unwrap();
+        assert!(!net.is_active().await.unwrap());
+        net.create().await.unwrap();
+        assert!(net.is_active().await.unwrap());
+        assert!(net.xml_desc(0).await.unwrap().contains("<name>default</name>"));
+        let pools = conn.list_all_storage_pools(0).await.unwrap();
+        let pool = conn.lookup_storage_pool_by_name(&pools[0].name().unwrap()).await.unwrap();
+        assert_eq!(pool.uuid_string().unwrap(), pools[0].uuid_string().unwrap());
+        assert!(pool.is_active().await.unwrap());
+    });
+}
+
 #[test]
 fn in_process_driver() {
     read_only_refuses("test:///default");
     missing_domain("test:///default");
     lifecycle("test:///default");
     async_events("test:///default");
+    async_objects("test:///default");
 }
 
 #[test]
@@ -90,6 +111,7 @@ fn against_libvirtd() {
     missing_domain(&uri);
     lifecycle(&uri);
     async_events(&uri);
+    async_objects(&uri);
 }
 
 #[test]
@@ -109,4 +131,5 @@ fn against_daemon_min() {
     missing_domain(&uri);
     lifecycle(&uri);
     async_events(&uri);
+    async_objects(&uri);
 }

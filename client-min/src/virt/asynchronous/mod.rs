@@ -18,8 +18,20 @@
 //! ```
 //!
 //! Covered here: opening (the same driver table: the in-process `test:///` driver, then the
-//! remote driver), the host queries, domain lookup, listing and lifecycle, and domain events.
+//! remote driver), the host queries, domain lookup, listing and lifecycle, domain events, and
+//! network and storage pool lookup, listing and lifecycle.
 //! The rest of the API is blocking-only for now (see `client-min/VIRT.md`).
 
 pub mod connect;
 pub mod domain;
+mod objects;
+
+/// `virNetwork…`, async.
+pub mod network {
+    pub use super::objects::Network;
+}
+
+/// `virStoragePool…`, async.
+pub mod storage_pool {
+    pub use super::objects::StoragePool;
+}
