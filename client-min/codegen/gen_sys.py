@@ -103,6 +103,14 @@ def int_macro(raw):
     return int(eval(raw))  # only digits, + - * and parentheses
 
 
+def md(text):
+    """Info text as Markdown: one line, with <, >, [, ] and backticks escaped."""
+    text = " ".join(text.split())
+    for c in "\\<>[]`*_":
+        text = text.replace(c, "\\" + c)
+    return text
+
+
 def rust_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -132,7 +140,7 @@ def gen_sys(enums, types, macros):
             continue
         seen.add(name)
         if info:
-            out.append(f"/// {info.strip().replace(chr(10), ' ')}")
+            out.append(f"/// {md(info)}")
         out.append(f"pub const {name}: {ty} = {value};")
     out.append("")
     for name, string, raw in sorted(macros):
@@ -178,7 +186,7 @@ def gen_enums(enums):
         out.append("#[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]")
         out.append(f"pub enum {rname} {{")
         for name, variant, info in members:
-            out.append(f"    /// `{name}`{': ' + info.strip().replace(chr(10), ' ') if info else ''}")
+            out.append(f"    /// `{name}`{': ' + md(info) if info else ''}")
             out.append(f"    {variant},")
         out.append("}")
         out.append("")

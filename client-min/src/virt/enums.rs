@@ -669,13 +669,13 @@ pub enum ErrorNumber {
     NoSecretStart,
     /// `VIR_WAR_NO_STORAGE`: failed to start storage
     NoStorage,
-    /// `VIR_ERR_NO_NETWORK_METADATA`: network metadata is not present (libvirt > 9.0)
+    /// `VIR_ERR_NO_NETWORK_METADATA`: network metadata is not present (libvirt \> 9.0)
     NoNetworkMetadata,
-    /// `VIR_ERR_AGENT_COMMAND_TIMEOUT`: guest agent timeout (libvirt > 9.0)
+    /// `VIR_ERR_AGENT_COMMAND_TIMEOUT`: guest agent timeout (libvirt \> 9.0)
     AgentCommandTimeout,
-    /// `VIR_ERR_AGENT_COMMAND_FAILED`: guest agent command failed (libvirt > 9.0)
+    /// `VIR_ERR_AGENT_COMMAND_FAILED`: guest agent command failed (libvirt \> 9.0)
     AgentCommandFailed,
-    /// `VIR_ERR_INVALID_ENCR_KEY_SECRET`: invalid encryption key secret (libvirt > 9.0)
+    /// `VIR_ERR_INVALID_ENCR_KEY_SECRET`: invalid encryption key secret (libvirt \> 9.0)
     InvalidEncrKeySecret,
 }
 
@@ -1305,7 +1305,7 @@ pub enum DomainPausedReason {
     User,
     /// `VIR_DOMAIN_PAUSED_WATCHDOG`: paused due to a watchdog event
     Watchdog,
-    /// `VIR_DOMAIN_PAUSED_API_ERROR`: paused after failed API call (libvirt > 9.0)
+    /// `VIR_DOMAIN_PAUSED_API_ERROR`: paused after failed API call (libvirt \> 9.0)
     APIError,
 }
 
@@ -1428,7 +1428,7 @@ pub enum DomainShutoffReason {
     Destroyed,
     /// `VIR_DOMAIN_SHUTOFF_FAILED`: domain failed to start
     Failed,
-    /// `VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT`: restored from a snapshot which was  taken while domain was shutoff
+    /// `VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT`: restored from a snapshot which was taken while domain was shutoff
     FromSnapshot,
     /// `VIR_DOMAIN_SHUTOFF_MIGRATED`: migrated to another host
     Migrated,

@@ -445,7 +445,7 @@ pub const VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET: virConnectListAllNodeDeviceFlag
 pub const VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV: virConnectListAllNodeDeviceFlags = 2;
 /// SCSI device
 pub const VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI: virConnectListAllNodeDeviceFlags = 128;
-/// Capable of scsi_generic
+/// Capable of scsi\_generic
 pub const VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_GENERIC: virConnectListAllNodeDeviceFlags = 2048;
 /// SCSI Host Bus Adapter
 pub const VIR_CONNECT_LIST_NODE_DEVICES_CAP_SCSI_HOST: virConnectListAllNodeDeviceFlags = 32;
@@ -522,9 +522,9 @@ pub const VIR_CRED_PASSPHRASE: virConnectCredentialType = 5;
 pub const VIR_CRED_REALM: virConnectCredentialType = 8;
 /// Identity to act as
 pub const VIR_CRED_USERNAME: virConnectCredentialType = 1;
-/// Interrupt post-copy migration. Since migration in a post-copy phase  cannot be aborted without losing the domain (none of the hosts involved  in migration has a complete state of the domain), the migration will be  suspended and it can later be resumed using virDomainMigrate* APIs with  VIR_MIGRATE_POSTCOPY_RESUME flag.
+/// Interrupt post-copy migration. Since migration in a post-copy phase cannot be aborted without losing the domain (none of the hosts involved in migration has a complete state of the domain), the migration will be suspended and it can later be resumed using virDomainMigrate\* APIs with VIR\_MIGRATE\_POSTCOPY\_RESUME flag.
 pub const VIR_DOMAIN_ABORT_JOB_POSTCOPY: virDomainAbortJobFlagsValues = 1;
-/// Affect persistent domain state.  1 << 2 is reserved for virTypedParameterFlags
+/// Affect persistent domain state. 1 \<\< 2 is reserved for virTypedParameterFlags
 pub const VIR_DOMAIN_AFFECT_CONFIG: virDomainModificationImpact = 2;
 /// Affect current domain state.
 pub const VIR_DOMAIN_AFFECT_CURRENT: virDomainModificationImpact = 0;
@@ -564,7 +564,7 @@ pub const VIR_DOMAIN_BLOCK_COMMIT_SHALLOW: virDomainBlockCommitFlags = 1;
 pub const VIR_DOMAIN_BLOCK_COPY_REUSE_EXT: virDomainBlockCopyFlags = 2;
 /// Limit copy to top of source backing chain
 pub const VIR_DOMAIN_BLOCK_COPY_SHALLOW: virDomainBlockCopyFlags = 1;
-/// Force the copy job to synchronously propagate guest writes into  the destination image, so that the copy is guaranteed to converge
+/// Force the copy job to synchronously propagate guest writes into the destination image, so that the copy is guaranteed to converge
 pub const VIR_DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES: virDomainBlockCopyFlags = 8;
 /// Don't force usage of recoverable job for the copy operation
 pub const VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB: virDomainBlockCopyFlags = 4;
@@ -579,16 +579,16 @@ pub const VIR_DOMAIN_BLOCK_JOB_LAST: virConnectDomainEventBlockJobStatus = 4;
 pub const VIR_DOMAIN_BLOCK_JOB_READY: virConnectDomainEventBlockJobStatus = 3;
 /// bandwidth in bytes/s instead of MiB/s
 pub const VIR_DOMAIN_BLOCK_JOB_SPEED_BANDWIDTH_BYTES: virDomainBlockJobSetSpeedFlags = 1;
-/// Active Block Commit (virDomainBlockCommit with flags), job  exists as long as sync is active
+/// Active Block Commit (virDomainBlockCommit with flags), job exists as long as sync is active
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT: virDomainBlockJobType = 4;
 /// Backup (virDomainBackupBegin)
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_BACKUP: virDomainBlockJobType = 5;
-/// Block Commit (virDomainBlockCommit without flags), job ends on  completion
+/// Block Commit (virDomainBlockCommit without flags), job ends on completion
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT: virDomainBlockJobType = 3;
-/// Block Copy (virDomainBlockCopy, or virDomainBlockRebase with  flags), job exists as long as mirroring is active
+/// Block Copy (virDomainBlockCopy, or virDomainBlockRebase with flags), job exists as long as mirroring is active
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_COPY: virDomainBlockJobType = 2;
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_LAST: virDomainBlockJobType = 6;
-/// Block Pull (virDomainBlockPull, or virDomainBlockRebase without  flags), job ends on completion
+/// Block Pull (virDomainBlockPull, or virDomainBlockRebase without flags), job ends on completion
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_PULL: virDomainBlockJobType = 1;
 /// Placeholder
 pub const VIR_DOMAIN_BLOCK_JOB_TYPE_UNKNOWN: virDomainBlockJobType = 0;
@@ -634,11 +634,11 @@ pub const VIR_DOMAIN_CHECKPOINT_LIST_NO_LEAVES: virDomainCheckpointListFlags = 8
 pub const VIR_DOMAIN_CHECKPOINT_LIST_ROOTS: virDomainCheckpointListFlags = 1;
 /// Ensure parents occur before children in the resulting list
 pub const VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL: virDomainCheckpointListFlags = 2;
-/// Suppress <domain> subelement
+/// Suppress \<domain\> subelement
 pub const VIR_DOMAIN_CHECKPOINT_XML_NO_DOMAIN: virDomainCheckpointXMLFlags = 2;
 /// Include sensitive data
 pub const VIR_DOMAIN_CHECKPOINT_XML_SECURE: virDomainCheckpointXMLFlags = 1;
-/// Include dynamic per-<disk> size
+/// Include dynamic per-\<disk\> size
 pub const VIR_DOMAIN_CHECKPOINT_XML_SIZE: virDomainCheckpointXMLFlags = 4;
 /// abort a (possibly) active console connection to force a new connection
 pub const VIR_DOMAIN_CONSOLE_FORCE: virDomainConsoleFlags = 1;
@@ -662,13 +662,13 @@ pub const VIR_DOMAIN_CONTROL_LAST: virDomainControlState = 4;
 pub const VIR_DOMAIN_CONTROL_OCCUPIED: virDomainControlState = 2;
 /// operational, ready to accept commands
 pub const VIR_DOMAIN_CONTROL_OK: virDomainControlState = 0;
-/// kdump-compressed format, with  lzo compression
+/// kdump-compressed format, with lzo compression
 pub const VIR_DOMAIN_CORE_DUMP_FORMAT_KDUMP_LZO: virDomainCoreDumpFormat = 2;
-/// kdump-compressed format, with  snappy compression
+/// kdump-compressed format, with snappy compression
 pub const VIR_DOMAIN_CORE_DUMP_FORMAT_KDUMP_SNAPPY: virDomainCoreDumpFormat = 3;
-/// kdump-compressed format, with  zlib compression
+/// kdump-compressed format, with zlib compression
 pub const VIR_DOMAIN_CORE_DUMP_FORMAT_KDUMP_ZLIB: virDomainCoreDumpFormat = 1;
-/// NB: this enum value will increase over time as new formats are  added to the libvirt API. It reflects the last format supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new formats are added to the libvirt API. It reflects the last format supported by this version of the libvirt API.
 pub const VIR_DOMAIN_CORE_DUMP_FORMAT_LAST: virDomainCoreDumpFormat = 5;
 /// dump guest memory in raw format
 pub const VIR_DOMAIN_CORE_DUMP_FORMAT_RAW: virDomainCoreDumpFormat = 0;
@@ -734,9 +734,9 @@ pub const VIR_DOMAIN_EVENT_DEFINED_RENAMED: virDomainEventDefinedDetailType = 2;
 /// Changed config file
 pub const VIR_DOMAIN_EVENT_DEFINED_UPDATED: virDomainEventDefinedDetailType = 1;
 pub const VIR_DOMAIN_EVENT_DISK_CHANGE_LAST: virConnectDomainEventDiskChangeReason = 2;
-/// Removable media changed to empty according to startup policy as source  was missing. oldSrcPath is set, newSrcPath is NULL
+/// Removable media changed to empty according to startup policy as source was missing. oldSrcPath is set, newSrcPath is NULL
 pub const VIR_DOMAIN_EVENT_DISK_CHANGE_MISSING_ON_START: virConnectDomainEventDiskChangeReason = 0;
-/// Disk was dropped from domain as source file was missing.  oldSrcPath is set, newSrcPath is NULL
+/// Disk was dropped from domain as source file was missing. oldSrcPath is set, newSrcPath is NULL
 pub const VIR_DOMAIN_EVENT_DISK_DROP_MISSING_ON_START: virConnectDomainEventDiskChangeReason = 1;
 /// IPv4 address
 pub const VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4: virDomainEventGraphicsAddressType = 0;
@@ -780,7 +780,7 @@ pub const VIR_DOMAIN_EVENT_ID_IO_ERROR: virDomainEventID = 4;
 pub const VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON: virDomainEventID = 6;
 /// virConnectDomainEventJobCompletedCallback
 pub const VIR_DOMAIN_EVENT_ID_JOB_COMPLETED: virDomainEventID = 21;
-/// NB: this enum value will increase over time as new events are  added to the libvirt API. It reflects the last event ID supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new events are added to the libvirt API. It reflects the last event ID supported by this version of the libvirt API.
 pub const VIR_DOMAIN_EVENT_ID_LAST: virDomainEventID = 27;
 /// virConnectDomainEventCallback
 pub const VIR_DOMAIN_EVENT_ID_LIFECYCLE: virDomainEventID = 0;
@@ -816,14 +816,14 @@ pub const VIR_DOMAIN_EVENT_IO_ERROR_PAUSE: virDomainEventIOErrorAction = 1;
 /// IO error reported to guest OS
 pub const VIR_DOMAIN_EVENT_IO_ERROR_REPORT: virDomainEventIOErrorAction = 2;
 pub const VIR_DOMAIN_EVENT_LAST: virDomainEventType = 9;
-/// the failure is unrecoverable.  This occurs for action-required failures  if the recipient is the hypervisor; hypervisor will exit.
+/// the failure is unrecoverable. This occurs for action-required failures if the recipient is the hypervisor; hypervisor will exit.
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_FATAL: virDomainMemoryFailureActionType = 2;
-/// the memory failure could be ignored. This will only be the case for  action-optional failures.
+/// the memory failure could be ignored. This will only be the case for action-optional failures.
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_IGNORE: virDomainMemoryFailureActionType = 0;
-/// memory failure occurred in guest memory, the guest enabled MCE handling  mechanism, and hypervisor could inject the MCE into the guest  successfully.
+/// memory failure occurred in guest memory, the guest enabled MCE handling mechanism, and hypervisor could inject the MCE into the guest successfully.
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT: virDomainMemoryFailureActionType = 1;
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_LAST: virDomainMemoryFailureActionType = 4;
-/// the failure is unrecoverable but confined to the guest. This occurs if  the recipient is a guest which is not ready to handle memory failures.
+/// the failure is unrecoverable but confined to the guest. This occurs if the recipient is a guest which is not ready to handle memory failures.
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_RESET: virDomainMemoryFailureActionType = 3;
 /// memory failure at guest memory address space
 pub const VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST: virDomainMemoryFailureRecipientType = 1;
@@ -851,9 +851,9 @@ pub const VIR_DOMAIN_EVENT_RESUMED_UNPAUSED: virDomainEventResumedDetailType = 0
 pub const VIR_DOMAIN_EVENT_SHUTDOWN: virDomainEventType = 6;
 /// Guest finished shutdown sequence
 pub const VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED: virDomainEventShutdownDetailType = 0;
-/// Domain finished shutting down after request from the guest itself  (e.g. hardware-specific action)
+/// Domain finished shutting down after request from the guest itself (e.g. hardware-specific action)
 pub const VIR_DOMAIN_EVENT_SHUTDOWN_GUEST: virDomainEventShutdownDetailType = 1;
-/// Domain finished shutting down after request from the host (e.g. killed by  a signal)
+/// Domain finished shutting down after request from the host (e.g. killed by a signal)
 pub const VIR_DOMAIN_EVENT_SHUTDOWN_HOST: virDomainEventShutdownDetailType = 2;
 pub const VIR_DOMAIN_EVENT_SHUTDOWN_LAST: virDomainEventShutdownDetailType = 3;
 pub const VIR_DOMAIN_EVENT_STARTED: virDomainEventType = 2;
@@ -980,13 +980,13 @@ pub const VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_DELETE: virDomainJobOperation = 10;
 pub const VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_REVERT: virDomainJobOperation = 7;
 pub const VIR_DOMAIN_JOB_OPERATION_START: virDomainJobOperation = 1;
 pub const VIR_DOMAIN_JOB_OPERATION_UNKNOWN: virDomainJobOperation = 0;
-/// return stats of a recently  completed job
+/// return stats of a recently completed job
 pub const VIR_DOMAIN_JOB_STATS_COMPLETED: virDomainGetJobStatsFlags = 1;
 /// don't remove completed stats when reading them
 pub const VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED: virDomainGetJobStatsFlags = 2;
 /// Job without a finite completion time
 pub const VIR_DOMAIN_JOB_UNBOUNDED: virDomainJobType = 2;
-/// NB: this enum value will increase over time as new states are  added to the libvirt API. It reflects the last state supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new states are added to the libvirt API. It reflects the last state supported by this version of the libvirt API.
 pub const VIR_DOMAIN_LAST: virDomainState = 8;
 pub const VIR_DOMAIN_LIFECYCLE_ACTION_COREDUMP_DESTROY: virDomainLifecycleAction = 4;
 pub const VIR_DOMAIN_LIFECYCLE_ACTION_COREDUMP_RESTART: virDomainLifecycleAction = 5;
@@ -999,9 +999,9 @@ pub const VIR_DOMAIN_LIFECYCLE_CRASH: virDomainLifecycle = 2;
 pub const VIR_DOMAIN_LIFECYCLE_LAST: virDomainLifecycle = 3;
 pub const VIR_DOMAIN_LIFECYCLE_POWEROFF: virDomainLifecycle = 0;
 pub const VIR_DOMAIN_LIFECYCLE_REBOOT: virDomainLifecycle = 1;
-/// whether a memory failure event is action-required or action-optional  (e.g. a failure during memory scrub).
+/// whether a memory failure event is action-required or action-optional (e.g. a failure during memory scrub).
 pub const VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED: virDomainMemoryFailureFlags = 1;
-/// whether the failure occurred while the previous failure was still in  progress.
+/// whether the failure occurred while the previous failure was still in progress.
 pub const VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE: virDomainMemoryFailureFlags = 2;
 pub const VIR_DOMAIN_MEMORY_PARAM_BOOLEAN: virMemoryParameterType = 6;
 pub const VIR_DOMAIN_MEMORY_PARAM_DOUBLE: virMemoryParameterType = 5;
@@ -1011,31 +1011,31 @@ pub const VIR_DOMAIN_MEMORY_PARAM_UINT: virMemoryParameterType = 2;
 pub const VIR_DOMAIN_MEMORY_PARAM_ULLONG: virMemoryParameterType = 4;
 /// Current balloon value (in KB).
 pub const VIR_DOMAIN_MEMORY_STAT_ACTUAL_BALLOON: virDomainMemoryStatTags = 6;
-/// The total amount of usable memory as seen by the domain.  This value  may be less than the amount of memory assigned to the domain if a  balloon driver is in use or if the guest OS does not initialize all  assigned pages.  This value is expressed in kB.
+/// The total amount of usable memory as seen by the domain. This value may be less than the amount of memory assigned to the domain if a balloon driver is in use or if the guest OS does not initialize all assigned pages. This value is expressed in kB.
 pub const VIR_DOMAIN_MEMORY_STAT_AVAILABLE: virDomainMemoryStatTags = 5;
-/// The amount of memory, that can be quickly reclaimed without  additional I/O (in kB). Typically these pages are used for caching files  from disk.
+/// The amount of memory, that can be quickly reclaimed without additional I/O (in kB). Typically these pages are used for caching files from disk.
 pub const VIR_DOMAIN_MEMORY_STAT_DISK_CACHES: virDomainMemoryStatTags = 10;
-/// The number of successful huge page allocations from inside the domain via  virtio balloon.
+/// The number of successful huge page allocations from inside the domain via virtio balloon.
 pub const VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGALLOC: virDomainMemoryStatTags = 11;
-/// The number of failed huge page allocations from inside the domain via  virtio balloon.
+/// The number of failed huge page allocations from inside the domain via virtio balloon.
 pub const VIR_DOMAIN_MEMORY_STAT_HUGETLB_PGFAIL: virDomainMemoryStatTags = 12;
 pub const VIR_DOMAIN_MEMORY_STAT_LAST: virDomainMemoryStatTags = 13;
 /// Timestamp of the last update of statistics, in seconds.
 pub const VIR_DOMAIN_MEMORY_STAT_LAST_UPDATE: virDomainMemoryStatTags = 9;
-/// Page faults occur when a process makes a valid access to virtual memory  that is not available.  When servicing the page fault, if disk IO is  required, it is considered a major fault.  If not, it is a minor fault.  These are expressed as the number of faults that have occurred.
+/// Page faults occur when a process makes a valid access to virtual memory that is not available. When servicing the page fault, if disk IO is required, it is considered a major fault. If not, it is a minor fault. These are expressed as the number of faults that have occurred.
 pub const VIR_DOMAIN_MEMORY_STAT_MAJOR_FAULT: virDomainMemoryStatTags = 2;
 pub const VIR_DOMAIN_MEMORY_STAT_MINOR_FAULT: virDomainMemoryStatTags = 3;
-/// The number of statistics supported by this version of the interface.  To add new statistics, add them to the enum and increase this value.
+/// The number of statistics supported by this version of the interface. To add new statistics, add them to the enum and increase this value.
 pub const VIR_DOMAIN_MEMORY_STAT_NR: virDomainMemoryStatTags = 13;
-/// Resident Set Size of the process running the domain. This value  is in kB
+/// Resident Set Size of the process running the domain. This value is in kB
 pub const VIR_DOMAIN_MEMORY_STAT_RSS: virDomainMemoryStatTags = 7;
 /// The total amount of data read from swap space (in kB).
 pub const VIR_DOMAIN_MEMORY_STAT_SWAP_IN: virDomainMemoryStatTags = 0;
 /// The total amount of memory written out to swap space (in kB).
 pub const VIR_DOMAIN_MEMORY_STAT_SWAP_OUT: virDomainMemoryStatTags = 1;
-/// The amount of memory left completely unused by the system.  Memory that  is available but used for reclaimable caches should NOT be reported as  free.  This value is expressed in kB.
+/// The amount of memory left completely unused by the system. Memory that is available but used for reclaimable caches should NOT be reported as free. This value is expressed in kB.
 pub const VIR_DOMAIN_MEMORY_STAT_UNUSED: virDomainMemoryStatTags = 4;
-/// How much the balloon can be inflated without pushing the guest system  to swap, corresponds to 'Available' in /proc/meminfo
+/// How much the balloon can be inflated without pushing the guest system to swap, corresponds to 'Available' in /proc/meminfo
 pub const VIR_DOMAIN_MEMORY_STAT_USABLE: virDomainMemoryStatTags = 8;
 /// See virDomainModificationImpact
 pub const VIR_DOMAIN_MEM_CONFIG: virDomainMemoryModFlags = 2;
@@ -1047,12 +1047,12 @@ pub const VIR_DOMAIN_MEM_LIVE: virDomainMemoryModFlags = 1;
 pub const VIR_DOMAIN_MEM_MAXIMUM: virDomainMemoryModFlags = 4;
 pub const VIR_DOMAIN_MESSAGE_DEPRECATION: virDomainMessageType = 1;
 pub const VIR_DOMAIN_MESSAGE_TAINTING: virDomainMessageType = 2;
-/// Operate on <description>
+/// Operate on \<description\>
 pub const VIR_DOMAIN_METADATA_DESCRIPTION: virDomainMetadataType = 0;
-/// Operate on <metadata>
+/// Operate on \<metadata\>
 pub const VIR_DOMAIN_METADATA_ELEMENT: virDomainMetadataType = 2;
 pub const VIR_DOMAIN_METADATA_LAST: virDomainMetadataType = 3;
-/// Operate on <title>
+/// Operate on \<title\>
 pub const VIR_DOMAIN_METADATA_TITLE: virDomainMetadataType = 1;
 /// Set or get maximum speed of post-copy migration.
 pub const VIR_DOMAIN_MIGRATE_MAX_SPEED_POSTCOPY: virDomainMigrateMaxSpeedFlags = 1;
@@ -1322,7 +1322,7 @@ pub const VIR_DOMAIN_SHUTOFF_DAEMON: virDomainShutoffReason = 8;
 pub const VIR_DOMAIN_SHUTOFF_DESTROYED: virDomainShutoffReason = 2;
 /// domain failed to start
 pub const VIR_DOMAIN_SHUTOFF_FAILED: virDomainShutoffReason = 6;
-/// restored from a snapshot which was  taken while domain was shutoff
+/// restored from a snapshot which was taken while domain was shutoff
 pub const VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT: virDomainShutoffReason = 7;
 pub const VIR_DOMAIN_SHUTOFF_LAST: virDomainShutoffReason = 9;
 /// migrated to another host
@@ -1433,7 +1433,7 @@ pub const VIR_DOMAIN_TIME_SYNC: virDomainSetTimeFlags = 1;
 pub const VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA: virDomainUndefineFlagsValues = 16;
 /// Keep nvram file
 pub const VIR_DOMAIN_UNDEFINE_KEEP_NVRAM: virDomainUndefineFlagsValues = 8;
-/// Keep TPM state  Future undefine control flags should come here.
+/// Keep TPM state Future undefine control flags should come here.
 pub const VIR_DOMAIN_UNDEFINE_KEEP_TPM: virDomainUndefineFlagsValues = 64;
 /// Also remove any managed save
 pub const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE: virDomainUndefineFlagsValues = 1;
@@ -1848,7 +1848,7 @@ pub const VIR_IP_ADDR_TYPE_LAST: virIPAddrType = 2;
 pub const VIR_KEYCODE_SET_ATSET1: virKeycodeSet = 2;
 pub const VIR_KEYCODE_SET_ATSET2: virKeycodeSet = 3;
 pub const VIR_KEYCODE_SET_ATSET3: virKeycodeSet = 4;
-/// NB: this enum value will increase over time as new keycode sets are  added to the libvirt API. It reflects the last keycode set supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new keycode sets are added to the libvirt API. It reflects the last keycode set supported by this version of the libvirt API.
 pub const VIR_KEYCODE_SET_LAST: virKeycodeSet = 10;
 pub const VIR_KEYCODE_SET_LINUX: virKeycodeSet = 0;
 pub const VIR_KEYCODE_SET_OSX: virKeycodeSet = 5;
@@ -1861,54 +1861,54 @@ pub const VIR_KEYCODE_SET_XT_KBD: virKeycodeSet = 6;
 pub const VIR_MEMORY_PHYSICAL: virDomainMemoryFlags = 2;
 /// addresses are virtual addresses
 pub const VIR_MEMORY_VIRTUAL: virDomainMemoryFlags = 1;
-/// Cancel migration if a soft error (such as I/O error) happens during  migration.
+/// Cancel migration if a soft error (such as I/O error) happens during migration.
 pub const VIR_MIGRATE_ABORT_ON_ERROR: virDomainMigrateFlags = 4096;
-/// Enable algorithms that ensure a live migration will eventually converge.  This usually means the domain will be slowed down to make sure it does  not change its memory faster than a hypervisor can transfer the changed  memory to the destination host. VIR_MIGRATE_PARAM_AUTO_CONVERGE_*  parameters can be used to tune the algorithm.
+/// Enable algorithms that ensure a live migration will eventually converge. This usually means the domain will be slowed down to make sure it does not change its memory faster than a hypervisor can transfer the changed memory to the destination host. VIR\_MIGRATE\_PARAM\_AUTO\_CONVERGE\_\* parameters can be used to tune the algorithm.
 pub const VIR_MIGRATE_AUTO_CONVERGE: virDomainMigrateFlags = 8192;
-/// Protect against domain configuration changes during the migration  process. This flag is used automatically when both sides support it.  Explicitly setting this flag will cause migration to fail if either the  source or the destination does not support it.
+/// Protect against domain configuration changes during the migration process. This flag is used automatically when both sides support it. Explicitly setting this flag will cause migration to fail if either the source or the destination does not support it.
 pub const VIR_MIGRATE_CHANGE_PROTECTION: virDomainMigrateFlags = 256;
-/// Compress migration data. The compression methods can be specified using  VIR_MIGRATE_PARAM_COMPRESSION. A hypervisor default method will be used  if this parameter is omitted. Individual compression methods can be  tuned via their specific VIR_MIGRATE_PARAM_COMPRESSION_* parameters.
+/// Compress migration data. The compression methods can be specified using VIR\_MIGRATE\_PARAM\_COMPRESSION. A hypervisor default method will be used if this parameter is omitted. Individual compression methods can be tuned via their specific VIR\_MIGRATE\_PARAM\_COMPRESSION\_\* parameters.
 pub const VIR_MIGRATE_COMPRESSED: virDomainMigrateFlags = 2048;
-/// Do not pause the domain during migration. The domain's memory will  be transferred to the destination host while the domain is running.  The migration may never converge if the domain is changing its memory  faster then it can be transferred. The domain can be manually paused  anytime during migration using virDomainSuspend.
+/// Do not pause the domain during migration. The domain's memory will be transferred to the destination host while the domain is running. The migration may never converge if the domain is changing its memory faster then it can be transferred. The domain can be manually paused anytime during migration using virDomainSuspend.
 pub const VIR_MIGRATE_LIVE: virDomainMigrateFlags = 1;
-/// Migrate full disk images in addition to domain's memory. By default  only non-shared non-readonly disk images are transferred. The  VIR_MIGRATE_PARAM_MIGRATE_DISKS parameter can be used to specify which  disks should be migrated.   This flag and VIR_MIGRATE_NON_SHARED_INC are mutually exclusive.
+/// Migrate full disk images in addition to domain's memory. By default only non-shared non-readonly disk images are transferred. The VIR\_MIGRATE\_PARAM\_MIGRATE\_DISKS parameter can be used to specify which disks should be migrated. This flag and VIR\_MIGRATE\_NON\_SHARED\_INC are mutually exclusive.
 pub const VIR_MIGRATE_NON_SHARED_DISK: virDomainMigrateFlags = 64;
-/// Migrate disk images in addition to domain's memory. This is similar to  VIR_MIGRATE_NON_SHARED_DISK, but only the top level of each disk's  backing chain is copied. That is, the rest of the backing chain is  expected to be present on the destination and to be exactly the same as  on the source host.   This flag and VIR_MIGRATE_NON_SHARED_DISK are mutually exclusive.
+/// Migrate disk images in addition to domain's memory. This is similar to VIR\_MIGRATE\_NON\_SHARED\_DISK, but only the top level of each disk's backing chain is copied. That is, the rest of the backing chain is expected to be present on the destination and to be exactly the same as on the source host. This flag and VIR\_MIGRATE\_NON\_SHARED\_DISK are mutually exclusive.
 pub const VIR_MIGRATE_NON_SHARED_INC: virDomainMigrateFlags = 128;
-/// Force the guest writes which happen when copying disk images for  non-shared storage migration to be synchronously written to the  destination. This ensures the storage migration converges for VMs  doing heavy I/O on fast local storage and slow mirror.   Requires one of VIR_MIGRATE_NON_SHARED_DISK, VIR_MIGRATE_NON_SHARED_INC  to be present as well.
+/// Force the guest writes which happen when copying disk images for non-shared storage migration to be synchronously written to the destination. This ensures the storage migration converges for VMs doing heavy I/O on fast local storage and slow mirror. Requires one of VIR\_MIGRATE\_NON\_SHARED\_DISK, VIR\_MIGRATE\_NON\_SHARED\_INC to be present as well.
 pub const VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES: virDomainMigrateFlags = 262144;
-/// Migrate a domain definition without starting the domain on the  destination and without stopping it on the source host. Offline  migration requires VIR_MIGRATE_PERSIST_DEST to be set.   Offline migration may not copy disk storage or any other file based  storage (such as UEFI variables).
+/// Migrate a domain definition without starting the domain on the destination and without stopping it on the source host. Offline migration requires VIR\_MIGRATE\_PERSIST\_DEST to be set. Offline migration may not copy disk storage or any other file based storage (such as UEFI variables).
 pub const VIR_MIGRATE_OFFLINE: virDomainMigrateFlags = 1024;
-/// Send memory pages to the destination host through several network  connections. See VIR_MIGRATE_PARAM_PARALLEL_* parameters for  configuring the parallel migration.
+/// Send memory pages to the destination host through several network connections. See VIR\_MIGRATE\_PARAM\_PARALLEL\_\* parameters for configuring the parallel migration.
 pub const VIR_MIGRATE_PARALLEL: virDomainMigrateFlags = 131072;
-/// Leave the domain suspended on the destination host. virDomainResume (on  the virDomainPtr returned by the migration API) has to be called  explicitly to resume domain's virtual CPUs.
+/// Leave the domain suspended on the destination host. virDomainResume (on the virDomainPtr returned by the migration API) has to be called explicitly to resume domain's virtual CPUs.
 pub const VIR_MIGRATE_PAUSED: virDomainMigrateFlags = 32;
-/// Tell the source libvirtd to connect directly to the destination host.  Without this flag the client (e.g., virsh) connects to both hosts and  controls the migration process. In peer-to-peer mode, the source  libvirtd controls the migration by calling the destination daemon  directly.
+/// Tell the source libvirtd to connect directly to the destination host. Without this flag the client (e.g., virsh) connects to both hosts and controls the migration process. In peer-to-peer mode, the source libvirtd controls the migration by calling the destination daemon directly.
 pub const VIR_MIGRATE_PEER2PEER: virDomainMigrateFlags = 2;
-/// Define the domain as persistent on the destination host after successful  migration. If the domain was persistent on the source host and  VIR_MIGRATE_UNDEFINE_SOURCE is not used, it will end up persistent on  both hosts.
+/// Define the domain as persistent on the destination host after successful migration. If the domain was persistent on the source host and VIR\_MIGRATE\_UNDEFINE\_SOURCE is not used, it will end up persistent on both hosts.
 pub const VIR_MIGRATE_PERSIST_DEST: virDomainMigrateFlags = 8;
-/// Setting the VIR_MIGRATE_POSTCOPY flag tells libvirt to enable post-copy  migration. However, the migration will start normally and  virDomainMigrateStartPostCopy needs to be called to switch it into the  post-copy mode. See virDomainMigrateStartPostCopy for more details.
+/// Setting the VIR\_MIGRATE\_POSTCOPY flag tells libvirt to enable post-copy migration. However, the migration will start normally and virDomainMigrateStartPostCopy needs to be called to switch it into the post-copy mode. See virDomainMigrateStartPostCopy for more details.
 pub const VIR_MIGRATE_POSTCOPY: virDomainMigrateFlags = 32768;
 /// Resume migration which failed in post-copy phase.
 pub const VIR_MIGRATE_POSTCOPY_RESUME: virDomainMigrateFlags = 524288;
-/// This flag can be used with RDMA migration (i.e., when  VIR_MIGRATE_PARAM_URI starts with "rdma://") to tell the hypervisor  to pin all domain's memory at once before migration starts rather then  letting it pin memory pages as needed. This means that all memory pages  belonging to the domain will be locked in host's memory and the host  will not be allowed to swap them out.   For QEMU/KVM this requires hard_limit memory tuning element (in the  domain XML) to be used and set to the maximum memory configured for the  domain plus any memory consumed by the QEMU process itself. Beware of  setting the memory limit too high (and thus allowing the domain to lock  most of the host's memory). Doing so may be dangerous to both the  domain and the host itself since the host's kernel may run out of  memory.
+/// This flag can be used with RDMA migration (i.e., when VIR\_MIGRATE\_PARAM\_URI starts with "rdma://") to tell the hypervisor to pin all domain's memory at once before migration starts rather then letting it pin memory pages as needed. This means that all memory pages belonging to the domain will be locked in host's memory and the host will not be allowed to swap them out. For QEMU/KVM this requires hard\_limit memory tuning element (in the domain XML) to be used and set to the maximum memory configured for the domain plus any memory consumed by the QEMU process itself. Beware of setting the memory limit too high (and thus allowing the domain to lock most of the host's memory). Doing so may be dangerous to both the domain and the host itself since the host's kernel may run out of memory.
 pub const VIR_MIGRATE_RDMA_PIN_ALL: virDomainMigrateFlags = 16384;
-/// Setting the VIR_MIGRATE_TLS flag will cause the migration to attempt  to use the TLS environment configured by the hypervisor in order to  perform the migration. If incorrectly configured on either source or  destination, the migration will fail.
+/// Setting the VIR\_MIGRATE\_TLS flag will cause the migration to attempt to use the TLS environment configured by the hypervisor in order to perform the migration. If incorrectly configured on either source or destination, the migration will fail.
 pub const VIR_MIGRATE_TLS: virDomainMigrateFlags = 65536;
-/// Tunnel migration data over libvirtd connection. Without this flag the  source hypervisor sends migration data directly to the destination  hypervisor. This flag can only be used when VIR_MIGRATE_PEER2PEER is  set as well.   Note the less-common spelling that we're stuck with:  VIR_MIGRATE_TUNNELLED should be VIR_MIGRATE_TUNNELED.
+/// Tunnel migration data over libvirtd connection. Without this flag the source hypervisor sends migration data directly to the destination hypervisor. This flag can only be used when VIR\_MIGRATE\_PEER2PEER is set as well. Note the less-common spelling that we're stuck with: VIR\_MIGRATE\_TUNNELLED should be VIR\_MIGRATE\_TUNNELED.
 pub const VIR_MIGRATE_TUNNELLED: virDomainMigrateFlags = 4;
-/// Undefine the domain on the source host once migration successfully  finishes.
+/// Undefine the domain on the source host once migration successfully finishes.
 pub const VIR_MIGRATE_UNDEFINE_SOURCE: virDomainMigrateFlags = 16;
-/// Force migration even if it is considered unsafe. In some cases libvirt  may refuse to migrate the domain because doing so may lead to potential  problems such as data corruption, and thus the migration is considered  unsafe. For a QEMU domain this may happen if the domain uses disks  without explicitly setting cache mode to "none". Migrating such domains  is unsafe unless the disk images are stored on coherent clustered  filesystem, such as GFS2 or GPFS.
+/// Force migration even if it is considered unsafe. In some cases libvirt may refuse to migrate the domain because doing so may lead to potential problems such as data corruption, and thus the migration is considered unsafe. For a QEMU domain this may happen if the domain uses disks without explicitly setting cache mode to "none". Migrating such domains is unsafe unless the disk images are stored on coherent clustered filesystem, such as GFS2 or GPFS.
 pub const VIR_MIGRATE_UNSAFE: virDomainMigrateFlags = 512;
-/// Use zero-copy mechanism for migrating memory pages. For QEMU/KVM this  means QEMU will be temporarily allowed to lock all guest pages in host's  memory, although only those that are queued for transfer will be locked  at the same time.
+/// Use zero-copy mechanism for migrating memory pages. For QEMU/KVM this means QEMU will be temporarily allowed to lock all guest pages in host's memory, although only those that are queued for transfer will be locked at the same time.
 pub const VIR_MIGRATE_ZEROCOPY: virDomainMigrateFlags = 1048576;
 /// Validate the XML document against schema
 pub const VIR_NETWORK_CREATE_VALIDATE: virNetworkCreateFlags = 1;
 /// Validate the XML document against schema
 pub const VIR_NETWORK_DEFINE_VALIDATE: virNetworkDefineFlags = 1;
 pub const VIR_NETWORK_EVENT_DEFINED: virNetworkEventLifecycleType = 0;
-/// NB: this enum value will increase over time as new events are  added to the libvirt API. It reflects the last event ID supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new events are added to the libvirt API. It reflects the last event ID supported by this version of the libvirt API.
 pub const VIR_NETWORK_EVENT_ID_LAST: virNetworkEventID = 1;
 /// virConnectNetworkEventLifecycleCallback
 pub const VIR_NETWORK_EVENT_ID_LIFECYCLE: virNetworkEventID = 0;
@@ -1920,32 +1920,32 @@ pub const VIR_NETWORK_EVENT_UNDEFINED: virNetworkEventLifecycleType = 1;
 pub const VIR_NETWORK_PORT_CREATE_RECLAIM: virNetworkPortCreateFlags = 1;
 /// Validate the XML document against schema
 pub const VIR_NETWORK_PORT_CREATE_VALIDATE: virNetworkPortCreateFlags = 2;
-/// <bridge>
+/// \<bridge\>
 pub const VIR_NETWORK_SECTION_BRIDGE: virNetworkUpdateSection = 1;
-/// <dns>/<host>
+/// \<dns\>/\<host\>
 pub const VIR_NETWORK_SECTION_DNS_HOST: virNetworkUpdateSection = 10;
-/// <dns>/<srv>
+/// \<dns\>/\<srv\>
 pub const VIR_NETWORK_SECTION_DNS_SRV: virNetworkUpdateSection = 12;
-/// <dns>/<txt>
+/// \<dns\>/\<txt\>
 pub const VIR_NETWORK_SECTION_DNS_TXT: virNetworkUpdateSection = 11;
-/// <domain>
+/// \<domain\>
 pub const VIR_NETWORK_SECTION_DOMAIN: virNetworkUpdateSection = 2;
-/// <forward>
+/// \<forward\>
 pub const VIR_NETWORK_SECTION_FORWARD: virNetworkUpdateSection = 6;
-/// <forward>/<interface>
+/// \<forward\>/\<interface\>
 pub const VIR_NETWORK_SECTION_FORWARD_INTERFACE: virNetworkUpdateSection = 7;
-/// <forward>/<pf>
+/// \<forward\>/\<pf\>
 pub const VIR_NETWORK_SECTION_FORWARD_PF: virNetworkUpdateSection = 8;
-/// <ip>
+/// \<ip\>
 pub const VIR_NETWORK_SECTION_IP: virNetworkUpdateSection = 3;
-/// <ip>/<dhcp>/<host>
+/// \<ip\>/\<dhcp\>/\<host\>
 pub const VIR_NETWORK_SECTION_IP_DHCP_HOST: virNetworkUpdateSection = 4;
-/// <ip>/<dhcp>/<range>
+/// \<ip\>/\<dhcp\>/\<range\>
 pub const VIR_NETWORK_SECTION_IP_DHCP_RANGE: virNetworkUpdateSection = 5;
 pub const VIR_NETWORK_SECTION_LAST: virNetworkUpdateSection = 13;
 /// invalid
 pub const VIR_NETWORK_SECTION_NONE: virNetworkUpdateSection = 0;
-/// <portgroup>
+/// \<portgroup\>
 pub const VIR_NETWORK_SECTION_PORTGROUP: virNetworkUpdateSection = 9;
 /// affect persistent config only
 pub const VIR_NETWORK_UPDATE_AFFECT_CONFIG: virNetworkUpdateFlags = 2;
@@ -1978,7 +1978,7 @@ pub const VIR_NODE_DEVICE_DEFINE_XML_VALIDATE: virNodeDeviceDefineXMLFlags = 1;
 pub const VIR_NODE_DEVICE_EVENT_CREATED: virNodeDeviceEventLifecycleType = 0;
 pub const VIR_NODE_DEVICE_EVENT_DEFINED: virNodeDeviceEventLifecycleType = 2;
 pub const VIR_NODE_DEVICE_EVENT_DELETED: virNodeDeviceEventLifecycleType = 1;
-/// NB: this enum value will increase over time as new events are  added to the libvirt API. It reflects the last event ID supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new events are added to the libvirt API. It reflects the last event ID supported by this version of the libvirt API.
 pub const VIR_NODE_DEVICE_EVENT_ID_LAST: virNodeDeviceEventID = 2;
 /// virConnectNodeDeviceEventLifecycleCallback
 pub const VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE: virNodeDeviceEventID = 0;
@@ -1999,7 +1999,7 @@ pub const VIR_NWFILTER_DEFINE_VALIDATE: virNWFilterDefineFlags = 1;
 /// Validate the XML document against schema
 pub const VIR_SECRET_DEFINE_VALIDATE: virSecretDefineFlags = 1;
 pub const VIR_SECRET_EVENT_DEFINED: virSecretEventLifecycleType = 0;
-/// NB: this enum value will increase over time as new events are  added to the libvirt API. It reflects the last event ID supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new events are added to the libvirt API. It reflects the last event ID supported by this version of the libvirt API.
 pub const VIR_SECRET_EVENT_ID_LAST: virSecretEventID = 2;
 /// virConnectSecretEventLifecycleCallback
 pub const VIR_SECRET_EVENT_ID_LIFECYCLE: virSecretEventID = 0;
@@ -2009,7 +2009,7 @@ pub const VIR_SECRET_EVENT_LAST: virSecretEventLifecycleType = 2;
 pub const VIR_SECRET_EVENT_UNDEFINED: virSecretEventLifecycleType = 1;
 pub const VIR_SECRET_USAGE_TYPE_CEPH: virSecretUsageType = 2;
 pub const VIR_SECRET_USAGE_TYPE_ISCSI: virSecretUsageType = 3;
-/// NB: this enum value will increase over time as new usage types are  added to the libvirt API. It reflects the last usage type supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new usage types are added to the libvirt API. It reflects the last usage type supported by this version of the libvirt API.
 pub const VIR_SECRET_USAGE_TYPE_LAST: virSecretUsageType = 6;
 pub const VIR_SECRET_USAGE_TYPE_NONE: virSecretUsageType = 0;
 pub const VIR_SECRET_USAGE_TYPE_TLS: virSecretUsageType = 4;
@@ -2031,22 +2031,22 @@ pub const VIR_STORAGE_POOL_BUILD_RESIZE: virStoragePoolBuildFlags = 2;
 pub const VIR_STORAGE_POOL_CREATE_NORMAL: virStoragePoolCreateFlags = 0;
 /// Create the pool and perform pool build without any flags
 pub const VIR_STORAGE_POOL_CREATE_WITH_BUILD: virStoragePoolCreateFlags = 1;
-/// Create the pool and perform pool build using the  VIR_STORAGE_POOL_BUILD_NO_OVERWRITE flag. This is mutually  exclusive to VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE
+/// Create the pool and perform pool build using the VIR\_STORAGE\_POOL\_BUILD\_NO\_OVERWRITE flag. This is mutually exclusive to VIR\_STORAGE\_POOL\_CREATE\_WITH\_BUILD\_OVERWRITE
 pub const VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE: virStoragePoolCreateFlags = 4;
-/// Create the pool and perform pool build using the  VIR_STORAGE_POOL_BUILD_OVERWRITE flag. This is mutually  exclusive to VIR_STORAGE_POOL_CREATE_WITH_BUILD_NO_OVERWRITE
+/// Create the pool and perform pool build using the VIR\_STORAGE\_POOL\_BUILD\_OVERWRITE flag. This is mutually exclusive to VIR\_STORAGE\_POOL\_CREATE\_WITH\_BUILD\_NO\_OVERWRITE
 pub const VIR_STORAGE_POOL_CREATE_WITH_BUILD_OVERWRITE: virStoragePoolCreateFlags = 2;
 /// Validate the XML document against schema
 pub const VIR_STORAGE_POOL_DEFINE_VALIDATE: virStoragePoolDefineFlags = 1;
 /// Running degraded
 pub const VIR_STORAGE_POOL_DEGRADED: virStoragePoolState = 3;
-/// Delete metadata only    (fast)
+/// Delete metadata only (fast)
 pub const VIR_STORAGE_POOL_DELETE_NORMAL: virStoragePoolDeleteFlags = 0;
 /// Clear all data to zeros (slow)
 pub const VIR_STORAGE_POOL_DELETE_ZEROED: virStoragePoolDeleteFlags = 1;
 pub const VIR_STORAGE_POOL_EVENT_CREATED: virStoragePoolEventLifecycleType = 4;
 pub const VIR_STORAGE_POOL_EVENT_DEFINED: virStoragePoolEventLifecycleType = 0;
 pub const VIR_STORAGE_POOL_EVENT_DELETED: virStoragePoolEventLifecycleType = 5;
-/// NB: this enum value will increase over time as new events are  added to the libvirt API. It reflects the last event ID supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new events are added to the libvirt API. It reflects the last event ID supported by this version of the libvirt API.
 pub const VIR_STORAGE_POOL_EVENT_ID_LAST: virStoragePoolEventID = 2;
 /// virConnectStoragePoolEventLifecycleCallback
 pub const VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE: virStoragePoolEventID = 0;
@@ -2070,7 +2070,7 @@ pub const VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA: virStorageVolCreateFlags = 1
 pub const VIR_STORAGE_VOL_CREATE_REFLINK: virStorageVolCreateFlags = 2;
 /// Validate the XML document against schema
 pub const VIR_STORAGE_VOL_CREATE_VALIDATE: virStorageVolCreateFlags = 4;
-/// Delete metadata only    (fast)
+/// Delete metadata only (fast)
 pub const VIR_STORAGE_VOL_DELETE_NORMAL: virStorageVolDeleteFlags = 0;
 /// Force removal of volume, even if in use
 pub const VIR_STORAGE_VOL_DELETE_WITH_SNAPSHOTS: virStorageVolDeleteFlags = 2;
@@ -2085,7 +2085,7 @@ pub const VIR_STORAGE_VOL_FILE: virStorageVolType = 0;
 /// Return the physical size in allocation
 pub const VIR_STORAGE_VOL_GET_PHYSICAL: virStorageVolInfoFlags = 1;
 pub const VIR_STORAGE_VOL_LAST: virStorageVolType = 6;
-/// Network accessible directory that can  contain other network volumes
+/// Network accessible directory that can contain other network volumes
 pub const VIR_STORAGE_VOL_NETDIR: virStorageVolType = 4;
 /// Network volumes like RBD (RADOS Block Device)
 pub const VIR_STORAGE_VOL_NETWORK: virStorageVolType = 3;
@@ -2106,9 +2106,9 @@ pub const VIR_STORAGE_VOL_WIPE_ALG_BSI: virStorageVolWipeAlgorithm = 3;
 pub const VIR_STORAGE_VOL_WIPE_ALG_DOD: virStorageVolWipeAlgorithm = 2;
 /// The canonical 35-pass sequence
 pub const VIR_STORAGE_VOL_WIPE_ALG_GUTMANN: virStorageVolWipeAlgorithm = 4;
-/// NB: this enum value will increase over time as new algorithms are  added to the libvirt API. It reflects the last algorithm supported  by this version of the libvirt API.
+/// NB: this enum value will increase over time as new algorithms are added to the libvirt API. It reflects the last algorithm supported by this version of the libvirt API.
 pub const VIR_STORAGE_VOL_WIPE_ALG_LAST: virStorageVolWipeAlgorithm = 10;
-/// 4-pass  NNSA Policy Letter NAP-14.1-C (XVI-8)
+/// 4-pass NNSA Policy Letter NAP-14.1-C (XVI-8)
 pub const VIR_STORAGE_VOL_WIPE_ALG_NNSA: virStorageVolWipeAlgorithm = 1;
 /// 33-pass random data
 pub const VIR_STORAGE_VOL_WIPE_ALG_PFITZNER33: virStorageVolWipeAlgorithm = 7;
@@ -2141,7 +2141,7 @@ pub const VIR_TYPED_PARAM_LAST: virTypedParameterType = 8;
 pub const VIR_TYPED_PARAM_LLONG: virTypedParameterType = 3;
 /// string case
 pub const VIR_TYPED_PARAM_STRING: virTypedParameterType = 7;
-/// 1 << 0 is reserved for virDomainModificationImpact 1 << 1 is reserved for virDomainModificationImpact Older servers lacked the ability to handle string typed  parameters.  Attempts to set a string parameter with an older  server will fail at the client, but attempts to retrieve  parameters must not return strings from a new server to an  older client, so this flag exists to identify newer clients to  newer servers.  This flag is automatically set when needed, so  the user does not have to worry about it; however, manually  setting the flag can be used to reject servers that cannot  return typed strings, even if no strings would be returned.
+/// 1 \<\< 0 is reserved for virDomainModificationImpact 1 \<\< 1 is reserved for virDomainModificationImpact Older servers lacked the ability to handle string typed parameters. Attempts to set a string parameter with an older server will fail at the client, but attempts to retrieve parameters must not return strings from a new server to an older client, so this flag exists to identify newer clients to newer servers. This flag is automatically set when needed, so the user does not have to worry about it; however, manually setting the flag can be used to reject servers that cannot return typed strings, even if no strings would be returned.
 pub const VIR_TYPED_PARAM_STRING_OKAY: virTypedParameterFlags = 4;
 /// unsigned integer case
 pub const VIR_TYPED_PARAM_UINT: virTypedParameterType = 2;
@@ -2189,15 +2189,15 @@ pub const VIR_CLIENT_TRANS_TCP: virClientTransport = 1;
 pub const VIR_CLIENT_TRANS_TLS: virClientTransport = 2;
 /// connection via UNIX socket
 pub const VIR_CLIENT_TRANS_UNIX: virClientTransport = 0;
-/// paused after failed API call (libvirt > 9.0)
+/// paused after failed API call (libvirt \> 9.0)
 pub const VIR_DOMAIN_PAUSED_API_ERROR: virDomainPausedReason = 14;
-/// network metadata is not present (libvirt > 9.0)
+/// network metadata is not present (libvirt \> 9.0)
 pub const VIR_ERR_NO_NETWORK_METADATA: virErrorNumber = 111;
-/// guest agent timeout (libvirt > 9.0)
+/// guest agent timeout (libvirt \> 9.0)
 pub const VIR_ERR_AGENT_COMMAND_TIMEOUT: virErrorNumber = 112;
-/// guest agent command failed (libvirt > 9.0)
+/// guest agent command failed (libvirt \> 9.0)
 pub const VIR_ERR_AGENT_COMMAND_FAILED: virErrorNumber = 113;
-/// invalid encryption key secret (libvirt > 9.0)
+/// invalid encryption key secret (libvirt \> 9.0)
 pub const VIR_ERR_INVALID_ENCR_KEY_SECRET: virErrorNumber = 114;
 
 pub const LIBVIR_VERSION_NUMBER: u32 = 9000000;
