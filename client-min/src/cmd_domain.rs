@@ -10,7 +10,7 @@ use proto_core::{ErrorCode, ErrorDomain};
 
 use crate::conn::ApiError;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, format_uuid, parse_uuid, strtol_i32};
+use crate::util::{ascii_casecmp, format_uuid, strtol_i32};
 use crate::vsh::{data_req, flag, int, opt, string, Cmd, CmdDef, OptType, Reporter, REQ_OPT};
 use crate::Virsh;
 
@@ -210,13 +210,8 @@ pub(crate) fn lookup_domain(v: &mut Virsh, name: &str, flags: u8) -> Option<Dom>
         }
     }
     if dom.is_none() && flags & BYUUID != 0 && name.len() == 36 {
-        match parse_uuid(name) {
-            Some(uuid) => {
-                let r = v.conn().api().lookup_domain_by_uuid(uuid::Uuid::from_bytes(uuid)).map_err(ApiError::from);
-                dom = v.api(r);
-            }
-            None => v.last_error = Some(invalid_uuid("virDomainLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_domain_by_uuid_string(name).map_err(ApiError::from);
+        dom = v.api(r);
     }
     if dom.is_none() && flags & BYNAME != 0 {
         let r = v.conn().api().lookup_domain_by_name(name).map_err(ApiError::from);
@@ -232,15 +227,6 @@ pub(crate) fn lookup_domain(v: &mut Virsh, name: &str, flags: u8) -> Option<Dom>
 /// The `virt` API's handle for `dom` on this connection.
 pub(crate) fn api_domain(v: &mut Virsh, dom: &Dom) -> virt::domain::Domain {
     virt::domain::Domain::from_remote(v.conn().api(), dom.clone())
-}
-
-/// The error of a `…LookupByUUIDString` given something that is not a UUID.
-pub(crate) fn invalid_uuid(func: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::VIR_ERR_INVALID_ARG,
-        ErrorDomain::VIR_FROM_NONE,
-        format!("invalid argument: uuidstr in {func} must be a valid UUID"),
-    )
 }
 
 /// `virshCommandOptDomainBy`: the `<domain>` option, looked up; with the name as given.

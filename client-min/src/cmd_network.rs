@@ -5,7 +5,7 @@ use proto_core::ErrorCode;
 
 use crate::conn::ApiError;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, parse_uuid};
+use crate::util::ascii_casecmp;
 use crate::vsh::{data_req, flag, opt, Cmd, CmdDef, OptType, Reporter, REQ_OPT};
 use crate::Virsh;
 
@@ -42,13 +42,8 @@ fn opt_network(v: &mut Virsh, cmd: &Cmd) -> Option<Net> {
     let n = cmd.string_req(v, "network").ok()??.to_owned();
     let mut net = None;
     if n.len() == 36 {
-        match parse_uuid(&n) {
-            Some(uuid) => {
-                let r = v.conn().api().lookup_network_by_uuid(uuid::Uuid::from_bytes(uuid)).map_err(ApiError::from);
-                net = v.api(r);
-            }
-            None => v.last_error = Some(crate::cmd_domain::invalid_uuid("virNetworkLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_network_by_uuid_string(&n).map_err(ApiError::from);
+        net = v.api(r);
     }
     if net.is_none() {
         let r = v.conn().api().lookup_network_by_name(&n).map_err(ApiError::from);

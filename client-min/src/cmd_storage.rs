@@ -14,7 +14,7 @@ use adapter_blocking::StreamItem;
 use crate::conn::ApiError;
 use crate::progress::Progress;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, parse_uuid, pretty_capacity, scaled_size, ScaleError};
+use crate::util::{ascii_casecmp, pretty_capacity, scaled_size, ScaleError};
 use crate::vsh::{data_req, flag, int, string, Cmd, CmdDef, Reporter};
 use crate::Virsh;
 
@@ -82,14 +82,8 @@ fn opt_pool(v: &mut Virsh, cmd: &Cmd, optname: &str) -> Option<Pool> {
     let n = cmd.string_req(v, optname).ok()??.to_owned();
     let mut pool = None;
     if n.len() == 36 {
-        match parse_uuid(&n) {
-            Some(uuid) => {
-                let r =
-                    v.conn().api().lookup_storage_pool_by_uuid(uuid::Uuid::from_bytes(uuid)).map_err(ApiError::from);
-                pool = v.api(r);
-            }
-            None => v.last_error = Some(crate::cmd_domain::invalid_uuid("virStoragePoolLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_storage_pool_by_uuid_string(&n).map_err(ApiError::from);
+        pool = v.api(r);
     }
     if pool.is_none() {
         let r = v.conn().api().lookup_storage_pool_by_name(&n).map_err(ApiError::from);

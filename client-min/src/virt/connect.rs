@@ -304,7 +304,7 @@ impl Connect {
         let _ = (interval, count);
         Err(Error::new(
             crate::error::ErrorNumber::NoSupport,
-            crate::error::ErrorDomain::None,
+            crate::error::ErrorDomain::Domain,
             "this function is not supported by the connection driver: virConnectSetKeepAlive after open",
         ))
     }
@@ -375,8 +375,8 @@ impl Connect {
 
     /// `virNodeGetFreePages`.
     pub fn free_pages(&self, pages: &[u32], start_cell: u32, cell_count: u32, flags: u32) -> Result<Vec<u64>, Error> {
-        let start_cell =
-            i32::try_from(start_cell).map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell"))?;
+        let start_cell = i32::try_from(start_cell)
+            .map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell must be less than 2147483648"))?;
         let args = r::RemoteNodeGetFreePagesArgs { pages: pages.to_vec(), start_cell, cell_count, flags };
         Ok(self.call::<r::NodeGetFreePages>(&args)?.counts)
     }
@@ -385,7 +385,8 @@ impl Connect {
 
     /// `virDomainLookupByID`.
     pub fn lookup_domain_by_id(&self, id: u32) -> Result<Domain, Error> {
-        let id = i32::try_from(id).map_err(|_| Error::invalid_arg("virDomainLookupByID", "id"))?;
+        let id = i32::try_from(id)
+            .map_err(|_| Error::invalid_arg("virDomainLookupByID", "id must be less than 2147483648"))?;
         Ok(Domain::from_raw(self, self.call::<r::DomainLookupById>(&r::RemoteDomainLookupByIdArgs { id })?.dom))
     }
 
@@ -634,9 +635,16 @@ impl Connect {
     }
 }
 
-/// `virUUIDParse` for the `…ByUUIDString` lookups.
+/// `virUUIDParse` (not `Uuid::parse_str`: libvirt allows dashes anywhere and blanks around)
+/// for the `…ByUUIDString` lookups, with libvirt's messages.
 pub(crate) fn parse_uuid(func: &str, uuid: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(uuid).map_err(|_| Error::invalid_arg(func, "uuidstr"))
+    crate::util::parse_uuid(uuid).map(Uuid::from_bytes).ok_or_else(|| {
+        if func == "virDomainLookupByUUIDString" {
+            Error::invalid_arg(func, "Invalid UUID")
+        } else {
+            Error::invalid_arg(func, format!("uuidstr in {func} must be a valid UUID"))
+        }
+    })
 }
 
 /// The `virConnectNumOf…` / `virConnectList…` pairs: a count, then the names.

@@ -149,9 +149,9 @@ impl Domain {
     /// `virDomainGetXMLDesc`.
     pub fn xml_desc(&self, flags: sys::virDomainXMLFlags) -> Result<String, Error> {
         if flags & (sys::VIR_DOMAIN_XML_SECURE | sys::VIR_DOMAIN_XML_MIGRATABLE) != 0 && self.conn.is_read_only() {
-            return Err(Error::new(
+            return Err(Error::in_api(
+                "virDomainGetXMLDesc",
                 crate::error::ErrorNumber::OperationDenied,
-                crate::error::ErrorDomain::None,
                 "operation forbidden: virDomainGetXMLDesc with secure flag",
             ));
         }
@@ -286,7 +286,8 @@ impl Domain {
 
     /// `virDomainSetTime`.
     pub fn set_time(&self, seconds: i64, nseconds: i32, flags: u32) -> Result<(), Error> {
-        let nseconds = u32::try_from(nseconds).map_err(|_| Error::invalid_arg("virDomainSetTime", "nseconds"))?;
+        let nseconds = u32::try_from(nseconds)
+            .map_err(|_| Error::invalid_arg("virDomainSetTime", "nseconds must be greater than or equal to zero"))?;
         let args = r::RemoteDomainSetTimeArgs { dom: self.raw(), seconds, nseconds, flags };
         self.conn.call_rw::<r::DomainSetTime>("virDomainSetTime", &args)
     }

@@ -65,20 +65,44 @@ impl Error {
     pub(crate) fn read_only(func: &str) -> Self {
         Self::new(
             ErrorNumber::OperationDenied,
-            ErrorDomain::None,
+            api_error_domain(func),
             format!("operation forbidden: read only access prevents {func}"),
         )
     }
 
-    /// `VIR_ERR_INVALID_ARG`, as the client library reports a bad argument.
-    pub(crate) fn invalid_arg(func: &str, what: &str) -> Self {
-        Self::new(ErrorNumber::InvalidArg, ErrorDomain::None, format!("invalid argument in {func}: {what}"))
+    /// `virReportInvalidArg` in `func`: `VIR_ERR_INVALID_ARG` with the message as given (no
+    /// "invalid argument: " prefix), from `func`'s source file's error domain.
+    pub(crate) fn invalid_arg(func: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorNumber::InvalidArg, api_error_domain(func), message)
+    }
+
+    /// A client-side check of `func` that raises `code` with libvirt's standard text for it.
+    pub(crate) fn in_api(func: &str, code: ErrorNumber, message: impl Into<String>) -> Self {
+        Self::new(code, api_error_domain(func), message)
     }
 
     /// An error of the RPC layer.
     pub(crate) fn rpc(message: impl Into<String>) -> Self {
         Self::new(ErrorNumber::InternalError, ErrorDomain::Rpc, message)
     }
+}
+
+/// The error domain of the source file a public API lives in (`VIR_FROM_THIS`): its errors
+/// raised on the client side carry it. `virConnect…`/`virNode…` live in `libvirt-host.c`,
+/// whose domain is `VIR_FROM_DOMAIN`.
+fn api_error_domain(func: &str) -> ErrorDomain {
+    const BY_PREFIX: &[(&str, ErrorDomain)] = &[
+        ("virDomainSnapshot", ErrorDomain::DomainSnapshot),
+        ("virDomain", ErrorDomain::Domain),
+        ("virNetwork", ErrorDomain::Network),
+        ("virStorage", ErrorDomain::Storage),
+        ("virInterface", ErrorDomain::Interface),
+        ("virNodeDevice", ErrorDomain::Nodedev),
+        ("virSecret", ErrorDomain::Secret),
+        ("virNWFilter", ErrorDomain::Nwfilter),
+        ("virStream", ErrorDomain::Streams),
+    ];
+    BY_PREFIX.iter().find(|(p, _)| func.starts_with(p)).map_or(ErrorDomain::Domain, |(_, d)| *d)
 }
 
 impl std::error::Error for Error {}

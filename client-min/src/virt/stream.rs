@@ -33,12 +33,9 @@ fn unused() -> Error {
 }
 
 impl Stream {
-    /// `virStreamNew`. `VIR_STREAM_NONBLOCK` is accepted; calls on this stream block until
-    /// data or space is there, as `virStreamRecv` does on a blocking stream.
+    /// `virStreamNew`. Like libvirt, any flags are accepted and kept; calls on this stream
+    /// block until data or space is there (`VIR_STREAM_NONBLOCK` does not change that here).
     pub fn new(conn: &Connect, flags: sys::virStreamFlags) -> Result<Self, Error> {
-        if flags & !sys::VIR_STREAM_NONBLOCK != 0 {
-            return Err(Error::invalid_arg("virStreamNew", "unsupported flags"));
-        }
         Ok(Self { conn: conn.clone(), flags, handle: Mutex::new(None) })
     }
 

@@ -198,7 +198,8 @@ impl Connect {
 
     /// `virDomainLookupByID`.
     pub async fn lookup_domain_by_id(&self, id: u32) -> Result<Domain, Error> {
-        let id = i32::try_from(id).map_err(|_| Error::invalid_arg("virDomainLookupByID", "id"))?;
+        let id = i32::try_from(id)
+            .map_err(|_| Error::invalid_arg("virDomainLookupByID", "id must be less than 2147483648"))?;
         Ok(Domain::from_raw(self, self.call::<r::DomainLookupById>(&r::RemoteDomainLookupByIdArgs { id }).await?.dom))
     }
 

@@ -1,0 +1,111 @@
+//! The `virt` API against libvirt's own client library (libvirt.so through python3-libvirt),
+//! both talking to the same Debian libvirtd 9.0: the same calls give the same values, and the
+//! same failures give the same error code, domain and message.
+
+use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
+use virt::connect::Connect;
+use virt::error::Error;
+use virt::sys;
+
+/// What a call gave, printed the same way on both sides.
+fn outcome<T: std::fmt::Display>(r: Result<T, Error>) -> String {
+    match r {
+        Ok(v) => format!("ok {v}"),
+        Err(e) => format!("err {} {} {}", e.code().to_raw(), e.domain().to_raw(), e.message().replace('\n', "\\n")),
+    }
+}
+
+/// The same cases as `PYTHON`, in the same order.
+fn ours(uri: &str) -> Vec<String> {
+    let conn = Connect::open(Some(uri)).unwrap();
+    let ro = Connect::open_read_only(Some(uri)).unwrap();
+    vec![
+        outcome(conn.lookup_domain_by_name("nope").map(|d| d.name().unwrap())),
+        outcome(ro.lookup_domain_by_name("test").and_then(|d| d.suspend()).map(|()| 0)),
+        outcome(conn.define_domain_xml("<domain").map(|d| d.name().unwrap())),
+        outcome(conn.lookup_domain_by_name("test").and_then(|d| d.create()).map(|()| 0)),
+        outcome(conn.lookup_network_by_name("nope").map(|n| n.name().unwrap())),
+        outcome(conn.lookup_storage_pool_by_name("nope").map(|p| p.name().unwrap())),
+        outcome(ro.lookup_domain_by_name("test").and_then(|d| d.xml_desc(sys::VIR_DOMAIN_XML_SECURE)).map(|x| x.len())),
+        outcome(conn.lookup_domain_by_uuid_string("not-a-uuid").map(|d| d.name().unwrap())),
+        outcome(conn.lookup_network_by_uuid_string("not-a-uuid").map(|d| d.name().unwrap())),
+        outcome(virt::stream::Stream::new(&conn, 4).map(|_| 0)),
+        outcome(ro.lookup_network_by_name("default").and_then(|n| n.destroy()).map(|()| 0)),
+        outcome(ro.lookup_storage_pool_by_name("default-pool").and_then(|p| p.destroy()).map(|()| 0)),
+        outcome(conn.lookup_domain_by_id(9999).map(|d| d.name().unwrap())),
+        outcome(conn.hostname()),
+        // python's getInfo gives the memory in MiB.
+        outcome(conn.node_info().map(|i| format!("{} {} {} {}", i.model, i.memory / 1024, i.cpus, i.mhz))),
+        outcome(conn.max_vcpus(None)),
+        outcome(conn.list_all_domains(0).map(|l| {
+            let mut names: Vec<String> = l.iter().map(|d| d.name().unwrap()).collect();
+            names.sort();
+            names.join(",")
+        })),
+        outcome(
+            conn.lookup_domain_by_name("test")
+                .and_then(|d| d.state())
+                .map(|(s, r)| format!("{} {}", s.to_raw(), r.to_raw())),
+        ),
+        outcome(
+            conn.lookup_domain_by_name("test").and_then(|d| d.metadata(sys::VIR_DOMAIN_METADATA_TITLE as i32, None, 0)),
+        ),
+        outcome(conn.driver_type()),
+        outcome(conn.lib_version()),
+        outcome(conn.lookup_domain_by_name("test").and_then(|d| d.set_memory(1)).map(|()| 0)),
+        outcome(conn.lookup_network_by_name("default").and_then(|n| n.bridge_name())),
+    ]
+}
+
+const PYTHON: &str = r#"
+import sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+uri = sys.argv[1]
+conn = libvirt.open(uri)
+ro = libvirt.openReadOnly(uri)
+def out(f):
+    try:
+        print("ok %s" % (f(),))
+    except libvirt.libvirtError as e:
+        print("err %d %d %s" % (e.get_error_code(), e.get_error_domain(), e.get_error_message().replace("\n", "\\n")))
+out(lambda: conn.lookupByName("nope").name())
+out(lambda: ro.lookupByName("test").suspend())
+out(lambda: conn.defineXML("<domain").name())
+out(lambda: conn.lookupByName("test").create())
+out(lambda: conn.networkLookupByName("nope").name())
+out(lambda: conn.storagePoolLookupByName("nope").name())
+out(lambda: len(ro.lookupByName("test").XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)))
+out(lambda: conn.lookupByUUIDString("not-a-uuid").name())
+out(lambda: conn.networkLookupByUUIDString("not-a-uuid").name())
+out(lambda: conn.newStream(4) and 0)
+out(lambda: ro.networkLookupByName("default").destroy())
+out(lambda: ro.storagePoolLookupByName("default-pool").destroy())
+out(lambda: conn.lookupByID(9999).name())
+out(lambda: conn.getHostname())
+out(lambda: "%s %d %d %d" % tuple(conn.getInfo()[0:4]))
+out(lambda: conn.getMaxVcpus(None))
+out(lambda: ",".join(sorted(d.name() for d in conn.listAllDomains(0))))
+out(lambda: "%d %d" % tuple(conn.lookupByName("test").state()))
+out(lambda: conn.lookupByName("test").metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, 0))
+out(lambda: conn.getType())
+out(lambda: conn.getLibVersion())
+out(lambda: conn.lookupByName("test").setMemory(1))
+out(lambda: conn.networkLookupByName("default").bridgeName())
+"#;
+
+#[test]
+fn same_values_and_errors_as_libvirts_client() {
+    let Some(python) = require_python_libvirt() else { return };
+    let Some(daemon) = Libvirtd::start_or_skip() else { return };
+    let uri = daemon.tcp_uri();
+    let out = std::process::Command::new(python).args(["-c", PYTHON, &uri]).output().expect("run python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    let ours = ours(&uri);
+    assert_eq!(ours.len(), theirs.len(), "ours {ours:#?} theirs {theirs:#?}");
+    for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+        // python prints None for calls returning nothing; ours print 0.
+        let t = if t == "ok None" || t == "ok 0" { "ok 0" } else { t.as_str() };
+        assert_eq!(o, t, "case {i}");
+    }
+}
