@@ -9,7 +9,10 @@
 //! daemon-min and libvirtd. No assertion is changed. Left out, with the reason:
 //! - `integration_qemu.rs`: needs `qemu:///system` (a privileged QEMU daemon), `#[ignore]`d upstream too.
 //! - on the remote targets, `connect::test_get_uri`: it asserts the URI is the literal
-//!   `test:///default`, which a `test+tcp://…` connection cannot report.
+//!   `test:///default`, which a `test+unix://…` connection cannot report.
+//!
+//! The remote targets are reached over their UNIX sockets: `test_is_secure` asserts a secure
+//! connection, which plain TCP is not (libvirt's own client says the same).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -237,11 +240,11 @@ fn virt_tests_pass_against_daemon_min() {
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let mut skips: Vec<&str> = DAEMON_MIN_GAPS.iter().map(|(t, _)| *t).collect();
     skips.push("connect::test_get_uri");
-    check("daemon-min", Some(&daemon.tcp_uri()), &skips);
+    check("daemon-min", Some(&daemon.unix_uri()), &skips);
 }
 
 #[test]
 fn virt_tests_pass_against_libvirtd() {
     let Some(daemon) = Libvirtd::start_or_skip() else { return };
-    check("libvirtd 9.0", Some(&daemon.tcp_uri()), &["connect::test_get_uri"]);
+    check("libvirtd 9.0", Some(&daemon.unix_uri()), &["connect::test_get_uri"]);
 }

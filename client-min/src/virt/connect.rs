@@ -91,6 +91,7 @@ struct Inner {
     uri: String,
     read_only: bool,
     encrypted: bool,
+    secure: bool,
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     hv_type: Mutex<Option<String>>,
 }
@@ -150,6 +151,7 @@ impl Connect {
                 uri: opened.uri,
                 read_only: options.read_only,
                 encrypted: opened.encrypted,
+                secure: opened.secure,
                 hv_type: Mutex::new(None),
             }),
         })
@@ -245,14 +247,23 @@ impl Connect {
         Ok(self.inner.client.close_reason().is_none())
     }
 
-    /// `virConnectIsEncrypted`.
+    /// `virConnectIsEncrypted`: the transport encrypts (TLS) and the daemon's driver says its
+    /// connection is secure, as the remote driver computes it.
     pub fn is_encrypted(&self) -> Result<bool, Error> {
-        Ok(self.inner.encrypted)
+        let secure = self.call::<r::ConnectIsSecure>(&())?.secure != 0;
+        Ok(self.inner.encrypted && secure)
     }
 
-    /// `virConnectIsSecure`.
+    /// `virConnectIsSecure`: the transport is safe from eavesdropping (UNIX socket, TLS, ssh;
+    /// not plain TCP or an ext command) and the daemon's driver says its connection is secure.
     pub fn is_secure(&self) -> Result<bool, Error> {
-        Ok(self.call::<r::ConnectIsSecure>(&())?.secure != 0)
+        let secure = self.call::<r::ConnectIsSecure>(&())?.secure != 0;
+        Ok(self.inner.secure && secure)
+    }
+
+    /// Whether `other` is this same connection (a clone of it).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// `virConnectListDomains`: the ids of the running domains.

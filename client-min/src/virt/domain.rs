@@ -345,6 +345,11 @@ impl Domain {
     /// `virDomainOpenConsole`: attaches `stream` to the console.
     pub fn open_console(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virDomainOpenConsole")?;
+        stream.check_connection(
+            &self.conn,
+            "virDomainOpenConsole",
+            format!("stream must match connection of domain '{}'", self.name),
+        )?;
         let args = r::RemoteDomainOpenConsoleArgs { dom: self.raw(), dev_name: opt(name), flags };
         stream.start::<r::DomainOpenConsole>(&args).map(|_| ())
     }
@@ -352,6 +357,11 @@ impl Domain {
     /// `virDomainOpenChannel`: attaches `stream` to a channel.
     pub fn open_channel(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virDomainOpenChannel")?;
+        stream.check_connection(
+            &self.conn,
+            "virDomainOpenChannel",
+            format!("stream must match connection of domain '{}'", self.name),
+        )?;
         let args = r::RemoteDomainOpenChannelArgs { dom: self.raw(), name: opt(name), flags };
         stream.start::<r::DomainOpenChannel>(&args).map(|_| ())
     }
@@ -555,6 +565,11 @@ impl Domain {
     /// `virDomainScreenshot`: attaches `stream` to the screen's image; answers its MIME type.
     pub fn screenshot(&self, stream: &Stream, screen: u32, flags: u32) -> Result<String, Error> {
         self.conn.check_rw("virDomainScreenshot")?;
+        stream.check_connection(
+            &self.conn,
+            "virDomainScreenshot",
+            format!("stream must match connection of domain '{}'", self.name),
+        )?;
         let args = r::RemoteDomainScreenshotArgs { dom: self.raw(), screen, flags };
         let ret = stream.start::<r::DomainScreenshot>(&args)?;
         Ok(ret.mime.map(|m| m.to_string()).unwrap_or_default())

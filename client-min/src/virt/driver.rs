@@ -22,6 +22,9 @@ pub(crate) struct Opened {
     pub(crate) uri: String,
     /// The transport encrypts (TLS): `virConnectIsEncrypted`.
     pub(crate) encrypted: bool,
+    /// The transport is secure (the remote driver's `is_secure`: TLS, UNIX, ssh; not TCP or
+    /// ext): `virConnectIsSecure`.
+    pub(crate) secure: bool,
 }
 
 /// A driver's open: `None` when it does not take the URI.
@@ -53,6 +56,7 @@ fn open_local(uri: Option<&str>, options: &ConnectOptions) -> Option<Result<Open
         client,
         uri: shown_uri(uri),
         encrypted: false,
+        secure: true,
     }))
 }
 
@@ -75,7 +79,8 @@ fn remote(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened, Error> 
         // Opened without a URI: the remote driver asks the daemon which one it picked.
         None => client.call::<ConnectGetUri>(&()).map_err(Error::from)?.uri.to_string(),
     };
-    Ok(Opened { client, uri, encrypted: target.transport == Transport::Tls })
+    let secure = !matches!(target.transport, Transport::Tcp | Transport::Ext);
+    Ok(Opened { client, uri, encrypted: target.transport == Transport::Tls, secure })
 }
 
 /// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the

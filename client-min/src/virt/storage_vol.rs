@@ -86,6 +86,8 @@ impl StorageVol {
     /// `virStorageVolDownload`: attaches `stream` to the volume's content.
     pub fn download(&self, stream: &Stream, offset: u64, length: u64, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virStorageVolDownload")?;
+        let message = format!("stream in virStorageVolDownload must match connection of volume '{}'", self.raw.name);
+        stream.check_connection(&self.conn, "virStorageVolDownload", message)?;
         let args = r::RemoteStorageVolDownloadArgs { vol: self.raw(), offset, length, flags };
         stream.start::<r::StorageVolDownload>(&args)
     }
@@ -93,6 +95,8 @@ impl StorageVol {
     /// `virStorageVolUpload`: attaches `stream` to write the volume.
     pub fn upload(&self, stream: &Stream, offset: u64, length: u64, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virStorageVolUpload")?;
+        let message = format!("stream in virStorageVolUpload must match connection of volume '{}'", self.raw.name);
+        stream.check_connection(&self.conn, "virStorageVolUpload", message)?;
         let args = r::RemoteStorageVolUploadArgs { vol: self.raw(), offset, length, flags };
         stream.start::<r::StorageVolUpload>(&args)
     }

@@ -39,6 +39,16 @@ impl Stream {
         Ok(Self { conn: conn.clone(), flags, handle: Mutex::new(None) })
     }
 
+    /// Refuses a stream of another connection than `conn` (`virCheck…` in the APIs that attach
+    /// a stream), with `message`.
+    pub(crate) fn check_connection(&self, conn: &Connect, func: &str, message: String) -> Result<(), Error> {
+        if self.conn.same_as(conn) {
+            Ok(())
+        } else {
+            Err(Error::invalid_arg(func, message))
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<StreamHandle>> {
         self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
