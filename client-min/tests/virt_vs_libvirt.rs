@@ -200,4 +200,173 @@ fn same_values_and_errors_as_libvirts_client() {
         }
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+    let failed = ours.iter().filter(|o| o.starts_with("err")).count();
+    eprintln!("{} calls agree with libvirt's client ({failed} of them failures): {ours:?}", ours.len());
+}
+
+/// Object lifecycles, each side on objects of its own (`NAME` is `py` or `rs` in the XML).
+const LIFECYCLE_PY: &str = r#"
+import sys, libvirt
+libvirt.registerErrorHandler(lambda *a: None, None)
+uri, tag = sys.argv[1], sys.argv[2]
+conn = libvirt.open(uri)
+def out(f):
+    try:
+        r = f()
+        print("ok %s" % ("0" if r is None else r,))
+    except libvirt.libvirtError as e:
+        print("err %d %d %s" % (e.get_error_code(), e.get_error_domain(), e.get_error_message().replace(tag, "NAME").replace("\n", "\\n")))
+b = lambda v: "true" if v else "false"
+dxml = "<domain type='test'><name>%s-dom</name><memory>65536</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>" % tag
+out(lambda: conn.defineXML(dxml).name().replace(tag, "NAME"))
+d = conn.lookupByName(tag + "-dom")
+out(lambda: b(d.isActive()))
+out(lambda: d.create())
+out(lambda: b(d.isActive()))
+out(lambda: d.ID() > 0)
+out(lambda: d.suspend())
+out(lambda: "%d %d" % tuple(d.state()))
+out(lambda: d.resume())
+out(lambda: d.setMemory(32768))
+out(lambda: d.info()[2])
+out(lambda: d.setAutostart(1))
+out(lambda: b(d.autostart()))
+out(lambda: d.snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName())
+out(lambda: ",".join(s.getName() for s in d.listAllSnapshots(0)))
+out(lambda: d.snapshotCurrent(0).getName())
+out(lambda: d.snapshotLookupByName("s1", 0).delete(0))
+out(lambda: d.snapshotNum(0))
+out(lambda: d.destroy())
+out(lambda: "%d %d" % tuple(d.state()))
+out(lambda: d.undefine())
+out(lambda: conn.lookupByName(tag + "-dom").name())
+nxml = "<network><name>%s-net</name><bridge name='%sbr0'/><ip address='192.168.%d.1' netmask='255.255.255.0'/></network>" % (tag, tag, 200 if tag == "py" else 201)
+out(lambda: conn.networkDefineXML(nxml).name().replace(tag, "NAME"))
+n = conn.networkLookupByName(tag + "-net")
+out(lambda: n.create())
+out(lambda: b(n.isActive()))
+out(lambda: b(n.isPersistent()))
+out(lambda: n.bridgeName().replace(tag, "NAME"))
+out(lambda: n.destroy())
+out(lambda: n.undefine())
+pxml = "<pool type='dir'><name>%s-pool</name><target><path>/%s-pool</path></target></pool>" % (tag, tag)
+out(lambda: conn.storagePoolDefineXML(pxml, 0).name().replace(tag, "NAME"))
+p = conn.storagePoolLookupByName(tag + "-pool")
+out(lambda: p.create(0))
+vxml = "<volume><name>v1</name><capacity>1048576</capacity></volume>"
+out(lambda: p.createXML(vxml, 0).name())
+out(lambda: ",".join(v.name() for v in p.listAllVolumes(0)))
+out(lambda: p.storageVolLookupByName("v1").info()[1])
+out(lambda: p.storageVolLookupByName("v1").path().replace(tag, "NAME"))
+out(lambda: p.storageVolLookupByName("v1").resize(2097152, 0))
+out(lambda: p.storageVolLookupByName("v1").info()[1])
+out(lambda: p.storageVolLookupByName("v1").delete(0))
+out(lambda: p.numOfVolumes())
+out(lambda: p.destroy())
+out(lambda: p.undefine())
+sxml = "<secret ephemeral='no' private='yes'><usage type='volume'><volume>/%s-vol</volume></usage></secret>" % tag
+out(lambda: conn.secretDefineXML(sxml, 0).usageID().replace(tag, "NAME"))
+sec = lambda: conn.secretLookupByUsage(libvirt.VIR_SECRET_USAGE_TYPE_VOLUME, "/%s-vol" % tag)
+out(lambda: sec().usageType())
+out(lambda: sec().setValue(b"hunter2", 0))
+out(lambda: sec().value(0).decode())
+out(lambda: sec().undefine())
+"#;
+
+fn lifecycle_ours(uri: &str) -> Vec<String> {
+    let tag = "rs";
+    let conn = Connect::open(Some(uri)).unwrap();
+    let n = |s: String| s.replace(tag, "NAME");
+    let o = |r: Result<String, Error>| match r {
+        Ok(v) => format!("ok {v}"),
+        Err(e) => format!(
+            "err {} {} {}",
+            e.code().to_raw(),
+            e.domain().to_raw(),
+            e.message().replace(tag, "NAME").replace('\n', "\\n")
+        ),
+    };
+    let unit = |r: Result<(), Error>| o(r.map(|()| "0".to_owned()));
+    let b = |r: Result<bool, Error>| o(r.map(|v| v.to_string()));
+    let mut out = Vec::new();
+    let dxml = format!("<domain type='test'><name>{tag}-dom</name><memory>65536</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>");
+    out.push(o(conn.define_domain_xml(&dxml).and_then(|d| d.name()).map(n)));
+    let d = conn.lookup_domain_by_name(&format!("{tag}-dom")).unwrap();
+    out.push(b(d.is_active()));
+    out.push(unit(d.create()));
+    out.push(b(d.is_active()));
+    out.push(o(Ok(if d.id().is_some_and(|i| i > 0) { "True" } else { "False" }.to_owned())));
+    out.push(unit(d.suspend()));
+    out.push(o(d.state().map(|(s, r)| format!("{} {}", s.to_raw(), r.to_raw()))));
+    out.push(unit(d.resume()));
+    out.push(unit(d.set_memory(32768)));
+    out.push(o(d.info().map(|i| i.memory.to_string())));
+    out.push(unit(d.set_autostart(true)));
+    out.push(b(d.autostart()));
+    out.push(o(d.create_snapshot_xml("<domainsnapshot><name>s1</name></domainsnapshot>", 0).and_then(|s| s.name())));
+    out.push(o(d.list_all_snapshots(0).map(|l| l.iter().map(|s| s.name().unwrap()).collect::<Vec<_>>().join(","))));
+    out.push(o(d.current_snapshot(0).and_then(|s| s.name())));
+    out.push(unit(virt::domain::Domain::lookup_snapshot_by_name(&d, "s1", 0).and_then(|s| s.delete(0))));
+    out.push(o(d.num_snapshots(0).map(|x| x.to_string())));
+    out.push(unit(d.destroy()));
+    out.push(o(d.state().map(|(s, r)| format!("{} {}", s.to_raw(), r.to_raw()))));
+    out.push(unit(d.undefine()));
+    out.push(o(conn.lookup_domain_by_name(&format!("{tag}-dom")).and_then(|d| d.name())));
+    let nxml = format!("<network><name>{tag}-net</name><bridge name='{tag}br0'/><ip address='192.168.201.1' netmask='255.255.255.0'/></network>");
+    out.push(o(conn.define_network_xml(&nxml).and_then(|x| x.name()).map(n)));
+    let net = conn.lookup_network_by_name(&format!("{tag}-net")).unwrap();
+    out.push(unit(net.create()));
+    out.push(b(net.is_active()));
+    out.push(b(net.is_persistent()));
+    out.push(o(net.bridge_name().map(n)));
+    out.push(unit(net.destroy()));
+    out.push(unit(net.undefine()));
+    let pxml = format!("<pool type='dir'><name>{tag}-pool</name><target><path>/{tag}-pool</path></target></pool>");
+    out.push(o(conn.define_storage_pool_xml(&pxml, 0).and_then(|x| x.name()).map(n)));
+    let p = conn.lookup_storage_pool_by_name(&format!("{tag}-pool")).unwrap();
+    out.push(unit(p.create(0)));
+    let vxml = "<volume><name>v1</name><capacity>1048576</capacity></volume>";
+    out.push(o(virt::storage_vol::StorageVol::create_xml(&p, vxml, 0).and_then(|v| v.name())));
+    out.push(o(p.list_all_volumes(0).map(|l| l.iter().map(|v| v.name().unwrap()).collect::<Vec<_>>().join(","))));
+    let vol = || p.lookup_storage_vol_by_name("v1");
+    out.push(o(vol().and_then(|v| v.info()).map(|i| i.capacity.to_string())));
+    out.push(o(vol().and_then(|v| v.path()).map(n)));
+    out.push(unit(vol().and_then(|v| v.resize(2_097_152, 0))));
+    out.push(o(vol().and_then(|v| v.info()).map(|i| i.capacity.to_string())));
+    out.push(unit(vol().and_then(|v| v.delete(0))));
+    out.push(o(p.num_of_volumes().map(|x| x.to_string())));
+    out.push(unit(p.destroy()));
+    out.push(unit(p.undefine()));
+    let sxml = format!(
+        "<secret ephemeral='no' private='yes'><usage type='volume'><volume>/{tag}-vol</volume></usage></secret>"
+    );
+    out.push(o(conn.define_secret_xml(&sxml, 0).and_then(|x| x.usage_id()).map(n)));
+    let sec = || conn.lookup_secret_by_usage(sys::VIR_SECRET_USAGE_TYPE_VOLUME as i32, &format!("/{tag}-vol"));
+    out.push(o(sec().and_then(|s| s.usage_type()).map(|x| x.to_string())));
+    out.push(unit(sec().and_then(|s| s.set_value(b"hunter2", 0))));
+    out.push(o(sec().and_then(|s| s.value(0)).map(|v| String::from_utf8_lossy(&v).into_owned())));
+    out.push(unit(sec().and_then(|s| s.undefine())));
+    out
+}
+
+#[test]
+fn object_lifecycles_as_libvirts_client() {
+    let Some(python) = require_python_libvirt() else { return };
+    let Some(daemon) = Libvirtd::start_or_skip() else { return };
+    let uri = daemon.tcp_uri();
+    let out = std::process::Command::new(python).args(["-c", LIFECYCLE_PY, &uri, "py"]).output().expect("run python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    let ours = lifecycle_ours(&uri);
+    assert_eq!(ours.len(), theirs.len(), "ours {ours:#?} theirs {theirs:#?}");
+    let differ: Vec<String> = ours
+        .iter()
+        .zip(&theirs)
+        .enumerate()
+        .filter(|(_, (o, t))| o != t)
+        .map(|(i, (o, t))| format!("case {i}: ours {o:?}, libvirt {t:?}"))
+        .collect();
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    let failed = ours.iter().filter(|o| o.starts_with("err")).count();
+    eprintln!("{} calls agree with libvirt's client ({failed} of them failures): {ours:?}", ours.len());
 }
