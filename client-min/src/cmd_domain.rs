@@ -899,32 +899,15 @@ fn cmd_screenshot(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Ok(file) = cmd.string_req(v, "file") else { return false };
     let Ok(screen) = cmd.uint(v, "screen") else { return false };
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    if let Err(e) = v.conn().check_rw("virDomainScreenshot") {
-        v.last_error = Some(e);
-        v.error(&format!("could not take a screenshot of {name}"));
-        return false;
-    }
-    let args = RemoteDomainScreenshotArgs { dom: dom.clone(), screen: screen.unwrap_or(0), flags: 0 };
-    let body = match proto_core::xdr::to_bytes(&args) {
-        Ok(b) => b,
-        Err(e) => {
-            v.error(&e.to_string());
-            return false;
-        }
-    };
-    let client = v.conn().client().clone();
-    let spec = proto_core::client::CallSpec::of::<DomainScreenshot>();
-    let r = client.call_stream(spec, &body).map_err(ApiError::from).and_then(|(reply, stream)| {
-        let ret: RemoteDomainScreenshotRet = proto_core::xdr::from_bytes(reply).map_err(|e| {
-            ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, format!("Unable to decode reply: {e}"))
-        })?;
-        Ok((ret, stream))
-    });
-    let Some((ret, mut stream)) = v.api(r) else {
+    // virsh: virStreamNew, virDomainScreenshot, virStreamRecvAll, virStreamFinish.
+    let d = api_domain(v, &dom);
+    let stream = virt::stream::Stream::new(v.conn().api(), 0).map_err(ApiError::from);
+    let r =
+        stream.and_then(|st| d.screenshot(&st, screen.unwrap_or(0), 0).map(|mime| (mime, st)).map_err(ApiError::from));
+    let Some((mime, stream)) = v.api(r) else {
         v.error(&format!("could not take a screenshot of {name}"));
         return false;
     };
-    let mime = ret.mime.map(|m| m.to_string()).unwrap_or_default();
     let (path, _generated) = match file {
         Some(f) => (f.to_owned(), false),
         None => {
@@ -954,7 +937,20 @@ fn cmd_screenshot(v: &mut Virsh, cmd: &Cmd) -> bool {
             return false;
         }
     };
-    if std::io::copy(&mut stream, &mut out).is_err() {
+    let mut buf = vec![0u8; 256 * 1024];
+    let received = loop {
+        match stream.recv(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => {
+                let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+                if std::io::Write::write_all(&mut out, &buf[..n]).is_err() {
+                    break false;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    if !received {
         v.error(&format!("could not receive data from domain '{name}'"));
         if created {
             let _ = std::fs::remove_file(&path);
