@@ -70,6 +70,14 @@ fn async_events(uri: &str) {
         }
         dom.resume().await.unwrap();
         assert!(dom.state().await.unwrap().0.is(virt::domain::DomainState::Running));
+        // The async twin and the blocking API see the same domain.
+        let blocking = Connect::open(Some(uri)).unwrap().lookup_domain_by_name("test").unwrap();
+        assert_eq!(dom.os_type().await.unwrap(), blocking.os_type().unwrap());
+        assert_eq!(dom.max_memory().await.unwrap(), blocking.max_memory().unwrap());
+        let before = dom.autostart().await.unwrap();
+        dom.set_autostart(!before).await.unwrap();
+        assert_eq!(blocking.autostart().unwrap(), !before);
+        dom.set_autostart(before).await.unwrap();
     });
 }
 

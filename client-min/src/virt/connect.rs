@@ -92,6 +92,8 @@ struct Inner {
     read_only: bool,
     encrypted: bool,
     secure: bool,
+    /// Keeps the in-process `test:///default` state alive while this connection is open.
+    _local: Option<Arc<driver::LocalDefault>>,
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     hv_type: Mutex<Option<String>>,
 }
@@ -152,6 +154,7 @@ impl Connect {
                 read_only: options.read_only,
                 encrypted: opened.encrypted,
                 secure: opened.secure,
+                _local: opened.local,
                 hv_type: Mutex::new(None),
             }),
         })

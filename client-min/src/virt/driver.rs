@@ -3,11 +3,21 @@
 //!
 //! Here the local driver is the in-process `test:///` driver (daemon-min's in-memory
 //! hypervisor, served inside this process over a socket pair, as libvirt's client library runs
-//! `test:///` without a daemon); the remote driver reaches a daemon over any transport the
+//! `test:///` without a daemon; `test:///default`'s state is shared by the connections open to
+//! it, as libvirt's is); the remote driver reaches a daemon over any transport the
 //! blocking adapter has (unix, tcp, tls, ssh, ext). Every driver hands back an
 //! [`adapter_blocking::Client`], so the API does not care which one answered.
 
+use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
+
+use adapter_blocking::server::{Server, Shutdown};
+use adapter_blocking::transport::Channel;
+use daemon_min::dispatch::Daemon;
+use daemon_min::hypervisor::{host, Hypervisor, SharedHypervisor};
+use daemon_min::serve::{served_programs, DaemonHandler};
+use proto_core::server::ServerConfig;
 
 use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::programs::remote::ConnectGetUri;
@@ -25,7 +35,13 @@ pub(crate) struct Opened {
     /// The transport is secure (the remote driver's `is_secure`: TLS, UNIX, ssh; not TCP or
     /// ext): `virConnectIsSecure`.
     pub(crate) secure: bool,
+    /// For `test:///default`: holds the shared state while this connection is open.
+    pub(crate) local: Option<Arc<LocalDefault>>,
 }
+
+/// The state of the in-process `test:///default`, alive while a connection to it is open.
+#[derive(Debug)]
+pub(crate) struct LocalDefault(Arc<Daemon>);
 
 /// A driver's open: `None` when it does not take the URI.
 type DriverOpen = fn(Option<&str>, &ConnectOptions) -> Option<Result<Opened, Error>>;
@@ -47,17 +63,65 @@ pub(crate) fn open(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened
 /// The in-process `test:///` driver (`test:///default`, `test:///PATH`).
 fn open_local(uri: Option<&str>, options: &ConnectOptions) -> Option<Result<Opened, Error>> {
     let uri = uri.filter(|u| daemon_min::embedded::is_local_test_uri(u))?;
+    Some(local_channel(uri).and_then(|(ours, stop, local)| {
+        let flags = u32::from(options.read_only);
+        Client::connect_channel(Channel::Unix(ours), Some(uri.to_owned()), flags, options)
+            .map_err(|e| {
+                stop.shutdown();
+                Error::from(e)
+            })
+            .map(|client| Opened { client, uri: shown_uri(uri), encrypted: false, secure: true, local })
+    }))
+}
+
+/// daemon-min's daemon behind a local test URI. As in libvirt's test driver, every open of
+/// `test:///default` shares one state while any connection to it stays open (then it starts
+/// afresh); each `test:///PATH` open reads its file into a state of its own.
+/// The registry holds the default state weakly through the connections' handles (not the
+/// serving threads'), so that it ends as soon as the last connection is closed.
+fn local_daemon(uri: &str) -> (Arc<Daemon>, Option<Arc<LocalDefault>>) {
+    static DEFAULT: Mutex<Weak<LocalDefault>> = Mutex::new(Weak::new());
+    let make = || {
+        let hostname = host::system_hostname();
+        Arc::new(Daemon::new(SharedHypervisor::new(Hypervisor::new_default(&hostname)), hostname))
+    };
+    let path = uri.trim_start_matches("test://").split('?').next().unwrap_or_default();
+    if path != "/default" {
+        return (make(), None);
+    }
+    let mut shared = DEFAULT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(d) = shared.upgrade() {
+        return (d.0.clone(), Some(d));
+    }
+    let d = Arc::new(LocalDefault(make()));
+    *shared = Arc::downgrade(&d);
+    (d.0.clone(), Some(d))
+}
+
+/// Serves a local test URI's daemon on one end of a socket pair, from a thread that ends with
+/// the connection; answers the other end (for the blocking or the async client) and the
+/// server's stop handle.
+pub(crate) fn local_channel(uri: &str) -> Result<(UnixStream, Shutdown, Option<Arc<LocalDefault>>), Error> {
     let path = uri.trim_start_matches("test://");
     if path != "/default" && std::fs::File::open(path).is_err() {
         // The test driver reads the file with libxml2, which complains on standard error.
         eprintln!("I/O warning : failed to load external entity \"{path}\"");
     }
-    Some(daemon_min::embedded::open(uri, options.read_only, options).map_err(Error::from).map(|client| Opened {
-        client,
-        uri: shown_uri(uri),
-        encrypted: false,
-        secure: true,
-    }))
+    let io = |e: std::io::Error| Error::new(ErrorNumber::SystemError, ErrorDomain::Rpc, e.to_string());
+    let (ours, theirs) = UnixStream::pair().map_err(io)?;
+    let (daemon, local) = local_daemon(uri);
+    let handler = Arc::new(DaemonHandler::new(daemon));
+    let mut server = Server::new(Vec::new(), 1, handler).map_err(io)?;
+    let config = ServerConfig::default().with_programs(served_programs()).with_keepalive(None);
+    server.adopt(theirs, config).map_err(io)?;
+    let stop = server.shutdown_handle();
+    std::thread::Builder::new()
+        .name("test-driver".into())
+        .spawn(move || {
+            let _ = server.run();
+        })
+        .map_err(io)?;
+    Ok((ours, stop, local))
 }
 
 /// The remote driver: any URI, through a daemon.
@@ -80,7 +144,7 @@ fn remote(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened, Error> 
         None => client.call::<ConnectGetUri>(&()).map_err(Error::from)?.uri.to_string(),
     };
     let secure = !matches!(target.transport, Transport::Tcp | Transport::Ext);
-    Ok(Opened { client, uri, encrypted: target.transport == Transport::Tls, secure })
+    Ok(Opened { client, uri, encrypted: target.transport == Transport::Tls, secure, local: None })
 }
 
 /// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the

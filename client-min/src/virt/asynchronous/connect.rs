@@ -1,6 +1,5 @@
 //! `virConnect…`, async.
 
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use adapter_smol::{Client, ConnectOptions};
@@ -23,6 +22,8 @@ struct Inner {
     client: Client,
     uri: String,
     read_only: bool,
+    /// Keeps the in-process `test:///default` state alive while this connection is open.
+    _local: Option<Arc<crate::driver::LocalDefault>>,
 }
 
 /// An async connection (`virConnectPtr`); clones share it.
@@ -37,28 +38,14 @@ impl std::fmt::Debug for Connect {
     }
 }
 
-/// The in-process `test:///` driver on smol: daemon-min's hypervisor served on one end of a
-/// socket pair by a thread, this client on the other.
-async fn open_local(uri: &str, options: &ConnectOptions) -> Result<Client, Error> {
-    use adapter_blocking::server::Server;
-    use daemon_min::dispatch::Daemon;
-    use daemon_min::hypervisor::{host, Hypervisor, SharedHypervisor};
-    use daemon_min::serve::{served_programs, DaemonHandler};
-    use proto_core::server::ServerConfig;
-
+/// The in-process `test:///` driver on smol: the blocking driver's local daemon (shared state
+/// for `test:///default`) on one end of a socket pair, this client on the other.
+async fn open_local(
+    uri: &str,
+    options: &ConnectOptions,
+) -> Result<(Client, Option<Arc<crate::driver::LocalDefault>>), Error> {
     let io = |e: std::io::Error| Error::new(ErrorNumber::SystemError, ErrorDomain::Rpc, e.to_string());
-    let (ours, theirs) = UnixStream::pair().map_err(io)?;
-    let hostname = host::system_hostname();
-    let daemon = Arc::new(Daemon::new(SharedHypervisor::new(Hypervisor::new_default(&hostname)), hostname));
-    let mut server = Server::new(Vec::new(), 1, Arc::new(DaemonHandler::new(daemon))).map_err(io)?;
-    server.adopt(theirs, ServerConfig::default().with_programs(served_programs()).with_keepalive(None)).map_err(io)?;
-    let stop = server.shutdown_handle();
-    std::thread::Builder::new()
-        .name("test-driver".into())
-        .spawn(move || {
-            let _ = server.run();
-        })
-        .map_err(io)?;
+    let (ours, stop, local) = crate::driver::local_channel(uri)?;
     let client = Client::start(Box::new(Async::new(ours).map_err(io)?), None, options.clone());
     let mut seq = ConnectSequence::new(Some(uri.to_owned()), u32::from(options.read_only));
     while let Some((spec, args)) = seq.next_call() {
@@ -75,7 +62,7 @@ async fn open_local(uri: &str, options: &ConnectOptions) -> Result<Client, Error
             return Err(adapter_smol::Error::from(e).into());
         }
     }
-    Ok(client)
+    Ok((client, local))
 }
 
 impl Connect {
@@ -94,8 +81,11 @@ impl Connect {
     pub async fn open_with(uri: Option<&str>, options: &ConnectOptions) -> Result<Self, Error> {
         let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = proto_core::uri::select_uri(uri, env_default.as_deref());
-        let (client, shown) = match uri {
-            Some(u) if daemon_min::embedded::is_local_test_uri(u) => (open_local(u, options).await?, shown_uri(u)),
+        let (client, shown, local) = match uri {
+            Some(u) if daemon_min::embedded::is_local_test_uri(u) => {
+                let (client, local) = open_local(u, options).await?;
+                (client, shown_uri(u), local)
+            }
             _ => {
                 let env = adapter_blocking::transport::client_env();
                 let target = match uri {
@@ -108,10 +98,10 @@ impl Connect {
                     Some(u) => shown_uri(u),
                     None => client.call::<r::ConnectGetUri>(&()).await?.uri.to_string(),
                 };
-                (client, shown)
+                (client, shown, None)
             }
         };
-        Ok(Self { inner: Arc::new(Inner { client, uri: shown, read_only: options.read_only }) })
+        Ok(Self { inner: Arc::new(Inner { client, uri: shown, read_only: options.read_only, _local: local }) })
     }
 
     /// The underlying async client.

@@ -217,3 +217,85 @@ void_calls! {
     /// `virDomainUndefine`.
     undefine = DomainUndefine(RemoteDomainUndefineArgs) "virDomainUndefine";
 }
+
+/// `(dom, flags)` and `(dom, value)` calls that change state and return nothing.
+macro_rules! void_arg_calls {
+    ($($(#[$doc:meta])* $fn:ident($a:ident: $aty:ty => $af:ident) = $proc:ident($args:ident) $api:literal;)*) => {
+        impl Domain {
+            $(
+                $(#[$doc])*
+                pub async fn $fn(&self, $a: $aty) -> Result<(), Error> {
+                    self.conn.call_rw::<r::$proc>($api, &r::$args { dom: self.raw(), $af: $a.into() }).await
+                }
+            )*
+        }
+    };
+}
+
+/// Queries of one field.
+macro_rules! query_calls {
+    ($($(#[$doc:meta])* $fn:ident($($a:ident: $aty:ty => $af:ident)?) -> $ret:ty = $proc:ident($args:ident).$field:ident $conv:expr;)*) => {
+        impl Domain {
+            $(
+                $(#[$doc])*
+                pub async fn $fn(&self $(, $a: $aty)?) -> Result<$ret, Error> {
+                    let ret = self.conn.call::<r::$proc>(&r::$args { dom: self.raw() $(, $af: $a)? }).await?;
+                    Ok($conv(ret.$field))
+                }
+            )*
+        }
+    };
+}
+
+void_arg_calls! {
+    /// `virDomainReboot`.
+    reboot(flags: u32 => flags) = DomainReboot(RemoteDomainRebootArgs) "virDomainReboot";
+    /// `virDomainShutdownFlags`.
+    shutdown_flags(flags: u32 => flags) = DomainShutdownFlags(RemoteDomainShutdownFlagsArgs) "virDomainShutdownFlags";
+    /// `virDomainDestroyFlags`.
+    destroy_flags(flags: u32 => flags) = DomainDestroyFlags(RemoteDomainDestroyFlagsArgs) "virDomainDestroyFlags";
+    /// `virDomainUndefineFlags`.
+    undefine_flags(flags: u32 => flags) = DomainUndefineFlags(RemoteDomainUndefineFlagsArgs) "virDomainUndefineFlags";
+    /// `virDomainPMWakeup`.
+    pm_wakeup(flags: u32 => flags) = DomainPmWakeup(RemoteDomainPmWakeupArgs) "virDomainPMWakeup";
+    /// `virDomainManagedSave`.
+    managed_save(flags: u32 => flags) = DomainManagedSave(RemoteDomainManagedSaveArgs) "virDomainManagedSave";
+    /// `virDomainManagedSaveRemove`.
+    managed_save_remove(flags: u32 => flags) = DomainManagedSaveRemove(RemoteDomainManagedSaveRemoveArgs) "virDomainManagedSaveRemove";
+    /// `virDomainSetAutostart`.
+    set_autostart(autostart: bool => autostart) = DomainSetAutostart(RemoteDomainSetAutostartArgs) "virDomainSetAutostart";
+    /// `virDomainSetMemory`.
+    set_memory(memory: u64 => memory) = DomainSetMemory(RemoteDomainSetMemoryArgs) "virDomainSetMemory";
+    /// `virDomainSetMaxMemory`.
+    set_max_memory(memory: u64 => memory) = DomainSetMaxMemory(RemoteDomainSetMaxMemoryArgs) "virDomainSetMaxMemory";
+    /// `virDomainSetVcpus`.
+    set_vcpus(vcpus: u32 => nvcpus) = DomainSetVcpus(RemoteDomainSetVcpusArgs) "virDomainSetVcpus";
+}
+
+impl Domain {
+    /// `virDomainReset`.
+    pub async fn reset(&self) -> Result<(), Error> {
+        self.conn
+            .call_rw::<r::DomainReset>("virDomainReset", &r::RemoteDomainResetArgs { dom: self.raw(), flags: 0 })
+            .await
+    }
+}
+
+query_calls! {
+    /// `virDomainGetOSType`.
+    os_type() -> String = DomainGetOsType(RemoteDomainGetOsTypeArgs).type_ |t: r::RemoteNonnullString| t.to_string();
+    /// `virDomainGetHostname`.
+    hostname(flags: u32 => flags) -> String = DomainGetHostname(RemoteDomainGetHostnameArgs).hostname |t: r::RemoteNonnullString| t.to_string();
+    /// `virDomainGetMaxMemory`.
+    max_memory() -> u64 = DomainGetMaxMemory(RemoteDomainGetMaxMemoryArgs).memory |m: u64| m;
+    /// `virDomainGetAutostart`.
+    autostart() -> bool = DomainGetAutostart(RemoteDomainGetAutostartArgs).autostart |a: i32| a != 0;
+    /// `virDomainHasManagedSaveImage`.
+    has_managed_save(flags: u32 => flags) -> bool = DomainHasManagedSaveImage(RemoteDomainHasManagedSaveImageArgs).result |a: i32| a != 0;
+    /// `virDomainIsUpdated`.
+    is_updated() -> bool = DomainIsUpdated(RemoteDomainIsUpdatedArgs).updated |a: i32| a != 0;
+    /// `virDomainGetVcpusFlags`.
+    vcpus_flags(flags: u32 => flags) -> u32 = DomainGetVcpusFlags(RemoteDomainGetVcpusFlagsArgs).num count;
+    /// `virDomainSnapshotNum`.
+    num_snapshots(flags: u32 => flags) -> u32 = DomainSnapshotNum(RemoteDomainSnapshotNumArgs).num count;
+}
