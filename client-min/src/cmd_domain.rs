@@ -10,7 +10,7 @@ use proto_core::{ErrorCode, ErrorDomain};
 
 use crate::conn::ApiError;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, format_uuid, parse_uuid, strtol_i32};
+use crate::util::{ascii_casecmp, format_uuid, strtol_i32};
 use crate::vsh::{data_req, flag, int, opt, string, Cmd, CmdDef, OptType, Reporter, REQ_OPT};
 use crate::Virsh;
 
@@ -205,37 +205,28 @@ pub(crate) fn lookup_domain(v: &mut Virsh, name: &str, flags: u8) -> Option<Dom>
     let mut dom = None;
     if flags & BYID != 0 {
         if let Some(id) = strtol_i32(name).filter(|id| *id >= 0) {
-            let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
-            dom = v.api(r).map(|r| r.dom);
+            let r = v.conn().api().lookup_domain_by_id(id.unsigned_abs()).map_err(ApiError::from);
+            dom = v.api(r);
         }
     }
     if dom.is_none() && flags & BYUUID != 0 && name.len() == 36 {
-        match parse_uuid(name) {
-            Some(uuid) => {
-                let r = v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid });
-                dom = v.api(r).map(|r| r.dom);
-            }
-            None => v.last_error = Some(invalid_uuid("virDomainLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_domain_by_uuid_string(name).map_err(ApiError::from);
+        dom = v.api(r);
     }
     if dom.is_none() && flags & BYNAME != 0 {
-        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name: name.into() });
-        dom = v.api(r).map(|r| r.dom);
+        let r = v.conn().api().lookup_domain_by_name(name).map_err(ApiError::from);
+        dom = v.api(r);
     }
     v.reset_error();
     if dom.is_none() {
         v.error(&format!("failed to get domain '{name}'"));
     }
-    dom
+    dom.map(|d| d.to_remote())
 }
 
-/// The error of a `…LookupByUUIDString` given something that is not a UUID.
-pub(crate) fn invalid_uuid(func: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::VIR_ERR_INVALID_ARG,
-        ErrorDomain::VIR_FROM_NONE,
-        format!("invalid argument: uuidstr in {func} must be a valid UUID"),
-    )
+/// The `virt` API's handle for `dom` on this connection.
+pub(crate) fn api_domain(v: &mut Virsh, dom: &Dom) -> virt::domain::Domain {
+    virt::domain::Domain::from_remote(v.conn().api(), dom.clone())
 }
 
 /// `virshCommandOptDomainBy`: the `<domain>` option, looked up; with the name as given.
@@ -253,9 +244,9 @@ pub(crate) fn opt_domain(v: &mut Virsh, cmd: &Cmd) -> Option<(Dom, String)> {
 /// unsupported. The reason is −1 from the fallback.
 pub(crate) fn domain_state(v: &mut Virsh, dom: &Dom) -> Option<(i32, i32)> {
     if !v.use_get_info {
-        let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
+        let r = api_domain(v, dom).state().map_err(ApiError::from);
         match r {
-            Ok(s) => return Some((s.state, s.reason)),
+            Ok((state, reason)) => return Some((i32::try_from(state.to_raw()).unwrap_or(i32::MAX), reason.to_raw())),
             Err(e) => {
                 let unsupported = e.code == ErrorCode::VIR_ERR_NO_SUPPORT;
                 v.last_error = Some(e);
@@ -266,8 +257,8 @@ pub(crate) fn domain_state(v: &mut Virsh, dom: &Dom) -> Option<(i32, i32)> {
             }
         }
     }
-    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
-    v.api(r).map(|i| (i32::from(i.state), -1))
+    let r = api_domain(v, dom).info().map_err(ApiError::from);
+    v.api(r).map(|i| (i32::try_from(i.state.to_raw()).unwrap_or(i32::MAX), -1))
 }
 
 fn id_string(dom: &Dom) -> String {
@@ -282,10 +273,7 @@ fn id_string(dom: &Dom) -> String {
 fn cmd_autostart(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
     let autostart = !cmd.flag("disable");
-    let r = v.conn().call_rw::<DomainSetAutostart>(
-        "virDomainSetAutostart",
-        &RemoteDomainSetAutostartArgs { dom, autostart: i32::from(autostart) },
-    );
+    let r = api_domain(v, &dom).set_autostart(autostart).map_err(ApiError::from);
     if v.api(r).is_none() {
         if autostart {
             v.error(&format!("Failed to mark domain '{name}' as autostarted"));
@@ -344,14 +332,13 @@ fn cmd_create(v: &mut Virsh, cmd: &Cmd) -> bool {
             flags |= bit;
         }
     }
-    let r = v
-        .conn()
-        .call_rw::<DomainCreateXml>("virDomainCreateXML", &RemoteDomainCreateXmlArgs { xml_desc: xml.into(), flags });
-    let Some(r) = v.api(r) else {
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    let r = v.conn().api().create_domain_xml(&xml, flags).map_err(ApiError::from);
+    let Some(dom) = v.api(r) else {
         v.error(&format!("Failed to create domain from {from}"));
         return false;
     };
-    v.print_extra(&format!("Domain '{}' created from {from}\n", r.dom.name));
+    v.print_extra(&format!("Domain '{}' created from {from}\n", dom.name().unwrap_or_default()));
     true
 }
 
@@ -359,21 +346,15 @@ fn cmd_define(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Ok(Some(from)) = cmd.string_req(v, "file") else { return false };
     let validate = cmd.flag("validate");
     let Some(xml) = read_file(v, from) else { return false };
-    let r = if validate {
-        v.conn().call_rw::<DomainDefineXmlFlags>(
-            "virDomainDefineXMLFlags",
-            &RemoteDomainDefineXmlFlagsArgs { xml: xml.into(), flags: 1 },
-        )
-    } else {
-        v.conn()
-            .call_rw::<DomainDefineXml>("virDomainDefineXML", &RemoteDomainDefineXmlArgs { xml: xml.into() })
-            .map(|r| RemoteDomainDefineXmlFlagsRet { dom: r.dom })
-    };
-    let Some(r) = v.api(r) else {
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    let r =
+        if validate { v.conn().api().define_domain_xml_flags(&xml, 1) } else { v.conn().api().define_domain_xml(&xml) }
+            .map_err(ApiError::from);
+    let Some(dom) = v.api(r) else {
         v.error(&format!("Failed to define domain from {from}"));
         return false;
     };
-    v.print_extra(&format!("Domain '{}' defined from {from}\n", r.dom.name));
+    v.print_extra(&format!("Domain '{}' defined from {from}\n", dom.name().unwrap_or_default()));
     true
 }
 
@@ -386,11 +367,8 @@ fn cmd_destroy(v: &mut Virsh, cmd: &Cmd) -> bool {
     if cmd.flag("remove-logs") {
         flags |= 2;
     }
-    let r = if flags != 0 {
-        v.conn().call_rw::<DomainDestroyFlags>("virDomainDestroyFlags", &RemoteDomainDestroyFlagsArgs { dom, flags })
-    } else {
-        v.conn().call_rw::<DomainDestroy>("virDomainDestroy", &RemoteDomainDestroyArgs { dom })
-    };
+    let d = api_domain(v, &dom);
+    let r = if flags != 0 { d.destroy_flags(flags) } else { d.destroy() }.map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to destroy domain '{name}'"));
         return false;
@@ -424,13 +402,14 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
     v.print(&line("Id:", &id_string(&dom)));
     v.print(&line("Name:", &dom.name.to_string_lossy()));
     v.print(&line("UUID:", &format_uuid(&dom.uuid)));
-    let r = v.conn().call::<DomainGetOsType>(&RemoteDomainGetOsTypeArgs { dom: dom.clone() });
+    let d = api_domain(v, &dom);
+    let r = d.os_type().map_err(ApiError::from);
     if let Some(os) = v.api(r) {
-        v.print(&line("OS Type:", &os.type_.to_string_lossy()));
+        v.print(&line("OS Type:", &os));
     }
-    let r = v.conn().call::<DomainGetInfo>(&RemoteDomainGetInfoArgs { dom: dom.clone() });
+    let r = d.info().map_err(ApiError::from);
     if let Some(info) = v.api(r) {
-        v.print(&line("State:", state_to_string(i32::from(info.state))));
+        v.print(&line("State:", state_to_string(i32::try_from(info.state.to_raw()).unwrap_or(i32::MAX))));
         v.print(&line("CPU(s):", &info.nr_virt_cpu.to_string()));
         if info.cpu_time != 0 {
             #[allow(clippy::cast_precision_loss)]
@@ -446,19 +425,18 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
     } else {
         ret = false;
     }
-    let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+    let r = d.is_persistent().map_err(ApiError::from);
     match v.api(r) {
-        Some(p) => v.print(&line("Persistent:", if p.persistent != 0 { "yes" } else { "no" })),
+        Some(p) => v.print(&line("Persistent:", if p { "yes" } else { "no" })),
         None => v.print(&line("Persistent:", "unknown")),
     }
-    let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+    let r = d.autostart().map_err(ApiError::from);
     if let Some(a) = v.api(r) {
-        v.print(&line("Autostart:", if a.autostart != 0 { "enable" } else { "disable" }));
+        v.print(&line("Autostart:", if a { "enable" } else { "disable" }));
     }
-    let r =
-        v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+    let r = d.has_managed_save(0).map_err(ApiError::from);
     match v.api(r) {
-        Some(m) => v.print(&line("Managed save:", if m.result != 0 { "yes" } else { "no" })),
+        Some(m) => v.print(&line("Managed save:", if m { "yes" } else { "no" })),
         None => v.print(&line("Managed save:", "unknown")),
     }
     let r = v.conn().call::<NodeGetSecurityModel>(&());
@@ -518,17 +496,9 @@ fn cmd_dumpxml(v: &mut Virsh, cmd: &Cmd) -> bool {
         v.error("--xpath is not supported by client-min");
         return false;
     }
-    if v.conn().read_only() && flags & (1 | 8) != 0 {
-        v.last_error = Some(ApiError::new(
-            ErrorCode::VIR_ERR_OPERATION_DENIED,
-            ErrorDomain::VIR_FROM_NONE,
-            "operation forbidden: virDomainGetXMLDesc with secure flag",
-        ));
-        return false;
-    }
-    let r = v.conn().call::<DomainGetXmlDesc>(&RemoteDomainGetXmlDescArgs { dom, flags });
+    let r = api_domain(v, &dom).xml_desc(flags).map_err(ApiError::from);
     let Some(x) = v.api(r) else { return false };
-    v.print(&x.xml.to_string_lossy());
+    v.print(&x);
     true
 }
 
@@ -557,8 +527,8 @@ mod list_flags {
 fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     use list_flags::*;
     let all = |v: &mut Virsh, flags: u32| {
-        let r = v.conn().call::<ConnectListAllDomains>(&RemoteConnectListAllDomainsArgs { need_results: 1, flags });
-        v.api(r).map(|r| r.domains)
+        let r = v.conn().api().list_all_domains(flags).map_err(ApiError::from);
+        v.api(r).map(|l| l.iter().map(virt::domain::Domain::to_remote).collect::<Vec<_>>())
     };
     let (mut list, filter) = if let Some(l) = all(v, flags) {
         (l, false)
@@ -581,24 +551,24 @@ fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     if filter {
         let mut kept = Vec::with_capacity(list.len());
         for dom in list {
+            let d = api_domain(v, &dom);
             if flags & (PERSISTENT | TRANSIENT) != 0 {
-                let r = v.conn().call::<DomainIsPersistent>(&RemoteDomainIsPersistentArgs { dom: dom.clone() });
+                let r = d.is_persistent().map_err(ApiError::from);
                 let Some(p) = v.api(r) else {
                     v.error("Failed to get domain persistence info");
                     return None;
                 };
-                let p = p.persistent != 0;
                 if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
                     continue;
                 }
             }
             if flags & (RUNNING | PAUSED | SHUTOFF | OTHER) != 0 {
-                let r = v.conn().call::<DomainGetState>(&RemoteDomainGetStateArgs { dom: dom.clone(), flags: 0 });
-                let Some(s) = v.api(r) else {
+                let r = d.state().map_err(ApiError::from);
+                let Some((s, _)) = v.api(r) else {
                     v.error("Failed to get domain state");
                     return None;
                 };
-                let s = s.state;
+                let s = s.to_raw();
                 if !((flags & RUNNING != 0 && s == 1)
                     || (flags & PAUSED != 0 && s == 3)
                     || (flags & SHUTOFF != 0 && s == 5)
@@ -608,37 +578,32 @@ fn collect_domains(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
                 }
             }
             if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
-                let r = v.conn().call::<DomainGetAutostart>(&RemoteDomainGetAutostartArgs { dom: dom.clone() });
+                let r = d.autostart().map_err(ApiError::from);
                 let Some(a) = v.api(r) else {
                     v.error("Failed to get domain autostart state");
                     return None;
                 };
-                let a = a.autostart != 0;
                 if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
                     continue;
                 }
             }
             if flags & (MANAGEDSAVE | NO_MANAGEDSAVE) != 0 {
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
+                let r = d.has_managed_save(0).map_err(ApiError::from);
                 let Some(m) = v.api(r) else {
                     v.error("Failed to check for managed save image");
                     return None;
                 };
-                let m = m.result != 0;
                 if !((flags & MANAGEDSAVE != 0 && m) || (flags & NO_MANAGEDSAVE != 0 && !m)) {
                     continue;
                 }
             }
             if flags & (HAS_SNAPSHOT | NO_SNAPSHOT) != 0 {
-                let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+                let r = d.num_snapshots(0).map_err(ApiError::from);
                 let Some(n) = v.api(r) else {
                     v.error("Failed to get snapshot count");
                     return None;
                 };
-                if !((flags & HAS_SNAPSHOT != 0 && n.num > 0) || (flags & NO_SNAPSHOT != 0 && n.num == 0)) {
+                if !((flags & HAS_SNAPSHOT != 0 && n > 0) || (flags & NO_SNAPSHOT != 0 && n == 0)) {
                     continue;
                 }
             }
@@ -698,15 +663,15 @@ fn collect_domains_old(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     }
     let mut out = Vec::new();
     for id in ids {
-        let r = v.conn().call::<DomainLookupById>(&RemoteDomainLookupByIdArgs { id });
+        let r = v.conn().api().lookup_domain_by_id(id.unsigned_abs()).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
-            out.push(d.dom);
+            out.push(d.to_remote());
         }
     }
     for name in names {
-        let r = v.conn().call::<DomainLookupByName>(&RemoteDomainLookupByNameArgs { name });
+        let r = v.conn().api().lookup_domain_by_name(&name.to_string_lossy()).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
-            out.push(d.dom);
+            out.push(d.to_remote());
         }
     }
     Some(out)
@@ -765,11 +730,8 @@ fn cmd_list(v: &mut Virsh, cmd: &Cmd) -> bool {
         if opt_table {
             let Some((mut state, _)) = domain_state(v, dom) else { continue };
             if managed && state == 5 {
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
-                if v.api(r).is_some_and(|m| m.result > 0) {
+                let r = api_domain(v, dom).has_managed_save(0).map_err(ApiError::from);
+                if v.api(r) == Some(true) {
                     state = -2;
                 }
             }
@@ -806,7 +768,7 @@ fn cmd_list(v: &mut Virsh, cmd: &Cmd) -> bool {
 
 fn cmd_resume(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call_rw::<DomainResume>("virDomainResume", &RemoteDomainResumeArgs { dom });
+    let r = api_domain(v, &dom).resume().map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to resume domain '{name}'"));
         return false;
@@ -817,7 +779,7 @@ fn cmd_resume(v: &mut Virsh, cmd: &Cmd) -> bool {
 
 fn cmd_suspend(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call_rw::<DomainSuspend>("virDomainSuspend", &RemoteDomainSuspendArgs { dom });
+    let r = api_domain(v, &dom).suspend().map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to suspend domain '{name}'"));
         return false;
@@ -847,11 +809,8 @@ fn cmd_shutdown(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = if flags != 0 {
-        v.conn().call_rw::<DomainShutdownFlags>("virDomainShutdownFlags", &RemoteDomainShutdownFlagsArgs { dom, flags })
-    } else {
-        v.conn().call_rw::<DomainShutdown>("virDomainShutdown", &RemoteDomainShutdownArgs { dom })
-    };
+    let d = api_domain(v, &dom);
+    let r = if flags != 0 { d.shutdown_flags(flags) } else { d.shutdown() }.map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to shutdown domain '{name}'"));
         return false;
@@ -882,17 +841,15 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let with_flags = |v: &mut Virsh, dom: &Dom, flags: u32| {
-        v.conn().call_rw::<DomainCreateWithFlags>(
-            "virDomainCreateWithFlags",
-            &RemoteDomainCreateWithFlagsArgs { dom: dom.clone(), flags },
-        )
+        let d = api_domain(v, dom);
+        d.create_with_flags(flags).map(|()| d.to_remote()).map_err(ApiError::from)
     };
     let mut started = false;
     if flags & 8 != 0 {
         // Force boot can be emulated for servers that refuse the flag.
         match with_flags(v, &dom, flags) {
-            Ok(r) => {
-                dom = r.dom;
+            Ok(d) => {
+                dom = d;
                 started = true;
             }
             Err(e) => {
@@ -902,23 +859,17 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
                     return false;
                 }
                 v.reset_error();
-                let r = v.conn().call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs {
-                    dom: dom.clone(),
-                    flags: 0,
-                });
-                match r {
+                let d = api_domain(v, &dom);
+                match d.has_managed_save(0) {
                     Err(_) => v.reset_error(),
-                    Ok(m) if m.result > 0 => {
-                        let r = v.conn().call_rw::<DomainManagedSaveRemove>(
-                            "virDomainManagedSaveRemove",
-                            &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
-                        );
+                    Ok(true) => {
+                        let r = d.managed_save_remove(0).map_err(ApiError::from);
                         if v.api(r).is_none() {
                             v.report_error();
                             return false;
                         }
                     }
-                    Ok(_) => {}
+                    Ok(false) => {}
                 }
                 flags &= !8;
             }
@@ -926,14 +877,11 @@ fn cmd_start(v: &mut Virsh, cmd: &Cmd) -> bool {
     }
     if !started {
         let r = if flags != 0 {
-            with_flags(v, &dom, flags).map(|r| r.dom)
+            with_flags(v, &dom, flags)
         } else {
-            // DOMAIN_CREATE returns nothing: the client looks the domain up again for its id.
-            v.conn().call_rw::<DomainCreate>("virDomainCreate", &RemoteDomainCreateArgs { dom: dom.clone() }).and_then(
-                |()| {
-                    v.conn().call::<DomainLookupByUuid>(&RemoteDomainLookupByUuidArgs { uuid: dom.uuid }).map(|r| r.dom)
-                },
-            )
+            // virDomainCreate: DOMAIN_CREATE, then the lookup by UUID for the new id.
+            let d = api_domain(v, &dom);
+            d.create().map(|()| d.to_remote()).map_err(ApiError::from)
         };
         match v.api(r) {
             Some(d) => dom = d,
@@ -951,32 +899,15 @@ fn cmd_screenshot(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Ok(file) = cmd.string_req(v, "file") else { return false };
     let Ok(screen) = cmd.uint(v, "screen") else { return false };
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    if let Err(e) = v.conn().check_rw("virDomainScreenshot") {
-        v.last_error = Some(e);
-        v.error(&format!("could not take a screenshot of {name}"));
-        return false;
-    }
-    let args = RemoteDomainScreenshotArgs { dom: dom.clone(), screen: screen.unwrap_or(0), flags: 0 };
-    let body = match proto_core::xdr::to_bytes(&args) {
-        Ok(b) => b,
-        Err(e) => {
-            v.error(&e.to_string());
-            return false;
-        }
-    };
-    let client = v.conn().client().clone();
-    let spec = proto_core::client::CallSpec::of::<DomainScreenshot>();
-    let r = client.call_stream(spec, &body).map_err(ApiError::from).and_then(|(reply, stream)| {
-        let ret: RemoteDomainScreenshotRet = proto_core::xdr::from_bytes(reply).map_err(|e| {
-            ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, format!("Unable to decode reply: {e}"))
-        })?;
-        Ok((ret, stream))
-    });
-    let Some((ret, mut stream)) = v.api(r) else {
+    // virsh: virStreamNew, virDomainScreenshot, virStreamRecvAll, virStreamFinish.
+    let d = api_domain(v, &dom);
+    let stream = virt::stream::Stream::new(v.conn().api(), 0).map_err(ApiError::from);
+    let r =
+        stream.and_then(|st| d.screenshot(&st, screen.unwrap_or(0), 0).map(|mime| (mime, st)).map_err(ApiError::from));
+    let Some((mime, stream)) = v.api(r) else {
         v.error(&format!("could not take a screenshot of {name}"));
         return false;
     };
-    let mime = ret.mime.map(|m| m.to_string()).unwrap_or_default();
     let (path, _generated) = match file {
         Some(f) => (f.to_owned(), false),
         None => {
@@ -1006,7 +937,20 @@ fn cmd_screenshot(v: &mut Virsh, cmd: &Cmd) -> bool {
             return false;
         }
     };
-    if std::io::copy(&mut stream, &mut out).is_err() {
+    let mut buf = vec![0u8; 256 * 1024];
+    let received = loop {
+        match stream.recv(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => {
+                let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+                if std::io::Write::write_all(&mut out, &buf[..n]).is_err() {
+                    break false;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    if !received {
         v.error(&format!("could not receive data from domain '{name}'"));
         if created {
             let _ = std::fs::remove_file(&path);
@@ -1058,19 +1002,17 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
     }
     let Some((dom, name)) = opt_domain(v, cmd) else { return false };
-    let r = v.conn().call::<DomainIsActive>(&RemoteDomainIsActiveArgs { dom: dom.clone() });
-    let Some(active) = v.api(r) else {
+    let d = api_domain(v, &dom);
+    let r = d.is_active().map_err(ApiError::from);
+    let Some(running) = v.api(r) else {
         v.report_error();
         return false;
     };
-    let running = active.active != 0;
     let (mut has_managed_save, mut has_snapshots, mut has_snapshots_metadata) = (0, 0, 0);
     if !running {
-        let r = v
-            .conn()
-            .call::<DomainHasManagedSaveImage>(&RemoteDomainHasManagedSaveImageArgs { dom: dom.clone(), flags: 0 });
+        let r = d.has_managed_save(0).map_err(ApiError::from);
         match v.api(r) {
-            Some(m) => has_managed_save = m.result,
+            Some(m) => has_managed_save = i32::from(m),
             None => {
                 if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
                     v.report_error();
@@ -1079,9 +1021,9 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
                 v.reset_error();
             }
         }
-        let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 0 });
+        let r = d.num_snapshots(0).map_err(ApiError::from);
         match v.api(r) {
-            Some(n) => has_snapshots = n.num,
+            Some(n) => has_snapshots = n,
             None => {
                 if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
                     v.report_error();
@@ -1092,10 +1034,9 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
         if has_snapshots != 0 {
             // VIR_DOMAIN_SNAPSHOT_LIST_METADATA
-            let r = v.conn().call::<DomainSnapshotNum>(&RemoteDomainSnapshotNumArgs { dom: dom.clone(), flags: 2 });
-            match r {
+            match d.num_snapshots(2) {
                 Ok(n) => {
-                    has_snapshots_metadata = n.num;
+                    has_snapshots_metadata = n;
                     managed_save_safe = true;
                     snapshots_safe = true;
                 }
@@ -1131,11 +1072,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
     }
     let mut rc = None;
     if (managed_save_safe && snapshots_safe) || nvram {
-        let r = v.conn().call_rw::<DomainUndefineFlags>(
-            "virDomainUndefineFlags",
-            &RemoteDomainUndefineFlagsArgs { dom: dom.clone(), flags },
-        );
-        match r {
+        match d.undefine_flags(flags).map_err(ApiError::from) {
             Ok(()) => rc = Some(true),
             Err(e) => {
                 let fallback =
@@ -1155,10 +1092,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
                 v.error("Refusing to undefine while domain managed save image exists");
                 return false;
             }
-            let r = v.conn().call_rw::<DomainManagedSaveRemove>(
-                "virDomainManagedSaveRemove",
-                &RemoteDomainManagedSaveRemoveArgs { dom: dom.clone(), flags: 0 },
-            );
+            let r = d.managed_save_remove(0).map_err(ApiError::from);
             if v.api(r).is_none() {
                 v.report_error();
                 return false;
@@ -1172,7 +1106,7 @@ fn cmd_undefine(v: &mut Virsh, cmd: &Cmd) -> bool {
             }
             return false;
         }
-        let r = v.conn().call_rw::<DomainUndefine>("virDomainUndefine", &RemoteDomainUndefineArgs { dom });
+        let r = d.undefine().map_err(ApiError::from);
         rc = Some(v.api(r).is_some());
     }
     if rc == Some(true) {

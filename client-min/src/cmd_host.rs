@@ -1,10 +1,7 @@
 //! Host commands (`tools/virsh-host.c`): `version`, `hostname`, `uri`, `nodeinfo`,
 //! `capabilities`.
 
-use proto_core::programs::remote::{
-    ConnectGetCapabilities, ConnectGetHostname, ConnectGetLibVersion, ConnectGetVersion, NodeGetInfo,
-};
-
+use crate::conn::ApiError;
 use crate::vsh::{flag, Cmd, CmdDef, Reporter};
 use crate::{version_string, Virsh, LIBVIRT_VERSION};
 
@@ -17,22 +14,22 @@ pub(crate) static COMMANDS: &[CmdDef] = &[
 ];
 
 fn cmd_capabilities(v: &mut Virsh, _cmd: &Cmd) -> bool {
-    let r = v.conn().call::<ConnectGetCapabilities>(&());
+    let r = v.conn().api().capabilities().map_err(ApiError::from);
     let Some(caps) = v.api(r) else {
         v.error("failed to get capabilities");
         return false;
     };
-    v.print(&format!("{}\n", caps.capabilities.to_string_lossy()));
+    v.print(&format!("{caps}\n"));
     true
 }
 
 fn cmd_hostname(v: &mut Virsh, _cmd: &Cmd) -> bool {
-    let r = v.conn().call::<ConnectGetHostname>(&());
+    let r = v.conn().api().hostname().map_err(ApiError::from);
     let Some(h) = v.api(r) else {
         v.error("failed to get hostname");
         return false;
     };
-    v.print(&format!("{}\n", h.hostname.to_string_lossy()));
+    v.print(&format!("{h}\n"));
     true
 }
 
@@ -43,13 +40,13 @@ fn cmd_uri(v: &mut Virsh, _cmd: &Cmd) -> bool {
 }
 
 fn cmd_nodeinfo(v: &mut Virsh, _cmd: &Cmd) -> bool {
-    let r = v.conn().call::<NodeGetInfo>(&());
+    let r = v.conn().api().node_info().map_err(ApiError::from);
     let Some(info) = v.api(r) else {
         v.error("failed to get node information");
         return false;
     };
     let line = |label: &str, value: String| format!("{label:<20} {value}\n");
-    let mut out = line("CPU model:", crate::util::c_chars(&info.model));
+    let mut out = line("CPU model:", info.model.clone());
     out += &line("CPU(s):", info.cpus.to_string());
     if info.mhz != 0 {
         out += &line("CPU frequency:", format!("{} MHz", info.mhz));
@@ -64,7 +61,7 @@ fn cmd_nodeinfo(v: &mut Virsh, _cmd: &Cmd) -> bool {
 }
 
 fn cmd_version(v: &mut Virsh, cmd: &Cmd) -> bool {
-    let r = v.conn().hv_type();
+    let r = v.conn().api().driver_type().map_err(ApiError::from);
     let Some(hv_type) = v.api(r) else {
         v.error("failed to get hypervisor type");
         return false;
@@ -72,20 +69,20 @@ fn cmd_version(v: &mut Virsh, cmd: &Cmd) -> bool {
     v.print(&format!("Compiled against library: libvirt {}\n", version_string(LIBVIRT_VERSION)));
     v.print(&format!("Using library: libvirt {}\n", version_string(LIBVIRT_VERSION)));
     v.print(&format!("Using API: {hv_type} {}\n", version_string(LIBVIRT_VERSION)));
-    let r = v.conn().call::<ConnectGetVersion>(&());
+    let r = v.conn().api().hyp_version().map_err(ApiError::from);
     let Some(hv) = v.api(r) else {
         v.error("failed to get the hypervisor version");
         return false;
     };
-    if hv.hv_ver == 0 {
+    if hv == 0 {
         v.print(&format!("Cannot extract running {hv_type} hypervisor version\n"));
     } else {
-        v.print(&format!("Running hypervisor: {hv_type} {}\n", version_string(hv.hv_ver)));
+        v.print(&format!("Running hypervisor: {hv_type} {}\n", version_string(u64::from(hv))));
     }
     if cmd.flag("daemon") {
-        let r = v.conn().call::<ConnectGetLibVersion>(&());
+        let r = v.conn().api().lib_version().map_err(ApiError::from);
         match v.api(r) {
-            Some(l) => v.print(&format!("Running against daemon: {}\n", version_string(l.lib_ver))),
+            Some(l) => v.print(&format!("Running against daemon: {}\n", version_string(u64::from(l)))),
             None => v.error("failed to get the daemon version"),
         }
     }

@@ -3,12 +3,13 @@
 use proto_core::programs::remote::*;
 use proto_core::ErrorCode;
 
+use crate::conn::ApiError;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, format_uuid, parse_uuid};
+use crate::util::ascii_casecmp;
 use crate::vsh::{data_req, flag, opt, Cmd, CmdDef, OptType, Reporter, REQ_OPT};
 use crate::Virsh;
 
-type Net = RemoteNonnullNetwork;
+type Net = virt::network::Network;
 
 pub(crate) static COMMANDS: &[CmdDef] = &[
     CmdDef {
@@ -41,17 +42,12 @@ fn opt_network(v: &mut Virsh, cmd: &Cmd) -> Option<Net> {
     let n = cmd.string_req(v, "network").ok()??.to_owned();
     let mut net = None;
     if n.len() == 36 {
-        match parse_uuid(&n) {
-            Some(uuid) => {
-                let r = v.conn().call::<NetworkLookupByUuid>(&RemoteNetworkLookupByUuidArgs { uuid });
-                net = v.api(r).map(|r| r.net);
-            }
-            None => v.last_error = Some(crate::cmd_domain::invalid_uuid("virNetworkLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_network_by_uuid_string(&n).map_err(ApiError::from);
+        net = v.api(r);
     }
     if net.is_none() {
-        let r = v.conn().call::<NetworkLookupByName>(&RemoteNetworkLookupByNameArgs { name: n.as_str().into() });
-        net = v.api(r).map(|r| r.net);
+        let r = v.conn().api().lookup_network_by_name(&n).map_err(ApiError::from);
+        net = v.api(r);
     }
     if net.is_none() {
         v.error(&format!("failed to get network '{n}'"));
@@ -67,35 +63,35 @@ fn cmd_net_dumpxml(v: &mut Virsh, cmd: &Cmd) -> bool {
         v.error("--xpath is not supported by client-min");
         return false;
     }
-    let r = v.conn().call::<NetworkGetXmlDesc>(&RemoteNetworkGetXmlDescArgs { net, flags });
+    let r = net.xml_desc(flags).map_err(ApiError::from);
     let Some(x) = v.api(r) else { return false };
-    v.print(&x.xml.to_string_lossy());
+    v.print(&x);
     true
 }
 
 fn cmd_net_info(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some(net) = opt_network(v, cmd) else { return false };
     let line = |label: &str, value: &str| format!("{label:<15} {value}\n");
-    v.print(&line("Name:", &net.name.to_string_lossy()));
-    v.print(&line("UUID:", &format_uuid(&net.uuid)));
+    v.print(&line("Name:", &net.name().unwrap_or_default()));
+    v.print(&line("UUID:", &net.uuid_string().unwrap_or_default()));
     let yes_no = |b: bool| if b { "yes" } else { "no" };
-    let r = v.conn().call::<NetworkIsActive>(&RemoteNetworkIsActiveArgs { net: net.clone() });
+    let r = net.is_active().map_err(ApiError::from);
     if let Some(a) = v.api(r) {
-        v.print(&line("Active:", yes_no(a.active != 0)));
+        v.print(&line("Active:", yes_no(a)));
     }
-    let r = v.conn().call::<NetworkIsPersistent>(&RemoteNetworkIsPersistentArgs { net: net.clone() });
+    let r = net.is_persistent().map_err(ApiError::from);
     match v.api(r) {
-        Some(p) => v.print(&line("Persistent:", yes_no(p.persistent != 0))),
+        Some(p) => v.print(&line("Persistent:", yes_no(p))),
         None => v.print(&line("Persistent:", "unknown")),
     }
-    let r = v.conn().call::<NetworkGetAutostart>(&RemoteNetworkGetAutostartArgs { net: net.clone() });
+    let r = net.autostart().map_err(ApiError::from);
     match v.api(r) {
-        Some(a) => v.print(&line("Autostart:", yes_no(a.autostart != 0))),
+        Some(a) => v.print(&line("Autostart:", yes_no(a))),
         None => v.print(&line("Autostart:", "no autostart")),
     }
-    let r = v.conn().call::<NetworkGetBridgeName>(&RemoteNetworkGetBridgeNameArgs { net });
+    let r = net.bridge_name().map_err(ApiError::from);
     if let Some(b) = v.api(r) {
-        v.print(&line("Bridge:", &b.name.to_string_lossy()));
+        v.print(&line("Bridge:", &b));
     }
     true
 }
@@ -111,8 +107,8 @@ const NO_AUTOSTART: u32 = 32;
 /// `virshNetworkListCollect`.
 fn collect(v: &mut Virsh, flags: u32) -> Option<Vec<Net>> {
     let all = |v: &mut Virsh, flags: u32| {
-        let r = v.conn().call::<ConnectListAllNetworks>(&RemoteConnectListAllNetworksArgs { need_results: 1, flags });
-        v.api(r).map(|r| r.nets)
+        let r = v.conn().api().list_all_networks(flags).map_err(ApiError::from);
+        v.api(r)
     };
     let (mut list, filter) = if let Some(l) = all(v, flags) {
         (l, false)
@@ -136,23 +132,21 @@ fn collect(v: &mut Virsh, flags: u32) -> Option<Vec<Net>> {
         let mut kept = Vec::new();
         for net in list {
             if flags & (PERSISTENT | TRANSIENT) != 0 {
-                let r = v.conn().call::<NetworkIsPersistent>(&RemoteNetworkIsPersistentArgs { net: net.clone() });
+                let r = net.is_persistent().map_err(ApiError::from);
                 let Some(p) = v.api(r) else {
                     v.error("Failed to get network persistence info");
                     return None;
                 };
-                let p = p.persistent != 0;
                 if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
                     continue;
                 }
             }
             if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
-                let r = v.conn().call::<NetworkGetAutostart>(&RemoteNetworkGetAutostartArgs { net: net.clone() });
+                let r = net.autostart().map_err(ApiError::from);
                 let Some(a) = v.api(r) else {
                     v.error("Failed to get network autostart state");
                     return None;
                 };
-                let a = a.autostart != 0;
                 if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
                     continue;
                 }
@@ -161,7 +155,7 @@ fn collect(v: &mut Virsh, flags: u32) -> Option<Vec<Net>> {
         }
         list = kept;
     }
-    list.sort_by(|a, b| ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()));
+    list.sort_by(|a, b| ascii_casecmp(&a.name().unwrap_or_default(), &b.name().unwrap_or_default()));
     Some(list)
 }
 
@@ -209,9 +203,9 @@ fn collect_old(v: &mut Virsh, flags: u32) -> Option<Vec<Net>> {
     }
     let mut out = Vec::new();
     for name in names {
-        let r = v.conn().call::<NetworkLookupByName>(&RemoteNetworkLookupByNameArgs { name });
+        let r = v.conn().api().lookup_network_by_name(&name.to_string_lossy()).map_err(ApiError::from);
         if let Some(n) = v.api(r) {
-            out.push(n.net);
+            out.push(n);
         }
     }
     Some(out)
@@ -245,19 +239,19 @@ fn cmd_net_list(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some(list) = collect(v, flags) else { return false };
     let mut table = Table::new(&["Name", "State", "Autostart", "Persistent"]);
     for net in list {
-        let name = net.name.to_string_lossy().into_owned();
+        let name = net.name().unwrap_or_default();
         if opt_table {
-            let r = v.conn().call::<NetworkGetAutostart>(&RemoteNetworkGetAutostartArgs { net: net.clone() });
+            let r = net.autostart().map_err(ApiError::from);
             let autostart = match v.api(r) {
-                Some(a) if a.autostart != 0 => "yes",
-                Some(_) => "no",
+                Some(true) => "yes",
+                Some(false) => "no",
                 None => "no autostart",
             };
             // virsh evaluates the row's arguments right to left: persistence, then activity.
-            let r = v.conn().call::<NetworkIsPersistent>(&RemoteNetworkIsPersistentArgs { net: net.clone() });
-            let persistent = v.api(r).map_or(-1, |p| p.persistent);
-            let r = v.conn().call::<NetworkIsActive>(&RemoteNetworkIsActiveArgs { net });
-            let active = v.api(r).map_or(-1, |a| a.active);
+            let r = net.is_persistent().map_err(ApiError::from);
+            let persistent = v.api(r).map_or(-1, i32::from);
+            let r = net.is_active().map_err(ApiError::from);
+            let active = v.api(r).map_or(-1, i32::from);
             table.row(&[
                 &name,
                 if active != 0 { "active" } else { "inactive" },
@@ -265,7 +259,7 @@ fn cmd_net_list(v: &mut Virsh, cmd: &Cmd) -> bool {
                 if persistent != 0 { "yes" } else { "no" },
             ]);
         } else if opt_uuid {
-            v.print(&format!("{}\n", format_uuid(&net.uuid)));
+            v.print(&format!("{}\n", net.uuid_string().unwrap_or_default()));
         } else {
             v.print(&format!("{name}\n"));
         }

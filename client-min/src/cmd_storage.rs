@@ -14,12 +14,12 @@ use adapter_blocking::StreamItem;
 use crate::conn::ApiError;
 use crate::progress::Progress;
 use crate::table::Table;
-use crate::util::{ascii_casecmp, format_uuid, parse_uuid, pretty_capacity, scaled_size, ScaleError};
+use crate::util::{ascii_casecmp, pretty_capacity, scaled_size, ScaleError};
 use crate::vsh::{data_req, flag, int, string, Cmd, CmdDef, Reporter};
 use crate::Virsh;
 
-type Pool = RemoteNonnullStoragePool;
-type Vol = RemoteNonnullStorageVol;
+type Pool = virt::storage_pool::StoragePool;
+type Vol = virt::storage_vol::StorageVol;
 
 pub(crate) static COMMANDS: &[CmdDef] = &[
     CmdDef { name: "pool-info", opts: &[data_req("pool"), flag("bytes")], handler: cmd_pool_info, no_connect: false },
@@ -82,18 +82,12 @@ fn opt_pool(v: &mut Virsh, cmd: &Cmd, optname: &str) -> Option<Pool> {
     let n = cmd.string_req(v, optname).ok()??.to_owned();
     let mut pool = None;
     if n.len() == 36 {
-        match parse_uuid(&n) {
-            Some(uuid) => {
-                let r = v.conn().call::<StoragePoolLookupByUuid>(&RemoteStoragePoolLookupByUuidArgs { uuid });
-                pool = v.api(r).map(|r| r.pool);
-            }
-            None => v.last_error = Some(crate::cmd_domain::invalid_uuid("virStoragePoolLookupByUUIDString")),
-        }
+        let r = v.conn().api().lookup_storage_pool_by_uuid_string(&n).map_err(ApiError::from);
+        pool = v.api(r);
     }
     if pool.is_none() {
-        let r =
-            v.conn().call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name: n.as_str().into() });
-        pool = v.api(r).map(|r| r.pool);
+        let r = v.conn().api().lookup_storage_pool_by_name(&n).map_err(ApiError::from);
+        pool = v.api(r);
     }
     if pool.is_none() {
         v.error(&format!("failed to get pool '{n}'"));
@@ -108,8 +102,8 @@ fn opt_vol(v: &mut Virsh, cmd: &Cmd) -> Option<(Vol, String)> {
     let mut pool = None;
     if let Some(p) = &p {
         let found = opt_pool(v, cmd, "pool")?;
-        let r = v.conn().call::<StoragePoolIsActive>(&RemoteStoragePoolIsActiveArgs { pool: found.clone() });
-        if v.api(r).map(|a| a.active) != Some(1) {
+        let r = found.is_active().map_err(ApiError::from);
+        if v.api(r) != Some(true) {
             v.error(&format!("pool '{p}' is not active"));
             return None;
         }
@@ -117,19 +111,16 @@ fn opt_vol(v: &mut Virsh, cmd: &Cmd) -> Option<(Vol, String)> {
     }
     let mut vol = None;
     if let Some(pool) = &pool {
-        let r = v.conn().call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs {
-            pool: pool.clone(),
-            name: n.as_str().into(),
-        });
-        vol = v.api(r).map(|r| r.vol);
+        let r = pool.lookup_storage_vol_by_name(&n).map_err(ApiError::from);
+        vol = v.api(r);
     }
     if vol.is_none() {
-        let r = v.conn().call::<StorageVolLookupByKey>(&RemoteStorageVolLookupByKeyArgs { key: n.as_str().into() });
-        vol = v.api(r).map(|r| r.vol);
+        let r = v.conn().api().lookup_storage_vol_by_key(&n).map_err(ApiError::from);
+        vol = v.api(r);
     }
     if vol.is_none() {
-        let r = v.conn().call::<StorageVolLookupByPath>(&RemoteStorageVolLookupByPathArgs { path: n.as_str().into() });
-        vol = v.api(r).map(|r| r.vol);
+        let r = v.conn().api().lookup_storage_vol_by_path(&n).map_err(ApiError::from);
+        vol = v.api(r);
     }
     let Some(vol) = vol else {
         if pool.is_some() {
@@ -141,11 +132,12 @@ fn opt_vol(v: &mut Virsh, cmd: &Cmd) -> Option<(Vol, String)> {
     };
     v.reset_error();
     if let Some(pool) = pool {
-        let r = v.conn().call::<StoragePoolLookupByVolume>(&RemoteStoragePoolLookupByVolumeArgs { vol: vol.clone() });
+        let r = vol.lookup_storage_pool().map_err(ApiError::from);
         if let Some(volpool) = v.api(r) {
-            if volpool.pool.name != pool.name {
+            let pool_name = pool.name().unwrap_or_default();
+            if volpool.name().unwrap_or_default() != pool_name {
                 v.reset_error();
-                v.error(&format!("Requested volume '{n}' is not in pool '{}'", pool.name));
+                v.error(&format!("Requested volume '{n}' is not in pool '{pool_name}'"));
                 return None;
             }
         }
@@ -181,10 +173,8 @@ const TYPE_FILTERS: u32 = 0xFFFC0;
 /// `virshStoragePoolListCollect`.
 fn collect_pools(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
     let all = |v: &mut Virsh, flags: u32| {
-        let r = v
-            .conn()
-            .call::<ConnectListAllStoragePools>(&RemoteConnectListAllStoragePoolsArgs { need_results: 1, flags });
-        v.api(r).map(|r| r.pools)
+        let r = v.conn().api().list_all_storage_pools(flags).map_err(ApiError::from);
+        v.api(r)
     };
     let (mut list, filter) = if let Some(l) = all(v, flags) {
         (l, false)
@@ -212,25 +202,21 @@ fn collect_pools(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
         let mut kept = Vec::new();
         for pool in list {
             if flags & (PERSISTENT | TRANSIENT) != 0 {
-                let r =
-                    v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+                let r = pool.is_persistent().map_err(ApiError::from);
                 let Some(p) = v.api(r) else {
                     v.error("Failed to get pool persistence info");
                     return None;
                 };
-                let p = p.persistent != 0;
                 if !((flags & PERSISTENT != 0 && p) || (flags & TRANSIENT != 0 && !p)) {
                     continue;
                 }
             }
             if flags & (AUTOSTART | NO_AUTOSTART) != 0 {
-                let r =
-                    v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool: pool.clone() });
+                let r = pool.autostart().map_err(ApiError::from);
                 let Some(a) = v.api(r) else {
                     v.error("Failed to get pool autostart state");
                     return None;
                 };
-                let a = a.autostart != 0;
                 if !((flags & AUTOSTART != 0 && a) || (flags & NO_AUTOSTART != 0 && !a)) {
                     continue;
                 }
@@ -239,7 +225,7 @@ fn collect_pools(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
         }
         list = kept;
     }
-    list.sort_by(|a, b| ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()));
+    list.sort_by(|a, b| ascii_casecmp(&a.name().unwrap_or_default(), &b.name().unwrap_or_default()));
     Some(list)
 }
 
@@ -287,18 +273,18 @@ fn collect_pools_old(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
     }
     let mut out = Vec::new();
     for name in names {
-        let r = v.conn().call::<StoragePoolLookupByName>(&RemoteStoragePoolLookupByNameArgs { name });
+        let r = v.conn().api().lookup_storage_pool_by_name(&name.to_string_lossy()).map_err(ApiError::from);
         if let Some(p) = v.api(r) {
-            out.push(p.pool);
+            out.push(p);
         }
     }
     Some(out)
 }
 
 /// `virshStoragePoolStateToString`.
-fn pool_state(state: u8) -> &'static str {
+fn pool_state(state: u32) -> &'static str {
     ["inactive", "building", "running", "degraded", "inaccessible"]
-        .get(usize::from(state))
+        .get(usize::try_from(state).unwrap_or(usize::MAX))
         .copied()
         .unwrap_or("unknown")
 }
@@ -358,18 +344,18 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
     }
     let mut texts = Vec::with_capacity(list.len());
     for pool in &list {
-        let r = v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool: pool.clone() });
+        let r = pool.autostart().map_err(ApiError::from);
         let autostart = match v.api(r) {
-            Some(a) if a.autostart != 0 => "yes",
-            Some(_) => "no",
+            Some(true) => "yes",
+            Some(false) => "no",
             None => "no autostart",
         };
         let mut persistent = "";
         if details {
-            let r = v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+            let r = pool.is_persistent().map_err(ApiError::from);
             persistent = match v.api(r) {
-                Some(p) if p.persistent != 0 => "yes",
-                Some(_) => "no",
+                Some(true) => "yes",
+                Some(false) => "no",
                 None => "unknown",
             };
         }
@@ -381,7 +367,7 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
             allocation: String::new(),
             available: String::new(),
         };
-        let r = v.conn().call::<StoragePoolGetInfo>(&RemoteStoragePoolGetInfoArgs { pool: pool.clone() });
+        let r = pool.info().map_err(ApiError::from);
         match v.api(r) {
             None => {
                 v.error("Could not retrieve pool information");
@@ -405,9 +391,9 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
                 }
             }
             Some(_) => {
-                let r = v.conn().call::<StoragePoolIsActive>(&RemoteStoragePoolIsActiveArgs { pool: pool.clone() });
+                let r = pool.is_active().map_err(ApiError::from);
                 // virsh tests the int: an error (−1) counts as active.
-                let active = v.api(r).map_or(-1, |a| a.active);
+                let active = v.api(r).map_or(-1, i32::from);
                 t.state = if active != 0 { "active" } else { "inactive" }.into();
             }
         }
@@ -418,10 +404,10 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
             let mut out = String::new();
             for pool in &list {
                 if uuid {
-                    out += &format!("{:<36}{}", format_uuid(&pool.uuid), if name { ' ' } else { '\n' });
+                    out += &format!("{:<36}{}", pool.uuid_string().unwrap_or_default(), if name { ' ' } else { '\n' });
                 }
                 if name {
-                    out += &format!("{:<20}\n", pool.name.to_string_lossy());
+                    out += &format!("{:<20}\n", pool.name().unwrap_or_default());
                 }
             }
             v.print(&out);
@@ -429,7 +415,7 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
         }
         let mut table = Table::new(&["Name", "State", "Autostart"]);
         for (pool, t) in list.iter().zip(&texts) {
-            table.row(&[&pool.name.to_string_lossy(), &t.state, t.autostart]);
+            table.row(&[&pool.name().unwrap_or_default(), &t.state, t.autostart]);
         }
         let out = table.render(!v.quiet);
         v.print(&out);
@@ -438,7 +424,7 @@ fn cmd_pool_list(v: &mut Virsh, cmd: &Cmd) -> bool {
     let mut table = Table::new(&["Name", "State", "Autostart", "Persistent", "Capacity", "Allocation", "Available"]);
     for (pool, t) in list.iter().zip(&texts) {
         table.row(&[
-            &pool.name.to_string_lossy(),
+            &pool.name().unwrap_or_default(),
             &t.state,
             t.autostart,
             t.persistent,
@@ -456,19 +442,19 @@ fn cmd_pool_info(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some(pool) = opt_pool(v, cmd, "pool") else { return false };
     let bytes = cmd.flag("bytes");
     let line = |label: &str, value: &str| format!("{label:<15} {value}\n");
-    v.print(&line("Name:", &pool.name.to_string_lossy()));
-    v.print(&line("UUID:", &format_uuid(&pool.uuid)));
-    let r = v.conn().call::<StoragePoolGetInfo>(&RemoteStoragePoolGetInfoArgs { pool: pool.clone() });
+    v.print(&line("Name:", &pool.name().unwrap_or_default()));
+    v.print(&line("UUID:", &pool.uuid_string().unwrap_or_default()));
+    let r = pool.info().map_err(ApiError::from);
     let Some(info) = v.api(r) else { return false };
     v.print(&line("State:", pool_state(info.state)));
-    let r = v.conn().call::<StoragePoolIsPersistent>(&RemoteStoragePoolIsPersistentArgs { pool: pool.clone() });
+    let r = pool.is_persistent().map_err(ApiError::from);
     match v.api(r) {
-        Some(p) => v.print(&line("Persistent:", if p.persistent != 0 { "yes" } else { "no" })),
+        Some(p) => v.print(&line("Persistent:", if p { "yes" } else { "no" })),
         None => v.print(&line("Persistent:", "unknown")),
     }
-    let r = v.conn().call::<StoragePoolGetAutostart>(&RemoteStoragePoolGetAutostartArgs { pool });
+    let r = pool.autostart().map_err(ApiError::from);
     match v.api(r) {
-        Some(a) => v.print(&line("Autostart:", if a.autostart != 0 { "yes" } else { "no" })),
+        Some(a) => v.print(&line("Autostart:", if a { "yes" } else { "no" })),
         None => v.print(&line("Autostart:", "no autostart")),
     }
     if matches!(info.state, 2 | 3) {
@@ -482,26 +468,23 @@ fn cmd_pool_info(v: &mut Virsh, cmd: &Cmd) -> bool {
 
 /// `virshStorageVolListCollect`.
 fn collect_vols(v: &mut Virsh, pool: &Pool) -> Option<Vec<Vol>> {
-    let r = v.conn().call::<StoragePoolListAllVolumes>(&RemoteStoragePoolListAllVolumesArgs {
-        pool: pool.clone(),
-        need_results: 1,
-        flags: 0,
-    });
+    let r = pool.list_all_volumes(0).map_err(ApiError::from);
     let mut list = match v.api(r) {
-        Some(r) => r.vols,
+        Some(r) => r,
         None if v.last_code() == Some(ErrorCode::VIR_ERR_NO_SUPPORT) => {
             v.reset_error();
-            let r = v.conn().call::<StoragePoolNumOfVolumes>(&RemoteStoragePoolNumOfVolumesArgs { pool: pool.clone() });
+            let r = pool.num_of_volumes().map_err(ApiError::from);
             let Some(n) = v.api(r) else {
                 v.error("Failed to list storage volumes");
                 return None;
             };
-            if n.num == 0 {
+            if n == 0 {
                 return Some(Vec::new());
             }
+            // Not `list_volumes()`, which would count again: virsh lists with the count it has.
             let r = v.conn().call::<StoragePoolListVolumes>(&RemoteStoragePoolListVolumesArgs {
-                pool: pool.clone(),
-                maxnames: n.num,
+                pool: pool.to_remote(),
+                maxnames: i32::try_from(n).unwrap_or(i32::MAX),
             });
             let Some(names) = v.api(r) else {
                 v.error("Failed to list storage volumes");
@@ -509,11 +492,9 @@ fn collect_vols(v: &mut Virsh, pool: &Pool) -> Option<Vec<Vol>> {
             };
             let mut out = Vec::new();
             for name in names.names {
-                let r = v
-                    .conn()
-                    .call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs { pool: pool.clone(), name });
+                let r = pool.lookup_storage_vol_by_name(&name.to_string_lossy()).map_err(ApiError::from);
                 if let Some(vol) = v.api(r) {
-                    out.push(vol.vol);
+                    out.push(vol);
                 }
             }
             out
@@ -523,7 +504,7 @@ fn collect_vols(v: &mut Virsh, pool: &Pool) -> Option<Vec<Vol>> {
             return None;
         }
     };
-    list.sort_by(|a, b| ascii_casecmp(&a.name.to_string_lossy(), &b.name.to_string_lossy()));
+    list.sort_by(|a, b| ascii_casecmp(&a.name().unwrap_or_default(), &b.name().unwrap_or_default()));
     Some(list)
 }
 
@@ -533,23 +514,23 @@ fn cmd_vol_list(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some(list) = collect_vols(v, &pool) else { return false };
     let mut rows = Vec::with_capacity(list.len());
     for vol in &list {
-        let r = v.conn().call::<StorageVolGetPath>(&RemoteStorageVolGetPathArgs { vol: vol.clone() });
-        let path = v.api(r).map_or_else(|| "unknown".to_owned(), |p| p.name.to_string_lossy().into_owned());
+        let r = vol.path().map_err(ApiError::from);
+        let path = v.api(r).unwrap_or_else(|| "unknown".to_owned());
         let mut extra = [String::new(), String::new(), String::new()];
         if details {
-            let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol: vol.clone() });
+            let r = vol.info().map_err(ApiError::from);
             extra = match v.api(r) {
                 None => ["unknown".into(), "unknown".into(), "unknown".into()],
                 Some(info) => {
                     let ty = ["file", "block", "dir", "network", "netdir", "ploop"]
-                        .get(usize::try_from(info.type_).unwrap_or(usize::MAX))
+                        .get(usize::try_from(info.kind).unwrap_or(usize::MAX))
                         .copied()
                         .unwrap_or("unknown");
                     [ty.into(), pretty(info.capacity), pretty(info.allocation)]
                 }
             };
         }
-        rows.push((vol.name.to_string_lossy().into_owned(), path, extra));
+        rows.push((vol.name().unwrap_or_default(), path, extra));
     }
     let mut table = if details {
         Table::new(&["Name", "Path", "Type", "Capacity", "Allocation"])
@@ -642,37 +623,32 @@ fn cmd_vol_create_as(v: &mut Virsh, cmd: &Cmd) -> bool {
     let mut backing_path = None;
     if let Some(b) = backing_vol {
         let mut found = None;
-        let r = v
-            .conn()
-            .call::<StorageVolLookupByName>(&RemoteStorageVolLookupByNameArgs { pool: pool.clone(), name: b.into() });
+        let r = pool.lookup_storage_vol_by_name(b).map_err(ApiError::from);
         if let Some(r) = v.api(r) {
-            found = Some(r.vol);
+            found = Some(r);
         }
         if found.is_none() {
-            let r = v.conn().call::<StorageVolLookupByKey>(&RemoteStorageVolLookupByKeyArgs { key: b.into() });
-            found = v.api(r).map(|r| r.vol);
+            let r = v.conn().api().lookup_storage_vol_by_key(b).map_err(ApiError::from);
+            found = v.api(r);
         }
         if found.is_none() {
-            let r = v.conn().call::<StorageVolLookupByPath>(&RemoteStorageVolLookupByPathArgs { path: b.into() });
-            found = v.api(r).map(|r| r.vol);
+            let r = v.conn().api().lookup_storage_vol_by_path(b).map_err(ApiError::from);
+            found = v.api(r);
         }
         let Some(found) = found else {
             v.error(&format!("failed to get vol '{b}'"));
             return false;
         };
-        let r = v.conn().call::<StorageVolGetPath>(&RemoteStorageVolGetPathArgs { vol: found });
+        let r = found.path().map_err(ApiError::from);
         let Some(p) = v.api(r) else { return false };
-        backing_path = Some(p.name.to_string_lossy().into_owned());
+        backing_path = Some(p);
     }
     let xml = vol_xml(name, capacity, allocation, format, backing_path.as_deref().map(|p| (p, backing_format)));
     if print_xml {
         v.print(&xml);
         return true;
     }
-    let r = v.conn().call_rw::<StorageVolCreateXml>(
-        "virStorageVolCreateXML",
-        &RemoteStorageVolCreateXmlArgs { pool, xml: xml.as_str().into(), flags },
-    );
+    let r = virt::storage_vol::StorageVol::create_xml(&pool, &xml, flags).map_err(ApiError::from);
     if v.api(r).is_none() {
         v.error(&format!("Failed to create vol {name}"));
         return false;
@@ -684,7 +660,7 @@ fn cmd_vol_create_as(v: &mut Virsh, cmd: &Cmd) -> bool {
 fn cmd_vol_delete(v: &mut Virsh, cmd: &Cmd) -> bool {
     let Some((vol, name)) = opt_vol(v, cmd) else { return false };
     let flags = u32::from(cmd.flag("delete-snapshots"));
-    let r = v.conn().call_rw::<StorageVolDelete>("virStorageVolDelete", &RemoteStorageVolDeleteArgs { vol, flags });
+    let r = vol.delete(flags).map_err(ApiError::from);
     if v.api(r).is_some() {
         v.print_extra(&format!("Vol {name} deleted\n"));
         true
@@ -712,7 +688,7 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
     };
     let sparse = cmd.flag("sparse");
     let args = RemoteStorageVolUploadArgs {
-        vol,
+        vol: vol.to_remote(),
         offset: offset.unwrap_or(0),
         length: length.unwrap_or(0),
         flags: u32::from(sparse),
@@ -825,7 +801,7 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
     };
     let is_block = meta.file_type().is_block_device();
     let args = RemoteStorageVolDownloadArgs {
-        vol: vol.clone(),
+        vol: vol.to_remote(),
         offset: offset.unwrap_or(0),
         length: length.unwrap_or(0),
         flags: u32::from(sparse),
@@ -833,8 +809,7 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
     // The size for the progress bar (terminals only): what is left of the volume after the
     // offset. Asked before the stream opens: once it runs, its data must be read first.
     let total = if crate::progress::stderr_is_terminal() {
-        let r = v.conn().call::<StorageVolGetInfo>(&RemoteStorageVolGetInfoArgs { vol: vol.clone() });
-        r.ok().map(|i| {
+        vol.info().ok().map(|i| {
             let left = i.capacity.saturating_sub(args.offset);
             if args.length > 0 {
                 left.min(args.length)

@@ -8,14 +8,13 @@
 //! which one answered.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::connect::OpenError;
-use proto_core::programs::remote::{ConnectGetUri, ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UnixSocket};
+use proto_core::programs::remote::{ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
 use proto_core::{CallError, ConnectionError, ErrorCode, ErrorDomain, KeepaliveConfig, Procedure};
 
 /// A libvirt error as virsh sees it (`virError`): the code decides fallbacks, the message is
@@ -104,159 +103,34 @@ impl OpenOptions {
     }
 }
 
-/// A driver's open: `None` when it does not take the URI.
-type DriverOpen = fn(Option<&str>, &OpenOptions) -> Option<Result<Opened, ApiError>>;
-
-/// What a driver hands back.
-pub(crate) struct Opened {
-    client: Client,
-    /// The URI `virConnectGetURI` reports.
-    uri: String,
-    /// The driver answers close-callback registration (`REMOTE_CLOSE_CALLBACK`).
-    close_callback: bool,
-    /// A UNIX socket (where a peer's close reads as end of file, not as an I/O error).
-    unix: bool,
-}
-
-/// The driver table, in `virConnectOpen`'s order: local drivers first, the remote one last.
-pub(crate) const DRIVERS: &[(&str, DriverOpen)] = &[("test", open_local), ("remote", open_remote)];
-
-/// The in-process `test:///` driver (`test:///default`, `test:///PATH`): daemon-min's
-/// in-memory hypervisor and dispatch, served inside this process over a socket pair, as
-/// libvirt's client library opens `test:///` without a daemon. Other URIs go on.
-pub(crate) fn open_local(uri: Option<&str>, opts: &OpenOptions) -> Option<Result<Opened, ApiError>> {
-    let uri = uri.filter(|u| daemon_min::embedded::is_local_test_uri(u))?;
-    let path = uri.trim_start_matches("test://");
-    if path != "/default" && std::fs::File::open(path).is_err() {
-        // The test driver reads the file with libxml2, which complains on standard error.
-        eprintln!("I/O warning : failed to load external entity \"{path}\"");
+impl From<virt::error::Error> for ApiError {
+    fn from(e: virt::error::Error) -> Self {
+        let raw = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        Self::new(ErrorCode(raw(e.code().to_raw())), ErrorDomain(raw(e.domain().to_raw())), e.message())
     }
-    let opened =
-        daemon_min::embedded::open(uri, opts.read_only, &opts.adapter()).map_err(ApiError::from).map(|client| {
-            let close_callback = client.features().close_callback;
-            Opened { client, uri: shown_uri(uri), close_callback, unix: true }
-        });
-    Some(opened)
 }
 
-/// The remote driver: any URI, through a daemon.
-#[allow(clippy::unnecessary_wraps)]
-fn open_remote(uri: Option<&str>, opts: &OpenOptions) -> Option<Result<Opened, ApiError>> {
-    Some(remote(uri, opts))
-}
-
-fn remote(uri: Option<&str>, opts: &OpenOptions) -> Result<Opened, ApiError> {
-    let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+/// Whether `uri` reaches its daemon over a UNIX socket (where a peer's close reads as end of
+/// file, not as an I/O error); the in-process driver counts as one.
+fn over_unix(uri: Option<&str>, read_only: bool) -> bool {
     let env = adapter_blocking::transport::client_env();
-    let chosen = proto_core::uri::select_uri(uri, env_default.as_deref());
-    let target = match chosen {
-        Some(u) => LibvirtUri::parse(u).and_then(|p| p.resolve(&env, opts.read_only)),
-        None => RemoteTarget::for_probe(&env, opts.read_only),
-    }
-    .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_INVALID_ARG, ErrorDomain::VIR_FROM_REMOTE, e.to_string()))?;
-    let client = Client::connect_target(&target, &opts.adapter()).map_err(|e| connect_error(&target, e))?;
-    let features = client.features();
-    if opts.keepalive_forced() && opts.keepalive_interval != Some(0) && !features.keepalive {
-        let _ = client.close();
-        return Err(ApiError::new(
-            ErrorCode::VIR_ERR_INTERNAL_ERROR,
-            ErrorDomain::VIR_FROM_NONE,
-            "Cannot setup keepalive on connection as requested, disconnecting",
-        ));
-    }
-    let uri = match chosen {
-        Some(u) => shown_uri(u),
-        // Opened without a URI: the remote driver asks the daemon which one it picked.
-        None => client.call::<ConnectGetUri>(&()).map_err(ApiError::from)?.uri.to_string(),
-    };
-    let unix = target.transport == Transport::Unix;
-    Ok(Opened { client, uri, close_callback: features.close_callback, unix })
-}
-
-/// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the
-/// connection was opened with; the path and fragment are re-escaped, the query kept raw.
-pub(crate) fn format_uri(u: &LibvirtUri) -> String {
-    let unreserved = |c: u8| c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c);
-    let escape = |out: &mut String, s: &str, keep: &dyn Fn(u8) -> bool| {
-        for &c in s.as_bytes() {
-            if keep(c) {
-                out.push(char::from(c));
-            } else {
-                out.push_str(&format!("%{c:02X}"));
-            }
+    match uri {
+        Some(u) if daemon_min::embedded::is_local_test_uri(u) => true,
+        Some(u) => {
+            LibvirtUri::parse(u).and_then(|p| p.resolve(&env, read_only)).is_ok_and(|t| t.transport == Transport::Unix)
         }
-    };
-    let mut out = format!("{}:", u.scheme);
-    let port = u.port.unwrap_or(0);
-    if u.host.is_some() || port == 0 {
-        out.push_str("//");
-        if let Some(user) = &u.user {
-            escape(&mut out, user, &|c| unreserved(c) || b";:&=+$,".contains(&c));
-            out.push('@');
-        }
-        if let Some(h) = &u.host {
-            if h.contains(':') {
-                out.push_str(&format!("[{h}]"));
-            } else {
-                out.push_str(h);
-            }
-            if port > 0 {
-                out.push_str(&format!(":{port}"));
-            }
-        }
-    }
-    escape(&mut out, &u.path, &|c| unreserved(c) || b"/;@&=+$,".contains(&c));
-    if let Some(q) = &u.query {
-        out.push('?');
-        out.push_str(q);
-    }
-    if let Some(f) = &u.fragment {
-        out.push('#');
-        escape(&mut out, f, &|c| unreserved(c) || b";/?:@&=+$,[]".contains(&c));
-    }
-    out
-}
-
-/// The URI `uri` prints for a connection opened with `given`.
-fn shown_uri(given: &str) -> String {
-    LibvirtUri::parse(given).map_or_else(|_| given.to_owned(), |u| format_uri(&u))
-}
-
-/// libvirt's messages for a transport that could not be opened.
-fn connect_error(target: &RemoteTarget, e: AdapterError) -> ApiError {
-    let system = |m: String| ApiError::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_RPC, m);
-    match e {
-        AdapterError::Io { source, .. } => match target.transport {
-            Transport::Tcp | Transport::Tls => {
-                let port = target.port.map(|p| p.to_string()).unwrap_or_default();
-                system(format!(
-                    "unable to connect to server at '{}:{port}': {}",
-                    target.host,
-                    crate::util::strerror(&source)
-                ))
-            }
-            Transport::Unix => {
-                let path = match &target.socket {
-                    Some(s @ UnixSocket::Probe { .. }) => s.choose(|p| Path::new(p).exists(), false).to_owned(),
-                    Some(UnixSocket::Path(p)) => p.clone(),
-                    None => String::new(),
-                };
-                system(format!("Failed to connect socket to '{path}': {}", crate::util::strerror(&source)))
-            }
-            _ => system(format!("Cannot run command: {}", crate::util::strerror(&source))),
-        },
-        other => other.into(),
+        None => RemoteTarget::for_probe(&env, read_only).is_ok_and(|t| t.transport == Transport::Unix),
     }
 }
 
-/// An open connection (`virConnectPtr`).
+/// An open connection (`virConnectPtr`): the `virt` API's connection, with virsh's close
+/// callback and connection bookkeeping around it.
 pub(crate) struct Conn {
+    api: virt::connect::Connect,
     client: Client,
     uri: String,
     read_only: bool,
     close_callback: bool,
-    /// `CONNECT_GET_TYPE`'s answer; the remote driver asks once per connection.
-    hv_type: Option<String>,
     /// Set by the close watcher once it reported the connection lost.
     lost: Arc<AtomicBool>,
     /// Set before this side closes, so that the watcher stays quiet.
@@ -304,25 +178,41 @@ impl Conn {
         // virConnectOpen: an explicit URI, else LIBVIRT_DEFAULT_URI, else the daemon probes.
         let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = proto_core::uri::select_uri(uri, env_default.as_deref());
-        let opened = DRIVERS.iter().find_map(|(_, open)| open(uri, opts)).unwrap_or_else(|| {
-            Err(ApiError::new(ErrorCode::VIR_ERR_NO_CONNECT, ErrorDomain::VIR_FROM_NONE, "no driver"))
-        })?;
+        // The driver table (virConnectOpenAuth) is the virt API's.
+        let api = virt::connect::Connect::open_with(uri, &opts.adapter())?;
+        let client = api.client().clone();
+        let features = client.features();
+        let local = uri.is_some_and(daemon_min::embedded::is_local_test_uri);
+        if !local && opts.keepalive_forced() && opts.keepalive_interval != Some(0) && !features.keepalive {
+            let _ = client.close();
+            return Err(ApiError::new(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
+                ErrorDomain::VIR_FROM_NONE,
+                "Cannot setup keepalive on connection as requested, disconnecting",
+            ));
+        }
+        let unix = over_unix(uri, opts.read_only);
         let conn = Self {
-            client: opened.client,
-            uri: opened.uri,
+            uri: api.uri()?,
+            api,
+            client,
             read_only: opts.read_only,
-            close_callback: opened.close_callback,
-            hv_type: None,
+            close_callback: features.close_callback,
             lost: Arc::new(AtomicBool::new(false)),
             closing: Arc::new(AtomicBool::new(false)),
         };
-        watch_close(&conn.client, conn.uri.clone(), opened.unix, conn.lost.clone(), conn.closing.clone());
+        watch_close(&conn.client, conn.uri.clone(), unix, conn.lost.clone(), conn.closing.clone());
         if conn.close_callback {
             // Its failure is virsh's "Unable to register disconnect callback"; libvirt then
             // keeps the callback locally, as it does when the feature is missing.
             let _ = conn.client.call::<ConnectRegisterCloseCallback>(&());
         }
         Ok(conn)
+    }
+
+    /// The `virt` API's connection.
+    pub(crate) fn api(&self) -> &virt::connect::Connect {
+        &self.api
     }
 
     /// The underlying client (for streams and events).
@@ -335,12 +225,6 @@ impl Conn {
         self.client.call::<P>(args).map_err(ApiError::from)
     }
 
-    /// A call of an API that read-only connections may not make (`virCheckReadOnlyGoto`).
-    pub(crate) fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, ApiError> {
-        self.check_rw(func)?;
-        self.call::<P>(args)
-    }
-
     /// Refuses `func` on a read-only connection, as the client library does.
     pub(crate) fn check_rw(&self, func: &str) -> Result<(), ApiError> {
         if self.read_only {
@@ -350,23 +234,9 @@ impl Conn {
         }
     }
 
-    pub(crate) fn read_only(&self) -> bool {
-        self.read_only
-    }
-
     /// `virConnectGetURI`: answered locally.
     pub(crate) fn uri(&self) -> &str {
         &self.uri
-    }
-
-    /// `virConnectGetType`, cached as the remote driver caches it.
-    pub(crate) fn hv_type(&mut self) -> Result<String, ApiError> {
-        if let Some(t) = &self.hv_type {
-            return Ok(t.clone());
-        }
-        let t = self.call::<proto_core::programs::remote::ConnectGetType>(&())?.type_.to_string();
-        self.hv_type = Some(t.clone());
-        Ok(t)
     }
 
     /// `virConnectIsAlive`.
@@ -396,28 +266,8 @@ impl Conn {
         }
         if self.is_alive() {
             let _ = self.client.close();
-        } else {
-            drop(self.client);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uris_print_as_libvirt_prints_them() {
-        for (given, shown) in [
-            ("test:///default", "test:///default"),
-            ("test+tcp://127.0.0.1:16509/default", "test+tcp://127.0.0.1:16509/default"),
-            ("test+tcp://127.0.0.1:17391/%64efault", "test+tcp://127.0.0.1:17391/default"),
-            ("test+tcp://[::1]:1/default", "test+tcp://[::1]:1/default"),
-            ("test+tcp://u%40x@h/default?a=%20b&c#fr%20ag", "test+tcp://u%40x@h/default?a=%20b&c#fr%20ag"),
-            ("test:///tmp/a:b%20c", "test:///tmp/a%3Ab%20c"),
-            ("qemu+ssh://root@host:22/system", "qemu+ssh://root@host:22/system"),
-        ] {
-            assert_eq!(shown_uri(given), shown, "{given}");
-        }
+        drop(self.client);
+        drop(self.api);
     }
 }

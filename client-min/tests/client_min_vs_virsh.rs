@@ -635,3 +635,19 @@ fn local_test_driver_without_a_daemon() {
     );
     assert!(out.status.success());
 }
+
+/// `screenshot` (a download stream through the `virt` API's `Stream`): the same output and
+/// status, and the image arrives; read-only it fails the same way.
+#[test]
+fn screenshot_matches_virsh() {
+    let Some((daemon, virsh)) = setup() else { return };
+    let dir = daemon.dir().join("work-shot");
+    std::fs::create_dir_all(&dir).unwrap();
+    let uri = daemon.tcp_uri();
+    let out = same(&virsh, &["-c", &uri, "screenshot test --file shot.png"], "", &dir);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let png = std::fs::read(dir.join("shot.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{} bytes", png.len());
+    let ro = same(&virsh, &["-c", &uri, "-r", "screenshot test --file ro.png"], "", &dir);
+    assert_eq!(ro.status, Some(1), "{ro:?}");
+}
