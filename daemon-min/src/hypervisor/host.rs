@@ -145,3 +145,70 @@ pub fn system_hostname() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
 }
+
+use super::error::{self, Result};
+use super::Hypervisor;
+
+impl Hypervisor {
+    // ----- connection-level ------------------------------------------------------------------
+
+    /// `CONNECT_GET_HOSTNAME`.
+    #[must_use]
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// `CONNECT_GET_TYPE`: "TEST".
+    #[must_use]
+    pub fn hv_type(&self) -> &'static str {
+        HV_TYPE
+    }
+
+    /// `CONNECT_GET_VERSION`: 2.
+    #[must_use]
+    pub fn hv_version(&self) -> u64 {
+        HV_VERSION
+    }
+
+    /// `CONNECT_GET_LIB_VERSION`: 9000000.
+    #[must_use]
+    pub fn lib_version(&self) -> u64 {
+        LIB_VERSION
+    }
+
+    /// `CONNECT_GET_MAX_VCPUS`: 32 for every type.
+    #[must_use]
+    pub fn max_vcpus(&self) -> i32 {
+        MAX_VCPUS
+    }
+
+    /// `NODE_GET_INFO`.
+    #[must_use]
+    pub fn node_info(&self) -> NodeInfo {
+        self.node_info.clone()
+    }
+
+    /// `NODE_GET_FREE_MEMORY`: the cells' free memory, summed (KiB as the test driver counts).
+    #[must_use]
+    pub fn node_free_memory(&self) -> u64 {
+        self.cells.iter().map(|c| c.free_mem).sum()
+    }
+
+    /// `CONNECT_GET_CAPABILITIES`.
+    #[must_use]
+    pub fn capabilities(&self) -> String {
+        capabilities_xml(&self.cells, &self.secmodel)
+    }
+
+    /// `CONNECT_GET_SYSINFO`.
+    pub fn sysinfo(&self, flags: u32) -> Result<String> {
+        error::check_flags(flags, 0, "testConnectGetSysinfo")?;
+        Ok(SYSINFO.to_owned())
+    }
+
+    /// `NODE_GET_SECURITY_MODEL`.
+    #[must_use]
+    pub fn security_model(&self) -> SecurityModel {
+        self.secmodel.clone()
+    }
+}
