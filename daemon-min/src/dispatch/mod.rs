@@ -5,9 +5,11 @@
 //!
 //! - Before `REMOTE_PROC_CONNECT_OPEN` only `AUTH_LIST` and the keepalive feature query are
 //!   answered; anything else gets "internal error: hypervisor connection not open".
-//! - `CONNECT_OPEN` picks the driver: `test:///default` (shared by every connection, kept for the
-//!   daemon's lifetime), `test:///PATH` (a node description file), anything else libvirtd's
-//!   errors.
+//! - `CONNECT_OPEN` picks the driver as libvirt's test driver does: `test:///default` is one
+//!   state shared by the connections open on it, built afresh when the first opens and dropped
+//!   when the last closes (unless the daemon keeps it: `--state-dir`, [`Daemon::with_default`]);
+//!   each connection to `test:///PATH` loads its own private state from that node description
+//!   file; anything else gets libvirtd's errors.
 //! - A read-only connection (read-only socket, or `VIR_CONNECT_RO`) may only call procedures
 //!   whose `@acl` permissions all read; others get "operation forbidden: read only access
 //!   prevents virXxx".
@@ -25,7 +27,7 @@ mod storage;
 pub mod table;
 mod wire;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -36,7 +38,7 @@ use proto_core::programs::remote::{self as r, *};
 use proto_core::xdr::XdrEncode;
 use proto_core::Header;
 
-use crate::hypervisor::{Event, Hypervisor, SharedHypervisor, SubscriptionId, Uuid, VolumeHandle};
+use crate::hypervisor::{Event, Hypervisor, SharedHypervisor, SubscriptionId, Uuid, VolumeHandle, WeakHypervisor};
 use wire::{dom_out, net_out, pool_out};
 
 /// `VIR_CONNECT_RO`.
@@ -150,10 +152,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Where `test:///default` lives.
+enum DefaultDriver {
+    /// The daemon keeps one for its lifetime (`--state-dir`).
+    Kept(SharedHypervisor),
+    /// As libvirt's test driver: shared by the open connections, fresh after the last closes.
+    PerConnections(Mutex<WeakHypervisor>),
+}
+
 /// The daemon's drivers and the dispatch table.
 pub struct Daemon {
-    default: SharedHypervisor,
-    custom: Mutex<HashMap<String, SharedHypervisor>>,
+    default: DefaultDriver,
     hostname: String,
     next_callback: Arc<AtomicI32>,
     sessions: Arc<Registry>,
@@ -262,22 +271,39 @@ pub fn acl_is_read_only(info: &ProcedureInfo) -> bool {
 }
 
 impl Daemon {
-    /// A daemon whose `test:///default` is `default`.
+    /// A daemon with libvirt's test-driver semantics: `test:///default` is shared by the
+    /// connections open on it and reset when the last one closes. `hostname` is what
+    /// `CONNECT_GET_HOSTNAME` answers.
     #[must_use]
-    pub fn new(default: SharedHypervisor, hostname: String) -> Self {
-        Self {
-            default,
-            custom: Mutex::new(HashMap::new()),
-            hostname,
-            next_callback: Arc::new(AtomicI32::new(0)),
-            sessions: Arc::new(Registry::default()),
-        }
+    pub fn new(hostname: String) -> Self {
+        Self::build(DefaultDriver::PerConnections(Mutex::new(WeakHypervisor::default())), hostname)
     }
 
-    /// The shared `test:///default` hypervisor.
+    /// A daemon whose `test:///default` is `default` for the daemon's whole lifetime, whether or
+    /// not connections are open (the `--state-dir` extension).
     #[must_use]
-    pub fn default_hypervisor(&self) -> &SharedHypervisor {
-        &self.default
+    pub fn with_default(default: SharedHypervisor, hostname: String) -> Self {
+        Self::build(DefaultDriver::Kept(default), hostname)
+    }
+
+    fn build(default: DefaultDriver, hostname: String) -> Self {
+        Self { default, hostname, next_callback: Arc::new(AtomicI32::new(0)), sessions: Arc::new(Registry::default()) }
+    }
+
+    /// `test:///default` for a connection opening it.
+    fn default_driver(&self) -> SharedHypervisor {
+        match &self.default {
+            DefaultDriver::Kept(hv) => hv.clone(),
+            DefaultDriver::PerConnections(current) => {
+                let mut current = lock(current);
+                if let Some(hv) = current.upgrade() {
+                    return hv;
+                }
+                let hv = SharedHypervisor::new(Hypervisor::new_default(&self.hostname));
+                *current = hv.downgrade();
+                hv
+            }
+        }
     }
 
     /// A new connection's state.
@@ -323,14 +349,10 @@ impl Daemon {
         let path = rest.find('/').map_or("", |i| &rest[i..]);
         let path = path.split('?').next().unwrap_or(path);
         if path == "/default" {
-            return Ok((self.default.clone(), uri.to_owned()));
+            return Ok((self.default_driver(), uri.to_owned()));
         }
         if path.is_empty() || path == "/" {
             return Err(no_driver().into());
-        }
-        let mut custom = lock(&self.custom);
-        if let Some(hv) = custom.get(path) {
-            return Ok((hv.clone(), uri.to_owned()));
         }
         let hv = Hypervisor::from_node_file(std::path::Path::new(path), &self.hostname).map_err(|_| {
             crate::hypervisor::Error::from(RemoteError::with_info(
@@ -340,9 +362,7 @@ impl Daemon {
                 Some(&format!("failed to parse xml document '{path}'")),
             ))
         })?;
-        let hv = SharedHypervisor::new(hv);
-        custom.insert(path.to_owned(), hv.clone());
-        Ok((hv, uri.to_owned()))
+        Ok((SharedHypervisor::new(hv), uri.to_owned()))
     }
 
     fn subscribe(hv: &SharedHypervisor, sink: Arc<dyn EventSink>, callbacks: Arc<Mutex<Callbacks>>) -> SubscriptionId {

@@ -45,7 +45,7 @@ pub use host::{NodeInfo, SecurityLabel, SecurityModel};
 pub use network::NetworkHandle;
 pub use network_conf::NetworkDef;
 pub use persist::StateDir;
-pub use shared::{defer_durability, SharedHypervisor, SubscriptionId, Ticket};
+pub use shared::{defer_durability, SharedHypervisor, SubscriptionId, Ticket, WeakHypervisor};
 pub use storage::{PoolHandle, PoolInfo, VolInfo, VolumeHandle};
 pub use storage_conf::{Chunk, PoolDef, VolDef, VolType};
 pub use uuid::Uuid;
