@@ -47,11 +47,12 @@ pub fn compare(suite: &str, libvirtd: &Outcomes, ours: &Outcomes, known: &[Known
     println!("{suite}: {same} same, {} different", different.len());
     let mut problems = Vec::new();
     for (id, a, b) in &different {
+        let what = first_difference(a, b);
         match known.iter().find(|k| k.test == id) {
-            Some(k) => println!("  {id}: libvirtd {a}, daemon-min {b} ({})", k.reason),
+            Some(k) => println!("  {id}: {what} ({})", k.reason),
             None => {
-                println!("  {id}: libvirtd {a}, daemon-min {b} (UNEXPECTED)");
-                problems.push(format!("{id}: libvirtd {a}, daemon-min {b}"));
+                println!("  {id}: {what} (UNEXPECTED)");
+                problems.push(format!("{id}: {what}"));
             }
         }
     }
@@ -64,6 +65,24 @@ pub fn compare(suite: &str, libvirtd: &Outcomes, ours: &Outcomes, known: &[Known
         }
     }
     problems
+}
+
+/// `libvirtd X, daemon-min Y` for one-line outcomes; for longer ones, the first line that differs.
+fn first_difference(a: &str, b: &str) -> String {
+    if !a.contains('\n') && !b.contains('\n') {
+        return format!("libvirtd {a}, daemon-min {b}");
+    }
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    for n in 1.. {
+        match (la.next(), lb.next()) {
+            (None, None) => break,
+            (x, y) if x == y => {}
+            (x, y) => {
+                return format!("line {n}: libvirtd {:?}, daemon-min {:?}", x.unwrap_or("(end)"), y.unwrap_or("(end)"));
+            }
+        }
+    }
+    "same lines, different line ends".to_owned()
 }
 
 /// The directory the running test executable was built in (`target/debug`), whose `deps/` holds

@@ -114,6 +114,9 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(StorageVolGetPath, try |m, a| m
         .storage_vol_get_path(&vol_in(&a.vol))
         .map(|x| RemoteStorageVolGetPathRet { name: s(&x) })),
+    on!(StorageVolCreateXmlFrom, try |m, a| m
+        .storage_vol_create_xml_from(&pool_in(&a.pool), &a.xml.to_string(), &vol_in(&a.clonevol), a.flags)
+        .map(|v| RemoteStorageVolCreateXmlFromRet { vol: vol_out(&v) })),
     Entry {
         number: REMOTE_PROC_STORAGE_VOL_UPLOAD,
         run: |c, args| match c.hv() {

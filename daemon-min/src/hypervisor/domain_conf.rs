@@ -824,6 +824,7 @@ impl DomainDef {
             d.post_parse();
         }
         let mut controllers: Vec<Element> = devs.children_named("controller").cloned().collect();
+        assign_controller_indexes(&mut controllers);
         let mut others: Vec<Device> = Vec::new();
         let mut serials: Vec<Chr> = Vec::new();
         let mut consoles: Vec<Chr> = Vec::new();
@@ -1107,6 +1108,49 @@ impl DomainDef {
         }
         b.pop();
         b.line("</os>");
+    }
+}
+
+fn is_usb2(e: &Element) -> bool {
+    e.attr("type") == Some("usb")
+        && matches!(e.attr("model"), Some("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))
+}
+
+/// `virDomainAssignControllerIndexes`: a controller written without an index gets the lowest
+/// unused one of its type, except a USB2 companion following another USB2 controller, which
+/// joins that controller's index unless its model is already there.
+fn assign_controller_indexes(list: &mut [Element]) {
+    for outer in 0..list.len() {
+        if list[outer].attr("index").is_some() {
+            continue;
+        }
+        let ctype = list[outer].attr("type").unwrap_or_default().to_owned();
+        let mut idx = None;
+        if outer > 0 && is_usb2(&list[outer]) {
+            let prev = list[..outer].iter().rev().find(|c| c.attr("type") == Some("usb")).filter(|p| is_usb2(p));
+            if let Some(prev) = prev {
+                let prev_idx = prev.attr("index").unwrap_or_default().to_owned();
+                let model = list[outer].attr("model");
+                let taken = list.iter().any(|c| {
+                    c.attr("type") == Some("usb")
+                        && c.attr("index") == Some(prev_idx.as_str())
+                        && c.attr("model") == model
+                });
+                if !taken {
+                    idx = Some(prev_idx);
+                }
+            }
+        }
+        let idx = idx.unwrap_or_else(|| {
+            let used = |i: u32| {
+                list.iter().any(|c| {
+                    c.attr("type") == Some(ctype.as_str()) && c.attr("index").map(|v| parse_num(Some(v))) == Some(i)
+                })
+            };
+            (0..).find(|i| !used(*i)).unwrap_or(0).to_string()
+        });
+        let at = list[outer].attrs.iter().position(|(k, _)| k == "type").map_or(0, |p| p + 1);
+        list[outer].attrs.insert(at, ("index".to_owned(), idx));
     }
 }
 

@@ -472,6 +472,40 @@ impl Hypervisor {
         Ok(vol_handle(&self.pools[pi], &self.pools[pi].vols[vi]))
     }
 
+    /// `STORAGE_VOL_CREATE_XML_FROM` (flag `VIR_STORAGE_VOL_CREATE_VALIDATE`): as the test
+    /// driver, the original is looked up by name in the target pool; the new volume gets the
+    /// original's content (which only daemon-min's upload and download can see).
+    pub fn storage_vol_create_xml_from(
+        &mut self,
+        pool: &PoolHandle,
+        xml: &str,
+        clone: &VolumeHandle,
+        flags: u32,
+    ) -> Result<VolumeHandle> {
+        error::check_flags(flags, 1, "testStorageVolCreateXMLFrom")?;
+        let pi = self.pool_active_by_name(&pool.name)?;
+        let mut def = VolDef::parse(xml, &self.pools[pi].def)?;
+        let p = &mut self.pools[pi];
+        if p.vols.iter().any(|v| v.def.name == def.name) {
+            return Err(error::vol_exists());
+        }
+        let Some(orig) = p.vols.iter().find(|v| v.def.name == clone.name) else {
+            return Err(error::no_vol("name", &clone.name));
+        };
+        let content = orig.content.clone();
+        if p.allocation.saturating_add(def.allocation) > p.capacity {
+            return Err(error::internal(&format!("Not enough free space in pool for volume '{}'", def.name)));
+        }
+        def.path = format!("{}/{}", p.def.target_path.as_deref().unwrap_or_default(), def.name);
+        def.key.clone_from(&def.path);
+        p.allocation += def.allocation;
+        p.available = p.capacity - p.allocation;
+        p.vols.push(VolObj { def, content });
+        let vi = p.vols.len() - 1;
+        self.persist_vol(pi, vi, true);
+        Ok(vol_handle(&self.pools[pi], &self.pools[pi].vols[vi]))
+    }
+
     /// `STORAGE_VOL_DELETE` (no flags).
     pub fn storage_vol_delete(&mut self, vol: &VolumeHandle, flags: u32) -> Result<()> {
         error::check_flags(flags, 0, "testStorageVolDelete")?;
