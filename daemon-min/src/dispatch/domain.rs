@@ -9,6 +9,7 @@ use proto_core::xdr;
 use super::table::{on, Call, Entry};
 use super::wire::*;
 use super::{forbidden, Outcome};
+use crate::hypervisor::domain_tune::{AFFECT_LIVE, MAXIMUM};
 use crate::hypervisor::Uuid;
 
 pub(super) static ENTRIES: &[Entry] = &[
@@ -99,6 +100,41 @@ pub(super) static ENTRIES: &[Entry] = &[
         .domain_get_messages(&dom_in(&a.dom), a.flags)
         .map(|v| RemoteDomainGetMessagesRet { msgs: names(v) })),
     Entry { number: REMOTE_PROC_DOMAIN_GET_XML_DESC, run: domain_get_xml_desc },
+    // --- domain_tune ----------------------------------------------------------------------
+    on!(DomainGetHostname, try |m, a| m
+        .domain_get_hostname(&dom_in(&a.dom), a.flags)
+        .map(|h| RemoteDomainGetHostnameRet { hostname: s(&h) })),
+    on!(DomainGetTime, try |m, a| m
+        .domain_get_time(&dom_in(&a.dom), a.flags)
+        .map(|(seconds, nseconds)| RemoteDomainGetTimeRet { seconds, nseconds })),
+    on!(DomainSetTime, try |m, a| m.domain_set_time(&dom_in(&a.dom), a.seconds, a.nseconds, a.flags)),
+    on!(DomainReset, try |m, a| m.domain_poke(&dom_in(&a.dom), a.flags, "testDomainReset")),
+    on!(DomainInjectNmi, try |m, a| m.domain_poke(&dom_in(&a.dom), a.flags, "testDomainInjectNMI")),
+    on!(DomainSendKey, try |m, a| m.domain_send_key(&dom_in(&a.dom), a.codeset, &a.keycodes, a.flags)),
+    on!(DomainGetControlInfo, try |m, a| m
+        .domain_get_control_info(&dom_in(&a.dom), a.flags)
+        .map(|(state, details, state_time)| RemoteDomainGetControlInfoRet { state, details, state_time })),
+    on!(DomainGetVcpusFlags, try |m, a| m
+        .domain_get_vcpus_flags(&dom_in(&a.dom), a.flags)
+        .map(|num| RemoteDomainGetVcpusFlagsRet { num })),
+    on!(DomainGetMaxVcpus, try |m, a| m
+        .domain_get_vcpus_flags(&dom_in(&a.dom), AFFECT_LIVE | MAXIMUM)
+        .map(|num| RemoteDomainGetMaxVcpusRet { num })),
+    on!(DomainGetSchedulerType, try |m, a| m
+        .domain_get_scheduler_type(&dom_in(&a.dom))
+        .map(|(t, nparams)| RemoteDomainGetSchedulerTypeRet { type_: s(&t), nparams })),
+    on!(DomainGetSchedulerParameters, try |m, a| m
+        .domain_get_scheduler_parameters(&dom_in(&a.dom), 0)
+        .map(|p| RemoteDomainGetSchedulerParametersRet { params: params_out(p) })),
+    on!(DomainGetSchedulerParametersFlags, try |m, a| m
+        .domain_get_scheduler_parameters(&dom_in(&a.dom), a.flags)
+        .map(|p| RemoteDomainGetSchedulerParametersFlagsRet { params: params_out(p) })),
+    on!(DomainSetSchedulerParameters, try |m, a| m
+        .domain_set_scheduler_parameters(&dom_in(&a.dom), &params_in(&a.params), 0)),
+    on!(DomainSetSchedulerParametersFlags, try |m, a| m
+        .domain_set_scheduler_parameters(&dom_in(&a.dom), &params_in(&a.params), a.flags)),
+    on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
+    on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
 ];
 
 /// `virDomainGetXMLDesc` with `VIR_DOMAIN_XML_SECURE` is a write on a read-only connection.

@@ -22,7 +22,9 @@
 mod connect;
 mod domain;
 mod host;
+mod interface;
 mod network;
+mod nodedev;
 mod storage;
 pub mod table;
 mod wire;
@@ -194,6 +196,7 @@ pub fn api_name(proc_name: &str) -> String {
         }
         let fixed = match w.as_str() {
             "Nwfilter" => "NWFilter",
+            "Nwfilters" => "NWFilters",
             "Xml" => "XML",
             "Uri" => "URI",
             "Uuid" => "UUID",
@@ -485,6 +488,7 @@ mod tests {
         assert_eq!(api_name("REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID"), "virDomainLookupByUUID");
         assert_eq!(api_name("REMOTE_PROC_DOMAIN_PM_WAKEUP"), "virDomainPMWakeup");
         assert_eq!(api_name("REMOTE_PROC_CONNECT_GET_URI"), "virConnectGetURI");
+        assert_eq!(api_name("REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS"), "virConnectListAllNWFilters");
     }
 
     #[test]

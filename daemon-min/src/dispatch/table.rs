@@ -45,6 +45,8 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("domain", super::domain::ENTRIES),
     ("network", super::network::ENTRIES),
     ("storage", super::storage::ENTRIES),
+    ("interface", super::interface::ENTRIES),
+    ("nodedev", super::nodedev::ENTRIES),
 ];
 
 /// Handlers by position in `PROCEDURES`.

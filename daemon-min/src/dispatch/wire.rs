@@ -1,11 +1,12 @@
 //! Conversions between the wire's types (`remote_nonnull_*`, strings, counts) and the model's.
 
 use proto_core::programs::remote::{
-    RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullStoragePool, RemoteNonnullStorageVol,
+    RemoteNonnullDomain, RemoteNonnullNetwork, RemoteNonnullStoragePool, RemoteNonnullStorageVol, RemoteTypedParam,
+    RemoteTypedParamValue,
 };
 use proto_core::XdrString;
 
-use crate::hypervisor::{DomainHandle, NetworkHandle, PoolHandle, Uuid, VolumeHandle};
+use crate::hypervisor::{DomainHandle, NetworkHandle, PoolHandle, TypedValue, Uuid, VolumeHandle};
 
 pub(super) fn s(v: &str) -> XdrString {
     XdrString::from(v)
@@ -58,4 +59,40 @@ pub(super) fn count(n: usize) -> i32 {
 
 pub(super) fn max_of(n: i32) -> usize {
     usize::try_from(n).unwrap_or(0)
+}
+
+/// Typed parameters onto the wire (`remoteSerializeTypedParameters`).
+pub(super) fn params_out(v: Vec<(String, TypedValue)>) -> Vec<RemoteTypedParam> {
+    v.into_iter()
+        .map(|(field, value)| RemoteTypedParam {
+            field: s(&field),
+            value: match value {
+                TypedValue::Int(x) => RemoteTypedParamValue::Int(x),
+                TypedValue::Uint(x) => RemoteTypedParamValue::Uint(x),
+                TypedValue::Llong(x) => RemoteTypedParamValue::Llong(x),
+                TypedValue::Ullong(x) => RemoteTypedParamValue::Ullong(x),
+                TypedValue::Double(x) => RemoteTypedParamValue::Double(x),
+                TypedValue::Boolean(x) => RemoteTypedParamValue::Boolean(i32::from(x)),
+                TypedValue::String(x) => RemoteTypedParamValue::String(s(&x)),
+            },
+        })
+        .collect()
+}
+
+/// Typed parameters from the wire.
+pub(super) fn params_in(v: &[RemoteTypedParam]) -> Vec<(String, TypedValue)> {
+    v.iter()
+        .map(|p| {
+            let value = match &p.value {
+                RemoteTypedParamValue::Int(x) => TypedValue::Int(*x),
+                RemoteTypedParamValue::Uint(x) => TypedValue::Uint(*x),
+                RemoteTypedParamValue::Llong(x) => TypedValue::Llong(*x),
+                RemoteTypedParamValue::Ullong(x) => TypedValue::Ullong(*x),
+                RemoteTypedParamValue::Double(x) => TypedValue::Double(*x),
+                RemoteTypedParamValue::Boolean(x) => TypedValue::Boolean(*x != 0),
+                RemoteTypedParamValue::String(x) => TypedValue::String(x.to_string()),
+            };
+            (p.field.to_string(), value)
+        })
+        .collect()
 }

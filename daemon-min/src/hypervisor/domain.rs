@@ -73,6 +73,10 @@ pub mod reason {
     pub const SHUTOFF_SHUTDOWN: i32 = 1;
     /// `VIR_DOMAIN_SHUTOFF_DESTROYED`.
     pub const SHUTOFF_DESTROYED: i32 = 2;
+    /// `VIR_DOMAIN_SHUTOFF_SAVED`.
+    pub const SHUTOFF_SAVED: i32 = 5;
+    /// `VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT`.
+    pub const SHUTOFF_FROM_SNAPSHOT: i32 = 7;
 }
 
 /// `CONNECT_LIST_ALL_DOMAINS` flags (`VIR_CONNECT_LIST_DOMAINS_*`).
@@ -149,6 +153,8 @@ pub(super) struct DomainObj {
     pub(super) reason: i32,
     pub(super) persistent: bool,
     pub(super) autostart: bool,
+    /// What the other domain entry points keep (time, managed save, snapshots, ...).
+    pub(super) extra: super::domain_tune::DomainExtra,
 }
 
 impl DomainObj {
@@ -213,7 +219,7 @@ impl Hypervisor {
                         _ => flags & f::OTHER != 0,
                     }
             })
-            .filter(|_| pair(f::MANAGEDSAVE, f::NO_MANAGEDSAVE, false))
+            .filter(|d| pair(f::MANAGEDSAVE, f::NO_MANAGEDSAVE, d.extra.managed_save))
             .filter(|d| pair(f::AUTOSTART, f::NO_AUTOSTART, d.autostart))
             .filter(|_| pair(f::HAS_SNAPSHOT, f::NO_SNAPSHOT, false))
             .filter(|_| pair(f::HAS_CHECKPOINT, f::NO_CHECKPOINT, false))
@@ -295,6 +301,7 @@ impl Hypervisor {
                     reason: reason::UNKNOWN,
                     persistent: true,
                     autostart: false,
+                    extra: Default::default(),
                 });
                 (self.domains.len() - 1, false)
             }
@@ -329,6 +336,7 @@ impl Hypervisor {
                     reason: reason::UNKNOWN,
                     persistent: false,
                     autostart: false,
+                    extra: Default::default(),
                 });
                 self.domains.len() - 1
             }
@@ -344,6 +352,15 @@ impl Hypervisor {
     pub fn domain_undefine(&mut self, dom: &DomainHandle, flags: u32) -> Result<()> {
         error::check_flags(flags, 3, "testDomainUndefineFlags")?;
         let i = self.dom_index(dom)?;
+        // VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        if self.domains[i].extra.managed_save && flags & 1 == 0 {
+            return Err(error::e(
+                proto_core::error::ErrorCode::VIR_ERR_OPERATION_INVALID,
+                proto_core::error::ErrorDomain::VIR_FROM_TEST,
+                "Requested operation is not valid: Refusing to undefine while domain managed save image exists",
+            ));
+        }
+        self.domains[i].extra.managed_save = false;
         self.dom_event(i, domain_event::UNDEFINED, domain_event::UNDEFINED_REMOVED);
         let uuid = self.domains[i].def.uuid;
         if self.domains[i].is_active() {
@@ -364,6 +381,7 @@ impl Hypervisor {
         d.state = DomainState::Running;
         d.reason = why;
         d.id = id;
+        d.extra.managed_save = false;
         if d.persistent && d.new_def.is_none() {
             d.new_def = Some(d.def.clone());
         }
@@ -567,11 +585,10 @@ impl Hypervisor {
         false
     }
 
-    /// `DOMAIN_HAS_MANAGED_SAVE_IMAGE` (no flags): never.
+    /// `DOMAIN_HAS_MANAGED_SAVE_IMAGE` (no flags).
     pub fn domain_has_managed_save_image(&self, dom: &DomainHandle, flags: u32) -> Result<bool> {
         error::check_flags(flags, 0, "testDomainHasManagedSaveImage")?;
-        self.dom(dom)?;
-        Ok(false)
+        Ok(self.dom(dom)?.extra.managed_save)
     }
 
     /// `DOMAIN_SNAPSHOT_NUM`: no snapshots.

@@ -146,6 +146,7 @@ impl Hypervisor {
                 reason: s.status.get("reason").and_then(|v| v.parse().ok()).unwrap_or(0),
                 persistent: true,
                 autostart: flag(&s, "autostart"),
+                extra: Default::default(),
             };
             if state != DomainState::Shutoff && id > 0 {
                 let live = match &s.live {

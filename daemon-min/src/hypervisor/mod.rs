@@ -19,12 +19,15 @@
 
 mod domain;
 mod domain_conf;
+pub mod domain_tune;
 mod durable;
 pub mod error;
 pub mod events;
 pub mod host;
+mod interface;
 mod network;
 mod network_conf;
+mod nodedev;
 mod persist;
 mod shared;
 mod storage;
@@ -39,9 +42,11 @@ use std::path::Path;
 
 pub use domain::{list_domains, reason, xml_flags, DomainHandle, DomainInfo, DomainState};
 pub use domain_conf::DomainDef;
+pub use domain_tune::TypedValue;
 pub use error::{Error, Result};
 pub use events::Event;
 pub use host::{NodeInfo, SecurityLabel, SecurityModel};
+pub use interface::InterfaceHandle;
 pub use network::NetworkHandle;
 pub use network_conf::NetworkDef;
 pub use persist::StateDir;
@@ -87,6 +92,10 @@ pub struct Hypervisor {
     domains: Vec<DomainObj>,
     networks: Vec<NetworkObj>,
     pools: Vec<PoolObj>,
+    interfaces: Vec<interface::InterfaceObj>,
+    /// The definitions kept by `INTERFACE_CHANGE_BEGIN`, while a transaction runs.
+    iface_backup: Option<Vec<interface::InterfaceObj>>,
+    devices: Vec<nodedev::NodeDeviceDef>,
     events: Vec<Event>,
     /// Durable changes not yet written (only collected when `durable`).
     pending: Vec<Op>,
@@ -111,6 +120,9 @@ impl Hypervisor {
             domains: Vec::new(),
             networks: Vec::new(),
             pools: Vec::new(),
+            interfaces: Vec::new(),
+            iface_backup: None,
+            devices: Vec::new(),
             events: Vec::new(),
             pending: Vec::new(),
             durable: false,

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use proto_core::error::{ErrorCode, ErrorDomain};
 
 use super::error::{self, Error, Result};
+use super::interface::{InterfaceDef, InterfaceObj};
+use super::nodedev::NodeDeviceDef;
 use super::xml::{self, Element};
 use super::{reason, DomainDef, DomainObj, DomainState, Hypervisor, NetworkDef, NetworkObj, PoolDef, VolDef, VolObj};
 
@@ -154,6 +156,7 @@ pub(super) fn load_node(h: &mut Hypervisor, node: &Element, base: Option<&Path>)
             reason: reason::UNKNOWN,
             persistent: test_ns_child(&d, "transient").is_none(),
             autostart: false,
+            extra: Default::default(),
         });
         let i = h.domains.len() - 1;
         if runstate != DomainState::Shutoff {
@@ -191,10 +194,21 @@ pub(super) fn load_node(h: &mut Hypervisor, node: &Element, base: Option<&Path>)
         }
         h.pools.push(obj);
     }
+
+    // Interfaces (active) and node devices.
+    for i in node.children_named("interface") {
+        let i = resolve(i, base)?;
+        let def = InterfaceDef::from_element(&i)?;
+        h.interfaces.push(InterfaceObj { def, active: true });
+    }
+    for d in node.children_named("device") {
+        let d = resolve(d, base)?;
+        h.devices.push(NodeDeviceDef::from_element(&d)?);
+    }
     Ok(())
 }
 
-/// The test driver's built-in `<node>` (`defaultConnXML`, domains, networks and pools only).
+/// The test driver's built-in `<node>` (`defaultConnXML`).
 pub(super) const DEFAULT_NODE_XML: &str = "<node>\
 <domain type='test'>\
   <name>test</name>\
@@ -239,4 +253,76 @@ pub(super) const DEFAULT_NODE_XML: &str = "<node>\
     <path>/default-pool</path>\
   </target>\
 </pool>\
+<interface type=\"ethernet\" name=\"eth1\">\
+  <start mode=\"onboot\"/>\
+  <mac address=\"aa:bb:cc:dd:ee:ff\"/>\
+  <mtu size=\"1492\"/>\
+  <protocol family=\"ipv4\">\
+    <ip address=\"192.168.0.5\" prefix=\"24\"/>\
+    <route gateway=\"192.168.0.1\"/>\
+  </protocol>\
+</interface>\
+<device>\
+  <name>computer</name>\
+  <capability type='system'>\
+    <hardware>\
+      <vendor>Libvirt</vendor>\
+      <version>Test driver</version>\
+      <serial>123456</serial>\
+      <uuid>11111111-2222-3333-4444-555555555555</uuid>\
+    </hardware>\
+    <firmware>\
+      <vendor>Libvirt</vendor>\
+      <version>Test Driver</version>\
+      <release_date>01/22/2007</release_date>\
+    </firmware>\
+  </capability>\
+</device>\
+<device>\
+  <name>scsi_host1</name>\
+  <parent>computer</parent>\
+  <capability type='scsi_host'>\
+    <host>1</host>\
+    <unique_id>0</unique_id>\
+    <capability type='fc_host'>\
+      <wwnn>2000000012341234</wwnn>\
+      <wwpn>1000000012341234</wwpn>\
+      <fabric_wwn>2000000043214321</fabric_wwn>\
+    </capability>\
+    <capability type='vport_ops'>\
+      <max_vports>127</max_vports>\
+      <vports>1</vports>\
+    </capability>\
+  </capability>\
+</device>\
+<device>\
+  <name>scsi_host2</name>\
+  <parent>computer</parent>\
+  <capability type='scsi_host'>\
+    <host>2</host>\
+    <unique_id>1</unique_id>\
+    <capability type='fc_host'>\
+      <wwnn>2000000056785678</wwnn>\
+      <wwpn>1000000056785678</wwpn>\
+      <fabric_wwn>2000000087658765</fabric_wwn>\
+    </capability>\
+    <capability type='vport_ops'>\
+      <max_vports>127</max_vports>\
+      <vports>0</vports>\
+    </capability>\
+  </capability>\
+</device>\
+<device>\
+  <name>scsi_host11</name>\
+  <parent>scsi_host1</parent>\
+  <capability type='scsi_host'>\
+    <host>11</host>\
+    <unique_id>10</unique_id>\
+    <capability type='fc_host'>\
+      <wwnn>2000000034563456</wwnn>\
+      <wwpn>1000000034563456</wwpn>\
+      <fabric_wwn>2000000043214321</fabric_wwn>\
+    </capability>\
+  </capability>\
+</device>\
 </node>";
