@@ -133,6 +133,11 @@ pub(super) static ENTRIES: &[Entry] = &[
         .domain_set_scheduler_parameters(&dom_in(&a.dom), &params_in(&a.params), 0)),
     on!(DomainSetSchedulerParametersFlags, try |m, a| m
         .domain_set_scheduler_parameters(&dom_in(&a.dom), &params_in(&a.params), a.flags)),
+    on!(DomainSetMemory, try |m, a| m.domain_set_memory_flags(&dom_in(&a.dom), a.memory, AFFECT_LIVE)),
+    on!(DomainSetMaxMemory, try |m, a| m.domain_set_memory_flags(&dom_in(&a.dom), a.memory, MAXIMUM)),
+    on!(DomainSetMemoryFlags, try |m, a| m.domain_set_memory_flags(&dom_in(&a.dom), a.memory, a.flags)),
+    on!(DomainSetVcpus, try |m, a| m.domain_set_vcpus_flags(&dom_in(&a.dom), a.nvcpus, AFFECT_LIVE)),
+    on!(DomainSetVcpusFlags, try |m, a| m.domain_set_vcpus_flags(&dom_in(&a.dom), a.nvcpus, a.flags)),
     on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
     on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
 ];

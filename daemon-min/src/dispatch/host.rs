@@ -6,6 +6,20 @@ use super::table::{on, Entry};
 use super::wire::*;
 
 pub(super) static ENTRIES: &[Entry] = &[
+    on!(NodeGetCellsFreeMemory, try |m, a| m
+        .node_get_cells_free_memory(a.start_cell, a.maxcells)
+        .map(|cells| RemoteNodeGetCellsFreeMemoryRet { cells })),
+    on!(NodeGetCpuMap, try |m, a| m.node_get_cpu_map(a.flags).map(|(map, online, ret)| RemoteNodeGetCpuMapRet {
+        cpumap: if a.need_map != 0 { map.into() } else { Default::default() },
+        online: if a.need_online != 0 { online } else { 0 },
+        ret,
+    })),
+    on!(NodeGetCpuStats, try |m, a| m.node_get_cpu_stats(a.nparams, a.flags).map(|(v, nparams)| {
+        RemoteNodeGetCpuStatsRet {
+            params: v.into_iter().map(|(f, value)| RemoteNodeGetCpuStats { field: s(f), value }).collect(),
+            nparams,
+        }
+    })),
     on!(ConnectGetType, |m, _a| RemoteConnectGetTypeRet { type_: s(m.hv_type()) }),
     on!(ConnectGetVersion, |m, _a| RemoteConnectGetVersionRet { hv_ver: m.hv_version() }),
     on!(ConnectGetLibVersion, |m, _a| RemoteConnectGetLibVersionRet { lib_ver: m.lib_version() }),

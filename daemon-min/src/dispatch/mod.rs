@@ -25,6 +25,7 @@ mod host;
 mod interface;
 mod network;
 mod nodedev;
+mod snapshot;
 mod storage;
 pub mod table;
 mod wire;

@@ -43,6 +43,7 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("connect", super::connect::ENTRIES),
     ("host", super::host::ENTRIES),
     ("domain", super::domain::ENTRIES),
+    ("snapshot", super::snapshot::ENTRIES),
     ("network", super::network::ENTRIES),
     ("storage", super::storage::ENTRIES),
     ("interface", super::interface::ENTRIES),

@@ -73,6 +73,8 @@ pub mod reason {
     pub const SHUTOFF_SHUTDOWN: i32 = 1;
     /// `VIR_DOMAIN_SHUTOFF_DESTROYED`.
     pub const SHUTOFF_DESTROYED: i32 = 2;
+    /// `VIR_DOMAIN_RUNNING_FROM_SNAPSHOT`.
+    pub const RUNNING_FROM_SNAPSHOT: i32 = 4;
     /// `VIR_DOMAIN_SHUTOFF_SAVED`.
     pub const SHUTOFF_SAVED: i32 = 5;
     /// `VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT`.
@@ -221,7 +223,7 @@ impl Hypervisor {
             })
             .filter(|d| pair(f::MANAGEDSAVE, f::NO_MANAGEDSAVE, d.extra.managed_save))
             .filter(|d| pair(f::AUTOSTART, f::NO_AUTOSTART, d.autostart))
-            .filter(|_| pair(f::HAS_SNAPSHOT, f::NO_SNAPSHOT, false))
+            .filter(|d| pair(f::HAS_SNAPSHOT, f::NO_SNAPSHOT, !d.extra.snapshots.is_empty()))
             .filter(|_| pair(f::HAS_CHECKPOINT, f::NO_CHECKPOINT, false))
             .map(DomainObj::handle)
             .collect())
@@ -358,6 +360,15 @@ impl Hypervisor {
                 proto_core::error::ErrorCode::VIR_ERR_OPERATION_INVALID,
                 proto_core::error::ErrorDomain::VIR_FROM_TEST,
                 "Requested operation is not valid: Refusing to undefine while domain managed save image exists",
+            ));
+        }
+        let nsnap = self.domains[i].extra.snapshots.len();
+        // VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        if !self.domains[i].is_active() && nsnap > 0 && flags & 2 == 0 {
+            return Err(error::e(
+                proto_core::error::ErrorCode::VIR_ERR_OPERATION_INVALID,
+                proto_core::error::ErrorDomain::VIR_FROM_TEST,
+                format!("Requested operation is not valid: cannot delete inactive domain with {nsnap} snapshots"),
             ));
         }
         self.domains[i].extra.managed_save = false;
@@ -593,9 +604,7 @@ impl Hypervisor {
 
     /// `DOMAIN_SNAPSHOT_NUM`: no snapshots.
     pub fn domain_snapshot_num(&self, dom: &DomainHandle, flags: u32) -> Result<i32> {
-        error::check_flags(flags, 0x7ff, "testDomainSnapshotNum")?;
-        self.dom(dom)?;
-        Ok(0)
+        self.domain_snapshot_list(dom, flags).map(|v| i32::try_from(v.len()).unwrap_or(i32::MAX))
     }
 
     /// `DOMAIN_GET_SECURITY_LABEL`: "libvirt-test", enforcing, while running; empty otherwise.

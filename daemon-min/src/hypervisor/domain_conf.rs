@@ -659,7 +659,7 @@ pub struct DomainDef {
     /// `<currentMemory>`, KiB.
     pub(crate) current_memory: u64,
     pub(crate) vcpus_max: u32,
-    vcpus_current: Option<u32>,
+    pub(crate) vcpus_current: Option<u32>,
     vcpu_placement: String,
     vcpu_cpuset: Option<String>,
     os: Os,
@@ -975,6 +975,21 @@ impl DomainDef {
     #[must_use]
     pub fn uuid(&self) -> Uuid {
         self.uuid
+    }
+
+    /// The disks' target names and whether each takes an internal snapshot by default (not
+    /// read-only, not a CD-ROM or floppy, with a source): `virDomainSnapshotAlignDisks`.
+    pub(crate) fn snapshot_disks(&self) -> Vec<(String, bool)> {
+        self.devices
+            .iter()
+            .filter_map(|d| match d {
+                Device::Disk(disk) => Some((
+                    disk.dst.clone(),
+                    !disk.readonly && disk.device != "cdrom" && disk.device != "floppy" && disk.source.is_some(),
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The number of vCPUs in use (`current`, or the maximum).

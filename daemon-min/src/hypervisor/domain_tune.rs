@@ -24,12 +24,16 @@ pub(crate) struct DomainExtra {
     pub(crate) time: (i64, u32),
     /// A managed save image exists.
     pub(crate) managed_save: bool,
+    /// Snapshots, oldest first.
+    pub(crate) snapshots: Vec<super::snapshot::Snapshot>,
+    /// The current snapshot's name.
+    pub(crate) current_snapshot: Option<String>,
 }
 
 impl Default for DomainExtra {
     fn default() -> Self {
         // The test driver's guests all start at the same fixed time.
-        Self { time: (627_319_920, 0), managed_save: false }
+        Self { time: (627_319_920, 0), managed_save: false, snapshots: Vec::new(), current_snapshot: None }
     }
 }
 
@@ -141,6 +145,118 @@ impl Hypervisor {
             return Ok(d.new_def.as_ref().unwrap_or(&d.def));
         }
         Ok(&d.def)
+    }
+
+    /// `virDomainObjUpdateModificationImpact`: `flags` with LIVE or CONFIG made explicit.
+    fn impact(&self, i: usize, flags: u32) -> Result<u32> {
+        let d = &self.domains[i];
+        let mut flags = flags;
+        if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
+            flags |= if d.is_active() { AFFECT_LIVE } else { AFFECT_CONFIG };
+        }
+        if !d.is_active() && flags & AFFECT_LIVE != 0 {
+            return Err(operation_invalid("domain is not running"));
+        }
+        if !d.persistent && flags & AFFECT_CONFIG != 0 {
+            return Err(operation_invalid("transient domains do not have any persistent config"));
+        }
+        Ok(flags)
+    }
+
+    /// The definitions `flags` (already resolved) select: (live, persistent).
+    fn defs_mut(&mut self, i: usize, flags: u32) -> (Option<&mut DomainDef>, Option<&mut DomainDef>) {
+        let d = &mut self.domains[i];
+        let active = d.is_active();
+        let (live, pers) = (flags & AFFECT_LIVE != 0, flags & AFFECT_CONFIG != 0);
+        if active {
+            let new_def = d.new_def.as_mut();
+            (live.then_some(&mut d.def), if pers { new_def } else { None })
+        } else {
+            (None, pers.then_some(&mut d.def))
+        }
+    }
+
+    /// `DOMAIN_SET_MEMORY` (live), `DOMAIN_SET_MAX_MEMORY` (`VIR_DOMAIN_MEM_MAXIMUM`),
+    /// `DOMAIN_SET_MEMORY_FLAGS`; KiB.
+    pub fn domain_set_memory_flags(&mut self, dom: &DomainHandle, memory: u64, flags: u32) -> Result<()> {
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM, "testDomainSetMemoryFlags")?;
+        let i = self.dom_index(dom)?;
+        self.one_def(i, flags)?;
+        let flags = self.impact(i, flags)?;
+        let live = flags & AFFECT_LIVE != 0;
+        let (l, p) = self.defs_mut(i, flags);
+        let Some(def) = (if live { l } else { p }) else { return Ok(()) };
+        if flags & MAXIMUM != 0 {
+            if live {
+                return Err(error::e(
+                    ErrorCode::VIR_ERR_OPERATION_INVALID,
+                    ErrorDomain::VIR_FROM_TEST,
+                    "Requested operation is not valid: cannot resize the maximum memory on an active domain",
+                ));
+            }
+            def.max_memory = memory;
+            def.current_memory = def.current_memory.min(memory);
+        } else {
+            if memory > def.max_memory {
+                return Err(error::e(
+                    ErrorCode::VIR_ERR_INVALID_ARG,
+                    ErrorDomain::VIR_FROM_TEST,
+                    "invalid argument: cannot set memory higher than max memory",
+                ));
+            }
+            def.current_memory = memory;
+        }
+        self.persist_domain(i);
+        Ok(())
+    }
+
+    /// `DOMAIN_SET_VCPUS` (live) and `DOMAIN_SET_VCPUS_FLAGS`.
+    pub fn domain_set_vcpus_flags(&mut self, dom: &DomainHandle, n: u32, flags: u32) -> Result<()> {
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM, "testDomainSetVcpusFlags")?;
+        let max = u32::try_from(super::host::MAX_VCPUS).unwrap_or(u32::MAX);
+        if n > max {
+            return Err(error::e(
+                ErrorCode::VIR_ERR_INVALID_ARG,
+                ErrorDomain::VIR_FROM_TEST,
+                format!("invalid argument: requested cpu amount exceeds maximum supported amount ({n} > {max})"),
+            ));
+        }
+        let i = self.dom_index(dom)?;
+        let flags = self.impact(i, flags)?;
+        let too_many = |have: u32| {
+            error::e(
+                ErrorCode::VIR_ERR_INVALID_ARG,
+                ErrorDomain::VIR_FROM_TEST,
+                format!("invalid argument: requested cpu amount exceeds maximum ({n} > {have})"),
+            )
+        };
+        let (l, p) = self.defs_mut(i, flags);
+        if let Some(def) = &l {
+            if def.vcpus_max < n {
+                return Err(too_many(def.vcpus_max));
+            }
+        }
+        if let Some(def) = &p {
+            if flags & MAXIMUM == 0 && def.vcpus_max < n {
+                return Err(too_many(def.vcpus_max));
+            }
+        }
+        // `current` is only kept (and written) when it differs from the maximum.
+        let set = |def: &mut DomainDef, cur: u32| def.vcpus_current = (cur != def.vcpus_max).then_some(cur);
+        if let Some(def) = l {
+            set(def, n);
+        }
+        if let Some(def) = p {
+            if flags & MAXIMUM != 0 {
+                let cur = def.vcpus().min(n);
+                def.vcpus_max = n;
+                set(def, cur);
+            } else {
+                set(def, n);
+            }
+        }
+        self.persist_domain(i);
+        Ok(())
     }
 
     /// `DOMAIN_GET_HOSTNAME`: `<name>host` while running.

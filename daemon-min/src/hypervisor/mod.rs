@@ -30,6 +30,7 @@ mod network_conf;
 mod nodedev;
 mod persist;
 mod shared;
+mod snapshot;
 mod storage;
 mod storage_conf;
 mod testnode;
