@@ -18,9 +18,9 @@ const TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tiers/entry_poin
 
 /// Where daemon-min still differs from libvirtd, and why.
 const KNOWN: &[Known] = &[
-    Known { test: "ckpt.create", reason: "checkpoints not served yet" },
-    Known { test: "ckpt.delete", reason: "checkpoints not served yet" },
-    Known { test: "ckpt.list", reason: "checkpoints not served yet" },
+    Known { test: "ckpt.create", reason: "snapshots and checkpoints not served yet" },
+    Known { test: "ckpt.delete", reason: "snapshots and checkpoints not served yet" },
+    Known { test: "ckpt.list", reason: "snapshots and checkpoints not served yet" },
     Known { test: "dom.IOThreadInfo", reason: "not served yet (entry point)" },
     Known { test: "dom.allDomainStats", reason: "not served yet (entry point)" },
     Known { test: "dom.blkioParameters", reason: "not served yet (entry point)" },

@@ -19,6 +19,7 @@
 //! - Every procedure the model does not implement answers "this function is not supported by
 //!   the connection driver: virXxx" (`VIR_ERR_NO_SUPPORT`).
 
+mod checkpoint;
 mod connect;
 mod domain;
 mod host;

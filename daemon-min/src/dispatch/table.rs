@@ -44,6 +44,7 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("host", super::host::ENTRIES),
     ("domain", super::domain::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
+    ("checkpoint", super::checkpoint::ENTRIES),
     ("network", super::network::ENTRIES),
     ("storage", super::storage::ENTRIES),
     ("interface", super::interface::ENTRIES),

@@ -224,7 +224,7 @@ impl Hypervisor {
             .filter(|d| pair(f::MANAGEDSAVE, f::NO_MANAGEDSAVE, d.extra.managed_save))
             .filter(|d| pair(f::AUTOSTART, f::NO_AUTOSTART, d.autostart))
             .filter(|d| pair(f::HAS_SNAPSHOT, f::NO_SNAPSHOT, !d.extra.snapshots.is_empty()))
-            .filter(|_| pair(f::HAS_CHECKPOINT, f::NO_CHECKPOINT, false))
+            .filter(|d| pair(f::HAS_CHECKPOINT, f::NO_CHECKPOINT, !d.extra.checkpoints.is_empty()))
             .map(DomainObj::handle)
             .collect())
     }

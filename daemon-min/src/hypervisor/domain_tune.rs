@@ -28,12 +28,23 @@ pub(crate) struct DomainExtra {
     pub(crate) snapshots: Vec<super::snapshot::Snapshot>,
     /// The current snapshot's name.
     pub(crate) current_snapshot: Option<String>,
+    /// Checkpoints, oldest first.
+    pub(crate) checkpoints: Vec<super::checkpoint::Checkpoint>,
+    /// The current checkpoint's name.
+    pub(crate) current_checkpoint: Option<String>,
 }
 
 impl Default for DomainExtra {
     fn default() -> Self {
         // The test driver's guests all start at the same fixed time.
-        Self { time: (627_319_920, 0), managed_save: false, snapshots: Vec::new(), current_snapshot: None }
+        Self {
+            time: (627_319_920, 0),
+            managed_save: false,
+            snapshots: Vec::new(),
+            current_snapshot: None,
+            checkpoints: Vec::new(),
+            current_checkpoint: None,
+        }
     }
 }
 

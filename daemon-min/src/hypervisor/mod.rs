@@ -17,6 +17,7 @@
 //! the matching `*_conf` file for its XML definitions (as `src/conf/` in libvirt); `durable`
 //! is the `--state-dir` extension, `testnode` the `test:///PATH` node files.
 
+mod checkpoint;
 mod domain;
 mod domain_conf;
 pub mod domain_tune;

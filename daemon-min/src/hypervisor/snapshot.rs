@@ -165,6 +165,13 @@ impl Hypervisor {
         error::check_flags(flags, create::ALLOWED, "testDomainSnapshotCreateXML")?;
         let di = self.dom_index(dom)?;
         let d = &self.domains[di];
+        if !d.extra.checkpoints.is_empty() {
+            return Err(error::e(
+                ErrorCode::VIR_ERR_OPERATION_UNSUPPORTED,
+                ErrorDomain::VIR_FROM_TEST,
+                "Operation not supported: cannot create snapshot while checkpoint exists",
+            ));
+        }
         if !d.persistent && flags & create::HALT != 0 {
             return Err(error::e(
                 ErrorCode::VIR_ERR_OPERATION_INVALID,
