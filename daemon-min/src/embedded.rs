@@ -11,7 +11,7 @@ use adapter_blocking::{Client, ConnectOptions, Error};
 use proto_core::server::ServerConfig;
 
 use crate::dispatch::Daemon;
-use crate::hypervisor::{host, Hypervisor, SharedHypervisor};
+use crate::hypervisor::host;
 use crate::serve::{served_programs, DaemonHandler};
 
 /// Whether `uri` names a local test driver (`test:///…`, no host and no transport), which
@@ -30,7 +30,7 @@ pub fn open(uri: &str, read_only: bool, options: &ConnectOptions) -> Result<Clie
     let io = |what: &'static str| move |e| Error::Io { what: what.into(), source: e };
     let (ours, theirs) = UnixStream::pair().map_err(io("cannot create a socket pair"))?;
     let hostname = host::system_hostname();
-    let daemon = Arc::new(Daemon::new(SharedHypervisor::new(Hypervisor::new_default(&hostname)), hostname));
+    let daemon = Arc::new(Daemon::new(hostname));
     let handler = Arc::new(DaemonHandler::new(daemon));
     let mut server = Server::new(Vec::new(), 1, handler).map_err(io("cannot create the in-process server"))?;
     let config = ServerConfig::default().with_programs(served_programs()).with_keepalive(None);

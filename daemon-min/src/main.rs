@@ -98,18 +98,19 @@ fn run(args: Args) -> Result<(), String> {
         return Err(format!("{key}: {auth:?} authentication is not supported by daemon-min (use \"none\")"));
     }
     let hostname = host::system_hostname();
-    let hv = match &args.state_dir {
+    // With a state directory, it is written by its own thread; at exit, whatever that thread
+    // still has queued is written first (`state`).
+    let (daemon, state) = match &args.state_dir {
         Some(dir) => {
             let dir = StateDir::open(dir).map_err(|e| format!("cannot open state dir {}: {e}", dir.display()))?;
             let dir = dir.with_sync_delay(Duration::from_millis(args.debug_slow_fsync_ms.unwrap_or(0)));
             let model = Hypervisor::open_state_dir(&dir, &hostname).map_err(|e| format!("cannot load state: {e}"))?;
-            SharedHypervisor::with_state_dir(model, dir)
+            let hv = SharedHypervisor::with_state_dir(model, dir);
+            (Daemon::with_default(hv.clone(), hostname), Some(hv))
         }
-        None => SharedHypervisor::new(Hypervisor::new_default(&hostname)),
+        None => (Daemon::new(hostname), None),
     };
-    // Written by its own thread; at exit, whatever it still has queued is written first.
-    let state = hv.clone();
-    let daemon = Arc::new(Daemon::new(hv, hostname));
+    let daemon = Arc::new(daemon);
     let handler = Arc::new(DaemonHandler::new(daemon.clone()));
 
     let sock_dir = config.unix_sock_dir.as_ref().map_or_else(default_socket_dir, PathBuf::from);
@@ -198,7 +199,7 @@ fn run(args: Args) -> Result<(), String> {
         let handle = server.shutdown_handle();
         watch_signals_and_idle(signals, args.timeout, daemon, move || handle.shutdown())?;
         let result = server.run().map_err(|e| e.to_string());
-        let synced = state.sync().map_err(|e| e.to_string());
+        let synced = state.as_ref().map_or(Ok(()), SharedHypervisor::sync).map_err(|e| e.to_string());
         cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
         return result.and(synced);
     }
@@ -225,7 +226,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         Ok::<(), String>(())
     });
-    let synced = state.sync().map_err(|e| e.to_string());
+    let synced = state.as_ref().map_or(Ok(()), SharedHypervisor::sync).map_err(|e| e.to_string());
     cleanup(&rw_path, &ro_path, args.pid_file.as_deref());
     result.and(synced)
 }

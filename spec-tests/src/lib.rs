@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod daemon_min;
+pub mod differential;
 pub mod libvirtd;
 pub mod pki;
 pub mod process;

@@ -26,6 +26,8 @@ pub mod domain_event {
     pub const UNDEFINED_REMOVED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_STARTED_BOOTED`.
     pub const STARTED_BOOTED: i32 = 0;
+    /// `VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT`.
+    pub const STARTED_FROM_SNAPSHOT: i32 = 4;
     /// `VIR_DOMAIN_EVENT_SUSPENDED_PAUSED`.
     pub const SUSPENDED_PAUSED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_RESUMED_UNPAUSED`.
@@ -34,6 +36,10 @@ pub mod domain_event {
     pub const STOPPED_SHUTDOWN: i32 = 0;
     /// `VIR_DOMAIN_EVENT_STOPPED_DESTROYED`.
     pub const STOPPED_DESTROYED: i32 = 1;
+    /// `VIR_DOMAIN_EVENT_STOPPED_SAVED`.
+    pub const STOPPED_SAVED: i32 = 4;
+    /// `VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT`.
+    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
 }
 
 /// `virNetworkEventLifecycleType` (detail is always 0).

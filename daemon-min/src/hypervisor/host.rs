@@ -145,3 +145,109 @@ pub fn system_hostname() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
 }
+
+use super::error::{self, Result};
+use super::Hypervisor;
+
+impl Hypervisor {
+    // ----- connection-level ------------------------------------------------------------------
+
+    /// `CONNECT_GET_HOSTNAME`.
+    #[must_use]
+    pub fn hostname(&self) -> &str {
+        &self.hostname
+    }
+
+    /// `CONNECT_GET_TYPE`: "TEST".
+    #[must_use]
+    pub fn hv_type(&self) -> &'static str {
+        HV_TYPE
+    }
+
+    /// `CONNECT_GET_VERSION`: 2.
+    #[must_use]
+    pub fn hv_version(&self) -> u64 {
+        HV_VERSION
+    }
+
+    /// `CONNECT_GET_LIB_VERSION`: 9000000.
+    #[must_use]
+    pub fn lib_version(&self) -> u64 {
+        LIB_VERSION
+    }
+
+    /// `CONNECT_GET_MAX_VCPUS`: 32 for every type.
+    #[must_use]
+    pub fn max_vcpus(&self) -> i32 {
+        MAX_VCPUS
+    }
+
+    /// `NODE_GET_INFO`.
+    #[must_use]
+    pub fn node_info(&self) -> NodeInfo {
+        self.node_info.clone()
+    }
+
+    /// `NODE_GET_FREE_MEMORY`: the cells' free memory, summed (KiB as the test driver counts).
+    #[must_use]
+    pub fn node_free_memory(&self) -> u64 {
+        self.cells.iter().map(|c| c.free_mem).sum()
+    }
+
+    /// `CONNECT_GET_CAPABILITIES`.
+    #[must_use]
+    pub fn capabilities(&self) -> String {
+        capabilities_xml(&self.cells, &self.secmodel)
+    }
+
+    /// `CONNECT_GET_SYSINFO`.
+    pub fn sysinfo(&self, flags: u32) -> Result<String> {
+        error::check_flags(flags, 0, "testConnectGetSysinfo")?;
+        Ok(SYSINFO.to_owned())
+    }
+
+    /// `NODE_GET_SECURITY_MODEL`.
+    #[must_use]
+    pub fn security_model(&self) -> SecurityModel {
+        self.secmodel.clone()
+    }
+
+    /// `NODE_GET_CELLS_FREE_MEMORY`: each cell's memory (the test driver reports its size as
+    /// free), from `start` for at most `max` cells.
+    pub fn node_get_cells_free_memory(&self, start: i32, max: i32) -> Result<Vec<u64>> {
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
+        if start >= self.cells.len() {
+            return Err(error::e(
+                proto_core::error::ErrorCode::VIR_ERR_INVALID_ARG,
+                proto_core::error::ErrorDomain::VIR_FROM_TEST,
+                "invalid argument: Range exceeds available cells",
+            ));
+        }
+        let max = usize::try_from(max).unwrap_or(0);
+        Ok(self.cells[start..].iter().take(max).map(|c| c.mem).collect())
+    }
+
+    /// `NODE_GET_CPU_MAP`: 8 CPUs, 0, 2 and 4 online (`0x15`).
+    pub fn node_get_cpu_map(&self, flags: u32) -> Result<(Vec<u8>, u32, i32)> {
+        error::check_flags(flags, 0, "testNodeGetCPUMap")?;
+        Ok((vec![0x15], 3, 8))
+    }
+
+    /// `NODE_GET_CPU_STATS`: the test driver's four fixed counters, at most `nparams` of them
+    /// (0 asks how many there are).
+    pub fn node_get_cpu_stats(&self, nparams: i32, flags: u32) -> Result<(Vec<(&'static str, u64)>, i32)> {
+        error::check_flags(flags, 0, "testNodeGetCPUStats")?;
+        const STATS: [(&str, u64); 4] = [
+            ("user", 9_797_400_000),
+            ("kernel", 34_678_723_400_000),
+            ("idle", 87_264_900_000),
+            ("iowait", 763_600_000),
+        ];
+        if nparams == 0 {
+            return Ok((Vec::new(), 4));
+        }
+        let v: Vec<(&'static str, u64)> = STATS.into_iter().take(usize::try_from(nparams).unwrap_or(0)).collect();
+        let n = i32::try_from(v.len()).unwrap_or(0);
+        Ok((v, n))
+    }
+}

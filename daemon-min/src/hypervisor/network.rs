@@ -1,189 +1,254 @@
-//! Network definitions (`<network>`), parsed with libvirt's defaults and formatted as
-//! `virNetworkDefFormat` does: name, uuid, forward, bridge (with the stp/delay defaults of
-//! routed networks), mtu, mac, domain, ip with dhcp ranges and hosts. Other known elements
-//! (dns, portgroup, route, ...) are kept and written back after the addresses.
+//! The network family (the test driver's network table): lookups, lists, define/undefine,
+//! start/stop with their events, XML, bridge name and autostart. Definitions live in
+//! `network_conf`.
 
-use std::fmt::Write as _;
-
-use super::error::{self, Doc, Result};
+use super::error::{self, Result};
+use super::events::{network_event, Event};
+use super::network_conf::NetworkDef;
 use super::uuid::Uuid;
-use super::xml::{self, escape, Buf, Element};
+use super::{object_filter, Hypervisor};
 
-/// Kept verbatim, written in this order after `<ip>` (or before, for `dns`).
-const KEPT_BEFORE_IP: &[&str] = &["dns", "vlan", "bandwidth", "port"];
-const KEPT_AFTER_IP: &[&str] = &["route", "virtualport", "portgroup"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Ip {
-    family: Option<String>,
-    address: Option<String>,
-    netmask: Option<String>,
-    prefix: Option<String>,
-    children: Vec<Element>,
+/// A network as the wire names it (`remote_nonnull_network`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NetworkHandle {
+    /// Name.
+    pub name: String,
+    /// UUID.
+    pub uuid: Uuid,
 }
 
-/// A parsed network definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkDef {
-    pub(crate) name: String,
-    pub(crate) uuid: Uuid,
-    forward: Option<Element>,
-    pub(crate) bridge: Option<String>,
-    stp: bool,
-    delay: u64,
-    bridge_extra: Vec<(String, String)>,
-    mtu: Option<String>,
-    mac: Option<String>,
-    domain: Option<Element>,
-    ips: Vec<Ip>,
-    kept: Vec<Element>,
+#[derive(Debug, Clone)]
+pub(super) struct NetworkObj {
+    pub(super) def: NetworkDef,
+    pub(super) new_def: Option<NetworkDef>,
+    pub(super) active: bool,
+    pub(super) persistent: bool,
+    pub(super) autostart: bool,
 }
 
-impl NetworkDef {
-    /// Parses a `<network>` document.
-    pub fn parse(text: &str) -> Result<Self> {
-        let root = xml::parse(text, Doc::Network.context()).map_err(|e| error::xml_syntax(Doc::Network, e.message))?;
-        Self::from_element(&root)
+impl NetworkObj {
+    pub(super) fn handle(&self) -> NetworkHandle {
+        NetworkHandle { name: self.def.name.clone(), uuid: self.def.uuid }
+    }
+}
+
+impl Hypervisor {
+    // ----- networks -------------------------------------------------------------------------------
+
+    pub(super) fn net_by_name(&self, name: &str) -> Result<usize> {
+        self.networks.iter().position(|n| n.def.name == name).ok_or_else(|| error::no_network_name(name))
     }
 
-    pub(crate) fn from_element(root: &Element) -> Result<Self> {
-        if root.name != "network" {
-            return Err(error::xml_util_error(&format!("expecting root element of 'network', not '{}'", root.name)));
-        }
-        let name =
-            root.child_text("name").filter(|n| !n.is_empty()).ok_or_else(|| error::missing_name(Doc::Network))?;
-        let uuid = match root.child_text("uuid") {
-            Some(u) => Uuid::parse(&u).ok_or_else(|| error::parse_internal(Doc::Network, "malformed uuid element"))?,
-            None => Uuid::random(),
-        };
-        let forward = root.child("forward").map(|f| {
-            let mut f = f.clone();
-            if f.attr("mode").is_none() {
-                f.attrs.push(("mode".to_owned(), "nat".to_owned()));
-            }
-            f
-        });
-        let bridge = root.child("bridge");
-        Ok(Self {
-            name,
-            uuid,
-            forward,
-            bridge: bridge.and_then(|b| b.attr("name")).map(str::to_owned),
-            stp: bridge.and_then(|b| b.attr("stp")) != Some("off"),
-            delay: bridge.and_then(|b| b.attr("delay")).and_then(|d| d.trim().parse().ok()).unwrap_or(0),
-            bridge_extra: bridge
-                .map(|b| {
-                    b.attrs.iter().filter(|(k, _)| !matches!(k.as_str(), "name" | "stp" | "delay")).cloned().collect()
-                })
-                .unwrap_or_default(),
-            mtu: root.child("mtu").and_then(|m| m.attr("size")).map(str::to_owned),
-            mac: root.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase),
-            domain: root.child("domain").cloned(),
-            ips: root
-                .children_named("ip")
-                .map(|ip| Ip {
-                    family: ip.attr("family").map(str::to_owned),
-                    address: ip.attr("address").map(str::to_owned),
-                    netmask: ip.attr("netmask").map(str::to_owned),
-                    prefix: ip.attr("prefix").map(str::to_owned),
-                    children: ip.elements().cloned().collect(),
-                })
-                .collect(),
-            kept: root
-                .elements()
-                .filter(|e| KEPT_BEFORE_IP.contains(&e.name.as_str()) || KEPT_AFTER_IP.contains(&e.name.as_str()))
-                .cloned()
-                .collect(),
-        })
+    pub(super) fn net_by_uuid(&self, uuid: &Uuid) -> Result<usize> {
+        self.networks.iter().position(|n| n.def.uuid == *uuid).ok_or_else(|| error::no_network_uuid(uuid))
     }
 
-    /// Whether the network has a bridge of its own (no forward, or nat/route/open).
-    fn has_bridge(&self) -> bool {
-        match self.forward.as_ref().and_then(|f| f.attr("mode")) {
-            None => true,
-            Some(m) => matches!(m, "nat" | "route" | "open"),
-        }
+    /// `NETWORK_LOOKUP_BY_NAME`.
+    pub fn network_lookup_by_name(&self, name: &str) -> Result<NetworkHandle> {
+        self.net_by_name(name).map(|i| self.networks[i].handle())
     }
 
-    /// Formats the definition as `virNetworkDefFormat` does.
+    /// `NETWORK_LOOKUP_BY_UUID`.
+    pub fn network_lookup_by_uuid(&self, uuid: &Uuid) -> Result<NetworkHandle> {
+        self.net_by_uuid(uuid).map(|i| self.networks[i].handle())
+    }
+
+    /// `CONNECT_LIST_ALL_NETWORKS` with [`list_objects`] flags.
+    pub fn list_all_networks(&self, flags: u32) -> Result<Vec<NetworkHandle>> {
+        error::check_flags(flags, 0x3f, "testConnectListAllNetworks")?;
+        Ok(self
+            .networks
+            .iter()
+            .filter(|n| object_filter(flags, n.active, n.persistent, n.autostart))
+            .map(NetworkObj::handle)
+            .collect())
+    }
+
+    /// `CONNECT_NUM_OF_NETWORKS` (active).
     #[must_use]
-    pub fn format(&self) -> String {
-        let mut b = Buf::new();
-        b.line("<network>");
-        b.push();
-        b.text_elem("name", &self.name);
-        b.line(&format!("<uuid>{}</uuid>", self.uuid));
-        if let Some(f) = &self.forward {
-            let mode = f.attr("mode").unwrap_or("nat");
-            let mut s = String::from("<forward");
-            if let Some(d) = f.attr("dev") {
-                let _ = write!(s, " dev='{}'", escape(d));
+    pub fn num_of_networks(&self) -> usize {
+        self.networks.iter().filter(|n| n.active).count()
+    }
+
+    /// `CONNECT_LIST_NETWORKS` (active names, at most `max`).
+    #[must_use]
+    pub fn list_networks(&self, max: usize) -> Vec<String> {
+        self.networks.iter().filter(|n| n.active).map(|n| n.def.name.clone()).take(max).collect()
+    }
+
+    /// `CONNECT_NUM_OF_DEFINED_NETWORKS` (inactive).
+    #[must_use]
+    pub fn num_of_defined_networks(&self) -> usize {
+        self.networks.iter().filter(|n| !n.active).count()
+    }
+
+    /// `CONNECT_LIST_DEFINED_NETWORKS` (inactive names, at most `max`).
+    #[must_use]
+    pub fn list_defined_networks(&self, max: usize) -> Vec<String> {
+        self.networks.iter().filter(|n| !n.active).map(|n| n.def.name.clone()).take(max).collect()
+    }
+
+    pub(super) fn net_slot(&self, def: &NetworkDef, check_live: bool) -> Result<Option<usize>> {
+        if let Some(i) = self.networks.iter().position(|n| n.def.uuid == def.uuid) {
+            let cur = &self.networks[i];
+            if cur.def.name != def.name {
+                return Err(error::network_uuid_taken(&cur.def.name, &cur.def.uuid));
             }
-            let _ = write!(s, " mode='{}'", escape(mode));
-            if f.elements().next().is_none() {
-                s.push_str("/>");
-                b.line(&s);
-            } else {
-                s.push('>');
-                b.line(&s);
-                b.push();
-                for c in f.elements() {
-                    b.element(c);
+            if check_live && cur.active {
+                return Err(error::network_already_active(&cur.def.name));
+            }
+            return Ok(Some(i));
+        }
+        if let Some(cur) = self.networks.iter().find(|n| n.def.name == def.name) {
+            return Err(error::network_exists(&cur.def.name, &cur.def.uuid));
+        }
+        Ok(None)
+    }
+
+    /// `NETWORK_DEFINE_XML`.
+    pub fn network_define_xml(&mut self, xml: &str, flags: u32) -> Result<NetworkHandle> {
+        error::check_flags(flags, 1, "testNetworkDefineXMLFlags")?;
+        let def = NetworkDef::parse(xml)?;
+        let i = match self.net_slot(&def, false)? {
+            Some(i) => {
+                let n = &mut self.networks[i];
+                if n.active {
+                    n.new_def = Some(def);
+                } else {
+                    n.def = def;
                 }
-                b.pop();
-                b.line("</forward>");
+                n.persistent = true;
+                i
             }
-        }
-        let has_bridge = self.has_bridge();
-        if has_bridge || self.bridge.is_some() || !self.bridge_extra.is_empty() {
-            let mut s = String::from("<bridge");
-            if let Some(n) = &self.bridge {
-                let _ = write!(s, " name='{}'", escape(n));
+            None => {
+                self.networks.push(NetworkObj {
+                    def,
+                    new_def: None,
+                    active: false,
+                    persistent: true,
+                    autostart: false,
+                });
+                self.networks.len() - 1
             }
-            for (k, v) in &self.bridge_extra {
-                let _ = write!(s, " {k}='{}'", escape(v));
-            }
-            if has_bridge {
-                let _ = write!(s, " stp='{}' delay='{}'", if self.stp { "on" } else { "off" }, self.delay);
-            }
-            s.push_str("/>");
-            b.line(&s);
-        }
-        if let Some(m) = &self.mtu {
-            b.line(&format!("<mtu size='{}'/>", escape(m)));
-        }
-        if let Some(m) = &self.mac {
-            b.line(&format!("<mac address='{}'/>", escape(m)));
-        }
-        if let Some(d) = &self.domain {
-            b.element(d);
-        }
-        for k in self.kept.iter().filter(|k| KEPT_BEFORE_IP.contains(&k.name.as_str())) {
-            b.element(k);
-        }
-        for ip in &self.ips {
-            let mut s = String::from("<ip");
-            for (k, v) in
-                [("family", &ip.family), ("address", &ip.address), ("netmask", &ip.netmask), ("prefix", &ip.prefix)]
-            {
-                if let Some(v) = v {
-                    let _ = write!(s, " {k}='{}'", escape(v));
+        };
+        self.net_event(i, network_event::DEFINED);
+        self.persist_network(i);
+        Ok(self.networks[i].handle())
+    }
+
+    /// `NETWORK_CREATE_XML`: a started network, transient unless it was defined.
+    pub fn network_create_xml(&mut self, xml: &str, flags: u32) -> Result<NetworkHandle> {
+        error::check_flags(flags, 1, "testNetworkCreateXMLFlags")?;
+        let def = NetworkDef::parse(xml)?;
+        let i = match self.net_slot(&def, true)? {
+            Some(i) => {
+                let n = &mut self.networks[i];
+                if n.persistent && n.new_def.is_none() {
+                    n.new_def = Some(std::mem::replace(&mut n.def, def));
+                } else {
+                    n.def = def;
                 }
+                i
             }
-            s.push('>');
-            b.line(&s);
-            b.push();
-            for c in &ip.children {
-                b.element(c);
+            None => {
+                self.networks.push(NetworkObj {
+                    def,
+                    new_def: None,
+                    active: false,
+                    persistent: false,
+                    autostart: false,
+                });
+                self.networks.len() - 1
             }
-            b.pop();
-            b.line("</ip>");
+        };
+        self.networks[i].active = true;
+        self.net_event(i, network_event::STARTED);
+        self.persist_network(i);
+        Ok(self.networks[i].handle())
+    }
+
+    /// `NETWORK_UNDEFINE` (inactive networks only).
+    pub fn network_undefine(&mut self, net: &NetworkHandle) -> Result<()> {
+        let i = self.net_by_name(&net.name)?;
+        if self.networks[i].active {
+            return Err(error::invalid_test(format!("Network '{}' is still running", net.name)));
         }
-        for k in self.kept.iter().filter(|k| KEPT_AFTER_IP.contains(&k.name.as_str())) {
-            b.element(k);
+        self.events.push(Event::NetworkLifecycle { net: net.clone(), event: network_event::UNDEFINED, detail: 0 });
+        let uuid = self.networks[i].def.uuid;
+        self.networks.remove(i);
+        self.unpersist("networks", &uuid);
+        Ok(())
+    }
+
+    /// `NETWORK_CREATE`.
+    pub fn network_create(&mut self, net: &NetworkHandle) -> Result<()> {
+        let i = self.net_by_name(&net.name)?;
+        if self.networks[i].active {
+            return Err(error::invalid_test(format!("Network '{}' is already running", net.name)));
         }
-        b.pop();
-        b.line("</network>");
-        b.finish()
+        self.networks[i].active = true;
+        self.net_event(i, network_event::STARTED);
+        self.persist_network(i);
+        Ok(())
+    }
+
+    /// `NETWORK_DESTROY` (the test driver does not check that the network runs).
+    pub fn network_destroy(&mut self, net: &NetworkHandle) -> Result<()> {
+        let i = self.net_by_name(&net.name)?;
+        let n = &mut self.networks[i];
+        n.active = false;
+        if let Some(nd) = n.new_def.take() {
+            n.def = nd;
+        }
+        self.net_event(i, network_event::STOPPED);
+        if self.networks[i].persistent {
+            self.persist_network(i);
+        } else {
+            self.networks.remove(i);
+        }
+        Ok(())
+    }
+
+    /// `NETWORK_GET_XML_DESC` (no flags).
+    pub fn network_get_xml_desc(&self, net: &NetworkHandle, flags: u32) -> Result<String> {
+        error::check_flags(flags, 0, "testNetworkGetXMLDesc")?;
+        let i = self.net_by_name(&net.name)?;
+        Ok(self.networks[i].def.format())
+    }
+
+    /// `NETWORK_GET_BRIDGE_NAME`.
+    pub fn network_get_bridge_name(&self, net: &NetworkHandle) -> Result<String> {
+        let i = self.net_by_name(&net.name)?;
+        let def = &self.networks[i].def;
+        def.bridge
+            .clone()
+            .ok_or_else(|| error::internal(&format!("network '{}' does not have a bridge name.", def.name)))
+    }
+
+    /// `NETWORK_GET_AUTOSTART`.
+    pub fn network_get_autostart(&self, net: &NetworkHandle) -> Result<bool> {
+        self.net_by_name(&net.name).map(|i| self.networks[i].autostart)
+    }
+
+    /// `NETWORK_SET_AUTOSTART`.
+    pub fn network_set_autostart(&mut self, net: &NetworkHandle, autostart: bool) -> Result<()> {
+        let i = self.net_by_name(&net.name)?;
+        self.networks[i].autostart = autostart;
+        self.persist_network(i);
+        Ok(())
+    }
+
+    /// `NETWORK_IS_ACTIVE`.
+    pub fn network_is_active(&self, net: &NetworkHandle) -> Result<bool> {
+        self.net_by_uuid(&net.uuid).map(|i| self.networks[i].active)
+    }
+
+    /// `NETWORK_IS_PERSISTENT`.
+    pub fn network_is_persistent(&self, net: &NetworkHandle) -> Result<bool> {
+        self.net_by_uuid(&net.uuid).map(|i| self.networks[i].persistent)
+    }
+
+    pub(super) fn net_event(&mut self, i: usize, event: i32) {
+        self.events.push(Event::NetworkLifecycle { net: self.networks[i].handle(), event, detail: 0 });
     }
 }

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
@@ -286,11 +286,38 @@ impl SharedHypervisor {
         id
     }
 
+    /// A handle that does not keep the model alive (see [`WeakHypervisor`]).
+    #[must_use]
+    pub fn downgrade(&self) -> WeakHypervisor {
+        WeakHypervisor { inner: Arc::downgrade(&self.inner) }
+    }
+
     /// Ends a subscription; false if it was not there.
     pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
         let mut subs = lock(&self.inner.subscribers);
         let before = subs.len();
         subs.retain(|(i, _)| *i != id);
         subs.len() != before
+    }
+}
+
+/// A [`SharedHypervisor`] that is gone once every strong handle is: how `test:///default`
+/// lives exactly as long as its connections.
+#[derive(Clone, Default)]
+pub struct WeakHypervisor {
+    inner: Weak<Inner>,
+}
+
+impl std::fmt::Debug for WeakHypervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakHypervisor").field("alive", &(self.inner.strong_count() > 0)).finish()
+    }
+}
+
+impl WeakHypervisor {
+    /// The hypervisor, if some strong handle still holds it.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<SharedHypervisor> {
+        self.inner.upgrade().map(|inner| SharedHypervisor { inner })
     }
 }

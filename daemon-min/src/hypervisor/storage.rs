@@ -1,399 +1,587 @@
-//! Storage pool and volume definitions, formatted as `virStoragePoolDefFormat` and
-//! `virStorageVolDefFormat` do, and volume content stored sparsely (data extents and holes).
+//! The storage family (the test driver's storage table): pools (lookups, lists, define,
+//! build, start/stop, delete, refresh, info) and their volumes (create, delete, info, XML,
+//! path, content for upload and download). Definitions live in `storage_conf`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
-use super::error::{self, Doc, Result};
-use super::units;
+use super::error::{self, Result};
+use super::events::{pool_event, Event};
+use super::persist::{self, Op};
+pub(super) use super::storage_conf::Extents;
+use super::storage_conf::{self, Chunk, PoolDef, VolDef};
 use super::uuid::Uuid;
-use super::xml::{self, escape, Buf, Element};
+use super::{object_filter, Hypervisor};
 
-const POOL_TYPES: &[&str] = &[
-    "dir",
-    "fs",
-    "netfs",
-    "logical",
-    "disk",
-    "iscsi",
-    "iscsi-direct",
-    "scsi",
-    "mpath",
-    "rbd",
-    "sheepdog",
-    "gluster",
-    "zfs",
-    "vstorage",
-];
+/// A storage pool as the wire names it (`remote_nonnull_storage_pool`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolHandle {
+    /// Name.
+    pub name: String,
+    /// UUID.
+    pub uuid: Uuid,
+}
 
-/// `virStorageFileFormat` names accepted for file volumes.
-const FILE_FORMATS: &[&str] = &[
-    "none", "raw", "dir", "bochs", "cloop", "dmg", "iso", "vpc", "vdi", "fat", "vhd", "ploop", "cow", "qcow", "qcow2",
-    "qed", "vmdk",
-];
+/// A storage volume as the wire names it (`remote_nonnull_storage_vol`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VolumeHandle {
+    /// The pool's name.
+    pub pool: String,
+    /// The volume's name.
+    pub name: String,
+    /// The volume's key (its path, for the test driver).
+    pub key: String,
+}
 
-/// Source children in the order libvirt writes them.
-const SOURCE_ORDER: &[&str] = &["host", "device", "dir", "adapter", "name", "format", "auth", "vendor", "product"];
-
-/// `virStorageVolType` values (`VIR_STORAGE_VOL_*`).
+/// `virStoragePoolInfo` (`STORAGE_POOL_GET_INFO`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VolType {
-    /// `VIR_STORAGE_VOL_FILE` (0).
-    File = 0,
-    /// `VIR_STORAGE_VOL_BLOCK` (1).
-    Block = 1,
-    /// `VIR_STORAGE_VOL_NETWORK` (3).
-    Network = 3,
+pub struct PoolInfo {
+    /// `VIR_STORAGE_POOL_INACTIVE` 0 or `VIR_STORAGE_POOL_RUNNING` 2.
+    pub state: i32,
+    /// Bytes.
+    pub capacity: u64,
+    /// Bytes.
+    pub allocation: u64,
+    /// Bytes.
+    pub available: u64,
 }
 
-impl VolType {
-    fn name(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Block => "block",
-            Self::Network => "network",
-        }
+/// `virStorageVolInfo` (`STORAGE_VOL_GET_INFO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolInfo {
+    /// A [`VolType`] value.
+    pub kind: i32,
+    /// Bytes.
+    pub capacity: u64,
+    /// Bytes.
+    pub allocation: u64,
+}
+
+const DEFAULT_POOL_CAPACITY: u64 = 100 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub(super) struct VolObj {
+    pub(super) def: VolDef,
+    pub(super) content: Extents,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PoolObj {
+    pub(super) def: PoolDef,
+    pub(super) new_def: Option<PoolDef>,
+    pub(super) active: bool,
+    /// `configFile` is set: the pool is persistent.
+    pub(super) persistent: bool,
+    pub(super) autostart: bool,
+    pub(super) capacity: u64,
+    pub(super) allocation: u64,
+    pub(super) available: u64,
+    pub(super) vols: Vec<VolObj>,
+}
+
+impl PoolObj {
+    pub(super) fn handle(&self) -> PoolHandle {
+        PoolHandle { name: self.def.name.clone(), uuid: self.def.uuid }
+    }
+
+    pub(super) fn set_defaults(&mut self) {
+        self.capacity = DEFAULT_POOL_CAPACITY;
+        self.allocation = 0;
+        self.available = DEFAULT_POOL_CAPACITY;
     }
 }
 
-/// A parsed storage pool definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolDef {
-    pub(crate) pool_type: String,
-    pub(crate) name: String,
-    pub(crate) uuid: Uuid,
-    source: Vec<Element>,
-    pub(crate) target_path: Option<String>,
-    target_extra: Vec<Element>,
-}
+impl Hypervisor {
+    // ----- storage pools ---------------------------------------------------------------------------
 
-impl PoolDef {
-    /// Parses a `<pool>` document.
-    pub fn parse(text: &str) -> Result<Self> {
-        let root = xml::parse(text, Doc::Pool.context()).map_err(|e| error::xml_syntax(Doc::Pool, e.message))?;
-        Self::from_element(&root)
+    pub(super) fn pool_by_name(&self, name: &str) -> Result<usize> {
+        self.pools.iter().position(|p| p.def.name == name).ok_or_else(|| error::no_pool_name(name))
     }
 
-    pub(crate) fn from_element(root: &Element) -> Result<Self> {
-        if root.name != "pool" {
-            return Err(error::xml_util_error(&format!("expecting root element of 'pool', not '{}'", root.name)));
-        }
-        let pool_type = root
-            .attr("type")
-            .ok_or_else(|| error::xml_util_error("Missing required attribute 'type' in element 'pool'"))?
-            .to_owned();
-        if !POOL_TYPES.contains(&pool_type.as_str()) {
-            return Err(error::xml_util_error(&format!(
-                "Invalid value for attribute 'type' in element 'pool': '{pool_type}'."
-            )));
-        }
-        let name = root
-            .child_text("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| error::xml_error(Doc::Pool, "missing pool source name element"))?;
-        let uuid = match root.child_text("uuid") {
-            Some(u) => Uuid::parse(&u).ok_or_else(|| error::parse_internal(Doc::Pool, "malformed uuid element"))?,
-            None => Uuid::random(),
-        };
-        let mut source: Vec<Element> =
-            root.child("source").map(|s| s.elements().cloned().collect()).unwrap_or_default();
-        let default_format = match pool_type.as_str() {
-            "logical" => Some("lvm2"),
-            "fs" | "netfs" => Some("auto"),
-            "disk" => Some("unknown"),
-            _ => None,
-        };
-        if let (Some(f), false) = (default_format, source.iter().any(|e| e.name == "format")) {
-            source.push(Element::new("format").with_attr("type", f));
-        }
-        source.sort_by_key(|e| SOURCE_ORDER.iter().position(|n| *n == e.name).unwrap_or(SOURCE_ORDER.len()));
-        let target = root.child("target");
-        let target_path =
-            target.and_then(|t| t.child_text("path")).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
-        let needs_target = !matches!(pool_type.as_str(), "rbd" | "sheepdog" | "gluster" | "iscsi-direct");
-        if needs_target && target_path.is_none() {
-            return Err(error::xml_error(Doc::Pool, "missing storage pool target path"));
-        }
-        Ok(Self {
-            pool_type,
-            name,
-            uuid,
-            source,
-            target_path,
-            target_extra: target
-                .map(|t| t.elements().filter(|e| e.name != "path").cloned().collect())
-                .unwrap_or_default(),
-        })
+    pub(super) fn pool_by_uuid(&self, uuid: &Uuid) -> Result<usize> {
+        self.pools.iter().position(|p| p.def.uuid == *uuid).ok_or_else(|| error::no_pool_uuid(uuid))
     }
 
-    /// The type of the volumes this pool holds (`testStorageVolumeTypeForPool`).
+    pub(super) fn pool_active_by_name(&self, name: &str) -> Result<usize> {
+        let i = self.pool_by_name(name)?;
+        if !self.pools[i].active {
+            return Err(error::invalid_test(format!("storage pool '{name}' is not active")));
+        }
+        Ok(i)
+    }
+
+    pub(super) fn pool_inactive_by_name(&self, name: &str) -> Result<usize> {
+        let i = self.pool_by_name(name)?;
+        if self.pools[i].active {
+            return Err(error::invalid_test(format!("storage pool '{name}' is active")));
+        }
+        Ok(i)
+    }
+
+    /// `STORAGE_POOL_LOOKUP_BY_NAME`.
+    pub fn storage_pool_lookup_by_name(&self, name: &str) -> Result<PoolHandle> {
+        self.pool_by_name(name).map(|i| self.pools[i].handle())
+    }
+
+    /// `STORAGE_POOL_LOOKUP_BY_UUID`.
+    pub fn storage_pool_lookup_by_uuid(&self, uuid: &Uuid) -> Result<PoolHandle> {
+        self.pool_by_uuid(uuid).map(|i| self.pools[i].handle())
+    }
+
+    /// `STORAGE_POOL_LOOKUP_BY_VOLUME`.
+    pub fn storage_pool_lookup_by_volume(&self, vol: &VolumeHandle) -> Result<PoolHandle> {
+        self.storage_pool_lookup_by_name(&vol.pool)
+    }
+
+    /// `CONNECT_LIST_ALL_STORAGE_POOLS` with [`list_objects`] flags, pool-type bits included.
+    pub fn list_all_storage_pools(&self, flags: u32) -> Result<Vec<PoolHandle>> {
+        error::check_flags(flags, 0xf_ffff, "testConnectListAllStoragePools")?;
+        const TYPE_BITS: &[&str] = &[
+            "dir",
+            "fs",
+            "netfs",
+            "logical",
+            "disk",
+            "iscsi",
+            "scsi",
+            "mpath",
+            "rbd",
+            "sheepdog",
+            "gluster",
+            "zfs",
+            "vstorage",
+            "iscsi-direct",
+        ];
+        let type_mask = flags >> 6;
+        Ok(self
+            .pools
+            .iter()
+            .filter(|p| object_filter(flags & 0x3f, p.active, p.persistent, p.persistent && p.autostart))
+            .filter(|p| {
+                type_mask == 0
+                    || TYPE_BITS
+                        .iter()
+                        .position(|t| *t == p.def.pool_type)
+                        .is_some_and(|bit| type_mask & (1 << bit) != 0)
+            })
+            .map(PoolObj::handle)
+            .collect())
+    }
+
+    /// `CONNECT_NUM_OF_STORAGE_POOLS` (active).
     #[must_use]
-    pub fn vol_type(&self) -> VolType {
-        match self.pool_type.as_str() {
-            "dir" | "fs" | "netfs" | "vstorage" => VolType::File,
-            "sheepdog" | "iscsi-direct" | "gluster" | "rbd" => VolType::Network,
-            _ => VolType::Block,
-        }
+    pub fn num_of_storage_pools(&self) -> usize {
+        self.pools.iter().filter(|p| p.active).count()
     }
 
-    /// Formats the definition with the pool's current sizes, as `virStoragePoolDefFormat` does.
+    /// `CONNECT_LIST_STORAGE_POOLS` (active names, at most `max`).
     #[must_use]
-    pub fn format(&self, capacity: u64, allocation: u64, available: u64) -> String {
-        let mut b = Buf::new();
-        b.line(&format!("<pool type='{}'>", escape(&self.pool_type)));
-        b.push();
-        b.text_elem("name", &self.name);
-        b.line(&format!("<uuid>{}</uuid>", self.uuid));
-        b.line(&format!("<capacity unit='bytes'>{capacity}</capacity>"));
-        b.line(&format!("<allocation unit='bytes'>{allocation}</allocation>"));
-        b.line(&format!("<available unit='bytes'>{available}</available>"));
-        b.line("<source>");
-        b.push();
-        for s in &self.source {
-            b.element(s);
-        }
-        b.pop();
-        b.line("</source>");
-        if self.target_path.is_some() || !self.target_extra.is_empty() {
-            b.line("<target>");
-            b.push();
-            if let Some(p) = &self.target_path {
-                b.text_elem("path", p);
-            }
-            for e in &self.target_extra {
-                b.element(e);
-            }
-            b.pop();
-            b.line("</target>");
-        }
-        b.pop();
-        b.line("</pool>");
-        b.finish()
-    }
-}
-
-/// A parsed storage volume definition, completed by its pool (path, key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolDef {
-    pub(crate) name: String,
-    pub(crate) key: String,
-    pub(crate) path: String,
-    pub(crate) capacity: u64,
-    pub(crate) allocation: u64,
-    pub(crate) format: Option<String>,
-    target_extra: Vec<Element>,
-}
-
-impl VolDef {
-    /// Parses a `<volume>` document for a volume of `pool` (`virStorageVolDefParse`).
-    pub fn parse(text: &str, pool: &PoolDef) -> Result<Self> {
-        let root = xml::parse(text, Doc::Volume.context()).map_err(|e| error::xml_syntax(Doc::Volume, e.message))?;
-        Self::from_element(&root, pool)
+    pub fn list_storage_pools(&self, max: usize) -> Vec<String> {
+        self.pools.iter().filter(|p| p.active).map(|p| p.def.name.clone()).take(max).collect()
     }
 
-    pub(crate) fn from_element(root: &Element, pool: &PoolDef) -> Result<Self> {
-        if root.name != "volume" {
-            return Err(error::xml_util_error(&format!("expecting root element of 'volume', not '{}'", root.name)));
-        }
-        let name = root
-            .child_text("name")
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| error::xml_error(Doc::Volume, "missing volume name element"))?;
-        let sized = |n: &str| -> Result<Option<u64>> {
-            let Some(e) = root.child(n) else { return Ok(None) };
-            let t = e.text();
-            let v: u64 =
-                t.trim().parse().map_err(|_| error::xml_error(Doc::Volume, &format!("malformed {n} element")))?;
-            units::scale(v, e.attr("unit"), 1).map(Some)
-        };
-        let capacity = sized("capacity")?.ok_or_else(|| error::xml_error(Doc::Volume, "missing capacity element"))?;
-        let allocation = sized("allocation")?.unwrap_or(capacity);
-        let target = root.child("target");
-        let format = target.and_then(|t| t.child("format")).and_then(|f| f.attr("type")).map(str::to_owned);
-        let format = match (pool.vol_type(), format) {
-            (VolType::File, Some(f)) if !FILE_FORMATS.contains(&f.as_str()) => {
-                return Err(error::unsupported_config(Doc::Volume, format!("unknown volume format type {f}")));
-            }
-            (VolType::File, None) => Some("raw".to_owned()),
-            (_, f) => f,
-        };
-        let path = target
-            .and_then(|t| t.child_text("path"))
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| format!("{}/{}", pool.target_path.as_deref().unwrap_or_default(), name));
-        Ok(Self {
-            key: root.child_text("key").filter(|k| !k.is_empty()).unwrap_or_else(|| path.clone()),
-            path,
-            name,
-            capacity,
-            allocation,
-            format,
-            target_extra: target
-                .map(|t| t.elements().filter(|e| !matches!(e.name.as_str(), "path" | "format")).cloned().collect())
-                .unwrap_or_default(),
-        })
-    }
-
-    /// Formats the volume as `virStorageVolDefFormat` does.
+    /// `CONNECT_NUM_OF_DEFINED_STORAGE_POOLS` (inactive).
     #[must_use]
-    pub fn format(&self, pool: &PoolDef) -> String {
-        let mut b = Buf::new();
-        b.line(&format!("<volume type='{}'>", pool.vol_type().name()));
-        b.push();
-        b.text_elem("name", &self.name);
-        b.text_elem("key", &self.key);
-        b.line(&format!("<capacity unit='bytes'>{}</capacity>", self.capacity));
-        b.line(&format!("<allocation unit='bytes'>{}</allocation>", self.allocation));
-        b.line("<target>");
-        b.push();
-        b.text_elem("path", &self.path);
-        if let Some(f) = &self.format {
-            b.line(&format!("<format type='{}'/>", escape(f)));
-        }
-        for e in &self.target_extra {
-            b.element(e);
-        }
-        b.pop();
-        b.line("</target>");
-        b.pop();
-        b.line("</volume>");
-        b.finish()
+    pub fn num_of_defined_storage_pools(&self) -> usize {
+        self.pools.iter().filter(|p| !p.active).count()
     }
-}
 
-/// A piece of volume content: bytes, or a hole of zeroes that takes no space.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Chunk {
-    /// Bytes as stored.
-    Data(Vec<u8>),
-    /// This many zero bytes that were never written (or were punched out).
-    Hole(u64),
-}
+    /// `CONNECT_LIST_DEFINED_STORAGE_POOLS` (inactive names, at most `max`).
+    #[must_use]
+    pub fn list_defined_storage_pools(&self, max: usize) -> Vec<String> {
+        self.pools.iter().filter(|p| !p.active).map(|p| p.def.name.clone()).take(max).collect()
+    }
 
-/// Volume content: data extents keyed by offset, never overlapping; everything else up to the
-/// capacity is a hole.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Extents {
-    map: BTreeMap<u64, Vec<u8>>,
-}
-
-impl Extents {
-    /// Removes stored bytes in `[start, end)`, keeping the parts of extents outside it.
-    fn clear(&mut self, start: u64, end: u64) {
-        let overlapping: Vec<u64> = self
-            .map
-            .range(..end)
-            .filter(|(off, data)| **off + data.len() as u64 > start)
-            .map(|(off, _)| *off)
-            .collect();
-        for off in overlapping {
-            let Some(data) = self.map.remove(&off) else { continue };
-            let data_end = off + data.len() as u64;
-            if off < start {
-                let keep = usize::try_from(start - off).unwrap_or(data.len());
-                self.map.insert(off, data[..keep].to_vec());
+    pub(super) fn pool_slot(&self, def: &PoolDef, check_live: bool) -> Result<Option<usize>> {
+        if let Some(i) = self.pools.iter().position(|p| p.def.uuid == def.uuid) {
+            let cur = &self.pools[i];
+            if cur.def.name != def.name {
+                return Err(error::pool_uuid_taken(&cur.def.name, &cur.def.uuid));
             }
-            if data_end > end {
-                let skip = usize::try_from(end - off).unwrap_or(data.len());
-                self.map.insert(end, data[skip..].to_vec());
+            if check_live && cur.active {
+                return Err(error::pool_already_active(&cur.def.name));
             }
+            return Ok(Some(i));
+        }
+        if let Some(cur) = self.pools.iter().find(|p| p.def.name == def.name) {
+            return Err(error::pool_exists(&cur.def.name, &cur.def.uuid));
+        }
+        Ok(None)
+    }
+
+    pub(super) fn new_pool(def: PoolDef) -> PoolObj {
+        PoolObj {
+            def,
+            new_def: None,
+            active: false,
+            persistent: true,
+            autostart: false,
+            capacity: DEFAULT_POOL_CAPACITY,
+            allocation: 0,
+            available: DEFAULT_POOL_CAPACITY,
+            vols: Vec::new(),
         }
     }
 
-    /// Stores `data` at `offset`, replacing what was there; joins a directly preceding extent.
-    pub(crate) fn write(&mut self, offset: u64, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        let end = offset + data.len() as u64;
-        self.clear(offset, end);
-        let prev =
-            self.map.range(..offset).next_back().filter(|(o, d)| **o + d.len() as u64 == offset).map(|(o, _)| *o);
-        match prev {
-            Some(p) => {
-                if let Some(d) = self.map.get_mut(&p) {
-                    d.extend_from_slice(data);
+    /// `STORAGE_POOL_DEFINE_XML` (flag `VALIDATE` 1 accepted).
+    pub fn storage_pool_define_xml(&mut self, xml: &str, flags: u32) -> Result<PoolHandle> {
+        error::check_flags(flags, 1, "testStoragePoolDefineXML")?;
+        let def = PoolDef::parse(xml)?;
+        let i = match self.pool_slot(&def, false)? {
+            Some(i) => {
+                let p = &mut self.pools[i];
+                if p.active {
+                    p.new_def = Some(def);
+                } else {
+                    p.def = def;
                 }
+                i
             }
             None => {
-                self.map.insert(offset, data.to_vec());
+                self.pools.push(Self::new_pool(def));
+                self.pools.len() - 1
             }
-        }
-        if let Some(next) = self.map.remove(&end) {
-            let start = prev.unwrap_or(offset);
-            if let Some(d) = self.map.get_mut(&start) {
-                d.extend_from_slice(&next);
-            }
-        }
+        };
+        self.pool_event(i, pool_event::DEFINED);
+        let p = &mut self.pools[i];
+        p.set_defaults();
+        p.persistent = true;
+        self.persist_pool(i);
+        Ok(self.pools[i].handle())
     }
 
-    /// Turns `[offset, offset + len)` into a hole.
-    pub(crate) fn punch(&mut self, offset: u64, len: u64) {
-        self.clear(offset, offset.saturating_add(len));
+    /// `STORAGE_POOL_CREATE_XML`: a started, transient pool.
+    pub fn storage_pool_create_xml(&mut self, xml: &str, flags: u32) -> Result<PoolHandle> {
+        error::check_flags(flags, 0, "testStoragePoolCreateXML")?;
+        let def = PoolDef::parse(xml)?;
+        let i = match self.pool_slot(&def, true)? {
+            Some(i) => {
+                let p = &mut self.pools[i];
+                if p.persistent && p.new_def.is_none() {
+                    p.new_def = Some(std::mem::replace(&mut p.def, def));
+                } else {
+                    p.def = def;
+                }
+                i
+            }
+            None => {
+                self.pools.push(Self::new_pool(def));
+                self.pools.len() - 1
+            }
+        };
+        let uuid = self.pools[i].def.uuid;
+        if self.pools[i].persistent {
+            self.unpersist("pools", &uuid);
+            self.pending_if_durable(Op::RemoveDir(format!("pools/{uuid}.vols").into()));
+        }
+        let p = &mut self.pools[i];
+        p.set_defaults();
+        p.persistent = false;
+        p.active = true;
+        self.pool_event(i, pool_event::STARTED);
+        Ok(self.pools[i].handle())
     }
 
-    /// `[offset, end)` as data chunks and holes; neighbouring holes are merged.
-    #[must_use]
-    pub(crate) fn read(&self, offset: u64, end: u64) -> Vec<Chunk> {
-        let mut out = Vec::new();
-        let mut pos = offset;
-        let first = self.map.range(..=offset).next_back().map(|(o, _)| *o).unwrap_or(offset);
-        for (off, data) in self.map.range(first..end) {
-            let data_end = off + data.len() as u64;
-            if data_end <= pos {
-                continue;
-            }
-            if *off > pos {
-                out.push(Chunk::Hole(off - pos));
-                pos = *off;
-            }
-            let from = usize::try_from(pos - off).unwrap_or(0);
-            let to = usize::try_from(data_end.min(end) - off).unwrap_or(data.len());
-            out.push(Chunk::Data(data[from..to].to_vec()));
-            pos = data_end.min(end);
-        }
-        if pos < end {
-            out.push(Chunk::Hole(end - pos));
-        }
-        out
+    /// `STORAGE_POOL_UNDEFINE` (inactive pools only).
+    pub fn storage_pool_undefine(&mut self, pool: &PoolHandle) -> Result<()> {
+        let i = self.pool_inactive_by_name(&pool.name)?;
+        self.events.push(Event::PoolLifecycle { pool: pool.clone(), event: pool_event::UNDEFINED, detail: 0 });
+        let uuid = self.pools[i].def.uuid;
+        self.pools.remove(i);
+        self.unpersist("pools", &uuid);
+        self.pending_if_durable(Op::RemoveDir(format!("pools/{uuid}.vols").into()));
+        Ok(())
     }
 
-    /// The extents as `(offset, bytes)` pairs, for persistence.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        self.map.iter().map(|(o, d)| (*o, d.as_slice()))
+    /// `STORAGE_POOL_CREATE` (no flags).
+    pub fn storage_pool_create(&mut self, pool: &PoolHandle, flags: u32) -> Result<()> {
+        error::check_flags(flags, 0, "testStoragePoolCreate")?;
+        let i = self.pool_inactive_by_name(&pool.name)?;
+        self.pools[i].active = true;
+        self.events.push(Event::PoolLifecycle { pool: pool.clone(), event: pool_event::STARTED, detail: 0 });
+        self.persist_pool(i);
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_BUILD` (no flags; inactive pools only).
+    pub fn storage_pool_build(&mut self, pool: &PoolHandle, flags: u32) -> Result<()> {
+        error::check_flags(flags, 0, "testStoragePoolBuild")?;
+        self.pool_inactive_by_name(&pool.name)?;
+        self.events.push(Event::PoolLifecycle { pool: pool.clone(), event: pool_event::CREATED, detail: 0 });
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_DESTROY`: a transient pool disappears.
+    pub fn storage_pool_destroy(&mut self, pool: &PoolHandle) -> Result<()> {
+        let i = self.pool_active_by_name(&pool.name)?;
+        let p = &mut self.pools[i];
+        p.active = false;
+        if let Some(nd) = p.new_def.take() {
+            p.def = nd;
+        }
+        self.pool_event(i, pool_event::STOPPED);
+        if self.pools[i].persistent {
+            self.persist_pool(i);
+        } else {
+            self.pools.remove(i);
+        }
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_DELETE` (no flags; inactive pools only): only the event.
+    pub fn storage_pool_delete(&mut self, pool: &PoolHandle, flags: u32) -> Result<()> {
+        error::check_flags(flags, 0, "testStoragePoolDelete")?;
+        self.pool_inactive_by_name(&pool.name)?;
+        self.events.push(Event::PoolLifecycle { pool: pool.clone(), event: pool_event::DELETED, detail: 0 });
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_REFRESH` (no flags; active pools only).
+    pub fn storage_pool_refresh(&mut self, pool: &PoolHandle, flags: u32) -> Result<()> {
+        error::check_flags(flags, 0, "testStoragePoolRefresh")?;
+        self.pool_active_by_name(&pool.name)?;
+        self.events.push(Event::PoolRefresh { pool: pool.clone() });
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_GET_INFO`.
+    pub fn storage_pool_get_info(&self, pool: &PoolHandle) -> Result<PoolInfo> {
+        let p = &self.pools[self.pool_by_name(&pool.name)?];
+        Ok(PoolInfo {
+            state: if p.active { 2 } else { 0 },
+            capacity: p.capacity,
+            allocation: p.allocation,
+            available: p.available,
+        })
+    }
+
+    /// `STORAGE_POOL_GET_XML_DESC` (no flags).
+    pub fn storage_pool_get_xml_desc(&self, pool: &PoolHandle, flags: u32) -> Result<String> {
+        error::check_flags(flags, 0, "testStoragePoolGetXMLDesc")?;
+        let p = &self.pools[self.pool_by_name(&pool.name)?];
+        Ok(p.def.format(p.capacity, p.allocation, p.available))
+    }
+
+    /// `STORAGE_POOL_GET_AUTOSTART` (false for transient pools).
+    pub fn storage_pool_get_autostart(&self, pool: &PoolHandle) -> Result<bool> {
+        let p = &self.pools[self.pool_by_name(&pool.name)?];
+        Ok(p.persistent && p.autostart)
+    }
+
+    /// `STORAGE_POOL_SET_AUTOSTART` (persistent pools only).
+    pub fn storage_pool_set_autostart(&mut self, pool: &PoolHandle, autostart: bool) -> Result<()> {
+        let i = self.pool_by_name(&pool.name)?;
+        if !self.pools[i].persistent {
+            return Err(error::pool_no_config_file());
+        }
+        self.pools[i].autostart = autostart;
+        self.persist_pool(i);
+        Ok(())
+    }
+
+    /// `STORAGE_POOL_IS_ACTIVE`.
+    pub fn storage_pool_is_active(&self, pool: &PoolHandle) -> Result<bool> {
+        self.pool_by_uuid(&pool.uuid).map(|i| self.pools[i].active)
+    }
+
+    /// `STORAGE_POOL_IS_PERSISTENT`.
+    pub fn storage_pool_is_persistent(&self, pool: &PoolHandle) -> Result<bool> {
+        self.pool_by_uuid(&pool.uuid).map(|i| self.pools[i].persistent)
+    }
+
+    /// `STORAGE_POOL_NUM_OF_VOLUMES`.
+    pub fn storage_pool_num_of_volumes(&self, pool: &PoolHandle) -> Result<usize> {
+        Ok(self.pools[self.pool_active_by_name(&pool.name)?].vols.len())
+    }
+
+    /// `STORAGE_POOL_LIST_VOLUMES` (names, at most `max`).
+    pub fn storage_pool_list_volumes(&self, pool: &PoolHandle, max: usize) -> Result<Vec<String>> {
+        let p = &self.pools[self.pool_active_by_name(&pool.name)?];
+        Ok(p.vols.iter().map(|v| v.def.name.clone()).take(max).collect())
+    }
+
+    /// `STORAGE_POOL_LIST_ALL_VOLUMES` (no flags).
+    pub fn storage_pool_list_all_volumes(&self, pool: &PoolHandle, flags: u32) -> Result<Vec<VolumeHandle>> {
+        error::check_flags(flags, 0, "testStoragePoolListAllVolumes")?;
+        let i = self.pool_by_uuid(&pool.uuid)?;
+        let p = &self.pools[i];
+        if !p.active {
+            return Err(error::invalid_test("storage pool is not active".to_owned()));
+        }
+        Ok(p.vols.iter().map(|v| vol_handle(p, v)).collect())
+    }
+
+    pub(super) fn pool_event(&mut self, i: usize, event: i32) {
+        self.events.push(Event::PoolLifecycle { pool: self.pools[i].handle(), event, detail: 0 });
+    }
+
+    // ----- storage volumes ---------------------------------------------------------------------------
+
+    pub(super) fn vol_index(&self, vol: &VolumeHandle) -> Result<(usize, usize)> {
+        let pi = self.pool_active_by_name(&vol.pool)?;
+        let vi = self.pools[pi]
+            .vols
+            .iter()
+            .position(|v| v.def.name == vol.name)
+            .ok_or_else(|| error::no_vol("name", &vol.name))?;
+        Ok((pi, vi))
+    }
+
+    /// `STORAGE_VOL_LOOKUP_BY_NAME`.
+    pub fn storage_vol_lookup_by_name(&self, pool: &PoolHandle, name: &str) -> Result<VolumeHandle> {
+        let pi = self.pool_active_by_name(&pool.name)?;
+        let p = &self.pools[pi];
+        p.vols.iter().find(|v| v.def.name == name).map(|v| vol_handle(p, v)).ok_or_else(|| error::no_vol("name", name))
+    }
+
+    /// `STORAGE_VOL_LOOKUP_BY_KEY` (active pools).
+    pub fn storage_vol_lookup_by_key(&self, key: &str) -> Result<VolumeHandle> {
+        self.pools
+            .iter()
+            .filter(|p| p.active)
+            .find_map(|p| p.vols.iter().find(|v| v.def.key == key).map(|v| vol_handle(p, v)))
+            .ok_or_else(|| error::no_vol("key", key))
+    }
+
+    /// `STORAGE_VOL_LOOKUP_BY_PATH` (active pools).
+    pub fn storage_vol_lookup_by_path(&self, path: &str) -> Result<VolumeHandle> {
+        self.pools
+            .iter()
+            .filter(|p| p.active)
+            .find_map(|p| p.vols.iter().find(|v| v.def.path == path).map(|v| vol_handle(p, v)))
+            .ok_or_else(|| error::no_vol("path", path))
+    }
+
+    /// `STORAGE_VOL_CREATE_XML` (flag `VALIDATE` 1 accepted): name, capacity, allocation
+    /// (defaults to the capacity), format (defaults to raw in file pools).
+    pub fn storage_vol_create_xml(&mut self, pool: &PoolHandle, xml: &str, flags: u32) -> Result<VolumeHandle> {
+        error::check_flags(flags, 1, "testStorageVolCreateXML")?;
+        let pi = self.pool_active_by_name(&pool.name)?;
+        let mut def = VolDef::parse(xml, &self.pools[pi].def)?;
+        let p = &mut self.pools[pi];
+        if p.vols.iter().any(|v| v.def.name == def.name) {
+            return Err(error::vol_exists());
+        }
+        if p.allocation.saturating_add(def.allocation) > p.capacity {
+            return Err(error::internal(&format!("Not enough free space in pool for volume '{}'", def.name)));
+        }
+        def.path = format!("{}/{}", p.def.target_path.as_deref().unwrap_or_default(), def.name);
+        def.key.clone_from(&def.path);
+        p.allocation += def.allocation;
+        p.available = p.capacity - p.allocation;
+        p.vols.push(VolObj { def, content: Extents::default() });
+        let vi = p.vols.len() - 1;
+        self.persist_vol(pi, vi, true);
+        Ok(vol_handle(&self.pools[pi], &self.pools[pi].vols[vi]))
+    }
+
+    /// `STORAGE_VOL_CREATE_XML_FROM` (flag `VIR_STORAGE_VOL_CREATE_VALIDATE`): as the test
+    /// driver, the original is looked up by name in the target pool; the new volume gets the
+    /// original's content (which only daemon-min's upload and download can see).
+    pub fn storage_vol_create_xml_from(
+        &mut self,
+        pool: &PoolHandle,
+        xml: &str,
+        clone: &VolumeHandle,
+        flags: u32,
+    ) -> Result<VolumeHandle> {
+        error::check_flags(flags, 1, "testStorageVolCreateXMLFrom")?;
+        let pi = self.pool_active_by_name(&pool.name)?;
+        let mut def = VolDef::parse(xml, &self.pools[pi].def)?;
+        let p = &mut self.pools[pi];
+        if p.vols.iter().any(|v| v.def.name == def.name) {
+            return Err(error::vol_exists());
+        }
+        let Some(orig) = p.vols.iter().find(|v| v.def.name == clone.name) else {
+            return Err(error::no_vol("name", &clone.name));
+        };
+        let content = orig.content.clone();
+        if p.allocation.saturating_add(def.allocation) > p.capacity {
+            return Err(error::internal(&format!("Not enough free space in pool for volume '{}'", def.name)));
+        }
+        def.path = format!("{}/{}", p.def.target_path.as_deref().unwrap_or_default(), def.name);
+        def.key.clone_from(&def.path);
+        p.allocation += def.allocation;
+        p.available = p.capacity - p.allocation;
+        p.vols.push(VolObj { def, content });
+        let vi = p.vols.len() - 1;
+        self.persist_vol(pi, vi, true);
+        Ok(vol_handle(&self.pools[pi], &self.pools[pi].vols[vi]))
+    }
+
+    /// `STORAGE_VOL_DELETE` (no flags).
+    pub fn storage_vol_delete(&mut self, vol: &VolumeHandle, flags: u32) -> Result<()> {
+        error::check_flags(flags, 0, "testStorageVolDelete")?;
+        let (pi, vi) = self.vol_index(vol)?;
+        let p = &mut self.pools[pi];
+        let v = p.vols.remove(vi);
+        p.allocation -= v.def.allocation;
+        p.available = p.capacity - p.allocation;
+        if self.durable && self.pools[pi].persistent {
+            let base = format!("pools/{}.vols/{}", self.pools[pi].def.uuid, persist::hex_name(&v.def.name));
+            self.pending.push(Op::Remove(format!("{base}.xml").into()));
+            self.pending.push(Op::Remove(format!("{base}.data").into()));
+            self.persist_pool(pi);
+        }
+        Ok(())
+    }
+
+    /// `STORAGE_VOL_GET_INFO`.
+    pub fn storage_vol_get_info(&self, vol: &VolumeHandle) -> Result<VolInfo> {
+        let (pi, vi) = self.vol_index(vol)?;
+        let p = &self.pools[pi];
+        let v = &p.vols[vi];
+        Ok(VolInfo { kind: p.def.vol_type() as i32, capacity: v.def.capacity, allocation: v.def.allocation })
+    }
+
+    /// `STORAGE_VOL_GET_XML_DESC` (no flags).
+    pub fn storage_vol_get_xml_desc(&self, vol: &VolumeHandle, flags: u32) -> Result<String> {
+        error::check_flags(flags, 0, "testStorageVolGetXMLDesc")?;
+        let (pi, vi) = self.vol_index(vol)?;
+        Ok(self.pools[pi].vols[vi].def.format(&self.pools[pi].def))
+    }
+
+    /// `STORAGE_VOL_GET_PATH`.
+    pub fn storage_vol_get_path(&self, vol: &VolumeHandle) -> Result<String> {
+        let (pi, vi) = self.vol_index(vol)?;
+        Ok(self.pools[pi].vols[vi].def.path.clone())
+    }
+
+    /// Reads `[offset, offset + length)` of a volume's content (`length` 0: to the capacity), as
+    /// data chunks and holes. For `STORAGE_VOL_DOWNLOAD`, which the real test driver lacks.
+    pub fn storage_vol_read(&self, vol: &VolumeHandle, offset: u64, length: u64) -> Result<Vec<Chunk>> {
+        let (pi, vi) = self.vol_index(vol)?;
+        let v = &self.pools[pi].vols[vi];
+        let cap = v.def.capacity;
+        let length = if length == 0 { cap.saturating_sub(offset) } else { length };
+        let end = storage_conf::check_range(offset, length, cap)?;
+        Ok(v.content.read(offset, end))
+    }
+
+    /// Writes bytes into a volume at `offset` (for `STORAGE_VOL_UPLOAD`). Within the capacity
+    /// only. Durable after [`storage_vol_commit`](Self::storage_vol_commit).
+    pub fn storage_vol_write(&mut self, vol: &VolumeHandle, offset: u64, data: &[u8]) -> Result<()> {
+        let (pi, vi) = self.vol_index(vol)?;
+        let v = &mut self.pools[pi].vols[vi];
+        storage_conf::check_range(offset, data.len() as u64, v.def.capacity)?;
+        v.content.write(offset, data);
+        Ok(())
+    }
+
+    /// Makes `[offset, offset + length)` a hole (a sparse upload's hole).
+    pub fn storage_vol_write_hole(&mut self, vol: &VolumeHandle, offset: u64, length: u64) -> Result<()> {
+        let (pi, vi) = self.vol_index(vol)?;
+        let v = &mut self.pools[pi].vols[vi];
+        storage_conf::check_range(offset, length, v.def.capacity)?;
+        v.content.punch(offset, length);
+        Ok(())
+    }
+
+    /// Queues the volume's content for the state directory (call when an upload finishes).
+    pub fn storage_vol_commit(&mut self, vol: &VolumeHandle) -> Result<()> {
+        let (pi, vi) = self.vol_index(vol)?;
+        self.persist_vol(pi, vi, true);
+        Ok(())
     }
 }
 
-/// Checks that `[offset, offset + len)` lies within a volume of `capacity` bytes.
-pub(crate) fn check_range(offset: u64, len: u64, capacity: u64) -> Result<u64> {
-    let end = offset.checked_add(len).filter(|e| *e <= capacity).ok_or_else(|| {
-        let mut m = String::new();
-        let _ = write!(m, "range {offset}+{len} is beyond the volume's capacity {capacity}");
-        error::vol_range(m)
-    })?;
-    Ok(end)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn extents_write_read_punch() {
-        let mut x = Extents::default();
-        x.write(10, b"hello");
-        x.write(15, b"world");
-        assert_eq!(x.read(0, 30), vec![Chunk::Hole(10), Chunk::Data(b"helloworld".to_vec()), Chunk::Hole(10)]);
-        x.punch(12, 6);
-        assert_eq!(
-            x.read(0, 20),
-            vec![Chunk::Hole(10), Chunk::Data(b"he".to_vec()), Chunk::Hole(6), Chunk::Data(b"ld".to_vec())]
-        );
-        x.write(11, b"XYZ");
-        assert_eq!(x.read(10, 15), vec![Chunk::Data(b"hXYZ".to_vec()), Chunk::Hole(1)]);
-        assert_eq!(x.read(13, 14), vec![Chunk::Data(b"Z".to_vec())]);
-        assert!(check_range(5, 10, 14).is_err());
-        assert_eq!(check_range(4, 10, 14).unwrap(), 14);
-    }
+fn vol_handle(p: &PoolObj, v: &VolObj) -> VolumeHandle {
+    VolumeHandle { pool: p.def.name.clone(), name: v.def.name.clone(), key: v.def.key.clone() }
 }

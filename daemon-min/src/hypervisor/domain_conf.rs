@@ -1,0 +1,1218 @@
+//! Domain definitions: the subset of libvirt's `<domain>` schema the test driver's clients use,
+//! parsed with libvirt's defaults and post-parse fix-ups, and formatted byte-for-byte as
+//! `virDomainDefFormat` does.
+//!
+//! Modelled: name, uuid, title, description, metadata, memory, currentMemory, vcpu, os (type,
+//! arch, machine, kernel, initrd, cmdline, dtb, root, boot), features, clock, lifecycle
+//! actions, and the devices disk, controller, interface, serial, console, graphics (vnc,
+//! spice), video and the rest kept as they were written (re-formatted). Elements libvirt knows
+//! but this model does not interpret (cpu, numatune, pm, seclabel, ...) are kept and written
+//! back in libvirt's order; elements libvirt does not know are dropped, as libvirt drops them.
+
+use std::fmt::Write as _;
+
+use super::error::{self, Doc, Result};
+use super::units;
+use super::uuid::{random_u64, Uuid};
+use super::xml::{self, escape, Buf, Element, Node};
+
+/// Domain virtualization types libvirt 9.0 accepts in `<domain type=...>`.
+const VIRT_TYPES: &[&str] = &[
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "hvf",
+];
+
+const OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
+
+/// `<features>` children in libvirt's enum order, which is the order they are written in.
+const FEATURES: &[&str] = &[
+    "acpi",
+    "apic",
+    "pae",
+    "hap",
+    "viridian",
+    "privnet",
+    "hyperv",
+    "kvm",
+    "pvspinlock",
+    "capabilities",
+    "pmu",
+    "vmport",
+    "gic",
+    "smm",
+    "ioapic",
+    "hpt",
+    "vmcoreinfo",
+    "htm",
+    "nested-hv",
+    "msrs",
+    "ccf-assist",
+    "xen",
+    "cfpc",
+    "sbbc",
+    "ibs",
+    "tcg",
+];
+
+/// Top-level elements in the order `virDomainDefFormat` writes them. The ones this model does
+/// not interpret are kept verbatim and written at their place in this list.
+const TOP_ORDER: &[&str] = &[
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+];
+
+/// Elements kept verbatim (known to libvirt, not interpreted here).
+const TOP_KEPT: &[&str] = &[
+    "genid",
+    "maxMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "idmap",
+    "cpu",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
+];
+
+/// Device elements in the order libvirt writes them.
+const DEVICE_ORDER: &[&str] = &[
+    "disk",
+    "controller",
+    "lease",
+    "filesystem",
+    "interface",
+    "smartcard",
+    "serial",
+    "parallel",
+    "console",
+    "channel",
+    "input",
+    "tpm",
+    "graphics",
+    "sound",
+    "audio",
+    "video",
+    "hostdev",
+    "redirdev",
+    "redirfilter",
+    "hub",
+    "watchdog",
+    "memballoon",
+    "rng",
+    "nvram",
+    "panic",
+    "shmem",
+    "memory",
+    "iommu",
+    "vsock",
+    "crypto",
+];
+
+/// A device address (`<address type='pci' .../>`, `<address type='drive' .../>`, others kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Address {
+    Pci { domain: u32, bus: u32, slot: u32, function: u32, multifunction: Option<String> },
+    Drive { controller: u32, bus: u32, target: u32, unit: u32 },
+    Other(Element),
+}
+
+fn parse_num(s: Option<&str>) -> u32 {
+    let Some(s) = s else { return 0 };
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).unwrap_or(0)
+    } else {
+        s.parse().unwrap_or(0)
+    }
+}
+
+impl Address {
+    fn parse(e: &Element) -> Self {
+        match e.attr("type") {
+            Some("pci") => Self::Pci {
+                domain: parse_num(e.attr("domain")),
+                bus: parse_num(e.attr("bus")),
+                slot: parse_num(e.attr("slot")),
+                function: parse_num(e.attr("function")),
+                multifunction: e.attr("multifunction").map(str::to_owned),
+            },
+            Some("drive") => Self::Drive {
+                controller: parse_num(e.attr("controller")),
+                bus: parse_num(e.attr("bus")),
+                target: parse_num(e.attr("target")),
+                unit: parse_num(e.attr("unit")),
+            },
+            _ => Self::Other(e.clone()),
+        }
+    }
+
+    fn format(&self, b: &mut Buf) {
+        match self {
+            Self::Pci { domain, bus, slot, function, multifunction } => {
+                let mut s = format!(
+                    "<address type='pci' domain='0x{domain:04x}' bus='0x{bus:02x}' slot='0x{slot:02x}' function='0x{function:x}'"
+                );
+                if let Some(m) = multifunction {
+                    let _ = write!(s, " multifunction='{}'", escape(m));
+                }
+                s.push_str("/>");
+                b.line(&s);
+            }
+            Self::Drive { controller, bus, target, unit } => b.line(&format!(
+                "<address type='drive' controller='{controller}' bus='{bus}' target='{target}' unit='{unit}'/>"
+            )),
+            Self::Other(e) => b.element(e),
+        }
+    }
+}
+
+/// `virDiskNameToIndex`: `hda` → 0, `sdb` → 1, `vdaa` → 26; `None` for names it cannot read.
+fn disk_index(dst: &str) -> Option<u32> {
+    let rest = ["fd", "hd", "vd", "sd", "xvd", "ubd"].iter().find_map(|p| dst.strip_prefix(p))?;
+    let letters: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+    if letters.is_empty() {
+        return None;
+    }
+    let tail = &rest[letters.len()..];
+    if !tail.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut idx: u32 = 0;
+    for (i, c) in letters.chars().enumerate() {
+        idx = idx.checked_add(u32::from(i >= 1))?.checked_mul(26)?;
+        idx = idx.checked_add(c as u32 - 'a' as u32)?;
+    }
+    Some(idx)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Disk {
+    disk_type: String,
+    device: String,
+    driver: Option<Element>,
+    source: Option<Element>,
+    dst: String,
+    bus: Option<String>,
+    target_extra: Vec<(String, String)>,
+    readonly: bool,
+    shareable: bool,
+    serial: Option<String>,
+    others: Vec<Element>,
+    address: Option<Address>,
+}
+
+impl Disk {
+    fn parse(e: &Element) -> Self {
+        let target = e.child("target");
+        Self {
+            disk_type: e.attr("type").unwrap_or("file").to_owned(),
+            device: e.attr("device").unwrap_or("disk").to_owned(),
+            driver: e.child("driver").cloned(),
+            source: e.child("source").cloned(),
+            dst: target.and_then(|t| t.attr("dev")).unwrap_or_default().to_owned(),
+            bus: target.and_then(|t| t.attr("bus")).map(str::to_owned),
+            target_extra: target
+                .map(|t| t.attrs.iter().filter(|(k, _)| k != "dev" && k != "bus").cloned().collect())
+                .unwrap_or_default(),
+            readonly: e.child("readonly").is_some(),
+            shareable: e.child("shareable").is_some(),
+            serial: e.child_text("serial"),
+            others: e
+                .elements()
+                .filter(|c| {
+                    !matches!(
+                        c.name.as_str(),
+                        "driver" | "source" | "target" | "readonly" | "shareable" | "serial" | "address"
+                    )
+                })
+                .cloned()
+                .collect(),
+            address: e.child("address").map(Address::parse),
+        }
+    }
+
+    /// `virDomainDiskDefPostParse` and `virDomainDiskDefAssignAddress`.
+    fn post_parse(&mut self) {
+        if self.device == "cdrom" {
+            self.readonly = true;
+        }
+        if self.bus.is_none() {
+            let bus = if self.device == "floppy" {
+                "fdc"
+            } else if self.dst.starts_with("sd") {
+                "scsi"
+            } else if self.dst.starts_with("vd") {
+                "virtio"
+            } else if self.dst.starts_with("xvd") {
+                "xen"
+            } else if self.dst.starts_with("ubd") {
+                "uml"
+            } else {
+                "ide"
+            };
+            self.bus = Some(bus.to_owned());
+        }
+        if self.address.is_none() {
+            if let Some(idx) = disk_index(&self.dst) {
+                self.address = match self.bus.as_deref() {
+                    Some("scsi") => Some(Address::Drive { controller: idx / 7, bus: 0, target: 0, unit: idx % 7 }),
+                    Some("ide") => {
+                        Some(Address::Drive { controller: idx / 4, bus: (idx % 4) / 2, target: 0, unit: idx % 2 })
+                    }
+                    Some("sata") => Some(Address::Drive { controller: idx / 6, bus: 0, target: 0, unit: idx % 6 }),
+                    Some("fdc") => Some(Address::Drive { controller: idx / 2, bus: 0, target: 0, unit: idx % 2 }),
+                    _ => None,
+                };
+            }
+        }
+    }
+
+    fn format(&self, b: &mut Buf) {
+        b.line(&format!("<disk type='{}' device='{}'>", escape(&self.disk_type), escape(&self.device)));
+        b.push();
+        if let Some(d) = &self.driver {
+            b.element(d);
+        }
+        if let Some(s) = &self.source {
+            b.element(s);
+        }
+        let mut t = format!("<target dev='{}'", escape(&self.dst));
+        if let Some(bus) = &self.bus {
+            let _ = write!(t, " bus='{}'", escape(bus));
+        }
+        for (k, v) in &self.target_extra {
+            let _ = write!(t, " {k}='{}'", escape(v));
+        }
+        t.push_str("/>");
+        b.line(&t);
+        if self.readonly {
+            b.line("<readonly/>");
+        }
+        if self.shareable {
+            b.line("<shareable/>");
+        }
+        if let Some(s) = &self.serial {
+            b.text_elem("serial", s);
+        }
+        for o in &self.others {
+            b.element(o);
+        }
+        if let Some(a) = &self.address {
+            a.format(b);
+        }
+        b.pop();
+        b.line("</disk>");
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Net {
+    net_type: String,
+    mac: String,
+    source: Option<Element>,
+    script: Option<String>,
+    ifname: Option<String>,
+    model: Option<String>,
+    others: Vec<Element>,
+    address: Option<Address>,
+}
+
+impl Net {
+    fn parse(e: &Element) -> Self {
+        let net_type = e.attr("type").unwrap_or("user").to_owned();
+        let source = e.child("source").map(|s| {
+            let keep: &[&str] = match net_type.as_str() {
+                "network" => &["network", "portgroup"],
+                "bridge" => &["bridge"],
+                "direct" => &["dev", "mode"],
+                "user" => &[],
+                _ => &["dev", "bridge", "network", "address", "port", "path", "mode", "type"],
+            };
+            let mut s = s.clone();
+            s.attrs.retain(|(k, _)| keep.contains(&k.as_str()));
+            s
+        });
+        let ifname = e
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .filter(|n| !n.starts_with("vnet") && !n.starts_with("macvtap") && !n.starts_with("macvlan"))
+            .map(str::to_owned);
+        Self {
+            mac: e.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase).unwrap_or_else(random_mac),
+            source: source.filter(|s| !s.attrs.is_empty() || s.elements().next().is_some()),
+            script: e.child("script").and_then(|s| s.attr("path")).map(str::to_owned),
+            ifname,
+            model: e.child("model").and_then(|m| m.attr("type")).map(str::to_owned),
+            others: e
+                .elements()
+                .filter(|c| !matches!(c.name.as_str(), "mac" | "source" | "script" | "target" | "model" | "address"))
+                .cloned()
+                .collect(),
+            address: e.child("address").map(Address::parse),
+            net_type,
+        }
+    }
+
+    fn format(&self, b: &mut Buf) {
+        b.line(&format!("<interface type='{}'>", escape(&self.net_type)));
+        b.push();
+        b.line(&format!("<mac address='{}'/>", escape(&self.mac)));
+        if let Some(s) = &self.source {
+            b.element(s);
+        }
+        if let Some(s) = &self.script {
+            b.line(&format!("<script path='{}'/>", escape(s)));
+        }
+        if let Some(n) = &self.ifname {
+            b.line(&format!("<target dev='{}'/>", escape(n)));
+        }
+        if let Some(m) = &self.model {
+            b.line(&format!("<model type='{}'/>", escape(m)));
+        }
+        for o in &self.others {
+            b.element(o);
+        }
+        if let Some(a) = &self.address {
+            a.format(b);
+        }
+        b.pop();
+        b.line("</interface>");
+    }
+}
+
+fn random_mac() -> String {
+    let r = random_u64().to_le_bytes();
+    format!("52:54:00:{:02x}:{:02x}:{:02x}", r[0], r[1], r[2])
+}
+
+/// A serial port or console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chr {
+    chr_type: String,
+    source: Option<Element>,
+    target_type: Option<String>,
+    port: u32,
+    others: Vec<Element>,
+}
+
+impl Chr {
+    fn parse(e: &Element) -> Self {
+        let target = e.child("target");
+        let chr_type = e.attr("type").unwrap_or("pty").to_owned();
+        Self {
+            source: e.child("source").filter(|_| chr_type != "pty").cloned(),
+            target_type: target.and_then(|t| t.attr("type")).map(str::to_owned),
+            port: target.and_then(|t| t.attr("port")).map_or(0, |p| parse_num(Some(p))),
+            others: e.elements().filter(|c| !matches!(c.name.as_str(), "source" | "target")).cloned().collect(),
+            chr_type,
+        }
+    }
+
+    fn format(&self, b: &mut Buf, name: &str) {
+        b.line(&format!("<{name} type='{}'>", escape(&self.chr_type)));
+        b.push();
+        if let Some(s) = &self.source {
+            b.element(s);
+        }
+        match &self.target_type {
+            Some(t) => b.line(&format!("<target type='{}' port='{}'/>", escape(t), self.port)),
+            None => b.line(&format!("<target port='{}'/>", self.port)),
+        }
+        for o in &self.others {
+            b.element(o);
+        }
+        b.pop();
+        b.line(&format!("</{name}>"));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Graphics {
+    gtype: String,
+    port: Option<i32>,
+    autoport: bool,
+    listen: Option<String>,
+    extra: Vec<(String, String)>,
+    others: Vec<Element>,
+}
+
+impl Graphics {
+    fn parse(e: &Element) -> Self {
+        let gtype = e.attr("type").unwrap_or_default().to_owned();
+        let port = e.attr("port").and_then(|p| p.trim().parse::<i32>().ok());
+        let autoport = match e.attr("autoport") {
+            Some("yes") => true,
+            Some(_) => false,
+            None => port.is_none_or(|p| p == -1),
+        };
+        let listen = e
+            .attr("listen")
+            .map(str::to_owned)
+            .or_else(|| e.child("listen").and_then(|l| l.attr("address")).map(str::to_owned));
+        Self {
+            port: if gtype == "vnc" && autoport { Some(-1) } else { port.filter(|p| *p != -1 || gtype == "vnc") },
+            autoport,
+            listen,
+            extra: e
+                .attrs
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "type" | "port" | "autoport" | "listen"))
+                .cloned()
+                .collect(),
+            others: e.elements().filter(|c| c.name != "listen").cloned().collect(),
+            gtype,
+        }
+    }
+
+    fn format(&self, b: &mut Buf, secure: bool) {
+        let mut s = format!("<graphics type='{}'", escape(&self.gtype));
+        if let Some(p) = self.port {
+            let _ = write!(s, " port='{p}'");
+        }
+        if matches!(self.gtype.as_str(), "vnc" | "spice" | "rdp") {
+            let _ = write!(s, " autoport='{}'", if self.autoport { "yes" } else { "no" });
+        }
+        if let Some(l) = &self.listen {
+            let _ = write!(s, " listen='{}'", escape(l));
+        }
+        for (k, v) in &self.extra {
+            // The password only with VIR_DOMAIN_XML_SECURE, as libvirt does.
+            if k != "passwd" || secure {
+                let _ = write!(s, " {k}='{}'", escape(v));
+            }
+        }
+        s.push('>');
+        b.line(&s);
+        b.push();
+        match &self.listen {
+            Some(l) => b.line(&format!("<listen type='address' address='{}'/>", escape(l))),
+            None => b.line("<listen type='address'/>"),
+        }
+        for o in &self.others {
+            b.element(o);
+        }
+        b.pop();
+        b.line("</graphics>");
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Device {
+    Disk(Disk),
+    Net(Net),
+    Serial(Chr),
+    Console(Chr),
+    Graphics(Graphics),
+    /// Everything else (controller, memballoon, video, input, ...), re-formatted as written.
+    Other(Element),
+}
+
+impl Device {
+    fn kind(&self) -> &str {
+        match self {
+            Self::Disk(_) => "disk",
+            Self::Net(_) => "interface",
+            Self::Serial(_) => "serial",
+            Self::Console(_) => "console",
+            Self::Graphics(_) => "graphics",
+            Self::Other(e) => &e.name,
+        }
+    }
+
+    fn rank(&self) -> usize {
+        DEVICE_ORDER.iter().position(|n| *n == self.kind()).unwrap_or(DEVICE_ORDER.len())
+    }
+
+    fn format(&self, b: &mut Buf, secure: bool) {
+        match self {
+            Self::Disk(d) => d.format(b),
+            Self::Net(n) => n.format(b),
+            Self::Serial(c) => c.format(b, "serial"),
+            Self::Console(c) => c.format(b, "console"),
+            Self::Graphics(g) => g.format(b, secure),
+            Self::Other(e) => format_other(b, e),
+        }
+    }
+}
+
+/// A device kept as written: its `<address>` children are normalised like libvirt's.
+fn format_other(b: &mut Buf, e: &Element) {
+    if !e.elements().any(|c| c.name == "address") {
+        b.element(e);
+        return;
+    }
+    let mut open = format!("<{}", e.name);
+    for (k, v) in &e.attrs {
+        let _ = write!(open, " {k}='{}'", escape(v));
+    }
+    b.line(&format!("{open}>"));
+    b.push();
+    for c in e.elements() {
+        if c.name == "address" {
+            Address::parse(c).format(b);
+        } else {
+            b.element(c);
+        }
+    }
+    b.pop();
+    b.line(&format!("</{}>", e.name));
+}
+
+fn controller(ctype: &str, index: u32) -> Element {
+    Element::new("controller").with_attr("type", ctype).with_attr("index", index.to_string())
+}
+
+fn controller_key(e: &Element) -> Option<(String, u32)> {
+    (e.name == "controller").then(|| (e.attr("type").unwrap_or_default().to_owned(), parse_num(e.attr("index"))))
+}
+
+/// The `<os>` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Os {
+    os_type: String,
+    arch: String,
+    machine: Option<String>,
+    loader: Option<Element>,
+    kernel: Option<String>,
+    initrd: Option<String>,
+    cmdline: Option<String>,
+    dtb: Option<String>,
+    root: Option<String>,
+    boot: Vec<String>,
+    after_boot: Vec<Element>,
+}
+
+/// A parsed domain definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainDef {
+    pub(crate) virt_type: String,
+    pub(crate) name: String,
+    pub(crate) uuid: Uuid,
+    title: Option<String>,
+    description: Option<String>,
+    metadata: Option<Element>,
+    /// `<memory>`, KiB.
+    pub(crate) max_memory: u64,
+    /// `<currentMemory>`, KiB.
+    pub(crate) current_memory: u64,
+    pub(crate) vcpus_max: u32,
+    pub(crate) vcpus_current: Option<u32>,
+    vcpu_placement: String,
+    vcpu_cpuset: Option<String>,
+    os: Os,
+    features: Vec<Element>,
+    clock: Element,
+    pub(crate) on_poweroff: String,
+    pub(crate) on_reboot: String,
+    on_crash: String,
+    emulator: Option<String>,
+    devices: Vec<Device>,
+    kept: Vec<Element>,
+}
+
+impl DomainDef {
+    /// Parses a `<domain>` document with the test driver's defaults (arch i686). Errors are the
+    /// triples libvirt reports for the same document.
+    pub fn parse(text: &str) -> Result<Self> {
+        let root = xml::parse(text, Doc::Domain.context()).map_err(|e| error::xml_syntax(Doc::Domain, e.message))?;
+        Self::from_element(&root)
+    }
+
+    pub(crate) fn from_element(root: &Element) -> Result<Self> {
+        if root.name != "domain" {
+            return Err(error::xml_util_error(&format!("expecting root element of 'domain', not '{}'", root.name)));
+        }
+        let virt_type = root.attr("type").unwrap_or("none").to_owned();
+        if !VIRT_TYPES.contains(&virt_type.as_str()) {
+            return Err(error::unsupported_config(Doc::Domain, format!("invalid domain type {virt_type}")));
+        }
+        let name = root.child_text("name").filter(|n| !n.is_empty()).ok_or_else(|| error::missing_name(Doc::Domain))?;
+        let uuid = match root.child_text("uuid") {
+            Some(u) => Uuid::parse(&u).ok_or_else(|| error::parse_internal(Doc::Domain, "malformed uuid element"))?,
+            None => Uuid::random(),
+        };
+        let max_memory = parse_memory(root, "memory")?.unwrap_or(0);
+        let current_memory = parse_memory(root, "currentMemory")?.map_or(max_memory, |c| c.min(max_memory));
+        let current_memory = if current_memory == 0 { max_memory } else { current_memory };
+
+        let vcpu = root.child("vcpu");
+        let vcpus_max = match vcpu.map(Element::text) {
+            Some(t) => t
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| error::xml_error(Doc::Domain, "maximum vcpus count must be an integer"))?,
+            None => 1,
+        };
+        if vcpus_max == 0 {
+            return Err(error::parse_internal(Doc::Domain, "CPU IDs in <numa> exceed the <vcpu> count"));
+        }
+        let vcpus_current = match vcpu.and_then(|v| v.attr("current")) {
+            Some(c) => {
+                let c = c
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| error::xml_error(Doc::Domain, "current vcpus count must be an integer"))?;
+                (c != vcpus_max && c != 0).then_some(c.min(vcpus_max))
+            }
+            None => None,
+        };
+        let vcpu_cpuset = vcpu.and_then(|v| v.attr("cpuset")).map(str::to_owned);
+        let vcpu_placement = vcpu.and_then(|v| v.attr("placement")).unwrap_or("static").to_owned();
+
+        let os_el = root.child("os");
+        let type_el = os_el.and_then(|o| o.child("type"));
+        let os_type = type_el
+            .map(|t| t.text().trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| error::xml_error(Doc::Domain, "an os <type> must be specified"))?;
+        if !OS_TYPES.contains(&os_type.as_str()) {
+            return Err(error::unsupported_config(Doc::Domain, format!("unknown OS type '{os_type}'")));
+        }
+        let os_el = os_el.cloned().unwrap_or_default();
+        let mut boot: Vec<String> =
+            os_el.children_named("boot").filter_map(|b| b.attr("dev")).map(str::to_owned).collect();
+        let kernel = os_el.child_text("kernel");
+        if boot.is_empty() && os_type == "hvm" {
+            boot.push("hd".to_owned());
+        }
+        let os = Os {
+            arch: type_el.and_then(|t| t.attr("arch")).unwrap_or("i686").to_owned(),
+            machine: type_el.and_then(|t| t.attr("machine")).map(str::to_owned),
+            loader: os_el.child("loader").cloned(),
+            kernel,
+            initrd: os_el.child_text("initrd"),
+            cmdline: os_el.child_text("cmdline"),
+            dtb: os_el.child_text("dtb"),
+            root: os_el.child_text("root"),
+            boot,
+            after_boot: os_el
+                .elements()
+                .filter(|e| matches!(e.name.as_str(), "bootmenu" | "bios" | "smbios"))
+                .cloned()
+                .collect(),
+            os_type,
+        };
+
+        let mut features: Vec<Element> = root
+            .child("features")
+            .map(|f| f.elements().filter(|e| FEATURES.contains(&e.name.as_str())).cloned().collect())
+            .unwrap_or_default();
+        features.sort_by_key(|e| FEATURES.iter().position(|n| *n == e.name));
+
+        let mut clock = root.child("clock").cloned().unwrap_or_else(|| Element::new("clock"));
+        if clock.attr("offset").is_none() {
+            clock.attrs.insert(0, ("offset".to_owned(), "utc".to_owned()));
+        }
+        let action = |n: &str, d: &str| root.child_text(n).map(|t| t.trim().to_owned()).unwrap_or_else(|| d.to_owned());
+
+        let mut def = Self {
+            virt_type,
+            name,
+            uuid,
+            title: root.child_text("title"),
+            description: root.child_text("description"),
+            metadata: root.child("metadata").filter(|m| m.elements().next().is_some()).cloned(),
+            max_memory,
+            current_memory,
+            vcpus_max,
+            vcpus_current,
+            vcpu_placement,
+            vcpu_cpuset,
+            os,
+            features,
+            clock,
+            on_poweroff: action("on_poweroff", "destroy"),
+            on_reboot: action("on_reboot", "restart"),
+            on_crash: action("on_crash", "destroy"),
+            emulator: root.child("devices").and_then(|d| d.child_text("emulator")),
+            devices: Vec::new(),
+            kept: root.elements().filter(|e| TOP_KEPT.contains(&e.name.as_str())).cloned().collect(),
+        };
+        if def.vcpu_placement == "auto" && !def.kept.iter().any(|e| e.name == "numatune") {
+            let mut nt = Element::new("numatune");
+            nt.children
+                .push(Node::Element(Element::new("memory").with_attr("mode", "strict").with_attr("placement", "auto")));
+            def.kept.push(nt);
+        }
+        if let Some(devs) = root.child("devices") {
+            def.parse_devices(devs);
+        }
+        Ok(def)
+    }
+
+    fn parse_devices(&mut self, devs: &Element) {
+        let hvm = self.os.os_type == "hvm";
+        // Disks first, inserted as virDomainDiskInsert does (by bus and index), buses filled in
+        // afterwards.
+        let mut disks: Vec<Disk> = Vec::new();
+        for d in devs.children_named("disk") {
+            let disk = Disk::parse(d);
+            let mut insert_at: Option<usize> = None;
+            for (i, cur) in disks.iter().enumerate().rev() {
+                if cur.bus == disk.bus && disk_index(&cur.dst) > disk_index(&disk.dst) {
+                    insert_at = Some(i);
+                } else if cur.bus == disk.bus && insert_at.is_none() {
+                    insert_at = Some(i + 1);
+                }
+            }
+            disks.insert(insert_at.unwrap_or(disks.len()), disk);
+        }
+        for d in &mut disks {
+            d.post_parse();
+        }
+        let mut controllers: Vec<Element> = devs.children_named("controller").cloned().collect();
+        assign_controller_indexes(&mut controllers);
+        let mut others: Vec<Device> = Vec::new();
+        let mut serials: Vec<Chr> = Vec::new();
+        let mut consoles: Vec<Chr> = Vec::new();
+        let mut has_video = false;
+        let mut has_graphics = false;
+        for e in devs.elements() {
+            match e.name.as_str() {
+                "disk" | "controller" | "emulator" => {}
+                "interface" => others.push(Device::Net(Net::parse(e))),
+                "serial" => serials.push(Chr::parse(e)),
+                "console" => consoles.push(Chr::parse(e)),
+                "graphics" => {
+                    has_graphics = true;
+                    others.push(Device::Graphics(Graphics::parse(e)));
+                }
+                "video" => {
+                    has_video = true;
+                    others.push(Device::Other(self.video(e, others.iter().all(|d| d.kind() != "video"))));
+                }
+                "watchdog" => {
+                    let mut w = e.clone();
+                    if w.attr("action").is_none() {
+                        w.attrs.push(("action".to_owned(), "reset".to_owned()));
+                    }
+                    others.push(Device::Other(w));
+                }
+                name if DEVICE_ORDER.contains(&name) => others.push(Device::Other(e.clone())),
+                _ => {}
+            }
+        }
+        // Serial ports and consoles (virDomainDefAddConsoleCompat): on hvm guests the first
+        // console of target type serial is the first serial port.
+        for (i, s) in serials.iter_mut().enumerate() {
+            if s.target_type.as_deref() == Some("isa-serial") {
+                s.target_type = None;
+            }
+            if i > 0 && s.port == 0 {
+                s.port = u32::try_from(i).unwrap_or(0);
+            }
+        }
+        if let Some(c0) = consoles.first_mut() {
+            if c0.target_type.is_none() {
+                c0.target_type = Some("serial".to_owned());
+            }
+        }
+        if hvm {
+            match (consoles.first(), serials.first()) {
+                (Some(c0), None) if c0.target_type.as_deref() == Some("serial") => {
+                    serials.push(Chr { target_type: None, ..c0.clone() });
+                }
+                (None, Some(s0)) => consoles.push(Chr { target_type: Some("serial".to_owned()), ..s0.clone() }),
+                _ => {}
+            }
+        }
+        if consoles.iter().any(|c| c.target_type.as_deref() == Some("virtio")) {
+            push_controller(&mut controllers, controller("virtio-serial", 0));
+        }
+        // Implicit disk controllers, in libvirt's order.
+        for (ctype, bus) in [("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata")] {
+            let max = disks
+                .iter()
+                .filter(|d| d.bus.as_deref() == Some(bus))
+                .filter_map(|d| match d.address {
+                    Some(Address::Drive { controller, .. }) => Some(controller),
+                    _ => None,
+                })
+                .max();
+            if let Some(max) = max {
+                for i in 0..=max {
+                    push_controller(&mut controllers, controller(ctype, i));
+                }
+            }
+        }
+        if has_graphics && !has_video {
+            let vtype = if matches!(self.os.os_type.as_str(), "xen" | "linux") { "xen" } else { "cirrus" };
+            let mut v = Element::new("video");
+            v.children.push(Node::Element(Element::new("model").with_attr("type", vtype)));
+            let v = self.video(&v, true);
+            others.push(Device::Other(v));
+        }
+        // Interface names, as testDomainGenerateIfnames picks them.
+        let mut used: Vec<String> = others
+            .iter()
+            .filter_map(|d| match d {
+                Device::Net(n) => n.ifname.clone(),
+                _ => None,
+            })
+            .collect();
+        for d in &mut others {
+            if let Device::Net(n) = d {
+                if n.ifname.is_none() {
+                    let name = (0..1024).map(|i| format!("testnet{i}")).find(|c| !used.contains(c)).unwrap_or_default();
+                    used.push(name.clone());
+                    n.ifname = Some(name);
+                }
+            }
+        }
+        let mut devices: Vec<Device> = disks.into_iter().map(Device::Disk).collect();
+        devices.extend(controllers.into_iter().map(Device::Other));
+        devices.extend(serials.into_iter().map(Device::Serial));
+        devices.extend(consoles.into_iter().map(Device::Console));
+        devices.extend(others);
+        devices.sort_by_key(Device::rank);
+        self.devices = devices;
+    }
+
+    /// A `<video>` with libvirt's defaults filled in (`vram`, `heads`, `primary`).
+    fn video(&self, e: &Element, primary: bool) -> Element {
+        let mut v = e.clone();
+        let default_type = if matches!(self.os.os_type.as_str(), "xen" | "linux") { "xen" } else { "cirrus" };
+        let mut model = v.child("model").cloned().unwrap_or_else(|| Element::new("model"));
+        if model.attr("type").is_none() {
+            model.attrs.insert(0, ("type".to_owned(), default_type.to_owned()));
+        }
+        let mtype = model.attr("type").unwrap_or_default().to_owned();
+        let vram = match mtype.as_str() {
+            "vga" | "cirrus" | "vmvga" | "xen" => Some("16384"),
+            "qxl" => Some("65536"),
+            _ => None,
+        };
+        if let (Some(vram), None) = (vram, model.attr("vram")) {
+            model.attrs.push(("vram".to_owned(), vram.to_owned()));
+        }
+        if model.attr("heads").is_none() && mtype != "none" {
+            model.attrs.push(("heads".to_owned(), "1".to_owned()));
+        }
+        if primary && model.attr("primary").is_none() && mtype != "none" {
+            model.attrs.push(("primary".to_owned(), "yes".to_owned()));
+        }
+        v.children.retain(|c| !matches!(c, Node::Element(m) if m.name == "model"));
+        v.children.insert(0, Node::Element(model));
+        v
+    }
+
+    /// The OS type the definition declares (`hvm`, `xen`, ...).
+    #[must_use]
+    pub fn os_type(&self) -> &str {
+        &self.os.os_type
+    }
+
+    /// The domain's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The domain's UUID.
+    #[must_use]
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+
+    /// The disks' target names and whether each takes an internal snapshot by default (not
+    /// read-only, not a CD-ROM or floppy, with a source): `virDomainSnapshotAlignDisks`.
+    pub(crate) fn snapshot_disks(&self) -> Vec<(String, bool)> {
+        self.devices
+            .iter()
+            .filter_map(|d| match d {
+                Device::Disk(disk) => Some((
+                    disk.dst.clone(),
+                    !disk.readonly && disk.device != "cdrom" && disk.device != "floppy" && disk.source.is_some(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The number of vCPUs in use (`current`, or the maximum).
+    pub(crate) fn vcpus(&self) -> u32 {
+        self.vcpus_current.unwrap_or(self.vcpus_max)
+    }
+
+    /// Formats the definition as `virDomainDefFormat` does; `id` is written for running domains,
+    /// graphics passwords only when `secure` (`VIR_DOMAIN_XML_SECURE`).
+    #[must_use]
+    pub fn format(&self, id: Option<i32>, secure: bool) -> String {
+        let mut b = Buf::new();
+        let mut open = format!("<domain type='{}'", escape(&self.virt_type));
+        if let Some(id) = id {
+            let _ = write!(open, " id='{id}'");
+        }
+        open.push('>');
+        b.line(&open);
+        b.push();
+        for name in TOP_ORDER {
+            self.format_top(&mut b, name, secure);
+        }
+        b.pop();
+        b.line("</domain>");
+        b.finish()
+    }
+
+    fn format_top(&self, b: &mut Buf, name: &str, secure: bool) {
+        match name {
+            "name" => b.text_elem("name", &self.name),
+            "uuid" => b.line(&format!("<uuid>{}</uuid>", self.uuid)),
+            "title" => {
+                if let Some(t) = &self.title {
+                    b.text_elem("title", t);
+                }
+            }
+            "description" => {
+                if let Some(t) = &self.description {
+                    b.text_elem("description", t);
+                }
+            }
+            "metadata" => {
+                if let Some(m) = &self.metadata {
+                    b.line("<metadata>");
+                    b.push();
+                    for c in m.elements() {
+                        b.raw_element(c);
+                    }
+                    b.pop();
+                    b.line("</metadata>");
+                }
+            }
+            "memory" => b.line(&format!("<memory unit='KiB'>{}</memory>", self.max_memory)),
+            "currentMemory" => b.line(&format!("<currentMemory unit='KiB'>{}</currentMemory>", self.current_memory)),
+            "vcpu" => {
+                let mut s = format!("<vcpu placement='{}'", escape(&self.vcpu_placement));
+                if let Some(c) = &self.vcpu_cpuset {
+                    let _ = write!(s, " cpuset='{}'", escape(c));
+                }
+                if let Some(c) = self.vcpus_current {
+                    let _ = write!(s, " current='{c}'");
+                }
+                let _ = write!(s, ">{}</vcpu>", self.vcpus_max);
+                b.line(&s);
+            }
+            "os" => self.format_os(b),
+            "features" => {
+                if !self.features.is_empty() {
+                    b.line("<features>");
+                    b.push();
+                    for f in &self.features {
+                        b.element(f);
+                    }
+                    b.pop();
+                    b.line("</features>");
+                }
+            }
+            "clock" => b.element(&self.clock),
+            "on_poweroff" => b.text_elem("on_poweroff", &self.on_poweroff),
+            "on_reboot" => b.text_elem("on_reboot", &self.on_reboot),
+            "on_crash" => b.text_elem("on_crash", &self.on_crash),
+            "devices" => {
+                b.line("<devices>");
+                b.push();
+                if let Some(e) = &self.emulator {
+                    b.text_elem("emulator", e);
+                }
+                for d in &self.devices {
+                    d.format(b, secure);
+                }
+                b.pop();
+                b.line("</devices>");
+            }
+            other => {
+                for k in self.kept.iter().filter(|k| k.name == other) {
+                    b.element(k);
+                }
+            }
+        }
+    }
+
+    fn format_os(&self, b: &mut Buf) {
+        let os = &self.os;
+        b.line("<os>");
+        b.push();
+        let mut t = format!("<type arch='{}'", escape(&os.arch));
+        if let Some(m) = &os.machine {
+            let _ = write!(t, " machine='{}'", escape(m));
+        }
+        let _ = write!(t, ">{}</type>", escape(&os.os_type));
+        b.line(&t);
+        if let Some(l) = &os.loader {
+            b.element(l);
+        }
+        for (n, v) in [
+            ("kernel", &os.kernel),
+            ("initrd", &os.initrd),
+            ("cmdline", &os.cmdline),
+            ("dtb", &os.dtb),
+            ("root", &os.root),
+        ] {
+            if let Some(v) = v {
+                b.text_elem(n, v);
+            }
+        }
+        for d in &os.boot {
+            b.line(&format!("<boot dev='{}'/>", escape(d)));
+        }
+        for e in &os.after_boot {
+            b.element(e);
+        }
+        b.pop();
+        b.line("</os>");
+    }
+}
+
+fn is_usb2(e: &Element) -> bool {
+    e.attr("type") == Some("usb")
+        && matches!(e.attr("model"), Some("ich9-ehci1" | "ich9-uhci1" | "ich9-uhci2" | "ich9-uhci3"))
+}
+
+/// `virDomainAssignControllerIndexes`: a controller written without an index gets the lowest
+/// unused one of its type, except a USB2 companion following another USB2 controller, which
+/// joins that controller's index unless its model is already there.
+fn assign_controller_indexes(list: &mut [Element]) {
+    for outer in 0..list.len() {
+        if list[outer].attr("index").is_some() {
+            continue;
+        }
+        let ctype = list[outer].attr("type").unwrap_or_default().to_owned();
+        let mut idx = None;
+        if outer > 0 && is_usb2(&list[outer]) {
+            let prev = list[..outer].iter().rev().find(|c| c.attr("type") == Some("usb")).filter(|p| is_usb2(p));
+            if let Some(prev) = prev {
+                let prev_idx = prev.attr("index").unwrap_or_default().to_owned();
+                let model = list[outer].attr("model");
+                let taken = list.iter().any(|c| {
+                    c.attr("type") == Some("usb")
+                        && c.attr("index") == Some(prev_idx.as_str())
+                        && c.attr("model") == model
+                });
+                if !taken {
+                    idx = Some(prev_idx);
+                }
+            }
+        }
+        let idx = idx.unwrap_or_else(|| {
+            let used = |i: u32| {
+                list.iter().any(|c| {
+                    c.attr("type") == Some(ctype.as_str()) && c.attr("index").map(|v| parse_num(Some(v))) == Some(i)
+                })
+            };
+            (0..).find(|i| !used(*i)).unwrap_or(0).to_string()
+        });
+        let at = list[outer].attrs.iter().position(|(k, _)| k == "type").map_or(0, |p| p + 1);
+        list[outer].attrs.insert(at, ("index".to_owned(), idx));
+    }
+}
+
+fn push_controller(list: &mut Vec<Element>, c: Element) {
+    let key = controller_key(&c);
+    if list.iter().any(|e| controller_key(e) == key) {
+        return;
+    }
+    // virDomainControllerInsertPreAlloced: after the last controller of the same type whose
+    // index is not greater, else at the end.
+    let (ctype, idx) = key.unwrap_or_default();
+    let mut insert_at: Option<usize> = None;
+    for (i, cur) in list.iter().enumerate().rev() {
+        if let Some((t, ci)) = controller_key(cur) {
+            if t == ctype {
+                if ci > idx {
+                    insert_at = Some(i);
+                } else if insert_at.is_none() {
+                    insert_at = Some(i + 1);
+                }
+            }
+        }
+    }
+    list.insert(insert_at.unwrap_or(list.len()), c);
+}
+
+/// `<memory>`-like element in KiB (`virDomainParseMemory`): `None` when absent.
+fn parse_memory(root: &Element, name: &str) -> Result<Option<u64>> {
+    let Some(e) = root.child(name) else { return Ok(None) };
+    let text = e.text();
+    let value: u64 = text.trim().parse().map_err(|_| {
+        error::xml_util_error(&format!("Invalid value '{}' for element or attribute './{name}[1]'", text.trim()))
+    })?;
+    let bytes = units::scale(value, e.attr("unit"), 1024)?;
+    Ok(Some(bytes.div_ceil(1024)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_names() {
+        assert_eq!(disk_index("hda"), Some(0));
+        assert_eq!(disk_index("hdc"), Some(2));
+        assert_eq!(disk_index("vdaa"), Some(26));
+        assert_eq!(disk_index("sda1"), Some(0));
+        assert_eq!(disk_index("xyz"), None);
+    }
+}

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""The differential tier's own table: libvirt entry points called through python3-libvirt, in
+order (later calls see what earlier ones did), each result printed as one line:
+`id<TAB>json`, the json being {"ok": value} or {"error": [code, domain, message]}.
+
+Volatile fields (different on every run or host, never compared) are replaced by "*" and named
+in the table's third column. Usage: entry_points.py URI
+"""
+import json
+import re
+import sys
+
+import libvirt
+
+URI = sys.argv[1]
+
+DOM_XML = """<domain type='test'>
+  <name>ep-dom</name>
+  <uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b01</uuid>
+  <memory>524288</memory>
+  <vcpu current='1'>2</vcpu>
+  <os><type>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><source file='/default-pool/ep.img'/><target dev='vda' bus='virtio'/></disk>
+    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/></interface>
+  </devices>
+</domain>"""
+
+NET_XML = """<network><name>ep-net</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b02</uuid>
+<bridge name='virbr9'/><ip address='10.9.0.1' netmask='255.255.255.0'/></network>"""
+
+IFACE_XML = """<interface type='bridge' name='br-ep'><start mode='onboot'/>
+<protocol family='ipv4'><dhcp/></protocol>
+<bridge stp='off' delay='0.01'><interface type='ethernet' name='eth-ep'><mac address='52:54:00:00:00:02'/></interface></bridge>
+</interface>"""
+
+VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
+CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
+
+
+def mask(value, fields):
+    """Replaces the volatile parts: list indexes, dict keys, or regexes over strings."""
+    for f in fields:
+        if isinstance(f, int) and isinstance(value, list):
+            value[f] = "*"
+        elif isinstance(f, str) and f.startswith("re:") and isinstance(value, str):
+            value = re.sub(f[3:], "*", value)
+        elif isinstance(value, dict) and f in value:
+            value[f] = "*"
+    return value
+
+
+def plain(v):
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in sorted(v.items())}
+    if isinstance(v, (libvirt.virDomain, libvirt.virNetwork, libvirt.virStoragePool,
+                      libvirt.virInterface, libvirt.virNodeDevice)):
+        return v.name()
+    if isinstance(v, libvirt.virStorageVol):
+        return [v.name(), v.key()]
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    return v
+
+
+def main():
+    conn = libvirt.open(URI)
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    dom = lambda name="test": conn.lookupByName(name)
+    net = lambda name="default": conn.networkLookupByName(name)
+    pool = lambda: conn.storagePoolLookupByName("default-pool")
+    iface = lambda name="eth1": conn.interfaceLookupByName(name)
+    names = lambda objs: sorted(o.name() for o in objs)
+
+    # (id, call, volatile fields)
+    table = [
+        # --- host ---------------------------------------------------------------------
+        ("host.getType", lambda: conn.getType(), []),
+        ("host.getVersion", lambda: conn.getVersion(), []),
+        ("host.getLibVersion", lambda: conn.getLibVersion(), []),
+        ("host.getMaxVcpus", lambda: conn.getMaxVcpus(None), []),
+        ("host.getInfo", lambda: conn.getInfo(), []),
+        ("host.getFreeMemory", lambda: conn.getFreeMemory(), []),
+        ("host.getCapabilities", lambda: conn.getCapabilities(), []),
+        ("host.getSysinfo", lambda: conn.getSysinfo(0), []),
+        ("host.getSecurityModel", lambda: conn.getSecurityModel(), []),
+        ("host.getCellsFreeMemory", lambda: conn.getCellsFreeMemory(0, 2), []),
+        ("host.getCPUMap", lambda: conn.getCPUMap(0), []),
+        ("host.getCPUStats", lambda: conn.getCPUStats(-1, 0), []),
+        ("host.getFreePages", lambda: conn.getFreePages([4, 2048], 0, 2, 0), []),
+        ("host.getCPUModelNames", lambda: conn.getCPUModelNames("i686", 0)[:3], []),
+        ("host.isEncrypted", lambda: conn.isEncrypted(), []),
+        ("host.isSecure", lambda: conn.isSecure(), []),
+        ("host.isAlive", lambda: conn.isAlive(), []),
+        # --- domains: reads -------------------------------------------------------------
+        ("dom.list", lambda: names(conn.listAllDomains(0)), []),
+        ("dom.info", lambda: dom().info(), [4]),
+        ("dom.state", lambda: dom().state(0), []),
+        ("dom.XMLDesc", lambda: dom().XMLDesc(0), []),
+        ("dom.XMLDesc.inactive", lambda: dom().XMLDesc(2), []),
+        ("dom.maxMemory", lambda: dom().maxMemory(), []),
+        ("dom.OSType", lambda: dom().OSType(), []),
+        ("dom.hostname", lambda: dom().hostname(0), []),
+        ("dom.getTime", lambda: dom().getTime(0), []),
+        ("dom.setTime", lambda: dom().setTime({"seconds": 1234, "nseconds": 5}, 0), []),
+        ("dom.getTime.after", lambda: dom().getTime(0), []),
+        ("dom.controlInfo", lambda: dom().controlInfo(0), []),
+        ("dom.vcpusFlags", lambda: dom().vcpusFlags(0), []),
+        ("dom.vcpusFlags.max", lambda: dom().vcpusFlags(4), []),
+        ("dom.vcpusFlags.both", lambda: dom().vcpusFlags(3), []),
+        ("dom.maxVcpus", lambda: dom().maxVcpus(), []),
+        ("dom.vcpus", lambda: dom().vcpus(), []),
+        ("dom.vcpuPinInfo", lambda: dom().vcpuPinInfo(0), []),
+        ("dom.schedulerType", lambda: dom().schedulerType(), []),
+        ("dom.schedulerParameters", lambda: dom().schedulerParameters(), []),
+        ("dom.schedulerParametersFlags", lambda: dom().schedulerParametersFlags(0), []),
+        ("dom.setSchedulerParameters", lambda: dom().setSchedulerParameters({"weight": 100}), []),
+        ("dom.setSchedulerParameters.unknown", lambda: dom().setSchedulerParametersFlags({"cap": 1}, 0), []),
+        ("dom.memoryParameters", lambda: dom().memoryParameters(0), []),
+        ("dom.blkioParameters", lambda: dom().blkioParameters(0), []),
+        ("dom.numaParameters", lambda: dom().numaParameters(0), []),
+        ("dom.interfaceParameters", lambda: dom().interfaceParameters("testnet0", 0), []),
+        ("dom.blockIoTune", lambda: dom().blockIoTune("vda", 0), []),
+        ("dom.blockStats", lambda: dom().blockStats("vda"), []),
+        ("dom.interfaceStats", lambda: dom().interfaceStats("testnet0"), []),
+        ("dom.memoryStats", lambda: dom().memoryStats(), []),
+        ("dom.blockInfo", lambda: dom().blockInfo("vda", 0), []),
+        ("dom.interfaceAddresses", lambda: dom().interfaceAddresses(0, 0), []),
+        ("dom.fsInfo", lambda: dom().fsInfo(0), []),
+        ("dom.perfEvents", lambda: dom().perfEvents(0), []),
+        ("dom.IOThreadInfo", lambda: dom().ioThreadInfo(0), []),
+        ("dom.emulatorPinInfo", lambda: dom().emulatorPinInfo(0), []),
+        ("dom.diskErrors", lambda: dom().diskErrors(0), []),
+        ("dom.securityLabel", lambda: dom().securityLabel(), []),
+        ("dom.metadata.missing", lambda: dom().metadata(0, None, 0), []),
+        ("dom.launchSecurityInfo", lambda: dom().launchSecurityInfo(0), []),
+        ("dom.getCPUStats", lambda: dom().getCPUStats(True, 0), []),
+        ("dom.guestInfo", lambda: dom().guestInfo(0, 0), []),
+        ("dom.messages", lambda: dom().getMessages(0), []),
+        ("dom.allDomainStats", lambda: len(conn.getAllDomainStats(0, 0)), []),
+        # --- domains: actions on the running default domain ---------------------------------
+        ("dom.reset", lambda: dom().reset(0), []),
+        ("dom.injectNMI", lambda: dom().injectNMI(0), []),
+        ("dom.sendKey", lambda: dom().sendKey(0, 0, [1, 2, 3], 3, 0), []),
+        ("dom.setMemory", lambda: dom().setMemory(1048576), []),
+        ("dom.setMemoryFlags.config", lambda: dom().setMemoryFlags(1048576, 2), []),
+        ("dom.setVcpus", lambda: dom().setVcpus(1), []),
+        ("dom.setMetadata", lambda: dom().setMetadata(0, "a description", None, None, 0), []),
+        ("dom.metadata", lambda: dom().metadata(0, None, 0), []),
+        ("dom.suspend", lambda: dom().suspend(), []),
+        ("dom.getTime.paused", lambda: dom().getTime(0), []),
+        ("dom.resume", lambda: dom().resume(), []),
+        ("dom.managedSave", lambda: dom().managedSave(0), []),
+        ("dom.hasManagedSaveImage", lambda: dom().hasManagedSaveImage(0), []),
+        ("dom.list.managedsave", lambda: names(conn.listAllDomains(256)), []),
+        ("dom.state.saved", lambda: dom().state(0), []),
+        ("dom.undefine.managedsave", lambda: dom().undefine(), []),
+        ("dom.managedSaveRemove", lambda: dom().managedSaveRemove(0), []),
+        ("dom.hostname.inactive", lambda: dom().hostname(0), []),
+        ("dom.getTime.inactive", lambda: dom().getTime(0), []),
+        ("dom.vcpusFlags.live.inactive", lambda: dom().vcpusFlags(1), []),
+        ("dom.create", lambda: dom().create(), []),
+        # --- domains: a defined one ---------------------------------------------------------
+        ("dom.define", lambda: conn.defineXML(DOM_XML).name(), []),
+        ("dom.define.XMLDesc", lambda: dom("ep-dom").XMLDesc(0), []),
+        ("dom.define.vcpusFlags", lambda: dom("ep-dom").vcpusFlags(0), []),
+        ("dom.define.vcpusFlags.live", lambda: dom("ep-dom").vcpusFlags(1), []),
+        ("dom.define.schedulerParameters", lambda: dom("ep-dom").schedulerParameters(), []),
+        ("dom.define.rename", lambda: dom("ep-dom").rename("ep-dom2", 0), []),
+        ("dom.define.list", lambda: names(conn.listAllDomains(0)), []),
+        # --- snapshots and checkpoints ----------------------------------------------------
+        ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
+        ("snap.num", lambda: dom().snapshotNum(0), []),
+        ("snap.list", lambda: dom().snapshotListNames(0), []),
+        ("snap.current", lambda: dom().snapshotCurrent(0).getName(), []),
+        ("snap.hasCurrent", lambda: dom().hasCurrentSnapshot(0), []),
+        ("snap.create2", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s2</name></domainsnapshot>", 0).getName(), []),
+        ("snap.parent", lambda: dom().snapshotLookupByName("s2", 0).getParent(0).getName(), []),
+        ("snap.children", lambda: dom().snapshotLookupByName("s1", 0).listChildrenNames(0), []),
+        ("snap.isCurrent", lambda: dom().snapshotLookupByName("s1", 0).isCurrent(0), []),
+        ("snap.hasMetadata", lambda: dom().snapshotLookupByName("s1", 0).hasMetadata(0), []),
+        ("snap.XMLDesc", lambda: dom().snapshotLookupByName("s1", 0).getXMLDesc(0), ["re:<creationTime>[0-9]+</creationTime>"]),
+        ("snap.revert", lambda: dom().revertToSnapshot(dom().snapshotLookupByName("s1", 0), 0), []),
+        ("snap.delete", lambda: dom().snapshotLookupByName("s2", 0).delete(0), []),
+        ("snap.delete.missing", lambda: dom().snapshotLookupByName("s9", 0), []),
+        ("snap.listAll", lambda: [s.getName() for s in dom().listAllSnapshots(0)], []),
+        ("ckpt.create", lambda: dom("ep-dom2").checkpointCreateXML("<domaincheckpoint><name>c1</name></domaincheckpoint>", 0).getName(), []),
+        ("ckpt.list", lambda: [c.getName() for c in dom("ep-dom2").listAllCheckpoints(0)], []),
+        ("ckpt.delete", lambda: dom("ep-dom2").checkpointLookupByName("c1", 0).delete(0), []),
+        ("ckpt.create.with-snapshot", lambda: dom().checkpointCreateXML("<domaincheckpoint><name>c0</name></domaincheckpoint>", 0).getName(), []),
+        ("snap.delete.s1", lambda: dom().snapshotLookupByName("s1", 0).delete(0), []),
+        ("ckpt.create.running", lambda: dom().checkpointCreateXML("<domaincheckpoint><name>c2</name><description>d</description></domaincheckpoint>", 0).getName(), []),
+        ("ckpt.create.child", lambda: dom().checkpointCreateXML("<domaincheckpoint><name>c3</name></domaincheckpoint>", 0).getName(), []),
+        ("ckpt.XMLDesc", lambda: dom().checkpointLookupByName("c3", 0).getXMLDesc(2), ["re:<creationTime>[0-9]+</creationTime>"]),
+        ("ckpt.parent", lambda: dom().checkpointLookupByName("c3", 0).getParent(0).getName(), []),
+        ("ckpt.parent.none", lambda: dom().checkpointLookupByName("c2", 0).getParent(0).getName(), []),
+        ("ckpt.children", lambda: [c.getName() for c in dom().checkpointLookupByName("c2", 0).listAllChildren(0)], []),
+        ("snap.create.with-checkpoint", lambda: dom().snapshotCreateXML("<domainsnapshot/>", 0).getName(), []),
+        ("ckpt.delete.children", lambda: dom().checkpointLookupByName("c2", 0).delete(1), []),
+        ("ckpt.list.after", lambda: [c.getName() for c in dom().listAllCheckpoints(0)], []),
+        ("dom.undefine", lambda: dom("ep-dom2").undefine(), []),
+        # --- networks ------------------------------------------------------------------------
+        ("net.list", lambda: names(conn.listAllNetworks(0)), []),
+        ("net.XMLDesc", lambda: net().XMLDesc(0), []),
+        ("net.bridgeName", lambda: net().bridgeName(), []),
+        ("net.define", lambda: conn.networkDefineXML(NET_XML).name(), []),
+        ("net.create", lambda: net("ep-net").create(), []),
+        ("net.update", lambda: net("ep-net").update(4, 8, -1, "<host mac='52:54:00:00:00:09' ip='10.9.0.9'/>", 0), []),
+        ("net.DHCPLeases", lambda: net().DHCPLeases(None, 0), []),
+        ("net.listAllPorts", lambda: net().listAllPorts(0), []),
+        ("net.destroy", lambda: net("ep-net").destroy(), []),
+        ("net.undefine", lambda: net("ep-net").undefine(), []),
+        # --- storage ------------------------------------------------------------------------
+        ("pool.list", lambda: names(conn.listAllStoragePools(0)), []),
+        ("pool.XMLDesc", lambda: pool().XMLDesc(0), []),
+        ("pool.info", lambda: pool().info(), []),
+        ("vol.create", lambda: plain(pool().createXML(VOL_XML, 0)), []),
+        ("vol.createFrom", lambda: plain(pool().createXMLFrom(CLONE_XML, pool().storageVolLookupByName("ep.img"), 0)), []),
+        ("vol.list", lambda: sorted(pool().listVolumes()), []),
+        ("vol.XMLDesc", lambda: pool().storageVolLookupByName("ep-clone.img").XMLDesc(0), []),
+        ("vol.info", lambda: pool().storageVolLookupByName("ep-clone.img").info(), []),
+        ("vol.wipe", lambda: pool().storageVolLookupByName("ep.img").wipe(0), []),
+        ("vol.resize", lambda: pool().storageVolLookupByName("ep.img").resize(20 * 1024 * 1024, 0), []),
+        ("vol.delete", lambda: pool().storageVolLookupByName("ep-clone.img").delete(0), []),
+        ("pool.sources", lambda: conn.findStoragePoolSources("logical", None, 0), []),
+        ("pool.info.after", lambda: pool().info(), []),
+        # --- interfaces ------------------------------------------------------------------------
+        ("iface.list", lambda: names(conn.listAllInterfaces(0)), []),
+        ("iface.num", lambda: [conn.numOfInterfaces(), conn.numOfDefinedInterfaces()], []),
+        ("iface.XMLDesc", lambda: iface().XMLDesc(0), []),
+        ("iface.MACString", lambda: iface().MACString(), []),
+        ("iface.byMAC", lambda: conn.interfaceLookupByMACString("aa:bb:cc:dd:ee:ff").name(), []),
+        ("iface.byMAC.missing", lambda: conn.interfaceLookupByMACString("00:00:00:00:00:00").name(), []),
+        ("iface.missing", lambda: iface("nope").name(), []),
+        ("iface.isActive", lambda: iface().isActive(), []),
+        ("iface.create.active", lambda: iface().create(0), []),
+        ("iface.commit.none", lambda: conn.changeCommit(0), []),
+        ("iface.begin", lambda: conn.changeBegin(0), []),
+        ("iface.begin.again", lambda: conn.changeBegin(0), []),
+        ("iface.define", lambda: conn.interfaceDefineXML(IFACE_XML, 0).name(), []),
+        ("iface.define.XMLDesc", lambda: iface("br-ep").XMLDesc(0), []),
+        ("iface.define.noname", lambda: conn.interfaceDefineXML("<interface type='ethernet'/>", 0).name(), []),
+        ("iface.define.badtype", lambda: conn.interfaceDefineXML("<interface type='x' name='y'/>", 0).name(), []),
+        ("iface.rollback", lambda: conn.changeRollback(0), []),
+        ("iface.list.after", lambda: [conn.listInterfaces(), conn.listDefinedInterfaces()], []),
+        ("iface.create", lambda: iface().create(0), []),
+        ("iface.destroy", lambda: iface().destroy(0), []),
+        ("iface.undefine", lambda: iface().undefine(), []),
+        # --- node devices ----------------------------------------------------------------------
+        ("nodedev.list", lambda: sorted(d.name() for d in conn.listAllDevices(0)), []),
+        ("nodedev.list.scsi_host", lambda: sorted(d.name() for d in conn.listAllDevices(32)), []),
+        ("nodedev.list.active", lambda: sorted(d.name() for d in conn.listAllDevices(1 << 31)), []),
+        ("nodedev.listDevices", lambda: sorted(conn.listDevices("system", 0)), []),
+        ("nodedev.num", lambda: conn.numOfDevices(None, 0), []),
+        ("nodedev.computer.XMLDesc", lambda: conn.nodeDeviceLookupByName("computer").XMLDesc(0), []),
+        ("nodedev.scsi_host1.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host1").XMLDesc(0), []),
+        ("nodedev.scsi_host11.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host11").XMLDesc(0), []),
+        ("nodedev.parent", lambda: conn.nodeDeviceLookupByName("scsi_host11").parent(), []),
+        ("nodedev.parent.none", lambda: conn.nodeDeviceLookupByName("computer").parent(), []),
+        ("nodedev.caps", lambda: conn.nodeDeviceLookupByName("scsi_host1").listCaps(), []),
+        ("nodedev.numOfCaps", lambda: conn.nodeDeviceLookupByName("scsi_host1").numOfCaps(), []),
+        ("nodedev.missing", lambda: conn.nodeDeviceLookupByName("nope").name(), []),
+        # --- drivers the test driver lacks ----------------------------------------------------
+        ("secret.list", lambda: conn.listAllSecrets(0), []),
+        ("secret.define", lambda: conn.secretDefineXML("<secret ephemeral='no' private='no'/>", 0), []),
+        ("nwfilter.list", lambda: conn.listAllNWFilters(0), []),
+        ("nwfilter.binding.list", lambda: conn.listAllNWFilterBindings(0), []),
+        ("domcaps", lambda: conn.getDomainCapabilities(None, None, None, None, 0), []),
+    ]
+    for test_id, call, volatile in table:
+        try:
+            out = {"ok": mask(plain(call()), volatile)}
+        except libvirt.libvirtError as e:
+            out = {"error": [e.get_error_code(), e.get_error_domain(), e.get_error_message()]}
+        except Exception as e:  # a client-side failure (e.g. a type the binding refuses)
+            out = {"exception": type(e).__name__}
+        print(f"{test_id}\t{json.dumps(out, sort_keys=True)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
