@@ -22,3 +22,17 @@ fn network_name_with_nul_and_glued_attribute() {
     let xml = h.network_get_xml_desc(&n, 0).unwrap();
     h.network_define_xml(&xml, 0).unwrap();
 }
+
+/// daemon_dispatch, finding 1: an error reported at a byte offset inside a multi-byte character
+/// (here the document starts with a byte-order mark, and `<>` is no element) panicked while the
+/// message's caret line was cut out of the document; it is an error like any other now.
+#[test]
+fn error_position_inside_a_multibyte_character() {
+    let mut h = Hypervisor::new_default("vm");
+    let doc = "\u{feff}<domain type='test'><name>f1</name><memory>1024<></domain>";
+    let e = h.domain_define_xml(doc, 0).unwrap_err();
+    assert!(e.to_string().contains("StartTag: invalid element name"), "{e}");
+    for doc in ["\u{e9}<", "<a>\u{20ac}", "<a \u{20ac}='1'/>", "<\u{10348}\u{10348}", "<a>&\u{e9};</a>"] {
+        assert!(h.domain_define_xml(doc, 0).is_err());
+    }
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use daemon_min::dispatch::{Daemon, EventSink, Outcome};
-use daemon_min::hypervisor::{Hypervisor, SharedHypervisor};
+use daemon_min::hypervisor::Hypervisor;
 use proto_core::frame::{Header, MessageStatus, MessageType};
 use proto_core::program::REMOTE_PROGRAM;
 use proto_core::programs::remote;
@@ -54,8 +54,7 @@ const MAX_CALLS: usize = 48;
 /// error the daemon answers must encode.
 pub fn daemon_dispatch(data: &[u8]) {
     let Some((&mode, mut rest)) = data.split_first() else { return };
-    let hv = SharedHypervisor::new(Hypervisor::new_default("fuzz"));
-    let daemon = Daemon::new(hv, "fuzz".to_owned());
+    let daemon = Daemon::new("fuzz".to_owned());
     let mut session = daemon.session(mode & 1 == 1, Arc::new(NullSink));
     let callable: Vec<i32> = remote::PROCEDURES.iter().filter(|i| !i.is_event).map(|i| i.number).collect();
     let header = |proc_: i32, serial: u32| Header {

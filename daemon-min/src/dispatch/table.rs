@@ -128,7 +128,9 @@ macro_rules! on {
         $crate::dispatch::table::Entry {
             number: <$p as proto_core::Procedure>::NUMBER,
             run: |c, args| {
-                let Some(hv) = c.hv() else { return $crate::dispatch::table::not_open(<$p as proto_core::Procedure>::NAME) };
+                let Some(hv) = c.hv() else {
+                    return $crate::dispatch::table::not_open(<$p as proto_core::Procedure>::NAME);
+                };
                 $crate::dispatch::table::typed::<$p>(args, |$a| {
                     hv.call(|$m| -> $crate::hypervisor::Result<_> { Ok($body) })
                 })
@@ -139,7 +141,9 @@ macro_rules! on {
         $crate::dispatch::table::Entry {
             number: <$p as proto_core::Procedure>::NUMBER,
             run: |c, args| {
-                let Some(hv) = c.hv() else { return $crate::dispatch::table::not_open(<$p as proto_core::Procedure>::NAME) };
+                let Some(hv) = c.hv() else {
+                    return $crate::dispatch::table::not_open(<$p as proto_core::Procedure>::NAME);
+                };
                 $crate::dispatch::table::typed::<$p>(args, |$a| hv.call(|$m| $body))
             },
         }

@@ -357,7 +357,12 @@ fn line_of(text: &str, pos: usize) -> usize {
 /// libvirt's report: `context:LINE: what`, then the line's text (or `(null)` when the line is
 /// empty) and a caret under the column, with dashes before it.
 fn syntax_error(text: &str, context: &str, pos: usize, what: &str) -> SyntaxError {
-    let pos = pos.min(text.len());
+    // The parser's positions are byte offsets; one may fall inside a character (a BOM, any
+    // multi-byte character): the caret goes under that character.
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
     let line = line_of(text, pos);
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
