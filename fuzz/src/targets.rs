@@ -96,13 +96,13 @@ pub fn daemon_dispatch(data: &[u8]) {
 
 /// The first byte picks the document kind: domain (define, then create), network (define, then
 /// create), storage pool (define, then create), volume (created in the default pool), a
-/// test-driver node file. Whatever is accepted is read back as libvirt would format it, and
+/// test-driver node file, host interface (define), snapshot and checkpoint (of domain `test`). Whatever is accepted is read back as libvirt would format it, and
 /// that text must be accepted again (a define of it succeeds).
 pub fn hypervisor_xml(data: &[u8]) {
     let Some((&which, doc)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(doc) else { return };
     let mut h = Hypervisor::new_default("fuzz");
-    match which % 5 {
+    match which % 8 {
         0 => {
             if let Ok(d) = h.domain_define_xml(text, 0) {
                 let xml = h.domain_get_xml_desc(&d, 0).expect("dumpxml of a defined domain");
@@ -128,6 +128,24 @@ pub fn hypervisor_xml(data: &[u8]) {
             let pool = h.storage_pool_lookup_by_name("default-pool").expect("the default pool");
             if let Ok(v) = h.storage_vol_create_xml(&pool, text, 0) {
                 let _ = h.storage_vol_get_xml_desc(&v, 0);
+            }
+        }
+        5 => {
+            if let Ok(i) = h.interface_define_xml(text, 0) {
+                let xml = h.interface_get_xml_desc(&i, 0).expect("iface-dumpxml of a defined interface");
+                h.interface_define_xml(&xml, 0).unwrap_or_else(|e| panic!("{xml}\nis refused: {e}"));
+            }
+        }
+        6 => {
+            let dom = h.domain_lookup_by_name("test").expect("the default domain");
+            if let Ok(name) = h.domain_snapshot_create_xml(&dom, text, 0) {
+                let _ = h.domain_snapshot_get_xml_desc(&dom, &name, 0).expect("snapshot-dumpxml");
+            }
+        }
+        7 => {
+            let dom = h.domain_lookup_by_name("test").expect("the default domain");
+            if let Ok(name) = h.domain_checkpoint_create_xml(&dom, text, 0) {
+                let _ = h.domain_checkpoint_get_xml_desc(&dom, &name, 0).expect("checkpoint-dumpxml");
             }
         }
         _ => {

@@ -20,7 +20,8 @@ def nested(depth):
 def case(label, call, xml):
     try:
         obj = call(xml)
-        print(f"{label}: OK {obj.name()}")
+        name = obj.getName() if hasattr(obj, "getName") else obj.name()
+        print(f"{label}: OK {name}")
     except libvirt.libvirtError as e:
         msg = e.get_error_message()
         # Long messages quote the whole document: show the start, compare all of it by digest.
@@ -41,6 +42,12 @@ for depth in (254, 255, 256, 300):
          f"<pool type='dir'><name>p{depth}</name><target><path>/p{depth}</path></target>{nested(depth)}</pool>")
     case(f"volume depth {depth}", pool.createXML,
          f"<volume><name>v{depth}</name><capacity>1024</capacity>{nested(depth)}</volume>")
+dom = conn.lookupByName("test")
+for depth in (255, 256):
+    case(f"interface depth {depth}", conn.interfaceDefineXML,
+         f"<interface type='ethernet' name='e{depth}'>{nested(depth)}</interface>")
+    case(f"snapshot depth {depth}", dom.snapshotCreateXML,
+         f"<domainsnapshot><name>s{depth}</name><description>{nested(depth)}</description></domainsnapshot>")
 # Half a million levels in one document (3.5 MB, under libvirt's 4 MiB string limit).
 case("domain depth 500000", conn.defineXML,
      f"<domain type='test'><name>deep</name><metadata>{nested(500000)}</metadata>{TAIL}")

@@ -130,7 +130,10 @@ impl RemotePoolByName {
 }
 
 fn xml_seeds() -> Vec<(String, Vec<u8>)> {
-    let docs: [(&str, u8, &str); 9] = [
+    let docs: [(&str, u8, &str); 12] = [
+        ("interface", 5, "<interface type='ethernet' name='eth9'><start mode='onboot'/><mac address='aa:bb:cc:dd:ee:ff'/><mtu size='1492'/><protocol family='ipv4'><ip address='192.168.0.5' prefix='24'/><route gateway='192.168.0.1'/></protocol></interface>"),
+        ("snapshot", 6, "<domainsnapshot><name>s1</name><description>first</description><memory snapshot='no'/></domainsnapshot>"),
+        ("checkpoint", 7, "<domaincheckpoint><name>c1</name><description>first</description><disks><disk name='vda' checkpoint='bitmap'/></disks></domaincheckpoint>"),
         ("domain", 0, "<domain type='test'><name>x</name><uuid>11111111-2222-3333-4444-555555555555</uuid><memory unit='MiB'>64</memory><currentMemory>1024</currentMemory><vcpu>2</vcpu><os><type arch='i686'>hvm</type><boot dev='hd'/></os><on_poweroff>destroy</on_poweroff><devices><disk type='file' device='disk'><source file='/a.img'/><target dev='hda' bus='ide'/></disk><interface type='network'><source network='default'/><mac address='52:54:00:00:00:01'/></interface><graphics type='vnc' port='-1'/><serial type='pty'/><console type='pty'/></devices><metadata><m:x xmlns:m='http://x/'>1</m:x></metadata><description>d &amp; e</description></domain>"),
         ("domain_entities", 0, "<!DOCTYPE d [<!ENTITY n 'ent'><!ENTITY m '&n;&n;'>]><domain type='test'><name>&m;</name><memory>1024</memory><os><type>hvm</type></os></domain>"),
         ("network", 1, "<network><name>n</name><uuid>11111111-2222-3333-4444-555555555556</uuid><forward mode='nat'/><bridge name='virbr3' stp='on' delay='0'/><mac address='52:54:00:0a:0b:0c'/><ip address='192.168.150.1' netmask='255.255.255.0'><dhcp><range start='192.168.150.2' end='192.168.150.254'/><host mac='52:54:00:00:00:02' name='h' ip='192.168.150.3'/></dhcp></ip></network>"),
