@@ -4,7 +4,7 @@
 //! libvirt's test driver has none). Every reply is checked against what the call asked for
 //! (zero lost or mismatched), every subscriber receives every event in the same order and each
 //! domain's events in life-cycle order, and afterwards daemon-min's descriptors are back to
-//! their baseline and its memory near it.
+//! their baseline; a second round ends with the memory the first ended with (no growth).
 //!
 //! CI runs 20 clients × 500 calls. The full campaign of the reliability report is 200 × 5,000:
 //! `LOAD_CLIENTS=200 LOAD_CALLS=5000 cargo test --release -p daemon-min --test mixed_load -- --nocapture --test-threads 1`.
@@ -136,17 +136,21 @@ fn load(runtime: &[&str]) {
     drop(Client::connect(&d.unix_uri(), &ConnectOptions::default()).unwrap());
     std::thread::sleep(Duration::from_millis(200));
     let (fds_before, rss_before) = (fds(d.pid()), rss_kib(d.pid()));
-    let (made, secs) = run(&d.unix_uri(), clients, calls, true);
-    let peak = rss_kib(d.pid());
-    assert!(common::eventually(Duration::from_secs(10), || fds(d.pid()) == fds_before), "descriptors leaked");
-    let rss_after = rss_kib(d.pid());
-    eprintln!(
-        "daemon-min {runtime:?}: {clients} clients × {calls} calls: {made} calls in {secs:.1} s ({:.0}/s), {} events × {SUBSCRIBERS} subscribers; fds {fds_before} → {fds_before}, RSS {rss_before} → peak {peak} → {rss_after} KiB",
-        made as f64 / secs,
-        clients * (calls / 10) * 4
-    );
-    // Memory: what the allocator keeps after a peak, not what the load left behind.
-    assert!(rss_after <= rss_before + 16 * 1024 + (peak - rss_before) / 4, "RSS {rss_before} → {rss_after} KiB");
+    // Two rounds: the allocator keeps what the first round's peak took, so "back to baseline" is
+    // shown as "the second round ends where the first did" (no growth), with descriptors exactly back.
+    let mut after_rounds = Vec::new();
+    for round in 1..=2 {
+        let (made, secs) = run(&d.unix_uri(), clients, calls, true);
+        assert!(common::eventually(Duration::from_secs(10), || fds(d.pid()) == fds_before), "descriptors leaked");
+        let rss_after = rss_kib(d.pid());
+        eprintln!(
+            "daemon-min {runtime:?} round {round}: {clients} clients × {calls} calls: {made} calls in {secs:.1} s ({:.0}/s), {} events × {SUBSCRIBERS} subscribers; fds {fds_before} → {fds_before}, RSS {rss_before} → {rss_after} KiB",
+            made as f64 / secs,
+            clients * (calls / 10) * 4
+        );
+        after_rounds.push(rss_after);
+    }
+    assert!(after_rounds[1] <= after_rounds[0] + 2048, "RSS grew from round to round: {after_rounds:?} KiB");
 }
 
 #[test]
