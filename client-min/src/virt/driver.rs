@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, Weak};
 use adapter_blocking::server::{Server, Shutdown};
 use adapter_blocking::transport::Channel;
 use daemon_min::dispatch::Daemon;
-use daemon_min::hypervisor::{host, Hypervisor, SharedHypervisor};
+use daemon_min::hypervisor::host;
 use daemon_min::serve::{served_programs, DaemonHandler};
 use proto_core::server::ServerConfig;
 
@@ -83,7 +83,7 @@ fn local_daemon(uri: &str) -> (Arc<Daemon>, Option<Arc<LocalDefault>>) {
     static DEFAULT: Mutex<Weak<LocalDefault>> = Mutex::new(Weak::new());
     let make = || {
         let hostname = host::system_hostname();
-        Arc::new(Daemon::new(SharedHypervisor::new(Hypervisor::new_default(&hostname)), hostname))
+        Arc::new(Daemon::new(hostname))
     };
     let path = uri.trim_start_matches("test://").split('?').next().unwrap_or_default();
     if path != "/default" {
