@@ -488,6 +488,10 @@ impl<H: Handler> Server<H> {
                 let _ = c.core.apply(now, op);
             }
             moved |= c.read(now);
+            if c.core.poll_timeout().is_some_and(|t| t <= now) {
+                // Due now: calls held back by `max_client_requests` that answers made room for.
+                c.core.handle_timeout(now);
+            }
             if let Some(why) = c.refused.take() {
                 handler.refused(&c.peer, &why);
             }
