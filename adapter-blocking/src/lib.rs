@@ -996,66 +996,41 @@ fn reader_loop(mut stream: Stream, shared: &Shared) {
     }
 }
 
-/// The TLS handshake and libvirt's check byte: after the handshake the server sends one byte,
-/// 1, once it has accepted our certificate; anything else means it refused us.
+/// The TLS handshake and libvirt's check byte (the verdict and its texts are
+/// `proto_core::connect`'s).
 fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
-    /// libvirt's message for a missing or wrong check byte (`virnetclient.c`).
-    const REFUSED: &str = proto_core::connect::TLS_REFUSED;
-    const WAIT: Duration = Duration::from_secs(30);
-    let transport::ClientPki { paths: pki, sends_certificate, config } = transport::tls_client_pki(target)?;
+    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
+    let pki = transport::tls_client_pki(target)?;
+    let presented = pki.presented();
     let name = rustls::pki_types::ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
-    let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
+    let mut tls = rustls::ClientConnection::new(pki.config, name).map_err(|e| Error::Tls(e.to_string()))?;
     let mut sock =
         channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
-    let _ = sock.set_read_timeout(Some(WAIT));
-    // The server refused us after the handshake: say what we presented, the likeliest cause.
-    let refused = |why: &str| {
-        let ours = if sends_certificate {
-            format!("we sent the client certificate '{}'", pki.cert)
-        } else {
-            format!("we sent no client certificate ('{}' and '{}' are not both there)", pki.cert, pki.key)
-        };
-        Error::Tls(format!("{REFUSED}: {why}; {ours}"))
-    };
+    let _ = sock.set_read_timeout(Some(TLS_HANDSHAKE_WAIT));
+    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
     let mut check = [0u8; 1];
     loop {
-        match tls.reader().read(&mut check) {
-            Ok(1) if check[0] == proto_core::connect::TLS_CHECK_BYTE => break,
-            Ok(1) => return Err(refused(&format!("the server sent {} instead of 1", check[0]))),
-            Ok(_) => return Err(refused("the server ended the TLS session instead of accepting us")),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(refused("the server closed the connection instead of accepting us"))
+        let read = match tls.reader().read(&mut check) {
+            Ok(1) => CheckByteRead::Byte(check[0]),
+            Ok(_) => CheckByteRead::SessionEnded,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let handshaking = tls.is_handshaking();
+                match tls.complete_io(&mut sock) {
+                    Ok((0, 0)) if handshaking => return Err(tls_err(TlsCheckError::ClosedInHandshake)),
+                    Ok((0, 0)) => CheckByteRead::ConnectionClosed,
+                    Ok(_) => continue,
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        return Err(tls_err(TlsCheckError::Timeout { handshaking }));
+                    }
+                    Err(e) => return Err(Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))),
+                }
             }
-            Err(e) => return Err(refused(&e.to_string())),
-        }
-        let handshaking = tls.is_handshaking();
-        match tls.complete_io(&mut sock) {
-            Ok((0, 0)) if handshaking => {
-                return Err(Error::Tls("the server closed the connection during the TLS handshake".into()))
-            }
-            Ok((0, 0)) => return Err(refused("the server closed the connection instead of accepting us")),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                let stage = if handshaking { "to the TLS handshake" } else { "accepting us (the check byte)" };
-                return Err(Error::Tls(format!("no answer from the server {stage} within {WAIT:?}")));
-            }
-            Err(e) => {
-                // A server certificate we could not trust names the CA file it was checked
-                // against (a name mismatch already says what it is).
-                let bad_cert = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
-                    use rustls::CertificateError as C;
-                    matches!(r, rustls::Error::InvalidCertificate(c)
-                        if !matches!(c, C::NotValidForName | C::NotValidForNameContext { .. }))
-                });
-                return Err(Error::Tls(if bad_cert && !target.params.no_verify {
-                    format!("{e} (the server's certificate was checked against CA certificate '{}')", pki.ca_cert)
-                } else {
-                    e.to_string()
-                }));
-            }
-        }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
+            Err(e) => CheckByteRead::Failed(e.to_string()),
+        };
+        check_tls_byte(read, presented).map_err(tls_err)?;
+        break;
     }
     let _ = sock.set_read_timeout(None);
     Ok(tls)

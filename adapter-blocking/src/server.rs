@@ -610,15 +610,17 @@ impl<H: Handler> Conn<H> {
             }
         }
         if !self.accepted && !tls.is_handshaking() {
-            if let Err(why) = checks.check_client(tls) {
-                // As libvirtd: the handshake's last flight goes out, then the connection is
-                // closed with no check byte; the client reports the refusal.
-                self.refused = Some(why);
-                self.core.handle_eof(now);
-                return;
+            match proto_core::connect::tls_check_reply(checks.check_client(tls)) {
+                // libvirt's check byte: the client (and its certificate) is accepted.
+                Ok(byte) => drop(tls.writer().write_all(&byte)),
+                Err(why) => {
+                    // As libvirtd: the handshake's last flight goes out, then the connection is
+                    // closed with no check byte; the client reports the refusal.
+                    self.refused = Some(why);
+                    self.core.handle_eof(now);
+                    return;
+                }
             }
-            // libvirt's check byte: the client (and its certificate) is accepted.
-            let _ = tls.writer().write_all(&[proto_core::connect::TLS_CHECK_BYTE]);
             self.accepted = true;
         }
         let mut plain = Vec::new();

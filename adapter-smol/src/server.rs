@@ -282,13 +282,15 @@ async fn connection<H: Handler>(
             peer.transport = PeerTransport::Tls;
             let handshake = async {
                 let mut tls = TlsAcceptor::from(checks.config().clone()).accept(io).await.ok()?;
-                if let Err(why) = checks.check_client(tls.get_ref().1) {
-                    // As libvirtd: closed with no check byte; the client reports the refusal.
-                    handler.refused(&peer, &why);
-                    return None;
+                match proto_core::connect::tls_check_reply(checks.check_client(tls.get_ref().1)) {
+                    // libvirt's check byte: the client (its certificate, its DN) was accepted.
+                    Ok(byte) => tls.write_all(&byte).await.ok()?,
+                    Err(why) => {
+                        // As libvirtd: closed with no check byte; the client reports the refusal.
+                        handler.refused(&peer, &why);
+                        return None;
+                    }
                 }
-                // libvirt's check byte: the client (its certificate, its DN) was accepted.
-                tls.write_all(&[proto_core::connect::TLS_CHECK_BYTE]).await.ok()?;
                 tls.flush().await.ok()?;
                 Some(tls)
             };
