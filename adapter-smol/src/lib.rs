@@ -334,7 +334,7 @@ async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<imp
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
     let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
-    let handshaking = std::cell::Cell::new(true);
+    let handshaking = std::sync::atomic::AtomicBool::new(true);
     let handshake = async {
         let mut tls = TlsConnector::from(pki.config.clone()).connect(name, tcp).await.map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -343,7 +343,7 @@ async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<imp
                 Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))
             }
         })?;
-        handshaking.set(false);
+        handshaking.store(false, Ordering::Relaxed);
         let mut check = [0u8; 1];
         let read = match tls.read(&mut check).await {
             Ok(1) => CheckByteRead::Byte(check[0]),
@@ -356,7 +356,7 @@ async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<imp
     };
     let timeout = async {
         Timer::after(TLS_HANDSHAKE_WAIT).await;
-        Err(tls_err(TlsCheckError::Timeout { handshaking: handshaking.get() }))
+        Err(tls_err(TlsCheckError::Timeout { handshaking: handshaking.load(Ordering::Relaxed) }))
     };
     smol::future::or(handshake, timeout).await
 }
