@@ -18,14 +18,15 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod conn;
 mod poll;
 pub mod server;
 pub mod transport;
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice, Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,11 +37,11 @@ use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
 use proto_core::events::{self, EventFamily, TypedEvent};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
 use proto_core::{
-    CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
+    CallError, ClientConfig, ClientConnection, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
     StreamDirection, StreamHole, XdrDecode,
 };
 
-use transport::{Channel, Stream};
+use transport::Channel;
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,8 +117,6 @@ impl Default for ConnectOptions {
         }
     }
 }
-
-type CallResult = Result<(Bytes, u32), CallError>;
 
 /// One item of a stream, as the server sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,202 +234,12 @@ impl Drop for Subscription {
     }
 }
 
-/// Bytes handed to the writer thread and not written yet. Stream senders wait while there are
-/// more than [`WRITE_BACKLOG_MAX`], so an upload goes at the socket's pace instead of queueing
-/// a whole file in memory.
-#[derive(Debug, Default)]
-struct Backlog {
-    /// Queued bytes, and whether the writer is gone (nobody would drain them).
-    bytes: Mutex<(usize, bool)>,
-    drained: Condvar,
-}
-
-/// How far stream senders may run ahead of the socket.
-const WRITE_BACKLOG_MAX: usize = 4 << 20;
-
-impl Backlog {
-    fn add(&self, n: usize) {
-        lock(&self.bytes).0 += n;
-    }
-
-    fn written(&self, n: usize) {
-        let mut g = lock(&self.bytes);
-        g.0 = g.0.saturating_sub(n);
-        self.drained.notify_all();
-    }
-
-    fn writer_gone(&self) {
-        lock(&self.bytes).1 = true;
-        self.drained.notify_all();
-    }
-
-    /// Waits until at most `max` bytes are queued, the writer is gone, or `closed` says the
-    /// connection ended (asked every second, without this lock held: a writer stuck on a dead
-    /// peer never returns).
-    fn wait_below(&self, max: usize, closed: impl Fn() -> bool) {
-        loop {
-            {
-                let g = lock(&self.bytes);
-                if g.0 <= max || g.1 {
-                    return;
-                }
-                let (g, _) = self
-                    .drained
-                    .wait_timeout(g, Duration::from_secs(1))
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if g.0 <= max || g.1 {
-                    return;
-                }
-            }
-            if closed() {
-                return;
-            }
-        }
-    }
-}
-
-struct State {
-    conn: ClientConnection,
-    tls: Option<rustls::ClientConnection>,
-    waiters: HashMap<u32, SyncSender<CallResult>>,
-    streams: HashMap<u32, Sender<StreamItem>>,
-    subscribers: Vec<Arc<EventQueue>>,
-    writer: Sender<Bytes>,
-    backlog: Arc<Backlog>,
-}
-
-enum Delivery {
-    Call(SyncSender<CallResult>, CallResult),
-    Stream(Sender<StreamItem>, StreamItem),
-}
-
-impl State {
-    /// Moves the core's output to the writer thread (encrypting under TLS). Order is kept
-    /// because this runs under the state lock.
-    fn flush(&mut self) {
-        while let Some(b) = self.conn.poll_transmit() {
-            match &mut self.tls {
-                Some(tls) => {
-                    let _ = tls.writer().write_all(&b);
-                    let mut out = Vec::with_capacity(b.len() + 64);
-                    while tls.wants_write() {
-                        if tls.write_tls(&mut out).is_err() {
-                            break;
-                        }
-                    }
-                    self.backlog.add(out.len());
-                    let _ = self.writer.send(Bytes::from(out));
-                }
-                None => {
-                    self.backlog.add(b.len());
-                    let _ = self.writer.send(b);
-                }
-            }
-        }
-    }
-
-    /// Takes the core's events; what must be delivered outside the lock is returned.
-    fn collect(&mut self, out: &mut Vec<Delivery>) {
-        self.subscribers.retain(|q| !lock(&q.items).2);
-        while let Some(ev) = self.conn.poll_event() {
-            match ev {
-                ClientEvent::Reply { serial, fds, body } => {
-                    if let Some(tx) = self.waiters.remove(&serial) {
-                        out.push(Delivery::Call(tx, Ok((body, fds))));
-                    }
-                }
-                ClientEvent::CallFailed { serial, error } => {
-                    if let Some(tx) = self.waiters.remove(&serial) {
-                        out.push(Delivery::Call(tx, Err(error)));
-                    }
-                    self.streams.remove(&serial);
-                }
-                ClientEvent::Event { prog, proc_, body, .. } => {
-                    for q in &self.subscribers {
-                        q.push(Ok(Event { prog, proc_, body: body.clone() }));
-                    }
-                }
-                ClientEvent::StreamData { serial, data } => {
-                    self.route_stream(out, serial, StreamItem::Data(data), false)
-                }
-                ClientEvent::StreamHole { serial, hole } => {
-                    self.route_stream(out, serial, StreamItem::Hole(hole), false)
-                }
-                ClientEvent::StreamEof { serial } => self.route_stream(out, serial, StreamItem::Eof, false),
-                ClientEvent::StreamFinished { serial } => self.route_stream(out, serial, StreamItem::Finished, true),
-                ClientEvent::StreamError { serial, error } => {
-                    self.route_stream(out, serial, StreamItem::Error(error), true);
-                }
-                ClientEvent::Closed { reason } => {
-                    for q in &self.subscribers {
-                        q.push(Err(reason.clone()));
-                    }
-                    self.streams.clear();
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn route_stream(&mut self, out: &mut Vec<Delivery>, serial: u32, item: StreamItem, last: bool) {
-        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
-        if let Some(tx) = tx {
-            out.push(Delivery::Stream(tx, item));
-        }
-    }
-}
-
-/// Stream data queued for readers, across a connection's streams, above which the reader
-/// thread stops reading the socket (libvirt's back-pressure) — unless a call waits for its
-/// reply, which may sit behind the stream data: then it keeps reading, so that a thread
-/// calling while its download is unread cannot deadlock.
-const STREAM_BUDGET: usize = 16 << 20;
-
-fn deliver(items: Vec<Delivery>, stream_bytes: &AtomicUsize) {
-    for d in items {
-        match d {
-            Delivery::Call(tx, r) => {
-                let _ = tx.try_send(r);
-            }
-            Delivery::Stream(tx, item) => {
-                if let StreamItem::Data(d) = &item {
-                    stream_bytes.fetch_add(d.len(), Ordering::AcqRel);
-                }
-                let _ = tx.send(item);
-            }
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-struct Shared {
-    state: Mutex<State>,
-    backlog: Arc<Backlog>,
-    /// Stream data delivered to stream handles and not yet taken by their readers.
-    stream_bytes: AtomicUsize,
-}
-
-impl Shared {
-    /// Runs `f` on the state, then flushes output and delivers events outside the lock.
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut out = Vec::new();
-        let r = {
-            let mut st = lock(&self.state);
-            let r = f(&mut st);
-            st.collect(&mut out);
-            st.flush();
-            r
-        };
-        deliver(out, &self.stream_bytes);
-        r
-    }
-}
-
 struct Inner {
-    shared: Arc<Shared>,
+    shared: Arc<conn::Shared>,
     channel: Channel,
     options: ConnectOptions,
     features: Mutex<ServerFeatures>,
@@ -438,7 +247,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.shared.with(|st| st.conn.close(Instant::now()));
+        self.shared.close();
         self.channel.shutdown();
     }
 }
@@ -525,35 +334,21 @@ impl Client {
         Ok(client)
     }
 
-    /// Starts the reader and writer threads on an open channel.
+    /// Starts the connection on an open channel, with its background reader (see [`conn`]).
     fn start(channel: Channel, tls: Option<rustls::ClientConnection>, options: ConnectOptions) -> Result<Self, Error> {
         let io = |what: &str| {
             let what = what.to_owned();
             move |e| Error::Io { what, source: e }
         };
-        let reader = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let writer_stream = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let (wtx, wrx) = mpsc::channel();
-        let backlog = Arc::new(Backlog::default());
-        let state = State {
-            conn: ClientConnection::new(ClientConfig::default(), Instant::now()),
-            tls,
-            waiters: HashMap::new(),
-            streams: HashMap::new(),
-            subscribers: Vec::new(),
-            writer: wtx,
-            backlog: backlog.clone(),
-        };
-        let shared = Arc::new(Shared { state: Mutex::new(state), backlog, stream_bytes: AtomicUsize::new(0) });
+        let read = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let shared =
+            conn::Shared::new(ClientConnection::new(ClientConfig::default(), Instant::now()), tls, read, write);
         let s2 = shared.clone();
         thread::Builder::new()
-            .name("libvirt-writer".into())
-            .spawn(move || writer_loop(writer_stream, &wrx, &s2))
-            .map_err(io("cannot start the writer thread"))?;
-        let s3 = shared.clone();
-        thread::Builder::new()
             .name("libvirt-reader".into())
-            .spawn(move || reader_loop(reader, &s3))
+            .stack_size(64 * 1024)
+            .spawn(move || s2.background())
             .map_err(io("cannot start the reader thread"))?;
         Ok(Self {
             inner: Arc::new(Inner { shared, channel, options, features: Mutex::new(ServerFeatures::default()) }),
@@ -566,42 +361,17 @@ impl Client {
         *lock(&self.inner.features)
     }
 
-    fn start_call(
-        &self,
-        spec: CallSpec,
-        args: &[u8],
-        stream: Option<Sender<StreamItem>>,
-    ) -> Result<(u32, Receiver<CallResult>), Error> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let serial = self.inner.shared.with(|st| -> Result<u32, CallError> {
-            let serial = st.conn.call_raw(Instant::now(), spec, args)?;
-            st.waiters.insert(serial, tx);
-            if let Some(s) = stream {
-                st.streams.insert(serial, s);
-            }
-            Ok(serial)
-        })?;
-        Ok((serial, rx))
+    fn start_call(&self, spec: CallSpec, args: &[u8], stream: Option<Sender<StreamItem>>) -> Result<u32, Error> {
+        // The deadline is the core's to enforce.
+        let spec = match (self.inner.options.call_timeout, spec.deadline) {
+            (Some(t), None) => spec.with_deadline(Instant::now() + t),
+            _ => spec,
+        };
+        Ok(self.inner.shared.start_call(spec, args, stream)?)
     }
 
-    fn wait(&self, serial: u32, rx: &Receiver<CallResult>) -> Result<(Bytes, u32), Error> {
-        let r = match self.inner.options.call_timeout {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(t) => rx.recv_timeout(t),
-        };
-        match r {
-            Ok(r) => r.map_err(Error::Call),
-            Err(RecvTimeoutError::Timeout) => {
-                // Cancel: the slot is freed and the late reply will be dropped by the core.
-                self.inner.shared.with(|st| {
-                    st.conn.cancel(serial);
-                    st.waiters.remove(&serial);
-                    st.streams.remove(&serial);
-                });
-                Err(Error::Call(CallError::TimedOut))
-            }
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Call(CallError::Closed(ConnectionError::LocallyClosed))),
-        }
+    fn wait(&self, serial: u32) -> Result<(Bytes, u32), Error> {
+        self.inner.shared.wait(serial).map_err(Error::Call)
     }
 
     /// Calls any procedure with caller-encoded arguments and returns the raw reply body (the
@@ -610,8 +380,8 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, or the connection closing.
     pub fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
-        let (serial, rx) = self.start_call(spec, args, None)?;
-        self.wait(serial, &rx).map(|(body, _)| body)
+        let serial = self.start_call(spec, args, None)?;
+        self.wait(serial).map(|(body, _)| body)
     }
 
     /// Calls a generated procedure with typed arguments and decodes its typed reply.
@@ -631,8 +401,8 @@ impl Client {
     pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = mpsc::channel();
-        let (serial, rx) = self.start_call(spec, args, Some(stx))?;
-        let (body, _) = self.wait(serial, &rx)?;
+        let serial = self.start_call(spec, args, Some(stx))?;
+        let (body, _) = self.wait(serial)?;
         Ok((
             body,
             StreamHandle { client: self.clone(), serial, rx: srx, pending: Bytes::new(), hole_left: 0, done: false },
@@ -698,7 +468,7 @@ impl Client {
     /// When the call fails.
     pub fn close(&self) -> Result<(), Error> {
         let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]);
-        self.inner.shared.with(|st| st.conn.close(Instant::now()));
+        self.inner.shared.close();
         self.inner.channel.shutdown();
         r.map(|_| ())
     }
@@ -822,7 +592,7 @@ impl StreamHandle {
     /// When the stream is closed.
     pub fn send_hole(&mut self, length: i64) -> io::Result<()> {
         self.send_with(|s| s.send_hole(StreamHole { length, flags: 0 }))?;
-        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        self.client.inner.shared.wait_written();
         Ok(())
     }
 
@@ -833,7 +603,7 @@ impl StreamHandle {
     pub fn send(&mut self, data: Bytes) -> io::Result<()> {
         self.send_with(|s| s.send(data))?;
         // Back-pressure: wait while the socket lags behind.
-        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        self.client.inner.shared.wait_written();
         Ok(())
     }
 
@@ -898,101 +668,6 @@ impl Write for StreamHandle {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-fn writer_loop(mut stream: Stream, rx: &Receiver<Bytes>, shared: &Shared) {
-    let mut batch: Vec<Bytes> = Vec::new();
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
-        // Batch everything already queued into one vectored write.
-        while batch.len() < 64 {
-            match rx.try_recv() {
-                Ok(b) => batch.push(b),
-                Err(_) => break,
-            }
-        }
-        let total: usize = batch.iter().map(Bytes::len).sum();
-        if write_all_vectored(&mut stream, &mut batch).is_err() {
-            shared.backlog.writer_gone();
-            shared.with(|st| st.conn.handle_eof(Instant::now()));
-            return;
-        }
-        shared.backlog.written(total);
-    }
-    shared.backlog.writer_gone();
-}
-
-fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
-    while !batch.is_empty() {
-        let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
-        let mut n = stream.write_vectored(&slices)?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            if n >= batch[0].len() {
-                n -= batch[0].len();
-                batch.remove(0);
-            } else {
-                let _ = batch[0].split_to(n);
-                n = 0;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn reader_loop(mut stream: Stream, shared: &Shared) {
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let (timeout, calls_waiting) = {
-            let st = lock(&shared.state);
-            if st.conn.is_closed() {
-                return;
-            }
-            (st.conn.poll_timeout(), !st.waiters.is_empty())
-        };
-        if shared.stream_bytes.load(Ordering::Acquire) > STREAM_BUDGET && !calls_waiting {
-            // Back-pressure: let the stream readers catch up before reading more.
-            thread::sleep(Duration::from_millis(2));
-            let now = Instant::now();
-            shared.with(|st| st.conn.handle_timeout(now));
-            continue;
-        }
-        let wait = timeout
-            .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
-            .clamp(Duration::from_millis(1), Duration::from_secs(1));
-        let _ = stream.set_read_timeout(Some(wait));
-        let r = stream.read(&mut buf);
-        let now = Instant::now();
-        shared.with(|st| {
-            match r {
-                Ok(0) => st.conn.handle_eof(now),
-                Ok(n) => match &mut st.tls {
-                    None => st.conn.handle_input(now, &buf[..n]),
-                    Some(tls) => {
-                        let mut input = &buf[..n];
-                        let mut plain = Vec::new();
-                        while !input.is_empty() {
-                            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
-                                st.conn.handle_eof(now);
-                                return;
-                            }
-                            let _ = tls.reader().read_to_end(&mut plain);
-                        }
-                        st.conn.handle_input(now, &plain);
-                    }
-                },
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => st.conn.handle_eof(now),
-            }
-            st.conn.handle_timeout(now);
-        });
     }
 }
 
