@@ -48,6 +48,16 @@ thread_local! {
 struct Waiter {
     result: Option<CallResult>,
     wake: Arc<Condvar>,
+    /// Whether its thread sleeps on `wake` (a notification is a system call: only then).
+    sleeping: bool,
+}
+
+impl Waiter {
+    fn wake(&self) {
+        if self.sleeping {
+            self.wake.notify_one();
+        }
+    }
 }
 
 /// The socket's read half and the read buffer: whoever holds them reads.
@@ -97,6 +107,8 @@ pub(crate) struct Shared {
     flush_wanted: AtomicBool,
     /// Wakes stream senders waiting for the socket to take their data.
     written: Condvar,
+    /// Stream senders waiting on `written`.
+    written_waiters: AtomicUsize,
     /// Wakes the background reader (the connection closed).
     idle: Condvar,
     /// Stream data delivered to stream handles and not yet taken by their readers.
@@ -125,6 +137,7 @@ impl Shared {
             writer: Mutex::new(Writer { stream: write, batch: Vec::new() }),
             flush_wanted: AtomicBool::new(false),
             written: Condvar::new(),
+            written_waiters: AtomicUsize::new(0),
             idle: Condvar::new(),
             stream_bytes: AtomicUsize::new(0),
         })
@@ -152,7 +165,7 @@ impl Shared {
         {
             let mut st = lock(&self.state);
             let serial = st.conn.call_raw(Instant::now(), spec, args)?;
-            st.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone) });
+            st.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone), sleeping: false });
             if let Some(s) = stream {
                 st.streams.insert(serial, s);
             }
@@ -180,7 +193,16 @@ impl Shared {
             let wake = w.wake.clone();
             st = match st.reader.take() {
                 Some(reader) => self.read_once(st, reader),
-                None => wake.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner),
+                None => {
+                    if let Some(w) = st.waiters.get_mut(&serial) {
+                        w.sleeping = true;
+                    }
+                    let mut st = wake.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(w) = st.waiters.get_mut(&serial) {
+                        w.sleeping = false;
+                    }
+                    st
+                }
             };
         }
     }
@@ -234,7 +256,9 @@ impl Shared {
                     st.conn.handle_eof(Instant::now());
                     st.dispatch(&self.stream_bytes);
                 }
-                self.written.notify_all();
+                if self.written_waiters.load(Ordering::SeqCst) > 0 {
+                    self.written.notify_all();
+                }
             }
             drop(w);
             if !self.flush_wanted.load(Ordering::SeqCst) {
@@ -252,7 +276,9 @@ impl Shared {
             if st.conn.transmit_buffered() <= WRITE_BACKLOG_MAX || st.conn.is_closed() {
                 return;
             }
+            self.written_waiters.fetch_add(1, Ordering::SeqCst);
             drop(self.written.wait_timeout(st, Duration::from_millis(10)));
+            self.written_waiters.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -332,8 +358,8 @@ impl State {
     /// Wakes one waiting caller to take the buck over, when it is free and someone waits.
     fn hand_over(&self) {
         if self.reader.is_some() {
-            if let Some(w) = self.waiters.values().find(|w| w.result.is_none()) {
-                w.wake.notify_one();
+            if let Some(w) = self.waiters.values().find(|w| w.result.is_none() && w.sleeping) {
+                w.wake();
             }
         }
     }
@@ -380,7 +406,7 @@ impl State {
                     // Calls the core never saw fail (it fails its own pending calls itself).
                     for w in self.waiters.values_mut().filter(|w| w.result.is_none()) {
                         w.result = Some(Err(CallError::Closed(reason.clone())));
-                        w.wake.notify_one();
+                        w.wake();
                     }
                 }
                 _ => {}
@@ -391,7 +417,7 @@ impl State {
     fn answer(&mut self, serial: u32, r: CallResult) {
         if let Some(w) = self.waiters.get_mut(&serial) {
             w.result = Some(r);
-            w.wake.notify_one();
+            w.wake();
         }
     }
 
