@@ -21,7 +21,6 @@
 mod conn;
 mod poll;
 pub mod server;
-pub mod transport;
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -33,133 +32,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proto_core::client::CallSpec;
-use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
+use proto_core::connect::{ConnectSequence, ServerFeatures};
 use proto_core::events::{self, EventFamily, TypedEvent};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
-use proto_core::{
-    CallError, ClientConfig, ClientConnection, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
-    StreamDirection, StreamHole, XdrDecode,
-};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::{CallError, ClientConfig, ClientConnection, ConnectionError, Procedure, StreamDirection, StreamHole};
 
 use transport::Channel;
 
-/// Why an operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The URI is malformed or names something impossible.
-    #[error(transparent)]
-    Uri(#[from] UriError),
-    /// The transport could not be opened.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was attempted.
-        what: String,
-        /// The system error.
-        source: io::Error,
-    },
-    /// TLS setup or the handshake failed.
-    #[error("TLS: {0}")]
-    Tls(String),
-    /// Something this implementation does not support.
-    #[error("not supported: {0}")]
-    Unsupported(String),
-    /// The open sequence failed.
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    /// A call failed (an error from the server, a timeout, the connection closing, …).
-    #[error(transparent)]
-    Call(#[from] CallError),
-    /// The transport's command (ssh, `command=`) ended the connection while it opened; what
-    /// it said on its standard error is the likely reason.
-    #[error("{error}; the transport command said: {stderr}")]
-    Command {
-        /// How the connection failed.
-        error: Box<Self>,
-        /// The command's standard error (its last 4 KiB).
-        stderr: String,
-    },
-}
-
-impl Error {
-    /// The server's error, when the failure is one.
-    #[must_use]
-    pub fn remote(&self) -> Option<&RemoteError> {
-        match self {
-            Self::Call(CallError::Remote(e)) | Self::Open(OpenError::Call { error: CallError::Remote(e), .. }) => {
-                Some(e)
-            }
-            _ => None,
-        }
-    }
-}
-
-/// How to connect.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// Open read-only (`VIR_CONNECT_RO`), like `virsh -r`.
-    pub read_only: bool,
-    /// Keepalive once the server agrees (virsh's default: interval 5 s, count 6); `None` for off.
-    pub keepalive: Option<KeepaliveConfig>,
-    /// How long a call may wait for its reply before it is cancelled; `None` waits forever.
-    pub call_timeout: Option<Duration>,
-    /// Capacity of each event subscription's queue.
-    pub event_queue: usize,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            read_only: false,
-            keepalive: Some(KeepaliveConfig::VIRSH_DEFAULT),
-            call_timeout: None,
-            event_queue: 1024,
-        }
-    }
-}
-
-/// One item of a stream, as the server sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamItem {
-    /// Data.
-    Data(Bytes),
-    /// A sparse hole.
-    Hole(StreamHole),
-    /// The server's end of data (read streams).
-    Eof,
-    /// The server confirmed finish or abort.
-    Finished,
-    /// The stream failed on the server.
-    Error(Box<RemoteError>),
-}
-
-/// An event, decoded later by the subscriber with [`Event::decode`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// Program.
-    pub prog: u32,
-    /// Event procedure, e.g. 318 `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE`.
-    pub proc_: i32,
-    /// The encoded `_msg`.
-    pub body: Bytes,
-}
-
-impl Event {
-    /// The event as a typed value, when libvirt 9.0 defines it (`None` for a newer libvirt's
-    /// event: the raw body is still here).
-    #[must_use]
-    pub fn typed(&self) -> Option<Result<TypedEvent, proto_core::DecodeError>> {
-        TypedEvent::decode(self.prog, self.proc_, self.body.clone())
-    }
-
-    /// Decodes the body as `T`.
-    ///
-    /// # Errors
-    /// When the body is not a `T`.
-    pub fn decode<T: XdrDecode>(&self) -> Result<T, proto_core::DecodeError> {
-        proto_core::xdr::from_bytes(self.body.clone())
-    }
-}
+/// Errors, options, events and stream items are adapter-io's, shared with adapter-smol.
+pub use adapter_io::{transport, ConnectOptions, Error, Event, StreamItem};
 
 /// A bounded queue of events. Overflow policy: when full, the **oldest** event is dropped and
 /// counted in [`Subscription::missed`], so a slow subscriber never stalls the connection and

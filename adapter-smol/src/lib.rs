@@ -7,7 +7,7 @@
 //! - [`server`]: the daemon's runtime: accept loop, one driver task per connection, a
 //!   [`server::Handler`] that answers calls through a [`server::Link`].
 //!
-//! Errors, options, events and stream items are adapter-blocking's types, so both adapters
+//! Errors, options, events and stream items are adapter-io's types, so both adapters
 //! read the same.
 //!
 //! ```no_run
@@ -34,8 +34,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use adapter_blocking::transport::{self, Channel, ChildGuard};
-pub use adapter_blocking::{ConnectOptions, Error, Event, StreamItem};
+use adapter_io::transport::{self, Channel, ChildGuard};
+pub use adapter_io::{ConnectOptions, Error, Event, StreamItem};
 use bytes::Bytes;
 use futures_rustls::{pki_types::ServerName, TlsConnector};
 use proto_core::client::CallSpec;
@@ -128,7 +128,7 @@ impl Client {
     /// As [`Client::connect`].
     pub async fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
         let t = target.clone();
-        // The socket path probe, the TCP connect and the ssh/ext command are adapter-blocking's.
+        // The socket path probe, the TCP connect and the ssh/ext command are adapter-io's.
         let channel = smol::unblock(move || transport::open(&t)).await?;
         let stderr = channel.command_stderr();
         let io_err = |source| Error::Io { what: "cannot register the socket".into(), source };

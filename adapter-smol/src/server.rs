@@ -52,7 +52,7 @@ use crate::pump::{Io, Pump, BUDGET};
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
 
-pub use adapter_blocking::server::ServerTls;
+pub use adapter_io::transport::ServerTls;
 pub use proto_core::handler::{PeerInfo, PeerTransport};
 
 /// The daemon's dispatch (one definition for both runtimes, proto-core's): here its methods
