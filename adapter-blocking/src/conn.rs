@@ -24,7 +24,9 @@ use bytes::Bytes;
 use proto_core::{CallError, ClientConnection, ClientEvent, ConnectionError};
 
 use crate::transport::Stream;
-use crate::{lock, Event, EventQueue, StreamItem};
+use adapter_io::queue::EventQueue;
+
+use crate::{lock, Event, StreamItem};
 
 /// A call's outcome: the reply body and the descriptors announced.
 pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
@@ -375,7 +377,7 @@ impl State {
                     self.streams.remove(&serial);
                 }
                 ClientEvent::Event { prog, proc_, body, .. } => {
-                    self.subscribers.retain(|q| !lock(&q.items).2);
+                    self.subscribers.retain(|q| !q.is_abandoned());
                     for q in &self.subscribers {
                         q.push(Ok(Event { prog, proc_, body: body.clone() }));
                     }

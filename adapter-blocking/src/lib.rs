@@ -22,11 +22,10 @@ mod conn;
 mod poll;
 pub mod server;
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,81 +38,12 @@ use proto_core::{CallError, ClientConfig, ClientConnection, ConnectionError, Pro
 
 use transport::Channel;
 
+use adapter_io::StreamCursor;
 /// Errors, options, events and stream items are adapter-io's, shared with adapter-smol.
 pub use adapter_io::{transport, ConnectOptions, Error, Event, StreamItem};
 
-/// A bounded queue of events. Overflow policy: when full, the **oldest** event is dropped and
-/// counted in [`Subscription::missed`], so a slow subscriber never stalls the connection and
-/// always sees the newest state.
-#[derive(Debug)]
-pub struct Subscription {
-    queue: Arc<EventQueue>,
-}
-
-/// Queued events (or the close reason), events dropped by overflow, and whether the
-/// subscriber is gone.
-type QueueState = (VecDeque<Result<Event, ConnectionError>>, u64, bool);
-
-#[derive(Debug)]
-struct EventQueue {
-    items: Mutex<QueueState>,
-    ready: Condvar,
-    capacity: usize,
-}
-
-impl EventQueue {
-    fn push(&self, item: Result<Event, ConnectionError>) {
-        let mut g = lock(&self.items);
-        if g.0.len() >= self.capacity {
-            g.0.pop_front();
-            g.1 += 1;
-        }
-        g.0.push_back(item);
-        self.ready.notify_all();
-    }
-}
-
-impl Subscription {
-    /// Waits for the next event; `Err` when the connection closed (the reason), after every
-    /// queued event was taken.
-    ///
-    /// # Errors
-    /// When the connection is closed.
-    pub fn recv(&self) -> Result<Event, ConnectionError> {
-        self.recv_timeout(Duration::MAX).unwrap_or(Err(ConnectionError::LocallyClosed))
-    }
-
-    /// Waits at most `timeout`; `None` when nothing came.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<Event, ConnectionError>> {
-        let deadline = Instant::now().checked_add(timeout);
-        let mut g = lock(&self.queue.items);
-        loop {
-            if let Some(item) = g.0.pop_front() {
-                if item.is_err() {
-                    g.0.push_front(item.clone());
-                }
-                return Some(item);
-            }
-            let wait = match deadline {
-                Some(d) => d.checked_duration_since(Instant::now())?,
-                None => Duration::from_secs(3600),
-            };
-            g = self.queue.ready.wait_timeout(g, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
-        }
-    }
-
-    /// Events dropped because the queue was full.
-    #[must_use]
-    pub fn missed(&self) -> u64 {
-        lock(&self.queue.items).1
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        lock(&self.queue.items).2 = true;
-    }
-}
+use adapter_io::queue::EventQueue;
+pub use adapter_io::queue::Subscription;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -284,10 +214,7 @@ impl Client {
         let (stx, srx) = mpsc::channel();
         let serial = self.start_call(spec, args, Some(stx))?;
         let (body, _) = self.wait(serial)?;
-        Ok((
-            body,
-            StreamHandle { client: self.clone(), serial, rx: srx, pending: Bytes::new(), hole_left: 0, done: false },
-        ))
+        Ok((body, StreamHandle { client: self.clone(), serial, rx: srx, cursor: StreamCursor::default(), done: false }))
     }
 
     /// Subscribes to every event (type MESSAGE) the server sends on this connection. Register
@@ -295,13 +222,9 @@ impl Client {
     /// stops delivery to it.
     #[must_use]
     pub fn subscribe(&self) -> Subscription {
-        let queue = Arc::new(EventQueue {
-            items: Mutex::new((VecDeque::new(), 0, false)),
-            ready: Condvar::new(),
-            capacity: self.inner.options.event_queue.max(1),
-        });
+        let queue = EventQueue::new(self.inner.options.event_queue);
         self.inner.shared.with(|st| st.subscribers.push(queue.clone()));
-        Subscription { queue }
+        Subscription::new(queue)
     }
 
     /// Registers on the server for events of `family` with libvirt's event id (e.g.
@@ -430,8 +353,7 @@ pub struct StreamHandle {
     client: Client,
     serial: u32,
     rx: Receiver<StreamItem>,
-    pending: Bytes,
-    hole_left: u64,
+    cursor: StreamCursor,
     done: bool,
 }
 
@@ -521,22 +443,12 @@ impl StreamHandle {
 impl Read for StreamHandle {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.hole_left > 0 {
-                let n = usize::try_from(self.hole_left).unwrap_or(usize::MAX).min(buf.len());
-                buf[..n].fill(0);
-                self.hole_left -= n as u64;
+            if let Some(n) = self.cursor.read(buf) {
                 return Ok(n);
             }
-            if !self.pending.is_empty() {
-                let n = self.pending.len().min(buf.len());
-                buf[..n].copy_from_slice(&self.pending.split_to(n));
-                return Ok(n);
-            }
-            match self.recv() {
-                Some(StreamItem::Data(d)) => self.pending = d,
-                Some(StreamItem::Hole(h)) => self.hole_left = u64::try_from(h.length).unwrap_or(0),
-                Some(StreamItem::Eof | StreamItem::Finished) | None => return Ok(0),
-                Some(StreamItem::Error(e)) => return Err(io::Error::other(e.to_string())),
+            let item = self.recv();
+            if !self.cursor.take(item)? {
+                return Ok(0);
             }
         }
     }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod queue;
 pub mod transport;
 
 use std::io;
@@ -134,5 +135,72 @@ impl Event {
     /// When the body is not a `T`.
     pub fn decode<T: XdrDecode>(&self) -> Result<T, proto_core::DecodeError> {
         proto_core::xdr::from_bytes(self.body.clone())
+    }
+}
+
+/// What a stream's byte reader holds between reads: the rest of a data packet, or the rest of a
+/// sparse hole, read as zeros. Both clients' `Read` / `AsyncRead` on a stream are this.
+#[derive(Debug, Default)]
+pub struct StreamCursor {
+    pending: Bytes,
+    hole_left: u64,
+}
+
+impl StreamCursor {
+    /// Copies what is held into `buf`; `None` when nothing is held (take the next item).
+    pub fn read(&mut self, buf: &mut [u8]) -> Option<usize> {
+        if self.hole_left > 0 {
+            let n = usize::try_from(self.hole_left).unwrap_or(usize::MAX).min(buf.len());
+            buf[..n].fill(0);
+            self.hole_left -= n as u64;
+            return Some(n);
+        }
+        if self.pending.is_empty() {
+            return None;
+        }
+        let n = self.pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.pending.split_to(n));
+        Some(n)
+    }
+
+    /// Takes the stream's next item (`None`: the stream is over): whether there is more to
+    /// read (`false` is the end of the data).
+    ///
+    /// # Errors
+    /// The stream's error.
+    pub fn take(&mut self, item: Option<StreamItem>) -> io::Result<bool> {
+        match item {
+            Some(StreamItem::Data(d)) => self.pending = d,
+            Some(StreamItem::Hole(h)) => self.hole_left = u64::try_from(h.length).unwrap_or(0),
+            Some(StreamItem::Eof | StreamItem::Finished) | None => return Ok(false),
+            Some(StreamItem::Error(e)) => return Err(io::Error::other(e.to_string())),
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_cursor_reads_data_and_holes_as_zeros_in_pieces() {
+        let mut c = StreamCursor::default();
+        let mut buf = [9u8; 4];
+        assert_eq!(c.read(&mut buf), None, "nothing held");
+        assert!(c.take(Some(StreamItem::Data(Bytes::from_static(b"abcdef")))).unwrap());
+        assert_eq!(c.read(&mut buf), Some(4));
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(c.read(&mut buf), Some(2));
+        assert_eq!(&buf[..2], b"ef");
+        assert_eq!(c.read(&mut buf), None);
+        assert!(c.take(Some(StreamItem::Hole(StreamHole { length: 6, flags: 0 }))).unwrap());
+        assert_eq!((c.read(&mut buf), buf), (Some(4), [0; 4]));
+        assert_eq!(c.read(&mut buf), Some(2));
+        assert_eq!(c.read(&mut buf), None);
+        assert!(!c.take(Some(StreamItem::Eof)).unwrap(), "end of data");
+        assert!(!c.take(None).unwrap(), "stream over");
+        let e = proto_core::RemoteError::rpc("broken");
+        assert!(c.take(Some(StreamItem::Error(Box::new(e)))).unwrap_err().to_string().contains("broken"));
     }
 }
