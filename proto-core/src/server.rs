@@ -527,10 +527,15 @@ impl ServerConnection {
     // Getters
 
     /// Whether the adapter should read more from the socket: false while
-    /// `max_client_requests` calls and stream packets are outstanding, and once closed.
+    /// `max_client_requests` calls and stream packets are outstanding, while a whole message
+    /// already read waits to be processed (by the next `handle_*` call, see `poll_timeout`), and
+    /// once closed. So what the core holds unprocessed stays bounded by one read.
     #[must_use]
     pub fn wants_read(&self) -> bool {
-        self.closed.is_none() && !self.draining && self.slots_used() < self.config.max_client_requests
+        self.closed.is_none()
+            && !self.draining
+            && self.slots_used() < self.config.max_client_requests
+            && !self.decoder.has_message()
     }
 
     /// Whether bytes are waiting in [`ServerConnection::poll_transmit`].
