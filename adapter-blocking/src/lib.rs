@@ -1,6 +1,8 @@
 //! libvirt's remote protocol for blocking programs: [`proto_core`]'s client state machine bound
-//! to std sockets and two threads per connection (a reader that feeds the core and a writer that
-//! drains it). Every protocol decision is the core's; this crate moves bytes and time.
+//! to std sockets. A call writes itself and reads its own reply when no other thread is reading
+//! (libvirt's "pass the buck", see `conn.rs`); one background thread per connection reads while
+//! no call is in flight (events, stream data, keepalive). Every protocol decision is the core's;
+//! this crate moves bytes and time.
 //!
 //! [`Client`] is `Send + Sync` and cheap to clone: any number of threads can have calls in
 //! flight on one connection at once. The core's lock is never held across a socket read or
