@@ -1,6 +1,8 @@
 //! libvirt's remote protocol for blocking programs: [`proto_core`]'s client state machine bound
-//! to std sockets and two threads per connection (a reader that feeds the core and a writer that
-//! drains it). Every protocol decision is the core's; this crate moves bytes and time.
+//! to std sockets. A call writes itself and reads its own reply when no other thread is reading
+//! (libvirt's "pass the buck", see `conn.rs`); one background thread per connection reads while
+//! no call is in flight (events, stream data, keepalive). Every protocol decision is the core's;
+//! this crate moves bytes and time.
 //!
 //! [`Client`] is `Send + Sync` and cheap to clone: any number of threads can have calls in
 //! flight on one connection at once. The core's lock is never held across a socket read or
@@ -18,419 +20,39 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod conn;
 mod poll;
 pub mod server;
-pub mod transport;
 
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice, Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proto_core::client::CallSpec;
-use proto_core::connect::{ConnectSequence, OpenError, ServerFeatures};
+use proto_core::connect::{ConnectSequence, ServerFeatures};
 use proto_core::events::{self, EventFamily, TypedEvent};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport, UriError};
-use proto_core::{
-    CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure, RemoteError,
-    StreamDirection, StreamHole, XdrDecode,
-};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::{CallError, ClientConfig, ClientConnection, ConnectionError, Procedure, StreamDirection, StreamHole};
 
-use transport::{Channel, Stream};
+use transport::Channel;
 
-/// Why an operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The URI is malformed or names something impossible.
-    #[error(transparent)]
-    Uri(#[from] UriError),
-    /// The transport could not be opened.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was attempted.
-        what: String,
-        /// The system error.
-        source: io::Error,
-    },
-    /// TLS setup or the handshake failed.
-    #[error("TLS: {0}")]
-    Tls(String),
-    /// Something this implementation does not support.
-    #[error("not supported: {0}")]
-    Unsupported(String),
-    /// The open sequence failed.
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    /// A call failed (an error from the server, a timeout, the connection closing, …).
-    #[error(transparent)]
-    Call(#[from] CallError),
-    /// The transport's command (ssh, `command=`) ended the connection while it opened; what
-    /// it said on its standard error is the likely reason.
-    #[error("{error}; the transport command said: {stderr}")]
-    Command {
-        /// How the connection failed.
-        error: Box<Self>,
-        /// The command's standard error (its last 4 KiB).
-        stderr: String,
-    },
-}
+use adapter_io::StreamCursor;
+/// Errors, options, events and stream items are adapter-io's, shared with adapter-smol.
+pub use adapter_io::{transport, ConnectOptions, Error, Event, StreamItem};
 
-impl Error {
-    /// The server's error, when the failure is one.
-    #[must_use]
-    pub fn remote(&self) -> Option<&RemoteError> {
-        match self {
-            Self::Call(CallError::Remote(e)) | Self::Open(OpenError::Call { error: CallError::Remote(e), .. }) => {
-                Some(e)
-            }
-            _ => None,
-        }
-    }
-}
+use adapter_io::queue::EventQueue;
+pub use adapter_io::queue::Subscription;
 
-/// How to connect.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// Open read-only (`VIR_CONNECT_RO`), like `virsh -r`.
-    pub read_only: bool,
-    /// Keepalive once the server agrees (virsh's default: interval 5 s, count 6); `None` for off.
-    pub keepalive: Option<KeepaliveConfig>,
-    /// How long a call may wait for its reply before it is cancelled; `None` waits forever.
-    pub call_timeout: Option<Duration>,
-    /// Capacity of each event subscription's queue.
-    pub event_queue: usize,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        Self {
-            read_only: false,
-            keepalive: Some(KeepaliveConfig::VIRSH_DEFAULT),
-            call_timeout: None,
-            event_queue: 1024,
-        }
-    }
-}
-
-type CallResult = Result<(Bytes, u32), CallError>;
-
-/// One item of a stream, as the server sent it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamItem {
-    /// Data.
-    Data(Bytes),
-    /// A sparse hole.
-    Hole(StreamHole),
-    /// The server's end of data (read streams).
-    Eof,
-    /// The server confirmed finish or abort.
-    Finished,
-    /// The stream failed on the server.
-    Error(Box<RemoteError>),
-}
-
-/// An event, decoded later by the subscriber with [`Event::decode`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// Program.
-    pub prog: u32,
-    /// Event procedure, e.g. 318 `REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE`.
-    pub proc_: i32,
-    /// The encoded `_msg`.
-    pub body: Bytes,
-}
-
-impl Event {
-    /// The event as a typed value, when libvirt 9.0 defines it (`None` for a newer libvirt's
-    /// event: the raw body is still here).
-    #[must_use]
-    pub fn typed(&self) -> Option<Result<TypedEvent, proto_core::DecodeError>> {
-        TypedEvent::decode(self.prog, self.proc_, self.body.clone())
-    }
-
-    /// Decodes the body as `T`.
-    ///
-    /// # Errors
-    /// When the body is not a `T`.
-    pub fn decode<T: XdrDecode>(&self) -> Result<T, proto_core::DecodeError> {
-        proto_core::xdr::from_bytes(self.body.clone())
-    }
-}
-
-/// A bounded queue of events. Overflow policy: when full, the **oldest** event is dropped and
-/// counted in [`Subscription::missed`], so a slow subscriber never stalls the connection and
-/// always sees the newest state.
-#[derive(Debug)]
-pub struct Subscription {
-    queue: Arc<EventQueue>,
-}
-
-/// Queued events (or the close reason), events dropped by overflow, and whether the
-/// subscriber is gone.
-type QueueState = (VecDeque<Result<Event, ConnectionError>>, u64, bool);
-
-#[derive(Debug)]
-struct EventQueue {
-    items: Mutex<QueueState>,
-    ready: Condvar,
-    capacity: usize,
-}
-
-impl EventQueue {
-    fn push(&self, item: Result<Event, ConnectionError>) {
-        let mut g = lock(&self.items);
-        if g.0.len() >= self.capacity {
-            g.0.pop_front();
-            g.1 += 1;
-        }
-        g.0.push_back(item);
-        self.ready.notify_all();
-    }
-}
-
-impl Subscription {
-    /// Waits for the next event; `Err` when the connection closed (the reason), after every
-    /// queued event was taken.
-    ///
-    /// # Errors
-    /// When the connection is closed.
-    pub fn recv(&self) -> Result<Event, ConnectionError> {
-        self.recv_timeout(Duration::MAX).unwrap_or(Err(ConnectionError::LocallyClosed))
-    }
-
-    /// Waits at most `timeout`; `None` when nothing came.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<Event, ConnectionError>> {
-        let deadline = Instant::now().checked_add(timeout);
-        let mut g = lock(&self.queue.items);
-        loop {
-            if let Some(item) = g.0.pop_front() {
-                if item.is_err() {
-                    g.0.push_front(item.clone());
-                }
-                return Some(item);
-            }
-            let wait = match deadline {
-                Some(d) => d.checked_duration_since(Instant::now())?,
-                None => Duration::from_secs(3600),
-            };
-            g = self.queue.ready.wait_timeout(g, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
-        }
-    }
-
-    /// Events dropped because the queue was full.
-    #[must_use]
-    pub fn missed(&self) -> u64 {
-        lock(&self.queue.items).1
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        lock(&self.queue.items).2 = true;
-    }
-}
-
-/// Bytes handed to the writer thread and not written yet. Stream senders wait while there are
-/// more than [`WRITE_BACKLOG_MAX`], so an upload goes at the socket's pace instead of queueing
-/// a whole file in memory.
-#[derive(Debug, Default)]
-struct Backlog {
-    /// Queued bytes, and whether the writer is gone (nobody would drain them).
-    bytes: Mutex<(usize, bool)>,
-    drained: Condvar,
-}
-
-/// How far stream senders may run ahead of the socket.
-const WRITE_BACKLOG_MAX: usize = 4 << 20;
-
-impl Backlog {
-    fn add(&self, n: usize) {
-        lock(&self.bytes).0 += n;
-    }
-
-    fn written(&self, n: usize) {
-        let mut g = lock(&self.bytes);
-        g.0 = g.0.saturating_sub(n);
-        self.drained.notify_all();
-    }
-
-    fn writer_gone(&self) {
-        lock(&self.bytes).1 = true;
-        self.drained.notify_all();
-    }
-
-    /// Waits until at most `max` bytes are queued, the writer is gone, or `closed` says the
-    /// connection ended (asked every second, without this lock held: a writer stuck on a dead
-    /// peer never returns).
-    fn wait_below(&self, max: usize, closed: impl Fn() -> bool) {
-        loop {
-            {
-                let g = lock(&self.bytes);
-                if g.0 <= max || g.1 {
-                    return;
-                }
-                let (g, _) = self
-                    .drained
-                    .wait_timeout(g, Duration::from_secs(1))
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if g.0 <= max || g.1 {
-                    return;
-                }
-            }
-            if closed() {
-                return;
-            }
-        }
-    }
-}
-
-struct State {
-    conn: ClientConnection,
-    tls: Option<rustls::ClientConnection>,
-    waiters: HashMap<u32, SyncSender<CallResult>>,
-    streams: HashMap<u32, Sender<StreamItem>>,
-    subscribers: Vec<Arc<EventQueue>>,
-    writer: Sender<Bytes>,
-    backlog: Arc<Backlog>,
-}
-
-enum Delivery {
-    Call(SyncSender<CallResult>, CallResult),
-    Stream(Sender<StreamItem>, StreamItem),
-}
-
-impl State {
-    /// Moves the core's output to the writer thread (encrypting under TLS). Order is kept
-    /// because this runs under the state lock.
-    fn flush(&mut self) {
-        while let Some(b) = self.conn.poll_transmit() {
-            match &mut self.tls {
-                Some(tls) => {
-                    let _ = tls.writer().write_all(&b);
-                    let mut out = Vec::with_capacity(b.len() + 64);
-                    while tls.wants_write() {
-                        if tls.write_tls(&mut out).is_err() {
-                            break;
-                        }
-                    }
-                    self.backlog.add(out.len());
-                    let _ = self.writer.send(Bytes::from(out));
-                }
-                None => {
-                    self.backlog.add(b.len());
-                    let _ = self.writer.send(b);
-                }
-            }
-        }
-    }
-
-    /// Takes the core's events; what must be delivered outside the lock is returned.
-    fn collect(&mut self, out: &mut Vec<Delivery>) {
-        self.subscribers.retain(|q| !lock(&q.items).2);
-        while let Some(ev) = self.conn.poll_event() {
-            match ev {
-                ClientEvent::Reply { serial, fds, body } => {
-                    if let Some(tx) = self.waiters.remove(&serial) {
-                        out.push(Delivery::Call(tx, Ok((body, fds))));
-                    }
-                }
-                ClientEvent::CallFailed { serial, error } => {
-                    if let Some(tx) = self.waiters.remove(&serial) {
-                        out.push(Delivery::Call(tx, Err(error)));
-                    }
-                    self.streams.remove(&serial);
-                }
-                ClientEvent::Event { prog, proc_, body, .. } => {
-                    for q in &self.subscribers {
-                        q.push(Ok(Event { prog, proc_, body: body.clone() }));
-                    }
-                }
-                ClientEvent::StreamData { serial, data } => {
-                    self.route_stream(out, serial, StreamItem::Data(data), false)
-                }
-                ClientEvent::StreamHole { serial, hole } => {
-                    self.route_stream(out, serial, StreamItem::Hole(hole), false)
-                }
-                ClientEvent::StreamEof { serial } => self.route_stream(out, serial, StreamItem::Eof, false),
-                ClientEvent::StreamFinished { serial } => self.route_stream(out, serial, StreamItem::Finished, true),
-                ClientEvent::StreamError { serial, error } => {
-                    self.route_stream(out, serial, StreamItem::Error(error), true);
-                }
-                ClientEvent::Closed { reason } => {
-                    for q in &self.subscribers {
-                        q.push(Err(reason.clone()));
-                    }
-                    self.streams.clear();
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn route_stream(&mut self, out: &mut Vec<Delivery>, serial: u32, item: StreamItem, last: bool) {
-        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
-        if let Some(tx) = tx {
-            out.push(Delivery::Stream(tx, item));
-        }
-    }
-}
-
-/// Stream data queued for readers, across a connection's streams, above which the reader
-/// thread stops reading the socket (libvirt's back-pressure) — unless a call waits for its
-/// reply, which may sit behind the stream data: then it keeps reading, so that a thread
-/// calling while its download is unread cannot deadlock.
-const STREAM_BUDGET: usize = 16 << 20;
-
-fn deliver(items: Vec<Delivery>, stream_bytes: &AtomicUsize) {
-    for d in items {
-        match d {
-            Delivery::Call(tx, r) => {
-                let _ = tx.try_send(r);
-            }
-            Delivery::Stream(tx, item) => {
-                if let StreamItem::Data(d) = &item {
-                    stream_bytes.fetch_add(d.len(), Ordering::AcqRel);
-                }
-                let _ = tx.send(item);
-            }
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-struct Shared {
-    state: Mutex<State>,
-    backlog: Arc<Backlog>,
-    /// Stream data delivered to stream handles and not yet taken by their readers.
-    stream_bytes: AtomicUsize,
-}
-
-impl Shared {
-    /// Runs `f` on the state, then flushes output and delivers events outside the lock.
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut out = Vec::new();
-        let r = {
-            let mut st = lock(&self.state);
-            let r = f(&mut st);
-            st.collect(&mut out);
-            st.flush();
-            r
-        };
-        deliver(out, &self.stream_bytes);
-        r
-    }
-}
-
 struct Inner {
-    shared: Arc<Shared>,
+    shared: Arc<conn::Shared>,
     channel: Channel,
     options: ConnectOptions,
     features: Mutex<ServerFeatures>,
@@ -438,7 +60,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.shared.with(|st| st.conn.close(Instant::now()));
+        self.shared.close();
         self.channel.shutdown();
     }
 }
@@ -525,35 +147,21 @@ impl Client {
         Ok(client)
     }
 
-    /// Starts the reader and writer threads on an open channel.
+    /// Starts the connection on an open channel, with its background reader (see [`conn`]).
     fn start(channel: Channel, tls: Option<rustls::ClientConnection>, options: ConnectOptions) -> Result<Self, Error> {
         let io = |what: &str| {
             let what = what.to_owned();
             move |e| Error::Io { what, source: e }
         };
-        let reader = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let writer_stream = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let (wtx, wrx) = mpsc::channel();
-        let backlog = Arc::new(Backlog::default());
-        let state = State {
-            conn: ClientConnection::new(ClientConfig::default(), Instant::now()),
-            tls,
-            waiters: HashMap::new(),
-            streams: HashMap::new(),
-            subscribers: Vec::new(),
-            writer: wtx,
-            backlog: backlog.clone(),
-        };
-        let shared = Arc::new(Shared { state: Mutex::new(state), backlog, stream_bytes: AtomicUsize::new(0) });
+        let read = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let shared =
+            conn::Shared::new(ClientConnection::new(ClientConfig::default(), Instant::now()), tls, read, write);
         let s2 = shared.clone();
         thread::Builder::new()
-            .name("libvirt-writer".into())
-            .spawn(move || writer_loop(writer_stream, &wrx, &s2))
-            .map_err(io("cannot start the writer thread"))?;
-        let s3 = shared.clone();
-        thread::Builder::new()
             .name("libvirt-reader".into())
-            .spawn(move || reader_loop(reader, &s3))
+            .stack_size(64 * 1024)
+            .spawn(move || s2.background())
             .map_err(io("cannot start the reader thread"))?;
         Ok(Self {
             inner: Arc::new(Inner { shared, channel, options, features: Mutex::new(ServerFeatures::default()) }),
@@ -566,42 +174,17 @@ impl Client {
         *lock(&self.inner.features)
     }
 
-    fn start_call(
-        &self,
-        spec: CallSpec,
-        args: &[u8],
-        stream: Option<Sender<StreamItem>>,
-    ) -> Result<(u32, Receiver<CallResult>), Error> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let serial = self.inner.shared.with(|st| -> Result<u32, CallError> {
-            let serial = st.conn.call_raw(Instant::now(), spec, args)?;
-            st.waiters.insert(serial, tx);
-            if let Some(s) = stream {
-                st.streams.insert(serial, s);
-            }
-            Ok(serial)
-        })?;
-        Ok((serial, rx))
+    fn start_call(&self, spec: CallSpec, args: &[u8], stream: Option<Sender<StreamItem>>) -> Result<u32, Error> {
+        // The deadline is the core's to enforce.
+        let spec = match (self.inner.options.call_timeout, spec.deadline) {
+            (Some(t), None) => spec.with_deadline(Instant::now() + t),
+            _ => spec,
+        };
+        Ok(self.inner.shared.start_call(spec, args, stream)?)
     }
 
-    fn wait(&self, serial: u32, rx: &Receiver<CallResult>) -> Result<(Bytes, u32), Error> {
-        let r = match self.inner.options.call_timeout {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(t) => rx.recv_timeout(t),
-        };
-        match r {
-            Ok(r) => r.map_err(Error::Call),
-            Err(RecvTimeoutError::Timeout) => {
-                // Cancel: the slot is freed and the late reply will be dropped by the core.
-                self.inner.shared.with(|st| {
-                    st.conn.cancel(serial);
-                    st.waiters.remove(&serial);
-                    st.streams.remove(&serial);
-                });
-                Err(Error::Call(CallError::TimedOut))
-            }
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Call(CallError::Closed(ConnectionError::LocallyClosed))),
-        }
+    fn wait(&self, serial: u32) -> Result<(Bytes, u32), Error> {
+        self.inner.shared.wait(serial).map_err(Error::Call)
     }
 
     /// Calls any procedure with caller-encoded arguments and returns the raw reply body (the
@@ -610,8 +193,8 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, or the connection closing.
     pub fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
-        let (serial, rx) = self.start_call(spec, args, None)?;
-        self.wait(serial, &rx).map(|(body, _)| body)
+        let serial = self.start_call(spec, args, None)?;
+        self.wait(serial).map(|(body, _)| body)
     }
 
     /// Calls a generated procedure with typed arguments and decodes its typed reply.
@@ -631,12 +214,9 @@ impl Client {
     pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = mpsc::channel();
-        let (serial, rx) = self.start_call(spec, args, Some(stx))?;
-        let (body, _) = self.wait(serial, &rx)?;
-        Ok((
-            body,
-            StreamHandle { client: self.clone(), serial, rx: srx, pending: Bytes::new(), hole_left: 0, done: false },
-        ))
+        let serial = self.start_call(spec, args, Some(stx))?;
+        let (body, _) = self.wait(serial)?;
+        Ok((body, StreamHandle { client: self.clone(), serial, rx: srx, cursor: StreamCursor::default(), done: false }))
     }
 
     /// Subscribes to every event (type MESSAGE) the server sends on this connection. Register
@@ -644,13 +224,9 @@ impl Client {
     /// stops delivery to it.
     #[must_use]
     pub fn subscribe(&self) -> Subscription {
-        let queue = Arc::new(EventQueue {
-            items: Mutex::new((VecDeque::new(), 0, false)),
-            ready: Condvar::new(),
-            capacity: self.inner.options.event_queue.max(1),
-        });
+        let queue = EventQueue::new(self.inner.options.event_queue);
         self.inner.shared.with(|st| st.subscribers.push(queue.clone()));
-        Subscription { queue }
+        Subscription::new(queue)
     }
 
     /// Registers on the server for events of `family` with libvirt's event id (e.g.
@@ -698,7 +274,7 @@ impl Client {
     /// When the call fails.
     pub fn close(&self) -> Result<(), Error> {
         let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]);
-        self.inner.shared.with(|st| st.conn.close(Instant::now()));
+        self.inner.shared.close();
         self.inner.channel.shutdown();
         r.map(|_| ())
     }
@@ -779,8 +355,7 @@ pub struct StreamHandle {
     client: Client,
     serial: u32,
     rx: Receiver<StreamItem>,
-    pending: Bytes,
-    hole_left: u64,
+    cursor: StreamCursor,
     done: bool,
 }
 
@@ -822,7 +397,7 @@ impl StreamHandle {
     /// When the stream is closed.
     pub fn send_hole(&mut self, length: i64) -> io::Result<()> {
         self.send_with(|s| s.send_hole(StreamHole { length, flags: 0 }))?;
-        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        self.client.inner.shared.wait_written();
         Ok(())
     }
 
@@ -833,7 +408,7 @@ impl StreamHandle {
     pub fn send(&mut self, data: Bytes) -> io::Result<()> {
         self.send_with(|s| s.send(data))?;
         // Back-pressure: wait while the socket lags behind.
-        self.client.inner.shared.backlog.wait_below(WRITE_BACKLOG_MAX, || self.client.close_reason().is_some());
+        self.client.inner.shared.wait_written();
         Ok(())
     }
 
@@ -870,22 +445,12 @@ impl StreamHandle {
 impl Read for StreamHandle {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.hole_left > 0 {
-                let n = usize::try_from(self.hole_left).unwrap_or(usize::MAX).min(buf.len());
-                buf[..n].fill(0);
-                self.hole_left -= n as u64;
+            if let Some(n) = self.cursor.read(buf) {
                 return Ok(n);
             }
-            if !self.pending.is_empty() {
-                let n = self.pending.len().min(buf.len());
-                buf[..n].copy_from_slice(&self.pending.split_to(n));
-                return Ok(n);
-            }
-            match self.recv() {
-                Some(StreamItem::Data(d)) => self.pending = d,
-                Some(StreamItem::Hole(h)) => self.hole_left = u64::try_from(h.length).unwrap_or(0),
-                Some(StreamItem::Eof | StreamItem::Finished) | None => return Ok(0),
-                Some(StreamItem::Error(e)) => return Err(io::Error::other(e.to_string())),
+            let item = self.recv();
+            if !self.cursor.take(item)? {
+                return Ok(0);
             }
         }
     }
@@ -901,161 +466,41 @@ impl Write for StreamHandle {
     }
 }
 
-fn writer_loop(mut stream: Stream, rx: &Receiver<Bytes>, shared: &Shared) {
-    let mut batch: Vec<Bytes> = Vec::new();
-    while let Ok(first) = rx.recv() {
-        batch.push(first);
-        // Batch everything already queued into one vectored write.
-        while batch.len() < 64 {
-            match rx.try_recv() {
-                Ok(b) => batch.push(b),
-                Err(_) => break,
-            }
-        }
-        let total: usize = batch.iter().map(Bytes::len).sum();
-        if write_all_vectored(&mut stream, &mut batch).is_err() {
-            shared.backlog.writer_gone();
-            shared.with(|st| st.conn.handle_eof(Instant::now()));
-            return;
-        }
-        shared.backlog.written(total);
-    }
-    shared.backlog.writer_gone();
-}
-
-fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
-    while !batch.is_empty() {
-        let slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
-        let mut n = stream.write_vectored(&slices)?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            if n >= batch[0].len() {
-                n -= batch[0].len();
-                batch.remove(0);
-            } else {
-                let _ = batch[0].split_to(n);
-                n = 0;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn reader_loop(mut stream: Stream, shared: &Shared) {
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let (timeout, calls_waiting) = {
-            let st = lock(&shared.state);
-            if st.conn.is_closed() {
-                return;
-            }
-            (st.conn.poll_timeout(), !st.waiters.is_empty())
-        };
-        if shared.stream_bytes.load(Ordering::Acquire) > STREAM_BUDGET && !calls_waiting {
-            // Back-pressure: let the stream readers catch up before reading more.
-            thread::sleep(Duration::from_millis(2));
-            let now = Instant::now();
-            shared.with(|st| st.conn.handle_timeout(now));
-            continue;
-        }
-        let wait = timeout
-            .map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
-            .clamp(Duration::from_millis(1), Duration::from_secs(1));
-        let _ = stream.set_read_timeout(Some(wait));
-        let r = stream.read(&mut buf);
-        let now = Instant::now();
-        shared.with(|st| {
-            match r {
-                Ok(0) => st.conn.handle_eof(now),
-                Ok(n) => match &mut st.tls {
-                    None => st.conn.handle_input(now, &buf[..n]),
-                    Some(tls) => {
-                        let mut input = &buf[..n];
-                        let mut plain = Vec::new();
-                        while !input.is_empty() {
-                            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
-                                st.conn.handle_eof(now);
-                                return;
-                            }
-                            let _ = tls.reader().read_to_end(&mut plain);
-                        }
-                        st.conn.handle_input(now, &plain);
-                    }
-                },
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => st.conn.handle_eof(now),
-            }
-            st.conn.handle_timeout(now);
-        });
-    }
-}
-
-/// The TLS handshake and libvirt's check byte: after the handshake the server sends one byte,
-/// 1, once it has accepted our certificate; anything else means it refused us.
+/// The TLS handshake and libvirt's check byte (the verdict and its texts are
+/// `proto_core::connect`'s).
 fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
-    /// libvirt's message for a missing or wrong check byte (`virnetclient.c`).
-    const REFUSED: &str = proto_core::connect::TLS_REFUSED;
-    const WAIT: Duration = Duration::from_secs(30);
-    let transport::ClientPki { paths: pki, sends_certificate, config } = transport::tls_client_pki(target)?;
+    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
+    let pki = transport::tls_client_pki(target)?;
+    let presented = pki.presented();
     let name = rustls::pki_types::ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
-    let mut tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
+    let mut tls = rustls::ClientConnection::new(pki.config, name).map_err(|e| Error::Tls(e.to_string()))?;
     let mut sock =
         channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
-    let _ = sock.set_read_timeout(Some(WAIT));
-    // The server refused us after the handshake: say what we presented, the likeliest cause.
-    let refused = |why: &str| {
-        let ours = if sends_certificate {
-            format!("we sent the client certificate '{}'", pki.cert)
-        } else {
-            format!("we sent no client certificate ('{}' and '{}' are not both there)", pki.cert, pki.key)
-        };
-        Error::Tls(format!("{REFUSED}: {why}; {ours}"))
-    };
+    let _ = sock.set_read_timeout(Some(TLS_HANDSHAKE_WAIT));
+    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
     let mut check = [0u8; 1];
     loop {
-        match tls.reader().read(&mut check) {
-            Ok(1) if check[0] == proto_core::connect::TLS_CHECK_BYTE => break,
-            Ok(1) => return Err(refused(&format!("the server sent {} instead of 1", check[0]))),
-            Ok(_) => return Err(refused("the server ended the TLS session instead of accepting us")),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(refused("the server closed the connection instead of accepting us"))
+        let read = match tls.reader().read(&mut check) {
+            Ok(1) => CheckByteRead::Byte(check[0]),
+            Ok(_) => CheckByteRead::SessionEnded,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let handshaking = tls.is_handshaking();
+                match tls.complete_io(&mut sock) {
+                    Ok((0, 0)) if handshaking => return Err(tls_err(TlsCheckError::ClosedInHandshake)),
+                    Ok((0, 0)) => CheckByteRead::ConnectionClosed,
+                    Ok(_) => continue,
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        return Err(tls_err(TlsCheckError::Timeout { handshaking }));
+                    }
+                    Err(e) => return Err(Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))),
+                }
             }
-            Err(e) => return Err(refused(&e.to_string())),
-        }
-        let handshaking = tls.is_handshaking();
-        match tls.complete_io(&mut sock) {
-            Ok((0, 0)) if handshaking => {
-                return Err(Error::Tls("the server closed the connection during the TLS handshake".into()))
-            }
-            Ok((0, 0)) => return Err(refused("the server closed the connection instead of accepting us")),
-            Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                let stage = if handshaking { "to the TLS handshake" } else { "accepting us (the check byte)" };
-                return Err(Error::Tls(format!("no answer from the server {stage} within {WAIT:?}")));
-            }
-            Err(e) => {
-                // A server certificate we could not trust names the CA file it was checked
-                // against (a name mismatch already says what it is).
-                let bad_cert = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
-                    use rustls::CertificateError as C;
-                    matches!(r, rustls::Error::InvalidCertificate(c)
-                        if !matches!(c, C::NotValidForName | C::NotValidForNameContext { .. }))
-                });
-                return Err(Error::Tls(if bad_cert && !target.params.no_verify {
-                    format!("{e} (the server's certificate was checked against CA certificate '{}')", pki.ca_cert)
-                } else {
-                    e.to_string()
-                }));
-            }
-        }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
+            Err(e) => CheckByteRead::Failed(e.to_string()),
+        };
+        check_tls_byte(read, presented).map_err(tls_err)?;
+        break;
     }
     let _ = sock.set_read_timeout(None);
     Ok(tls)

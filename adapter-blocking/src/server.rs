@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,7 @@ use bytes::Bytes;
 use polling::{Event, Events, Poller};
 pub use proto_core::server::CommandSink;
 use proto_core::server::ServerCommand;
-use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
+use proto_core::{ConnectionError, ServerConfig, ServerConnection, ServerEvent};
 
 use crate::poll::Registered;
 pub use crate::transport::ServerTls;
@@ -33,48 +33,8 @@ pub const PAUSE_READING_BACKLOG: usize = 1 << 20;
 /// How long a closing connection may take to flush what it queued.
 const LINGER: Duration = Duration::from_secs(5);
 
-/// How a client reached the daemon (shared by both runtimes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeerTransport {
-    /// A unix socket.
-    Unix,
-    /// Plain TCP.
-    Tcp,
-    /// TLS over TCP (the client's certificate was verified unless the config says not to).
-    Tls,
-}
-
-/// Who connected (shared by both runtimes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// The transport.
-    pub transport: PeerTransport,
-    /// Whether the listener is a read-only socket (libvirt's `libvirt-sock-ro`).
-    pub read_only_socket: bool,
-    /// The peer's address (TCP and TLS).
-    pub addr: Option<SocketAddr>,
-    /// The peer's uid (unix sockets, from `SO_PEERCRED`), where the runtime reads it (smol's).
-    pub uid: Option<u32>,
-}
-
-/// The daemon's dispatch; every call must be answered through the [`Link`].
-pub trait Handler: Send + Sync + 'static {
-    /// Per-connection state.
-    type Conn: Send + 'static;
-    /// A client connected (after the TLS handshake).
-    fn connected(&self, peer: &PeerInfo, link: Link) -> Self::Conn;
-    /// A call to dispatch.
-    fn call(&self, conn: &mut Self::Conn, link: &Link, id: CallId, header: Header, fds: u32, args: Bytes);
-    /// `StreamData`, `StreamHole`, `StreamFinish` or `StreamAbort` from the client.
-    fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
-    /// The connection is gone.
-    fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
-    /// A TLS client was refused after the handshake ([`ServerTls::check_client`], e.g. its DN
-    /// is not on `tls_allowed_dn_list`); it was never [`Handler::connected`]. For the log.
-    fn refused(&self, peer: &PeerInfo, reason: &str) {
-        let _ = (peer, reason);
-    }
-}
+/// Who connected and the daemon's dispatch: one definition for both runtimes (proto-core's).
+pub use proto_core::handler::{Handler, PeerInfo, PeerTransport};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -252,7 +212,7 @@ impl AsRawFd for Sock {
     }
 }
 
-struct Conn<H: Handler> {
+struct Conn<H: Handler<Link>> {
     sock: Registered<Sock>,
     core: ServerConnection,
     tls: Option<(rustls::ServerConnection, ServerTls)>,
@@ -271,7 +231,7 @@ struct Conn<H: Handler> {
 }
 
 /// A running loop's control; see [`Server::run`].
-pub struct Server<H: Handler> {
+pub struct Server<H: Handler<Link>> {
     poller: Arc<Poller>,
     listeners: Vec<Registered<ListenSocket>>,
     options: Vec<(ServerConfig, Option<ServerTls>, bool)>,
@@ -284,13 +244,13 @@ pub struct Server<H: Handler> {
     accepting: bool,
 }
 
-impl<H: Handler> std::fmt::Debug for Server<H> {
+impl<H: Handler<Link>> std::fmt::Debug for Server<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server").field("clients", &self.conns.len()).finish_non_exhaustive()
     }
 }
 
-impl<H: Handler> Server<H> {
+impl<H: Handler<Link>> Server<H> {
     /// A loop over `listeners` (made non-blocking here) with libvirtd's `max_clients`.
     ///
     /// # Errors
@@ -488,6 +448,10 @@ impl<H: Handler> Server<H> {
                 let _ = c.core.apply(now, op);
             }
             moved |= c.read(now);
+            if c.core.poll_timeout().is_some_and(|t| t <= now) {
+                // Due now: calls held back by `max_client_requests` that answers made room for.
+                c.core.handle_timeout(now);
+            }
             if let Some(why) = c.refused.take() {
                 handler.refused(&c.peer, &why);
             }
@@ -552,7 +516,7 @@ impl<H: Handler> Server<H> {
     }
 }
 
-impl<H: Handler> Conn<H> {
+impl<H: Handler<Link>> Conn<H> {
     /// Whether to read from the socket: the core wants input (or the TLS handshake does), and
     /// less than [`PAUSE_READING_BACKLOG`] waits to be sent.
     fn reading(&self) -> bool {
@@ -606,15 +570,17 @@ impl<H: Handler> Conn<H> {
             }
         }
         if !self.accepted && !tls.is_handshaking() {
-            if let Err(why) = checks.check_client(tls) {
-                // As libvirtd: the handshake's last flight goes out, then the connection is
-                // closed with no check byte; the client reports the refusal.
-                self.refused = Some(why);
-                self.core.handle_eof(now);
-                return;
+            match proto_core::connect::tls_check_reply(checks.check_client(tls)) {
+                // libvirt's check byte: the client (and its certificate) is accepted.
+                Ok(byte) => drop(tls.writer().write_all(&byte)),
+                Err(why) => {
+                    // As libvirtd: the handshake's last flight goes out, then the connection is
+                    // closed with no check byte; the client reports the refusal.
+                    self.refused = Some(why);
+                    self.core.handle_eof(now);
+                    return;
+                }
             }
-            // libvirt's check byte: the client (and its certificate) is accepted.
-            let _ = tls.writer().write_all(&[proto_core::connect::TLS_CHECK_BYTE]);
             self.accepted = true;
         }
         let mut plain = Vec::new();

@@ -7,7 +7,7 @@
 //! - [`server`]: the daemon's runtime: accept loop, one driver task per connection, a
 //!   [`server::Handler`] that answers calls through a [`server::Link`].
 //!
-//! Errors, options, events and stream items are adapter-blocking's types, so both adapters
+//! Errors, options, events and stream items are adapter-io's types, so both adapters
 //! read the same.
 //!
 //! ```no_run
@@ -32,10 +32,10 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use adapter_blocking::transport::{self, Channel, ChildGuard};
-pub use adapter_blocking::{ConnectOptions, Error, Event, StreamItem};
+use adapter_io::transport::{self, Channel, ChildGuard};
+pub use adapter_io::{ConnectOptions, Error, Event, StreamItem};
 use bytes::Bytes;
 use futures_rustls::{pki_types::ServerName, TlsConnector};
 use proto_core::client::CallSpec;
@@ -128,7 +128,7 @@ impl Client {
     /// As [`Client::connect`].
     pub async fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
         let t = target.clone();
-        // The socket path probe, the TCP connect and the ssh/ext command are adapter-blocking's.
+        // The socket path probe, the TCP connect and the ssh/ext command are adapter-io's.
         let channel = smol::unblock(move || transport::open(&t)).await?;
         let stderr = channel.command_stderr();
         let io_err = |source| Error::Io { what: "cannot register the socket".into(), source };
@@ -326,24 +326,37 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
-/// TLS, then libvirt's check byte: the server sends 1 once it has accepted our certificate.
+/// TLS, then libvirt's check byte (the verdict and its texts are `proto_core::connect`'s).
 async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<impl Io, Error> {
-    const REFUSED: &str = proto_core::connect::TLS_REFUSED;
-    let config = transport::tls_client_config_for(target)?;
+    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
+    let pki = transport::tls_client_pki(target)?;
+    let presented = pki.presented();
     let name = ServerName::try_from(target.host.clone())
         .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
+    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
+    let handshaking = std::sync::atomic::AtomicBool::new(true);
     let handshake = async {
-        let mut tls = TlsConnector::from(config).connect(name, tcp).await.map_err(|e| Error::Tls(e.to_string()))?;
+        let mut tls = TlsConnector::from(pki.config.clone()).connect(name, tcp).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                tls_err(TlsCheckError::ClosedInHandshake)
+            } else {
+                Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))
+            }
+        })?;
+        handshaking.store(false, Ordering::Relaxed);
         let mut check = [0u8; 1];
-        match tls.read(&mut check).await {
-            Ok(1) if check[0] == proto_core::connect::TLS_CHECK_BYTE => Ok(tls),
-            Ok(_) => Err(Error::Tls(REFUSED.into())),
-            Err(e) => Err(Error::Tls(format!("{REFUSED}: {e}"))),
-        }
+        let read = match tls.read(&mut check).await {
+            Ok(1) => CheckByteRead::Byte(check[0]),
+            Ok(_) => CheckByteRead::SessionEnded,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
+            Err(e) => CheckByteRead::Failed(e.to_string()),
+        };
+        check_tls_byte(read, presented).map_err(tls_err)?;
+        Ok(tls)
     };
     let timeout = async {
-        Timer::after(Duration::from_secs(30)).await;
-        Err(Error::Tls("the TLS handshake timed out".into()))
+        Timer::after(TLS_HANDSHAKE_WAIT).await;
+        Err(tls_err(TlsCheckError::Timeout { handshaking: handshaking.load(Ordering::Relaxed) }))
     };
     smol::future::or(handshake, timeout).await
 }

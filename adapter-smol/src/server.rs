@@ -13,8 +13,8 @@
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # use adapter_smol::server::{serve, Handler, ServeOptions, ServerGroup};
-//! # fn run<H: Handler>(handler: Arc<H>) -> std::io::Result<()> {
+//! # use adapter_smol::server::{serve, Handler, Link, ServeOptions, ServerGroup};
+//! # fn run<H: Handler<Link>>(handler: Arc<H>) -> std::io::Result<()> {
 //! use smol::Async;
 //! let group = ServerGroup::default(); // one per server: max_clients and shutdown span its listeners
 //! let tcp = Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 16509))?;
@@ -38,11 +38,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_rustls::TlsAcceptor;
 pub use proto_core::server::CommandSink;
 use proto_core::server::ServerCommand;
-use proto_core::{CallId, ConnectionError, Header, ServerConfig, ServerConnection, ServerEvent};
+use proto_core::{ConnectionError, ServerConfig, ServerConnection, ServerEvent};
 use smol::channel::{self, Receiver, Sender};
 use smol::io::AsyncWriteExt;
 use smol::stream::StreamExt;
@@ -53,28 +52,13 @@ use crate::pump::{Io, Pump, BUDGET};
 /// Unsent bytes after which a connection is dropped as not reading.
 pub const MAX_TRANSMIT_BACKLOG: usize = 64 << 20;
 
-pub use adapter_blocking::server::{PeerInfo, PeerTransport, ServerTls};
+pub use adapter_io::transport::ServerTls;
+pub use proto_core::handler::{PeerInfo, PeerTransport};
 
-/// The daemon's dispatch. Every call must be answered through the [`Link`], at once or later
-/// from another task; stream events arrive in order. The methods run on the connection's driver
-/// task: they must not block (offload slow work, e.g. with `smol::unblock`, and answer later).
-pub trait Handler: Send + Sync + 'static {
-    /// Per-connection state.
-    type Conn: Send + 'static;
-    /// A client connected (after the TLS handshake).
-    fn connected(&self, peer: &PeerInfo, link: Link) -> Self::Conn;
-    /// A call to dispatch: answer it with [`Link::reply`] or [`Link::reply_error`].
-    fn call(&self, conn: &mut Self::Conn, link: &Link, id: CallId, header: Header, fds: u32, args: Bytes);
-    /// `StreamData`, `StreamHole`, `StreamFinish` or `StreamAbort` from the client.
-    fn stream(&self, conn: &mut Self::Conn, link: &Link, event: ServerEvent);
-    /// The connection is gone.
-    fn disconnected(&self, conn: Self::Conn, reason: &ConnectionError);
-    /// A TLS client was refused after the handshake ([`ServerTls::check_client`], e.g. its DN
-    /// is not on `tls_allowed_dn_list`); it was never [`Handler::connected`]. For the log.
-    fn refused(&self, peer: &PeerInfo, reason: &str) {
-        let _ = (peer, reason);
-    }
-}
+/// The daemon's dispatch (one definition for both runtimes, proto-core's): here its methods
+/// run on the connection's driver task, so they must not block (offload slow work, e.g. with
+/// `smol::unblock`, and answer later).
+pub use proto_core::handler::Handler;
 
 type Op = Box<dyn FnOnce(&mut Pump<ServerConnection>) + Send>;
 
@@ -243,7 +227,7 @@ impl Listener for Async<TcpListener> {
 }
 
 /// Serves `listener` until [`ServerGroup::shutdown`], then waits for its connections to end.
-pub async fn serve<L: Listener, H: Handler>(listener: L, options: ServeOptions, handler: Arc<H>) {
+pub async fn serve<L: Listener, H: Handler<Link>>(listener: L, options: ServeOptions, handler: Arc<H>) {
     let group = options.group.clone();
     let mut tasks: Vec<Task<()>> = Vec::new();
     // Accept first, then take a client slot: an idle listener holds none, so `max_clients`
@@ -269,7 +253,7 @@ pub async fn serve<L: Listener, H: Handler>(listener: L, options: ServeOptions, 
     }
 }
 
-async fn connection<H: Handler>(
+async fn connection<H: Handler<Link>>(
     io: Box<dyn Io>,
     mut peer: PeerInfo,
     options: ServeOptions,
@@ -282,13 +266,15 @@ async fn connection<H: Handler>(
             peer.transport = PeerTransport::Tls;
             let handshake = async {
                 let mut tls = TlsAcceptor::from(checks.config().clone()).accept(io).await.ok()?;
-                if let Err(why) = checks.check_client(tls.get_ref().1) {
-                    // As libvirtd: closed with no check byte; the client reports the refusal.
-                    handler.refused(&peer, &why);
-                    return None;
+                match proto_core::connect::tls_check_reply(checks.check_client(tls.get_ref().1)) {
+                    // libvirt's check byte: the client (its certificate, its DN) was accepted.
+                    Ok(byte) => tls.write_all(&byte).await.ok()?,
+                    Err(why) => {
+                        // As libvirtd: closed with no check byte; the client reports the refusal.
+                        handler.refused(&peer, &why);
+                        return None;
+                    }
                 }
-                // libvirt's check byte: the client (its certificate, its DN) was accepted.
-                tls.write_all(&[proto_core::connect::TLS_CHECK_BYTE]).await.ok()?;
                 tls.flush().await.ok()?;
                 Some(tls)
             };
@@ -326,7 +312,7 @@ async fn connection<H: Handler>(
     }
 }
 
-struct Driver<H: Handler> {
+struct Driver<H: Handler<Link>> {
     pump: Pump<ServerConnection>,
     ops: Pin<Box<Receiver<Op>>>,
     link: Link,
@@ -337,7 +323,7 @@ struct Driver<H: Handler> {
     reason: Option<ConnectionError>,
 }
 
-impl<H: Handler> Driver<H> {
+impl<H: Handler<Link>> Driver<H> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..BUDGET {
             let mut moved = false;

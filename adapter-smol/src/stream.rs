@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use adapter_io::StreamCursor;
 use bytes::Bytes;
 use proto_core::{CallError, ConnectionError, StreamHole};
 use smol::channel::{self, Receiver};
@@ -58,14 +59,13 @@ pub struct Stream {
     rx: Pin<Box<Receiver<StreamItem>>>,
     /// The driver's answer to the last send: an error, or closed once it may continue.
     ack: Option<Pin<Box<Receiver<io::Error>>>>,
-    pending: Bytes,
-    hole_left: u64,
+    cursor: StreamCursor,
     done: bool,
 }
 
 impl Stream {
     pub(crate) fn new(client: Client, serial: u32, rx: Receiver<StreamItem>) -> Self {
-        Self { client, serial, rx: Box::pin(rx), ack: None, pending: Bytes::new(), hole_left: 0, done: false }
+        Self { client, serial, rx: Box::pin(rx), ack: None, cursor: StreamCursor::default(), done: false }
     }
 
     /// The serial of the call that opened the stream.
@@ -170,22 +170,12 @@ impl AsyncRead for Stream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
-            if this.hole_left > 0 {
-                let n = usize::try_from(this.hole_left).unwrap_or(usize::MAX).min(buf.len());
-                buf[..n].fill(0);
-                this.hole_left -= n as u64;
+            if let Some(n) = this.cursor.read(buf) {
                 return Poll::Ready(Ok(n));
             }
-            if !this.pending.is_empty() {
-                let n = this.pending.len().min(buf.len());
-                buf[..n].copy_from_slice(&this.pending.split_to(n));
-                return Poll::Ready(Ok(n));
-            }
-            match ready!(this.poll_recv(cx)) {
-                Some(StreamItem::Data(d)) => this.pending = d,
-                Some(StreamItem::Hole(h)) => this.hole_left = u64::try_from(h.length).unwrap_or(0),
-                Some(StreamItem::Eof | StreamItem::Finished) | None => return Poll::Ready(Ok(0)),
-                Some(StreamItem::Error(e)) => return Poll::Ready(Err(io::Error::other(e.to_string()))),
+            let item = ready!(this.poll_recv(cx));
+            if !this.cursor.take(item)? {
+                return Poll::Ready(Ok(0));
             }
         }
     }

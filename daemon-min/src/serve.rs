@@ -247,7 +247,7 @@ impl DaemonHandler {
     }
 }
 
-impl adapter_smol::server::Handler for DaemonHandler {
+impl proto_core::handler::Handler<adapter_smol::server::Link> for DaemonHandler {
     type Conn = Conn;
 
     fn connected(&self, peer: &adapter_smol::server::PeerInfo, link: adapter_smol::server::Link) -> Conn {
@@ -275,7 +275,7 @@ impl adapter_smol::server::Handler for DaemonHandler {
     }
 }
 
-impl adapter_blocking::server::Handler for DaemonHandler {
+impl proto_core::handler::Handler<adapter_blocking::server::Link> for DaemonHandler {
     type Conn = Conn;
 
     fn connected(&self, peer: &adapter_blocking::server::PeerInfo, link: adapter_blocking::server::Link) -> Conn {

@@ -7,13 +7,16 @@
 //! An adapter owns the socket and the clock and runs, after every change:
 //!
 //! 1. feed what it read: [`ClientConnection::handle_input`] (or [`ClientConnection::handle_eof`]);
-//!    when a timer fires, [`ClientConnection::handle_timeout`] with the *current* time;
+//!    when [`ClientConnection::poll_timeout`] has passed, [`ClientConnection::handle_timeout`]
+//!    with the *current* time (keepalive, call deadlines);
 //! 2. write everything [`ClientConnection::poll_transmit`] returns, in order;
 //! 3. take every [`ClientEvent`] from [`ClientConnection::poll_event`];
 //! 4. arm one timer at [`ClientConnection::poll_timeout`], then wait for the socket or the timer.
 //!
+//! Processing happens only in the `handle_*` calls, with the time passed in; the `poll_*` calls
+//! only drain (taking an event never queues bytes), so the order above leaves nothing unsent.
 //! Time passed in must never go backwards. Calls ([`ClientConnection::call`]) may be made at
-//! any point; they only queue bytes.
+//! any point; they only queue bytes (and take their `now` for the call's deadline).
 //!
 //! ```
 //! use std::time::Instant;

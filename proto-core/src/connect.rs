@@ -49,6 +49,96 @@ pub const REMOTE_AUTH_TYPE_LIST_MAX: u32 = 20;
 pub const TLS_CHECK_BYTE: u8 = 1;
 /// libvirt's client error when the check byte is missing or wrong.
 pub const TLS_REFUSED: &str = "server verification (of our certificate or IP address) failed";
+/// How long a client waits for the TLS handshake and then for the check byte.
+pub const TLS_HANDSHAKE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a TLS client found where the check byte belongs, after the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckByteRead {
+    /// One byte.
+    Byte(u8),
+    /// The server ended the TLS session (close_notify).
+    SessionEnded,
+    /// The connection ended without a TLS close.
+    ConnectionClosed,
+    /// Reading failed otherwise.
+    Failed(String),
+}
+
+/// The client certificate a TLS client presented, for the refusal's text (what we sent is the
+/// likeliest reason a server refuses us).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// The client certificate at this path.
+    Certificate(String),
+    /// None: the certificate and key files (paths) are not both there.
+    Nothing {
+        /// The certificate's path.
+        cert: String,
+        /// The key's path.
+        key: String,
+    },
+}
+
+impl std::fmt::Display for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Certificate(cert) => write!(f, "we sent the client certificate '{cert}'"),
+            Self::Nothing { cert, key } => {
+                write!(f, "we sent no client certificate ('{cert}' and '{key}' are not both there)")
+            }
+        }
+    }
+}
+
+/// Why a TLS client could not start the RPC: the texts both adapters report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsCheckError {
+    /// The server did not send the check byte 1: it refused us.
+    #[error("{TLS_REFUSED}: {why}; {presented}")]
+    Refused {
+        /// What came instead.
+        why: String,
+        /// What we presented.
+        presented: Presented,
+    },
+    /// The connection ended during the handshake.
+    #[error("the server closed the connection during the TLS handshake")]
+    ClosedInHandshake,
+    /// No answer in time.
+    #[error("no answer from the server {} within {:?}", if *handshaking { "to the TLS handshake" } else { "accepting us (the check byte)" }, TLS_HANDSHAKE_WAIT)]
+    Timeout {
+        /// Whether the handshake was still running.
+        handshaking: bool,
+    },
+}
+
+/// The client's verdict on what it read where libvirt's check byte belongs
+/// (`virNetClientTLSHandshake`'s confirmation read): `Ok` only for [`TLS_CHECK_BYTE`].
+///
+/// # Errors
+/// [`TlsCheckError::Refused`], saying what came instead and what we presented.
+pub fn check_tls_byte(read: CheckByteRead, presented: Presented) -> Result<(), TlsCheckError> {
+    let why = match read {
+        CheckByteRead::Byte(TLS_CHECK_BYTE) => return Ok(()),
+        CheckByteRead::Byte(b) => format!("the server sent {b} instead of {TLS_CHECK_BYTE}"),
+        CheckByteRead::SessionEnded => "the server ended the TLS session instead of accepting us".into(),
+        CheckByteRead::ConnectionClosed => "the server closed the connection instead of accepting us".into(),
+        CheckByteRead::Failed(e) => e,
+    };
+    Err(TlsCheckError::Refused { why, presented })
+}
+
+/// The server's side: after the handshake and the daemon's checks of the client (`verdict`),
+/// the byte to send, or why the connection is closed without it (as libvirtd does; the client
+/// then reports [`TlsCheckError::Refused`]).
+///
+/// # Errors
+/// The daemon's reason, when it refused the client.
+pub fn tls_check_reply(verdict: Result<(), String>) -> Result<[u8; 1], String> {
+    verdict.map(|()| [TLS_CHECK_BYTE])
+}
 
 /// Why opening failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,6 +309,29 @@ impl ConnectSequence {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tls_check_byte_texts() {
+        use super::{check_tls_byte, CheckByteRead as R, Presented, TlsCheckError};
+        let p = || Presented::Certificate("/pki/clientcert.pem".into());
+        assert_eq!(check_tls_byte(R::Byte(1), p()), Ok(()));
+        assert_eq!(
+            check_tls_byte(R::Byte(0), p()).unwrap_err().to_string(),
+            "server verification (of our certificate or IP address) failed: the server sent 0 instead of 1; we \
+             sent the client certificate '/pki/clientcert.pem'"
+        );
+        let none = Presented::Nothing { cert: "c.pem".into(), key: "k.pem".into() };
+        assert!(check_tls_byte(R::ConnectionClosed, none).unwrap_err().to_string().ends_with(
+            "the server closed the connection instead of accepting us; we sent no client certificate ('c.pem' and \
+             'k.pem' are not both there)"
+        ));
+        assert_eq!(
+            TlsCheckError::Timeout { handshaking: false }.to_string(),
+            "no answer from the server accepting us (the check byte) within 30s"
+        );
+        assert_eq!(super::tls_check_reply(Ok(())), Ok([1]));
+        assert_eq!(super::tls_check_reply(Err("DN".into())), Err("DN".into()));
+    }
+
     use super::*;
     use crate::error::{ErrorCode, ErrorDomain, RemoteError};
 

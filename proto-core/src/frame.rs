@@ -365,6 +365,21 @@ impl FrameDecoder {
         !self.buf.is_empty()
     }
 
+    /// Whether [`FrameDecoder::next_message`] would return something without more bytes: a
+    /// whole message is held, or a length word that it would refuse.
+    #[must_use]
+    pub fn has_message(&self) -> bool {
+        let len = match self.want {
+            Some(len) => len,
+            None if self.buf.len() < VIR_NET_MESSAGE_LEN_MAX => return false,
+            None => match check_length_word(u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])) {
+                Ok(len) => len,
+                Err(_) => return true,
+            },
+        };
+        self.buf.len() >= len
+    }
+
     /// Takes the next whole message (header and body, no length word), or `None` when more bytes
     /// are needed.
     ///

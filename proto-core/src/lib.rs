@@ -19,6 +19,7 @@ pub mod connect;
 pub mod error;
 pub mod events;
 pub mod frame;
+pub mod handler;
 mod keepalive;
 pub mod program;
 pub mod programs;

@@ -2,11 +2,31 @@
 //! (`src/rpc/virnetserverclient.c`, `src/rpc/virnetserverprogram.c`, `src/rpc/virkeepalive.c`,
 //! `src/remote/remote_daemon_stream.c`; `protocol-facts.md` §2, §4, §5, §11).
 //!
-//! The drive loop is the client's (see [`crate::client`]): feed input, drain
-//! [`ServerConnection::poll_transmit`], drain [`ServerConnection::poll_event`], arm
-//! [`ServerConnection::poll_timeout`]. In addition, an adapter reads from the socket only while
-//! [`ServerConnection::wants_read`] says so: that is how libvirt's `max_client_requests` bound
-//! works (the daemon stops reading instead of dropping anything).
+//! # The drive loop
+//!
+//! The core never reads a clock and stores no "now": every piece of processing happens in a
+//! `handle_*` call with the time the adapter passes in; commands (`reply`, `open_stream`,
+//! `send_event`, …) only queue bytes and free slots, and the `poll_*` calls only drain. An
+//! adapter owns the socket and the clock and runs, after every change:
+//!
+//! 1. apply what the daemon decided: [`ServerConnection::reply`] and the other commands (or
+//!    [`ServerConnection::apply`] for queued [`ServerCommand`]s);
+//! 2. feed what it read, reading only while [`ServerConnection::wants_read`] says so (that is
+//!    how libvirt's `max_client_requests` bound works: the daemon stops reading instead of
+//!    dropping anything): [`ServerConnection::handle_input`], or
+//!    [`ServerConnection::handle_eof`];
+//! 3. when [`ServerConnection::poll_timeout`] has passed, [`ServerConnection::handle_timeout`]
+//!    with the *current* time. Besides keepalive, this is where messages held back by the bound
+//!    are processed once answers made room: `poll_timeout` then returns an instant that has
+//!    already passed;
+//! 4. write everything [`ServerConnection::poll_transmit`] returns, in order;
+//! 5. take every [`ServerEvent`] from [`ServerConnection::poll_event`] and hand calls to the
+//!    daemon (whose answers are step 1 of the next round);
+//! 6. arm one timer at [`ServerConnection::poll_timeout`], then wait for the socket, the timer
+//!    or an answer.
+//!
+//! Draining events never queues bytes, so the output of step 4 is complete until the next
+//! command or `handle_*` call. Time passed in must never go backwards.
 //!
 //! What the core decides, as libvirtd 9.0 does:
 //! - keepalive PINGs are answered at once and never reach the daemon; keepalive starts when the
@@ -234,7 +254,11 @@ pub struct ServerConnection {
     queued_stream_packets: usize,
     keepalive: Keepalive,
     closed: Option<ConnectionError>,
-    last_input: Option<Instant>,
+    /// When the bytes still buffered in the decoder arrived: the deadline (always already
+    /// passed) at which whole messages held back by `max_client_requests` become due once a slot
+    /// is free. Never used as the current time: they are processed by the next `handle_*` call
+    /// with that call's `now`.
+    backlog_since: Option<Instant>,
     /// [`ServerConnection::drain`] was called: no new calls, close once none is in flight.
     draining: bool,
 }
@@ -254,7 +278,7 @@ impl ServerConnection {
             queued_stream_packets: 0,
             keepalive: Keepalive::default(),
             closed: None,
-            last_input: None,
+            backlog_since: None,
             draining: false,
         }
     }
@@ -269,16 +293,23 @@ impl ServerConnection {
         if self.closed.is_some() || data.is_empty() {
             return;
         }
-        self.last_input = Some(now);
         self.keepalive.on_input(now);
         self.decoder.push(data);
         self.process(now);
+        if self.decoder.buffered() > 0 {
+            self.backlog_since.get_or_insert(now);
+        }
     }
 
-    /// Tells the connection that time passed; fires keepalive. Calling it early does nothing.
+    /// Tells the connection that time passed: processes messages held back by
+    /// `max_client_requests` once answers freed slots (with this `now`), and fires keepalive.
+    /// Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed.is_some() {
             return;
+        }
+        if self.backlog_due() {
+            self.process(now);
         }
         match self.keepalive.on_timeout(now) {
             KeepaliveAction::Nothing => {}
@@ -469,21 +500,26 @@ impl ServerConnection {
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         let ev = self.events.pop_front()?;
         if is_stream_packet(&ev) {
+            // Frees a slot; held-back messages become due (see `poll_timeout`), they are not
+            // processed here.
             self.queued_stream_packets -= 1;
-            if let Some(now) = self.last_input {
-                self.process(now);
-            }
         }
         Some(ev)
     }
 
-    /// When [`ServerConnection::handle_timeout`] must be called next.
+    /// When [`ServerConnection::handle_timeout`] must be called next: the keepalive timer, or
+    /// (already passed) the arrival of whole messages that `max_client_requests` held back and
+    /// that answers have since made room for.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed.is_some() {
-            None
-        } else {
-            self.keepalive.poll_timeout()
+            return None;
+        }
+        let keepalive = self.keepalive.poll_timeout();
+        let backlog = self.backlog_since.filter(|_| self.backlog_due());
+        match (keepalive, backlog) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -491,10 +527,15 @@ impl ServerConnection {
     // Getters
 
     /// Whether the adapter should read more from the socket: false while
-    /// `max_client_requests` calls and stream packets are outstanding, and once closed.
+    /// `max_client_requests` calls and stream packets are outstanding, while a whole message
+    /// already read waits to be processed (by the next `handle_*` call, see `poll_timeout`), and
+    /// once closed. So what the core holds unprocessed stays bounded by one read.
     #[must_use]
     pub fn wants_read(&self) -> bool {
-        self.closed.is_none() && !self.draining && self.slots_used() < self.config.max_client_requests
+        self.closed.is_none()
+            && !self.draining
+            && self.slots_used() < self.config.max_client_requests
+            && !self.decoder.has_message()
     }
 
     /// Whether bytes are waiting in [`ServerConnection::poll_transmit`].
@@ -547,11 +588,18 @@ impl ServerConnection {
         self.calls.remove(&id.0).ok_or(ReplyError::UnknownCall(id))
     }
 
+    /// An answer frees a slot: held-back messages become due (see `poll_timeout`); they are
+    /// processed by the next `handle_*` call, with its time.
     fn after_answer(&mut self) {
         self.close_if_drained();
-        if let Some(now) = self.last_input {
-            self.process(now);
-        }
+    }
+
+    /// Whether a whole message waits in the decoder and a slot is free for it.
+    fn backlog_due(&self) -> bool {
+        self.closed.is_none()
+            && !self.draining
+            && self.slots_used() < self.config.max_client_requests
+            && self.decoder.has_message()
     }
 
     fn push_error(&mut self, header: Header, error: &RemoteError) {
@@ -583,9 +631,12 @@ impl ServerConnection {
                         self.fail(ConnectionError::Protocol(e));
                     }
                 }
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(e) => self.fail(ConnectionError::Protocol(e.into())),
             }
+        }
+        if self.decoder.buffered() == 0 {
+            self.backlog_since = None;
         }
     }
 

@@ -51,8 +51,20 @@ impl Pair {
         }
     }
 
+    /// The server's events, after firing its due timer as the drive loop does (messages
+    /// `max_client_requests` held back are processed there, with the current time).
     fn server_events(&mut self) -> Vec<ServerEvent> {
-        std::iter::from_fn(|| self.server.poll_event()).collect()
+        let mut events = Vec::new();
+        loop {
+            if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.server.handle_timeout(self.now);
+            }
+            let before = events.len();
+            events.extend(std::iter::from_fn(|| self.server.poll_event()));
+            if events.len() == before {
+                return events;
+            }
+        }
     }
 
     fn client_events(&mut self) -> Vec<ClientEvent> {
@@ -164,8 +176,9 @@ fn max_client_requests_stops_reading_and_loses_nothing() {
         let (id, h, _) = calls.remove(0);
         p.server.reply(id, &h.serial).unwrap();
         answered += 1;
-        assert!(p.server.wants_read() || p.server.calls_in_flight() == 5);
+        // Held-back calls are processed at the drive loop's timer step (`calls` runs it).
         calls.extend(p.calls());
+        assert!(p.server.wants_read() || p.server.calls_in_flight() == 5);
         assert!(p.server.calls_in_flight() <= 5);
     }
     assert_eq!(answered, 12);
@@ -459,4 +472,65 @@ fn drain_answers_what_was_taken_in_then_closes() {
     let mut idle = ServerConnection::new(ServerConfig::default(), Instant::now());
     idle.drain(Instant::now());
     assert!(idle.is_closed());
+}
+
+/// The server core is time-pure: messages held back by `max_client_requests` are processed by
+/// the next `handle_*` call with that call's time, not with the time their bytes arrived (with a
+/// stale clock the keepalive that the held-back SUPPORTS_FEATURE starts would be 20 s late and
+/// fire at once).
+#[test]
+fn held_back_messages_are_processed_with_the_current_time() {
+    let mut p = Pair::new(ClientConfig::default(), ServerConfig::default().with_max_client_requests(1));
+    p.client.call(p.now, CallSpec::remote(59), &()).unwrap();
+    // REMOTE_PROC_CONNECT_SUPPORTS_FEATURE(VIR_DRV_FEATURE_PROGRAM_KEEPALIVE), held back.
+    p.client.call(p.now, CallSpec::remote(60), &10i32).unwrap();
+    p.pump();
+    let calls = p.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(p.server.poll_timeout(), None, "nothing is due while the slot is taken");
+    p.now = p.t0 + Duration::from_secs(20);
+    p.server.reply(calls[0].0, &()).unwrap();
+    assert!(!p.server.keepalive_active(), "an answer does not process input (it has no clock)");
+    assert!(!p.server.wants_read(), "nothing more is read while a whole message waits");
+    let due = p.server.poll_timeout().expect("the held-back call is due");
+    assert!(due <= p.now, "due at once");
+    let calls = p.calls();
+    assert_eq!(calls[0].1.proc_, 60);
+    assert!(p.server.keepalive_active());
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(p.now + Duration::from_secs(5)),
+        "keepalive runs from when the call was processed, not from when its bytes arrived"
+    );
+}
+
+/// `poll_event` only drains: taking a stream packet frees a slot but does not process the
+/// message behind it, so draining events never queues bytes after `poll_transmit` was drained
+/// (here the PONG to a PING held behind the packet).
+#[test]
+fn poll_event_never_queues_bytes() {
+    let mut p = Pair::new(ClientConfig::default(), ServerConfig::default().with_max_client_requests(1));
+    let s = p.client.call(p.now, CallSpec::remote(208).with_stream(StreamDirection::Write), &()).unwrap();
+    p.pump();
+    let (id, _, _) = p.calls().remove(0);
+    p.server.open_stream(id).unwrap();
+    p.server.reply(id, &()).unwrap();
+    p.pump();
+    let _ = p.client_events();
+    p.client.stream(s).unwrap().send(Bytes::from_static(b"data")).unwrap();
+    let ping = [0, 0, 0, 0x1c, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut input: Vec<u8> = std::iter::from_fn(|| p.client.poll_transmit()).flat_map(|b| b.to_vec()).collect();
+    input.extend_from_slice(&ping);
+    p.server.handle_input(p.now, &input);
+    assert!(p.server.poll_transmit().is_none(), "the PING waits behind the stream packet");
+    assert_eq!(p.server.poll_event(), Some(ServerEvent::StreamData { serial: s, data: Bytes::from_static(b"data") }));
+    assert!(p.server.poll_event().is_none());
+    assert!(!p.server.wants_write(), "draining events queued no bytes");
+    let due = p.server.poll_timeout().expect("the PING is due");
+    p.now += Duration::from_millis(1);
+    assert!(due < p.now);
+    p.server.handle_timeout(p.now);
+    let pong = p.server.poll_transmit().expect("PONG");
+    assert_eq!(&pong[12..16], &[0, 0, 0, 2], "keepalive PONG");
+    assert_eq!(p.server.poll_timeout(), None, "nothing left to do");
 }

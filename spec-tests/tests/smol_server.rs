@@ -72,7 +72,7 @@ impl TestHandler {
     }
 }
 
-impl Handler for TestHandler {
+impl Handler<Link> for TestHandler {
     type Conn = Conn;
 
     fn connected(&self, peer: &PeerInfo, _link: Link) -> Conn {

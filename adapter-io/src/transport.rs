@@ -347,6 +347,35 @@ pub struct ClientPki {
     pub config: Arc<rustls::ClientConfig>,
 }
 
+impl ClientPki {
+    /// What the client presents, for `proto_core::connect`'s refusal text.
+    #[must_use]
+    pub fn presented(&self) -> proto_core::connect::Presented {
+        use proto_core::connect::Presented;
+        if self.sends_certificate {
+            Presented::Certificate(self.paths.cert.clone())
+        } else {
+            Presented::Nothing { cert: self.paths.cert.clone(), key: self.paths.key.clone() }
+        }
+    }
+}
+
+/// The text of a failed TLS handshake: a server certificate we could not trust names the CA
+/// file it was checked against (a name mismatch already says what it is).
+#[must_use]
+pub fn explain_tls_io_error(e: &io::Error, target: &RemoteTarget, paths: &proto_core::uri::TlsPkiPaths) -> String {
+    let bad_cert = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()).is_some_and(|r| {
+        use rustls::CertificateError as C;
+        matches!(r, rustls::Error::InvalidCertificate(c)
+            if !matches!(c, C::NotValidForName | C::NotValidForNameContext { .. }))
+    });
+    if bad_cert && !target.params.no_verify {
+        format!("{e} (the server's certificate was checked against CA certificate '{}')", paths.ca_cert)
+    } else {
+        e.to_string()
+    }
+}
+
 /// [`tls_client_config_for`], with the files it used.
 ///
 /// # Errors

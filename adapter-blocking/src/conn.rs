@@ -1,0 +1,466 @@
+//! The client connection's engine: libvirt's "pass the buck" (`virNetClientIO` in
+//! `src/rpc/virnetclient.c`) on std sockets.
+//!
+//! A caller writes its own call (whoever holds the writer writes everything queued, in order)
+//! and, while it waits for the reply, reads the socket itself when nobody else does: the read
+//! half and the read buffer are "the buck" ([`State::reader`]); whoever holds it feeds
+//! everything it reads into the core and hands each reply, event and stream packet to its
+//! owner. When the holder's own reply came and other callers still wait, it wakes one of them
+//! to take the buck over: a thread hop only when several callers wait. One background thread
+//! reads while no call is in flight (events, stream data, keepalive), and stays out of the way
+//! for [`GRACE`] after the last call, so that calls in a row never hop to it.
+//!
+//! Every protocol decision (deadlines, keepalive, what a frame means) is the core's; this
+//! module moves bytes and time.
+
+use std::collections::HashMap;
+use std::io::{self, IoSlice, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use proto_core::{CallError, ClientConnection, ClientEvent, ConnectionError};
+
+use crate::transport::Stream;
+use adapter_io::queue::EventQueue;
+
+use crate::{lock, Event, StreamItem};
+
+/// A call's outcome: the reply body and the descriptors announced.
+pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
+
+/// How long after the last call the background reader stays away from the socket.
+const GRACE: Duration = Duration::from_millis(20);
+/// The longest a read blocks before the reader looks at the clock again.
+const MAX_WAIT: Duration = Duration::from_secs(1);
+/// Stream data queued for readers, across a connection's streams, above which the background
+/// reader stops reading the socket (libvirt's back-pressure). Callers always read: their reply
+/// may sit behind the stream data.
+const STREAM_BUDGET: usize = 16 << 20;
+/// How far stream senders may run ahead of the socket.
+pub(crate) const WRITE_BACKLOG_MAX: usize = 4 << 20;
+
+thread_local! {
+    /// The condition variable a thread waits on for its call: one per thread, not per call.
+    static WAKE: Arc<Condvar> = Arc::new(Condvar::new());
+}
+
+struct Waiter {
+    result: Option<CallResult>,
+    wake: Arc<Condvar>,
+    /// Whether its thread sleeps on `wake` (a notification is a system call: only then).
+    sleeping: bool,
+}
+
+impl Waiter {
+    fn wake(&self) {
+        if self.sleeping {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The socket's read half and the read buffer: whoever holds them reads.
+pub(crate) struct Reader {
+    stream: Stream,
+    buf: Box<[u8]>,
+    /// The read timeout set on the socket. It is changed only when a deadline is nearer than it
+    /// (or far above it), not before every read.
+    timeout: Option<Duration>,
+}
+
+impl Reader {
+    fn arm(&mut self, deadline: Option<Instant>, now: Instant) {
+        let want =
+            deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now)).clamp(Duration::from_millis(1), MAX_WAIT);
+        let reset = match self.timeout {
+            None => true,
+            Some(t) => want < t || want > t * 4,
+        };
+        if reset && self.stream.set_read_timeout(Some(want)).is_ok() {
+            self.timeout = Some(want);
+        }
+    }
+}
+
+struct Writer {
+    stream: Stream,
+    batch: Vec<Bytes>,
+}
+
+pub(crate) struct State {
+    pub(crate) conn: ClientConnection,
+    tls: Option<rustls::ClientConnection>,
+    /// `None` while a thread reads (it holds the buck).
+    reader: Option<Reader>,
+    waiters: HashMap<u32, Waiter>,
+    pub(crate) streams: HashMap<u32, Sender<StreamItem>>,
+    pub(crate) subscribers: Vec<Arc<EventQueue>>,
+    last_call: Instant,
+}
+
+/// One connection's state and I/O, shared by every handle and the background reader.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    writer: Mutex<Writer>,
+    /// Set by whoever queued output; cleared by the writer that takes it.
+    flush_wanted: AtomicBool,
+    /// Wakes stream senders waiting for the socket to take their data.
+    written: Condvar,
+    /// Stream senders waiting on `written`.
+    written_waiters: AtomicUsize,
+    /// Wakes the background reader (the connection closed).
+    idle: Condvar,
+    /// Stream data delivered to stream handles and not yet taken by their readers.
+    pub(crate) stream_bytes: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        conn: ClientConnection,
+        tls: Option<rustls::ClientConnection>,
+        read: Stream,
+        write: Stream,
+    ) -> Arc<Self> {
+        let reader = Reader { stream: read, buf: vec![0; 256 * 1024].into_boxed_slice(), timeout: None };
+        let state = State {
+            conn,
+            tls,
+            reader: Some(reader),
+            waiters: HashMap::new(),
+            streams: HashMap::new(),
+            subscribers: Vec::new(),
+            last_call: Instant::now(),
+        };
+        Arc::new(Self {
+            state: Mutex::new(state),
+            writer: Mutex::new(Writer { stream: write, batch: Vec::new() }),
+            flush_wanted: AtomicBool::new(false),
+            written: Condvar::new(),
+            written_waiters: AtomicUsize::new(0),
+            idle: Condvar::new(),
+            stream_bytes: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` on the state, hands out what it produced, and writes what it queued.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = {
+            let mut st = lock(&self.state);
+            let r = f(&mut st);
+            st.dispatch(&self.stream_bytes);
+            r
+        };
+        self.flush();
+        r
+    }
+
+    /// Queues a call (and registers its stream) and writes it.
+    pub(crate) fn start_call(
+        &self,
+        spec: proto_core::client::CallSpec,
+        args: &[u8],
+        stream: Option<Sender<StreamItem>>,
+    ) -> Result<u32, CallError> {
+        {
+            let mut st = lock(&self.state);
+            let serial = st.conn.call_raw(Instant::now(), spec, args)?;
+            st.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone), sleeping: false });
+            if let Some(s) = stream {
+                st.streams.insert(serial, s);
+            }
+            drop(st);
+            self.flush();
+            Ok(serial)
+        }
+    }
+
+    /// Waits for the reply to `serial`, reading the socket itself while nobody else does.
+    pub(crate) fn wait(&self, serial: u32) -> CallResult {
+        let mut st = lock(&self.state);
+        loop {
+            let Some(w) = st.waiters.get_mut(&serial) else {
+                return Err(CallError::Closed(
+                    st.conn.close_reason().cloned().unwrap_or(ConnectionError::LocallyClosed),
+                ));
+            };
+            if let Some(r) = w.result.take() {
+                st.waiters.remove(&serial);
+                st.last_call = Instant::now();
+                st.hand_over();
+                return r;
+            }
+            let wake = w.wake.clone();
+            st = match st.reader.take() {
+                Some(reader) => self.read_once(st, reader),
+                None => {
+                    if let Some(w) = st.waiters.get_mut(&serial) {
+                        w.sleeping = true;
+                    }
+                    let mut st = wake.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(w) = st.waiters.get_mut(&serial) {
+                        w.sleeping = false;
+                    }
+                    st
+                }
+            };
+        }
+    }
+
+    /// One read with the buck held: feeds the core, fires its timers, hands out what came.
+    fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
+        reader.arm(st.conn.poll_timeout(), Instant::now());
+        drop(st);
+        let r = reader.stream.read(&mut reader.buf);
+        let now = Instant::now();
+        st = lock(&self.state);
+        match r {
+            Ok(0) => st.conn.handle_eof(now),
+            Ok(n) => st.input(now, &reader.buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => st.conn.handle_eof(now),
+        }
+        st.conn.handle_timeout(now);
+        st.reader = Some(reader);
+        st.dispatch(&self.stream_bytes);
+        if st.conn.wants_write() {
+            drop(st);
+            self.flush();
+            st = lock(&self.state);
+        }
+        st
+    }
+
+    /// Writes what the core queued, unless another thread is writing (it takes ours too).
+    pub(crate) fn flush(&self) {
+        self.flush_wanted.store(true, Ordering::SeqCst);
+        loop {
+            let mut w = match self.writer.try_lock() {
+                Ok(w) => w,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            while self.flush_wanted.swap(false, Ordering::SeqCst) {
+                let Writer { stream, batch } = &mut *w;
+                lock(&self.state).output(batch);
+                if batch.is_empty() {
+                    continue;
+                }
+                if write_all_vectored(stream, batch).is_err() {
+                    batch.clear();
+                    let mut st = lock(&self.state);
+                    st.conn.handle_eof(Instant::now());
+                    st.dispatch(&self.stream_bytes);
+                }
+                if self.written_waiters.load(Ordering::SeqCst) > 0 {
+                    self.written.notify_all();
+                }
+            }
+            drop(w);
+            if !self.flush_wanted.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+
+    /// Waits until at most [`WRITE_BACKLOG_MAX`] bytes wait to be written (back-pressure for
+    /// stream senders) or the connection closed.
+    pub(crate) fn wait_written(&self) {
+        loop {
+            self.flush();
+            let st = lock(&self.state);
+            if st.conn.transmit_buffered() <= WRITE_BACKLOG_MAX || st.conn.is_closed() {
+                return;
+            }
+            self.written_waiters.fetch_add(1, Ordering::SeqCst);
+            drop(self.written.wait_timeout(st, Duration::from_millis(10)));
+            self.written_waiters.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Closes locally and wakes every thread that waits on the connection.
+    pub(crate) fn close(&self) {
+        self.with(|st| st.conn.close(Instant::now()));
+        self.idle.notify_all();
+    }
+
+    /// The background reader: reads while no call is in flight, until the connection closes.
+    pub(crate) fn background(&self) {
+        let mut st = lock(&self.state);
+        while !st.conn.is_closed() {
+            let now = Instant::now();
+            let busy = !st.waiters.is_empty() || now < st.last_call + GRACE;
+            let throttled = self.stream_bytes.load(Ordering::Acquire) > STREAM_BUDGET;
+            if busy || throttled || st.reader.is_none() {
+                let nap = if throttled { Duration::from_millis(2) } else { GRACE };
+                st = self.idle.wait_timeout(st, nap).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+                if st.reader.is_some() && st.waiters.is_empty() {
+                    st.conn.handle_timeout(Instant::now());
+                    st.dispatch(&self.stream_bytes);
+                    if st.conn.wants_write() {
+                        drop(st);
+                        self.flush();
+                        st = lock(&self.state);
+                    }
+                }
+                continue;
+            }
+            let reader = st.reader.take().expect("checked above");
+            st = self.read_once(st, reader);
+            st.hand_over();
+        }
+    }
+}
+
+impl State {
+    /// Feeds bytes read from the socket (decrypting under TLS).
+    fn input(&mut self, now: Instant, data: &[u8]) {
+        let Some(tls) = &mut self.tls else {
+            self.conn.handle_input(now, data);
+            return;
+        };
+        let mut input = data;
+        let mut plain = Vec::new();
+        while !input.is_empty() {
+            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
+                self.conn.handle_eof(now);
+                return;
+            }
+            let _ = tls.reader().read_to_end(&mut plain);
+        }
+        self.conn.handle_input(now, &plain);
+    }
+
+    /// Takes the core's output for one write (encrypting under TLS).
+    fn output(&mut self, batch: &mut Vec<Bytes>) {
+        while batch.len() < 64 {
+            let Some(b) = self.conn.poll_transmit() else { break };
+            match &mut self.tls {
+                None => batch.push(b),
+                Some(tls) => {
+                    let _ = tls.writer().write_all(&b);
+                    let mut out = Vec::with_capacity(b.len() + 64);
+                    while tls.wants_write() {
+                        if tls.write_tls(&mut out).is_err() {
+                            break;
+                        }
+                    }
+                    batch.push(Bytes::from(out));
+                }
+            }
+        }
+    }
+
+    /// Wakes one waiting caller to take the buck over, when it is free and someone waits.
+    fn hand_over(&self) {
+        if self.reader.is_some() {
+            if let Some(w) = self.waiters.values().find(|w| w.result.is_none() && w.sleeping) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Hands every event of the core to its owner: replies to their callers, stream packets to
+    /// their streams, events to every subscriber.
+    fn dispatch(&mut self, stream_bytes: &AtomicUsize) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                ClientEvent::Reply { serial, fds, body } => self.answer(serial, Ok((body, fds))),
+                ClientEvent::CallFailed { serial, error } => {
+                    self.answer(serial, Err(error));
+                    self.streams.remove(&serial);
+                }
+                ClientEvent::Event { prog, proc_, body, .. } => {
+                    self.subscribers.retain(|q| !q.is_abandoned());
+                    for q in &self.subscribers {
+                        q.push(Ok(Event { prog, proc_, body: body.clone() }));
+                    }
+                }
+                ClientEvent::StreamData { serial, data } => {
+                    let n = data.len();
+                    if self.route_stream(serial, StreamItem::Data(data), false) {
+                        stream_bytes.fetch_add(n, Ordering::AcqRel);
+                    }
+                }
+                ClientEvent::StreamHole { serial, hole } => {
+                    self.route_stream(serial, StreamItem::Hole(hole), false);
+                }
+                ClientEvent::StreamEof { serial } => {
+                    self.route_stream(serial, StreamItem::Eof, false);
+                }
+                ClientEvent::StreamFinished { serial } => {
+                    self.route_stream(serial, StreamItem::Finished, true);
+                }
+                ClientEvent::StreamError { serial, error } => {
+                    self.route_stream(serial, StreamItem::Error(error), true);
+                }
+                ClientEvent::Closed { reason } => {
+                    for q in &self.subscribers {
+                        q.push(Err(reason.clone()));
+                    }
+                    self.streams.clear();
+                    // Calls the core never saw fail (it fails its own pending calls itself).
+                    for w in self.waiters.values_mut().filter(|w| w.result.is_none()) {
+                        w.result = Some(Err(CallError::Closed(reason.clone())));
+                        w.wake();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn answer(&mut self, serial: u32, r: CallResult) {
+        if let Some(w) = self.waiters.get_mut(&serial) {
+            w.result = Some(r);
+            w.wake();
+        }
+    }
+
+    fn route_stream(&mut self, serial: u32, item: StreamItem, last: bool) -> bool {
+        let sent = match self.streams.get(&serial) {
+            Some(tx) => tx.send(item).is_ok(),
+            None => false,
+        };
+        if last {
+            self.streams.remove(&serial);
+        }
+        sent
+    }
+}
+
+fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
+    let mut first = 0;
+    loop {
+        while batch.get(first).is_some_and(Bytes::is_empty) {
+            first += 1;
+        }
+        if first == batch.len() {
+            break;
+        }
+        let slices: [IoSlice<'_>; 16] =
+            std::array::from_fn(|i| IoSlice::new(batch.get(first + i).map_or(&[][..], |b| b)));
+        let mut n = stream.write_vectored(&slices)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let b = &mut batch[first];
+            if n >= b.len() {
+                n -= b.len();
+                first += 1;
+            } else {
+                let _ = b.split_to(n);
+                n = 0;
+            }
+        }
+    }
+    batch.clear();
+    Ok(())
+}
