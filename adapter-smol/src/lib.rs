@@ -412,6 +412,13 @@ impl Driver {
             }
             this.shared.late_replies.store(this.pump.core.late_replies(), Ordering::Relaxed);
             if this.stalled.is_none() && this.pump.finished() {
+                // Commands sent while the connection was ending would otherwise wait in the
+                // channel forever (the handles keep it alive): close it so later sends fail at
+                // once, and answer what is already queued (a call fails with the close reason).
+                this.cmds.close();
+                while let Ok(cmd) = this.cmds.try_recv() {
+                    this.command(cmd);
+                }
                 return Poll::Ready(());
             }
             if !moved {

@@ -226,4 +226,30 @@ fn frozen_then_killed(runtime: &[&str]) {
     assert!(Client::connect(&d.tcp_uri(), &ConnectOptions::default()).unwrap().call::<ConnectGetHostname>(&()).is_ok());
 }
 
-on_both_runtimes!(one_byte_writes, cut_mid_reply, frozen_then_killed);
+/// A smol client whose daemon went away while it was idle: the next call fails with the close
+/// reason, whenever it comes. (A call sent while the connection's task was ending used to wait in
+/// the command channel forever: one round in about fifteen hung.)
+fn call_after_the_daemon_died(runtime: &[&str]) {
+    for round in 0..20 {
+        let d = DaemonMin::start(daemon_bin(), "", runtime);
+        let s = smol::block_on(adapter_smol::Client::connect(&d.tcp_uri(), &adapter_smol::ConnectOptions::default()))
+            .unwrap();
+        assert!(smol::block_on(s.call::<ConnectGetHostname>(&())).is_ok());
+        drop(d);
+        std::thread::sleep(Duration::from_millis(if round % 2 == 0 { 0 } else { 100 }));
+        let call = async { Some(s.call::<ConnectGetHostname>(&()).await) };
+        let hang = async {
+            smol::Timer::after(Duration::from_secs(10)).await;
+            None
+        };
+        let r = smol::block_on(smol::future::or(call, hang)).unwrap_or_else(|| panic!("round {round}: the call hung"));
+        assert!(r.is_err(), "round {round}: a dead daemon answered");
+        assert!(
+            matches!(s.close_reason(), Some(ConnectionError::PeerClosed | ConnectionError::TruncatedByPeer { .. })),
+            "round {round}: {:?}",
+            s.close_reason()
+        );
+    }
+}
+
+on_both_runtimes!(one_byte_writes, cut_mid_reply, frozen_then_killed, call_after_the_daemon_died);

@@ -36,3 +36,21 @@ fn error_position_inside_a_multibyte_character() {
         assert!(h.domain_define_xml(doc, 0).is_err());
     }
 }
+
+/// hypervisor_xml, finding 3: a control character in an entity's value (or from a character
+/// reference) reached a domain's name, and dumpxml (which drops control characters) named another
+/// domain. libxml2 refuses characters XML does not allow wherever they stand; so do we now.
+#[test]
+fn control_characters_are_refused_wherever_they_stand() {
+    let mut h = Hypervisor::new_default("vm");
+    let t = "<memory>1024</memory><os><type>hvm</type></os></domain>";
+    for doc in [
+        format!("<!DOCTYPE d [<!ENTITY n 'ent'><!ENTITY m '\u{1}9;&n;'>]><domain type='test'><name>&m;</name>{t}"),
+        format!("<!DOCTYPE d [<!ENTITY m '&#1;9'>]><domain type='test'><name>&m;</name>{t}"),
+        format!("<domain type='test'><name>a\u{1}b</name>{t}"),
+        format!("<domain type='test'><name>a&#1;b</name>{t}"),
+        format!("<domain type='test' x='\u{2}'><name>ab</name>{t}"),
+    ] {
+        assert!(h.domain_define_xml(&doc, 0).is_err(), "{doc:?} was accepted");
+    }
+}

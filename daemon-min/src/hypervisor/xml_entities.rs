@@ -148,7 +148,7 @@ fn entity_decl(s: &str) -> Result<(Declared, &str), String> {
     let decl = if rest.starts_with('\'') || rest.starts_with('"') {
         let (v, r) = quoted(rest)?;
         rest = r;
-        Decl::Internal(replace_char_refs(v))
+        Decl::Internal(replace_char_refs(v)?)
     } else if let Some(r) = rest.strip_prefix("SYSTEM") {
         let (_, r) = quoted(r.trim_start())?;
         rest = r;
@@ -173,8 +173,8 @@ fn quoted(s: &str) -> Result<(&str, &str), String> {
 }
 
 /// Character references in an entity value are replaced when it is declared; entity references
-/// stay.
-fn replace_char_refs(v: &str) -> String {
+/// stay. A reference to a character XML does not allow is refused, as libxml2 refuses it.
+fn replace_char_refs(v: &str) -> Result<String, String> {
     let mut out = String::with_capacity(v.len());
     let mut rest = v;
     while let Some(i) = rest.find("&#") {
@@ -189,6 +189,10 @@ fn replace_char_refs(v: &str) -> String {
             n.and_then(char::from_u32).map(|c| (c, end))
         });
         match parsed {
+            Some((c, _)) if matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}') =>
+            {
+                return Err(format!("xmlParseCharRef: invalid xmlChar value {}", u32::from(c)));
+            }
             Some((c, end)) => {
                 out.push(c);
                 rest = &after[end + 1..];
@@ -200,7 +204,7 @@ fn replace_char_refs(v: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 /// The general entity references (`&name;`, not `&#…;`) in `text`, with the byte offset just
