@@ -35,7 +35,9 @@ pub use keepalive::KeepaliveConfig;
 pub use program::{Priority, Procedure, StreamDirection};
 pub use server::{CallId, ServerConfig, ServerConnection, ServerEvent};
 
-pub use xdr::{DecodeError, DecodeErrorKind, EncodeError, XdrDecode, XdrEncode, XdrReader, XdrString};
+pub use xdr::{
+    DecodeError, DecodeErrorKind, Deviation, DeviationKind, EncodeError, XdrDecode, XdrEncode, XdrReader, XdrString,
+};
 
 /// Why a connection closed. Surfaces once, in the final `Closed` event, and is then sticky:
 /// every pending call fails with it.

@@ -10,9 +10,19 @@
 //!
 //! Wire facts worth knowing (`../shared/protocol-facts.md` §3):
 //! - `char`, `unsigned char`, `short` and `unsigned short` each take 4 bytes, like `int`;
-//! - `bool` is 4 bytes holding 0 or 1, anything else is an error;
+//! - `bool` is 4 bytes holding 0 or 1;
 //! - optional data (`T *`) is a 4-byte flag 0/1 followed by `T` when 1;
-//! - padding bytes are written as zeros; like libvirt, the decoder does not look at them.
+//! - padding bytes are written as zeros.
+//!
+//! We always encode canonically, and decode what libvirt decodes. libvirt's XDR is libtirpc's,
+//! which is lenient in three ways, and so is this decoder: a `bool` or an optional-data flag is
+//! TRUE for any non-zero word (`xdr_bool`), padding bytes are skipped unread (`xdr_opaque`), and
+//! enums (newtypes over the wire `int` in the generated code) and `char`/`short` are not range
+//! checked (`xdr_enum`; `xdr_char`, `xdr_short` and their unsigned kin cut the word to the
+//! type's width). Lengths, string and array bounds, union discriminants and truncation are
+//! refused as libtirpc refuses them. A reader made with [`XdrReader::noting`] also records every
+//! such non-canonical encoding as a [`Deviation`] (the client audit reports them); a plain reader
+//! does not look at padding at all and records nothing.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nom::number::complete::{be_f64, be_i32, be_i64, be_u32, be_u64};
@@ -41,31 +51,9 @@ pub enum DecodeErrorKind {
         /// The declared maximum.
         max: u32,
     },
-    /// A `bool` held something other than 0 or 1.
-    #[error("invalid bool value {0}")]
-    InvalidBool(u32),
-    /// The presence flag of optional data (`T *`) was neither 0 nor 1.
-    #[error("invalid optional-data flag {0}")]
-    InvalidOptionalFlag(u32),
-    /// A `char` or `short` held a value that does not fit its type.
-    #[error("value {value} out of range for {ty}")]
-    OutOfRange {
-        /// The 4-byte value on the wire.
-        value: i64,
-        /// The XDR type it was declared as.
-        ty: &'static str,
-    },
     /// A union's discriminant selects no arm and the union has no default arm.
     #[error("invalid union discriminant {0}")]
     InvalidDiscriminant(i64),
-    /// An enum holds a value its definition does not list.
-    #[error("invalid value {value} for enum {ty}")]
-    InvalidEnum {
-        /// The value on the wire.
-        value: i32,
-        /// The enum's name.
-        ty: &'static str,
-    },
     /// The frame's length word is outside libvirt's limits.
     #[error("frame length {len} outside {min}..={max}")]
     FrameLength {
@@ -99,6 +87,51 @@ pub struct DecodeError {
     /// What went wrong.
     pub kind: DecodeErrorKind,
 }
+
+/// A non-canonical encoding that the decoder accepted as libtirpc does (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deviation {
+    /// Offset of the offending word or bytes from the start of the decoded buffer.
+    pub offset: usize,
+    /// What was not canonical.
+    pub kind: DeviationKind,
+}
+
+/// What a [`Deviation`] broke. Each names the XDR rule (RFC 4506) and how libtirpc reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviationKind {
+    /// A `bool` word other than 0 or 1 (RFC 4506 §4.4), read as TRUE as libtirpc's `xdr_bool`
+    /// reads it.
+    #[error("bool word {0} is neither 0 nor 1 (RFC 4506 4.4; libtirpc's xdr_bool reads it as TRUE)")]
+    Bool(u32),
+    /// An optional-data flag other than 0 or 1 (RFC 4506 §4.19), read as present as
+    /// libtirpc's `xdr_pointer` reads it.
+    #[error("optional-data flag {0} is neither 0 nor 1 (RFC 4506 4.19; libtirpc's xdr_pointer reads it as present)")]
+    OptionalFlag(u32),
+    /// Padding bytes that are not zero (RFC 4506 §4.9-4.11), skipped as libtirpc's `xdr_opaque`
+    /// skips them.
+    #[error("padding bytes {0:02x?} are not zero (RFC 4506 4.10; libtirpc's xdr_opaque skips them unread)")]
+    Padding([u8; 3]),
+    /// A `char` or `short` word outside its type, cut to the type's width as libtirpc's
+    /// `xdr_char` / `xdr_short` cut it.
+    #[error("value {value} does not fit {ty} (rpcgen's 4-byte {ty}; libtirpc cuts it to the type's width)")]
+    OutOfRange {
+        /// The 4-byte value on the wire.
+        value: i64,
+        /// The XDR type it was declared as.
+        ty: &'static str,
+    },
+}
+
+impl std::fmt::Display for Deviation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at byte {}: {}", self.offset, self.kind)
+    }
+}
+
+/// How many deviations one reader records; later ones are only counted.
+pub const MAX_NOTED_DEVIATIONS: usize = 32;
 
 /// A value could not be encoded because it breaks a bound of its XDR declaration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -280,19 +313,65 @@ pub struct XdrReader {
     buf: Bytes,
     pos: usize,
     base: usize,
+    noting: bool,
+    deviation_count: usize,
+    deviations: Vec<Deviation>,
 }
 
 impl XdrReader {
     /// A reader over the whole of `buf`.
     #[must_use]
     pub fn new(buf: Bytes) -> Self {
-        Self { buf, pos: 0, base: 0 }
+        Self::with_base(buf, 0)
     }
 
     /// A reader whose error offsets start at `base` (the offset of `buf` in a larger frame).
     #[must_use]
     pub fn with_base(buf: Bytes, base: usize) -> Self {
-        Self { buf, pos: 0, base }
+        Self { buf, pos: 0, base, noting: false, deviation_count: 0, deviations: Vec::new() }
+    }
+
+    /// A reader that also records every non-canonical encoding it accepts ([`Self::deviations`]);
+    /// offsets start at `base`. It decodes exactly what a plain reader decodes.
+    #[must_use]
+    pub fn noting(buf: Bytes, base: usize) -> Self {
+        Self { noting: true, ..Self::with_base(buf, base) }
+    }
+
+    /// The deviations recorded so far (at most [`MAX_NOTED_DEVIATIONS`]; always empty for a
+    /// reader not made with [`Self::noting`]).
+    #[must_use]
+    pub fn deviations(&self) -> &[Deviation] {
+        &self.deviations
+    }
+
+    /// How many deviations were seen, including those past [`MAX_NOTED_DEVIATIONS`].
+    #[must_use]
+    pub fn deviation_count(&self) -> usize {
+        self.deviation_count
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn note(&mut self, at: usize, kind: DeviationKind) {
+        if !self.noting {
+            return;
+        }
+        self.deviation_count += 1;
+        if self.deviations.len() < MAX_NOTED_DEVIATIONS {
+            self.deviations.push(Deviation { offset: self.base + at, kind });
+        }
+    }
+
+    /// Skips `n` padding bytes (already known to be there); a noting reader checks them.
+    #[inline]
+    fn skip_padding(&mut self, n: usize) {
+        if self.noting && self.buf[self.pos..self.pos + n].iter().any(|&b| b != 0) {
+            let mut pad = [0u8; 3];
+            pad[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.note(self.pos, DeviationKind::Padding(pad));
+        }
+        self.pos += n;
     }
 
     /// Bytes not yet read.
@@ -398,62 +477,71 @@ impl XdrReader {
         self.run(8, |i| be_f64(i))
     }
 
-    /// Reads a `bool` (0 or 1).
+    /// Reads a `bool`: 0 is FALSE, any other word TRUE (as libtirpc's `xdr_bool`; a word other
+    /// than 1 is a [`DeviationKind::Bool`]).
     ///
     /// # Errors
-    /// When truncated, or [`DecodeErrorKind::InvalidBool`].
+    /// When truncated.
+    #[inline]
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
         let at = self.pos;
         match self.u32()? {
             0 => Ok(false),
             1 => Ok(true),
             v => {
-                self.pos = at;
-                Err(self.error(DecodeErrorKind::InvalidBool(v)))
+                self.note(at, DeviationKind::Bool(v));
+                Ok(true)
             }
         }
     }
 
-    fn ranged(&mut self, lo: i64, hi: i64, ty: &'static str, signed: bool) -> Result<i64, DecodeError> {
+    /// Reads a 4-byte word declared as a narrower type; a value outside `lo..=hi` is cut to the
+    /// type's width by the caller's `as`, as libtirpc does, and noted.
+    #[inline]
+    fn narrow(&mut self, lo: i64, hi: i64, ty: &'static str, signed: bool) -> Result<i64, DecodeError> {
         let at = self.pos;
         let v = if signed { i64::from(self.i32()?) } else { i64::from(self.u32()?) };
         if v < lo || v > hi {
-            self.pos = at;
-            return Err(self.error(DecodeErrorKind::OutOfRange { value: v, ty }));
+            self.note(at, DeviationKind::OutOfRange { value: v, ty });
         }
         Ok(v)
     }
 
-    /// Reads a `char` (4 bytes on the wire).
+    /// Reads a `char` (4 bytes on the wire; a value outside `i8` is cut to its low byte, as
+    /// libtirpc's `xdr_char`).
     ///
     /// # Errors
-    /// When truncated, or the value does not fit an `i8`.
+    /// When truncated.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn char(&mut self) -> Result<i8, DecodeError> {
-        self.ranged(i8::MIN.into(), i8::MAX.into(), "char", true).map(|v| v as i8)
+        self.narrow(i8::MIN.into(), i8::MAX.into(), "char", true).map(|v| v as i8)
     }
 
-    /// Reads an `unsigned char` (4 bytes on the wire).
+    /// Reads an `unsigned char` (4 bytes on the wire; cut to its low byte, as `xdr_u_char`).
     ///
     /// # Errors
-    /// When truncated, or the value does not fit a `u8`.
+    /// When truncated.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn uchar(&mut self) -> Result<u8, DecodeError> {
-        self.ranged(0, u8::MAX.into(), "unsigned char", false).map(|v| v as u8)
+        self.narrow(0, u8::MAX.into(), "unsigned char", false).map(|v| v as u8)
     }
 
-    /// Reads a `short` (4 bytes on the wire).
+    /// Reads a `short` (4 bytes on the wire; cut to its low 16 bits, as `xdr_short`).
     ///
     /// # Errors
-    /// When truncated, or the value does not fit an `i16`.
+    /// When truncated.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn short(&mut self) -> Result<i16, DecodeError> {
-        self.ranged(i16::MIN.into(), i16::MAX.into(), "short", true).map(|v| v as i16)
+        self.narrow(i16::MIN.into(), i16::MAX.into(), "short", true).map(|v| v as i16)
     }
 
-    /// Reads an `unsigned short` (4 bytes on the wire).
+    /// Reads an `unsigned short` (4 bytes on the wire; cut to its low 16 bits, as `xdr_u_short`).
     ///
     /// # Errors
-    /// When truncated, or the value does not fit a `u16`.
+    /// When truncated.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     pub fn ushort(&mut self) -> Result<u16, DecodeError> {
-        self.ranged(0, u16::MAX.into(), "unsigned short", false).map(|v| v as u16)
+        self.narrow(0, u16::MAX.into(), "unsigned short", false).map(|v| v as u16)
     }
 
     /// Reads a length word and checks it against `max` and against what is left, assuming each
@@ -483,7 +571,8 @@ impl XdrReader {
         }
         let mut out = [0u8; N];
         out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
-        self.pos += padded;
+        self.pos += N;
+        self.skip_padding(padded - N);
         Ok(out)
     }
 
@@ -497,7 +586,8 @@ impl XdrReader {
             return Err(self.truncated(padded));
         }
         let out = self.buf.slice(self.pos..self.pos + n);
-        self.pos += padded as usize;
+        self.pos += n;
+        self.skip_padding(pad_len(n));
         Ok(out)
     }
 
@@ -576,18 +666,20 @@ impl XdrReader {
         }
     }
 
-    /// Reads the presence flag of optional data `T *`.
+    /// Reads the presence flag of optional data `T *`: 0 is absent, any other word present (as
+    /// libtirpc's `xdr_pointer`; a word other than 1 is a [`DeviationKind::OptionalFlag`]).
     ///
     /// # Errors
-    /// When truncated or the flag is neither 0 nor 1.
+    /// When truncated.
+    #[inline]
     pub fn present(&mut self) -> Result<bool, DecodeError> {
         let at = self.pos;
         match self.u32()? {
             0 => Ok(false),
             1 => Ok(true),
             v => {
-                self.pos = at;
-                Err(self.error(DecodeErrorKind::InvalidOptionalFlag(v)))
+                self.note(at, DeviationKind::OptionalFlag(v));
+                Ok(true)
             }
         }
     }
@@ -595,7 +687,7 @@ impl XdrReader {
     /// Reads optional data `T *`.
     ///
     /// # Errors
-    /// When the flag is invalid or the value fails.
+    /// When truncated or the value fails.
     pub fn optional<T: XdrDecode>(&mut self) -> Result<Option<T>, DecodeError> {
         self.optional_with(T::decode)
     }
@@ -603,7 +695,7 @@ impl XdrReader {
     /// Reads optional data `T *`, the value with `f`.
     ///
     /// # Errors
-    /// When the flag is invalid or the value fails.
+    /// When truncated or the value fails.
     pub fn optional_with<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, DecodeError>,
@@ -927,18 +1019,60 @@ mod tests {
     }
 
     #[test]
-    fn char_is_four_bytes_and_range_checked() {
+    fn char_is_four_bytes_and_cut_like_libtirpc() {
         assert_eq!(&to_bytes(&(-1i8)).unwrap()[..], &[0xff, 0xff, 0xff, 0xff]);
-        let mut r = XdrReader::new(Bytes::from_static(&[0, 0, 1, 0]));
-        assert!(matches!(r.char().unwrap_err().kind, DecodeErrorKind::OutOfRange { value: 256, .. }));
-        let mut r = XdrReader::new(Bytes::from_static(&[0, 0, 0, 0xff]));
+        // libtirpc's xdr_char keeps the low byte of the word; a noting reader records it
+        let mut r = XdrReader::noting(Bytes::from_static(&[0, 0, 1, 0x41]), 28);
+        assert_eq!(r.char().unwrap(), 0x41);
+        assert_eq!(
+            r.deviations(),
+            &[Deviation { offset: 28, kind: DeviationKind::OutOfRange { value: 0x141, ty: "char" } }]
+        );
+        let mut r = XdrReader::new(Bytes::from_static(&[0, 1, 0, 7]));
+        assert_eq!(r.ushort().unwrap(), 7);
+        assert!(r.deviations().is_empty(), "a plain reader records nothing");
+        let mut r = XdrReader::noting(Bytes::from_static(&[0, 0, 0, 0xff]), 0);
         assert_eq!(r.uchar().unwrap(), 255);
+        assert!(r.deviations().is_empty(), "255 fits an unsigned char");
     }
 
     #[test]
-    fn bool_two_is_an_error() {
-        let e = from_bytes::<bool>(Bytes::from_static(&[0, 0, 0, 2])).unwrap_err();
-        assert_eq!(e, DecodeError { offset: 0, kind: DecodeErrorKind::InvalidBool(2) });
+    fn any_nonzero_bool_is_true_like_libtirpc() {
+        for (word, canonical) in [(1u32, true), (2, false), (0x8000_0000, false), (u32::MAX, false)] {
+            let mut r = XdrReader::noting(Bytes::copy_from_slice(&word.to_be_bytes()), 0);
+            assert!(r.bool().unwrap(), "{word} is TRUE");
+            assert_eq!(r.deviations().is_empty(), canonical, "{word}");
+            assert!(from_bytes::<bool>(Bytes::copy_from_slice(&word.to_be_bytes())).unwrap());
+        }
+        assert!(!from_bytes::<bool>(Bytes::from_static(&[0, 0, 0, 0])).unwrap());
+    }
+
+    #[test]
+    fn padding_is_not_checked_but_noted() {
+        // "abcde" with padding 1, 2, 3
+        let wire = Bytes::from_static(&[0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 1, 2, 3, 0, 0, 0, 9]);
+        let mut r = XdrReader::new(wire.clone());
+        assert_eq!(r.string(16).unwrap(), "abcde");
+        assert_eq!(r.u32().unwrap(), 9);
+        let mut r = XdrReader::noting(wire, 0);
+        assert_eq!(r.string(16).unwrap(), "abcde");
+        assert_eq!(r.deviations(), &[Deviation { offset: 9, kind: DeviationKind::Padding([1, 2, 3]) }]);
+        assert_eq!(r.u32().unwrap(), 9);
+        // fixed opaque[5] padded with one non-zero byte
+        let mut r = XdrReader::noting(Bytes::from_static(&[1, 2, 3, 4, 5, 0, 0, 0xee]), 0);
+        assert_eq!(r.opaque_fixed::<5>().unwrap(), [1, 2, 3, 4, 5]);
+        assert_eq!(r.deviations(), &[Deviation { offset: 5, kind: DeviationKind::Padding([0, 0, 0xee]) }]);
+    }
+
+    #[test]
+    fn noted_deviations_are_bounded() {
+        let words: Vec<u8> = std::iter::repeat_n([0u8, 0, 0, 2], 1000).flatten().collect();
+        let mut r = XdrReader::noting(Bytes::from(words), 0);
+        for _ in 0..1000 {
+            assert!(r.bool().unwrap());
+        }
+        assert_eq!(r.deviations().len(), MAX_NOTED_DEVIATIONS);
+        assert_eq!(r.deviation_count(), 1000);
     }
 
     #[test]
@@ -966,9 +1100,21 @@ mod tests {
     }
 
     #[test]
-    fn optional_flag_two_is_an_error() {
+    fn any_nonzero_optional_flag_is_present_like_libtirpc() {
+        let mut r =
+            XdrReader::noting(Bytes::from_static(&[0, 0, 0, 2, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 8]), 4);
+        assert_eq!(r.optional::<u32>().unwrap(), Some(7));
+        assert_eq!(r.optional::<u32>().unwrap(), Some(8));
+        assert_eq!(
+            r.deviations(),
+            &[
+                Deviation { offset: 4, kind: DeviationKind::OptionalFlag(2) },
+                Deviation { offset: 12, kind: DeviationKind::OptionalFlag(u32::MAX) }
+            ]
+        );
+        // truncation after a flag is still refused
         let mut r = XdrReader::new(Bytes::from_static(&[0, 0, 0, 2]));
-        assert_eq!(r.optional::<u32>().unwrap_err().kind, DecodeErrorKind::InvalidOptionalFlag(2));
+        assert!(matches!(r.optional::<u32>().unwrap_err().kind, DecodeErrorKind::Truncated { .. }));
     }
 
     #[test]

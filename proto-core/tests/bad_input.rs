@@ -192,9 +192,16 @@ fn string_length_over_its_max_and_past_the_end() {
 }
 
 #[test]
-fn bool_2_and_array_count_over_max() {
-    let e = from_bytes::<bool>(Bytes::from(words(&[2]))).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::InvalidBool(2));
+fn bool_2_is_true_and_array_count_over_max() {
+    // libtirpc's xdr_bool, hence libvirtd, takes any non-zero word as TRUE
+    // (spec-tests/tests/leniency.rs shows it on the wire).
+    assert!(from_bytes::<bool>(Bytes::from(words(&[2]))).unwrap());
+    // ...and an optional-data flag 2 as present: CONNECT_OPEN's remote_string name.
+    let open = from_bytes::<proto_core::programs::remote::RemoteConnectOpenArgs>(Bytes::from(
+        [words(&[2, 4]), b"test".to_vec(), words(&[0])].concat(),
+    ))
+    .unwrap();
+    assert_eq!(open.name.as_ref().map(|n| n.to_string()), Some("test".to_owned()));
     // remote_nonnull_domain domains<16384>: 16385 is refused before any allocation.
     let mut r = XdrReader::new(Bytes::from(words(&[16_385])));
     let e = r.array::<u32>(16_384).unwrap_err();

@@ -8,6 +8,7 @@
 //! - [`pki`]: a throwaway CA, server and client certificates (rcgen), written in libvirt's
 //!   TLS layouts, for the TLS tests.
 //! - [`sshd`]: a real OpenSSH server on loopback for the ssh transport.
+//! - [`wire`]: the protocol spoken by hand over any unix/tcp/ssh URI, for byte-exact frames.
 //! - [`process`]: waiting on child processes (connected to a port, printed a line) instead of
 //!   sleeping a guessed time.
 //!
@@ -22,3 +23,4 @@ pub mod libvirtd;
 pub mod pki;
 pub mod process;
 pub mod sshd;
+pub mod wire;
