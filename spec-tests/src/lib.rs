@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod conformance;
 pub mod daemon_min;
 pub mod differential;
 pub mod libvirtd;

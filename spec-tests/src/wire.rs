@@ -26,6 +26,7 @@ pub struct Wire {
     _channel: Channel,
     dec: FrameDecoder,
     buf: Box<[u8]>,
+    timeout: Duration,
     /// The name CONNECT_OPEN sends for the URI it was made from (e.g. `test:///default`).
     pub open_name: String,
 }
@@ -95,6 +96,7 @@ impl Wire {
             _channel: channel,
             dec: FrameDecoder::new(),
             buf: vec![0; 64 * 1024].into_boxed_slice(),
+            timeout: READ_TIMEOUT,
             open_name,
         })
     }
@@ -103,7 +105,8 @@ impl Wire {
     ///
     /// # Errors
     /// From the socket.
-    pub fn set_read_timeout(&self, t: Duration) -> io::Result<()> {
+    pub fn set_read_timeout(&mut self, t: Duration) -> io::Result<()> {
+        self.timeout = t;
         self.stream.set_read_timeout(Some(t))
     }
 
@@ -169,6 +172,26 @@ impl Wire {
                 Err(_) => return Answer::Closed,
             }
         }
+    }
+
+    /// Every message that arrives until the daemon closes the connection or is silent for
+    /// `quiet`: the messages, and whether it closed.
+    ///
+    /// # Errors
+    /// An undecodable frame or a socket error other than a reset.
+    pub fn drain(&mut self, quiet: Duration) -> io::Result<(Vec<Frame>, bool)> {
+        self.stream.set_read_timeout(Some(quiet))?;
+        let mut frames = vec![];
+        let closed = loop {
+            match self.recv() {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break true,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => break false,
+                Err(e) => return Err(e),
+            }
+        };
+        self.stream.set_read_timeout(Some(self.timeout))?;
+        Ok((frames, closed))
     }
 
     /// CONNECT_OPEN of the URI's name with serial `serial`, and its answer.
