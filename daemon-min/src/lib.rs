@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod conformance_break;
 pub mod dispatch;
 pub mod embedded;
 pub mod hypervisor;

@@ -52,6 +52,10 @@ struct Args {
     /// The runtime: smol (the default), or blocking (one `polling` loop on one thread).
     #[arg(long, default_value = "smol", value_parser = ["smol", "blocking"])]
     runtime: String,
+    /// Test-only: break one behaviour the named conformance tier checks (see
+    /// `daemon_min::conformance_break`).
+    #[arg(long = "conformance-break", value_name = "TIER", hide = true, value_parser = ["protocol", "semantics", "corpus"])]
+    conformance_break: Option<String>,
 }
 
 fn default_socket_dir() -> PathBuf {
@@ -96,6 +100,9 @@ fn run(args: Args) -> Result<(), String> {
     };
     if let Some((key, auth)) = config.unsupported_auth() {
         return Err(format!("{key}: {auth:?} authentication is not supported by daemon-min (use \"none\")"));
+    }
+    if let Some(b) = args.conformance_break.as_deref().and_then(daemon_min::conformance_break::Break::from_name) {
+        daemon_min::conformance_break::set(b);
     }
     let hostname = host::system_hostname();
     // With a state directory, it is written by its own thread; at exit, whatever that thread

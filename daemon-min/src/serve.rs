@@ -88,6 +88,9 @@ struct LinkSink<L>(L);
 
 impl<L: DaemonLink> EventSink for LinkSink<L> {
     fn send_event(&self, proc_: i32, body: Bytes) {
+        if crate::conformance_break::drops_event(proc_) {
+            return;
+        }
         CommandSink::send_event(&self.0, REMOTE_PROGRAM, 1, proc_, body);
     }
 }
@@ -142,7 +145,9 @@ impl DaemonHandler {
         }
         // The state directory is written by its own thread: a reply that acknowledges a change
         // goes out when the change is durable, and this thread does not wait for the disk.
-        let (outcome, ticket) = defer_durability(|| self.daemon.dispatch(&mut conn.session, &header, args));
+        let (outcome, ticket) = defer_durability(|| {
+            crate::conformance_break::outcome(&header, self.daemon.dispatch(&mut conn.session, &header, args))
+        });
         let outcome = match (outcome, ticket) {
             (Outcome::Reply(b), Some(ticket)) => {
                 let link = link.clone();
