@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! daemon-min [--listen] [--config FILE] [--timeout SECS] [--pid-file FILE] [--state-dir DIR]
-//!            [--runtime smol|blocking]
+//!            [--runtime smol|blocking] [--audit FILE]
 //! ```
 //!
 //! With no options it serves a read-write and a read-only unix socket in a per-user runtime
@@ -52,6 +52,9 @@ struct Args {
     /// The runtime: smol (the default), or blocking (one `polling` loop on one thread).
     #[arg(long, default_value = "smol", value_parser = ["smol", "blocking"])]
     runtime: String,
+    /// Record every protocol deviation a client makes in FILE (one line each; empty: none).
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
     /// Test-only: break one behaviour the named conformance tier checks (see
     /// `daemon_min::conformance_break`).
     #[arg(long = "conformance-break", value_name = "TIER", hide = true, value_parser = ["protocol", "semantics", "corpus"])]
@@ -104,6 +107,9 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(b) = args.conformance_break.as_deref().and_then(daemon_min::conformance_break::Break::from_name) {
         daemon_min::conformance_break::set(b);
     }
+    if let Some(path) = &args.audit {
+        daemon_min::audit::init(path).map_err(|e| format!("cannot create the audit file {}: {e}", path.display()))?;
+    }
     let hostname = host::system_hostname();
     // With a state directory, it is written by its own thread; at exit, whatever that thread
     // still has queued is written first (`state`).
@@ -131,7 +137,8 @@ fn run(args: Args) -> Result<(), String> {
     let server_config = ServerConfig::default()
         .with_programs(served_programs())
         .with_max_client_requests(config.max_client_requests)
-        .with_keepalive(config.keepalive());
+        .with_keepalive(config.keepalive())
+        .with_audit(daemon_min::audit::enabled());
     let options = ServeOptions {
         server_config,
         tls: None,

@@ -231,6 +231,7 @@ impl DaemonHandler {
                 conn.uploads.remove(&serial);
                 link.stream_finish(serial);
             }
+            ServerEvent::Deviation(d) => crate::audit::record(&d),
             _ => {}
         }
     }

@@ -96,6 +96,9 @@ pub struct ServerConfig {
     /// libvirt's `keepalive_interval` / `keepalive_count`, used once the client asks for
     /// keepalive; `None` is libvirt's `keepalive_interval = -1` (PINGs are still answered).
     pub keepalive: Option<KeepaliveConfig>,
+    /// Audit the client: report every deviation from the protocol it makes as a
+    /// [`ServerEvent::Deviation`] (see [`crate::audit`]). Off by default; off costs nothing.
+    pub audit: bool,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +113,7 @@ impl Default for ServerConfig {
             ],
             max_client_requests: 5,
             keepalive: Some(KeepaliveConfig::DAEMON_DEFAULT),
+            audit: false,
         }
     }
 }
@@ -126,6 +130,13 @@ impl ServerConfig {
     #[must_use]
     pub fn with_keepalive(mut self, k: Option<KeepaliveConfig>) -> Self {
         self.keepalive = k;
+        self
+    }
+
+    /// Sets [`ServerConfig::audit`].
+    #[must_use]
+    pub fn with_audit(mut self, audit: bool) -> Self {
+        self.audit = audit;
         self
     }
 
@@ -203,6 +214,9 @@ pub enum ServerEvent {
         /// Why.
         reason: IgnoredReason,
     },
+    /// The client deviated from the protocol (only with [`ServerConfig::audit`]); the message
+    /// is handled as usual, as libvirtd handles it.
+    Deviation(crate::audit::ProtocolDeviation),
     /// The connection is closed; this is the last event.
     Closed {
         /// Why.
@@ -261,12 +275,15 @@ pub struct ServerConnection {
     backlog_since: Option<Instant>,
     /// [`ServerConnection::drain`] was called: no new calls, close once none is in flight.
     draining: bool,
+    /// The client audit, when [`ServerConfig::audit`] is on.
+    auditor: Option<crate::audit::Auditor>,
 }
 
 impl ServerConnection {
     /// A new connection (keepalive starts only when the client asks for it).
     #[must_use]
     pub fn new(config: ServerConfig, _now: Instant) -> Self {
+        let auditor = config.audit.then(crate::audit::Auditor::default);
         Self {
             config,
             decoder: FrameDecoder::new(),
@@ -280,6 +297,7 @@ impl ServerConnection {
             closed: None,
             backlog_since: None,
             draining: false,
+            auditor,
         }
     }
 
@@ -647,6 +665,15 @@ impl ServerConnection {
     fn handle_message(&mut self, now: Instant, msg: Bytes) -> Result<(), ProtocolError> {
         let raw = RawHeader::decode(&msg)?;
         let body = msg.slice(VIR_NET_MESSAGE_HEADER_MAX..);
+        if let Some(auditor) = self.auditor.as_mut() {
+            let known = crate::audit::SerialState {
+                call_in_flight: self.calls.values().any(|h| h.serial == raw.serial && h.prog == raw.prog),
+                stream: self.streams.get(&raw.serial).map(|s| s.client_done),
+            };
+            for d in auditor.check(raw, &body, known) {
+                self.events.push_back(ServerEvent::Deviation(d));
+            }
+        }
         let Some(ty) = MessageType::from_wire(raw.ty) else {
             self.ignore(raw, IgnoredReason::UnexpectedType);
             return Ok(());

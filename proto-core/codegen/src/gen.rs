@@ -1555,8 +1555,12 @@ fn gen_procedures(ctx: &Ctx<'_>, body: &mut String, m: &Module, p: &ProgCfg) -> 
     let module = m.cfg.module;
     let ty_of = |s: &Option<String>| s.as_ref().map_or_else(|| "()".to_owned(), |n| camel(n));
     let mut table = String::new();
+    let mut decode_args = String::new();
     for pr in &m.procedures {
         let name = proc_type_name(&pr.name);
+        if !pr.is_event {
+            let _ = writeln!(decode_args, "{} => <{name} as Procedure>::Args::decode(r).map(drop),", pr.name);
+        }
         let (args, ret) =
             if pr.is_event { ("()".to_owned(), ty_of(&pr.msg)) } else { (ty_of(&pr.args), ty_of(&pr.ret)) };
         let stream = match &pr.stream {
@@ -1673,6 +1677,16 @@ fn gen_procedures(ctx: &Ctx<'_>, body: &mut String, m: &Module, p: &ProgCfg) -> 
         body,
         "/// The procedure with this libvirt name (`{}…`), if libvirt {LIBVIRT_VERSION} defines one.\n#[must_use]\npub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {{\nPROCEDURES.iter().find(|p| p.name == name)\n}}\n",
         p.proc_prefix
+    );
+    let decode_body = if decode_args.is_empty() {
+        "let _ = (number, r);\nNone".to_owned()
+    } else {
+        format!("Some(match number {{\n{decode_args}_ => return None,\n}})")
+    };
+    let _ = writeln!(
+        body,
+        "/// Decodes the arguments of a call to procedure `number` from `r` and drops them (to check\n/// them, e.g. with a reader that notes non-canonical encodings); `None` when `number` is not a\n/// callable procedure of `{}`.\npub fn decode_args(number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {{\n{decode_body}\n}}\n",
+        p.program_const
     );
     Ok(())
 }

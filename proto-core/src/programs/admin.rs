@@ -1724,3 +1724,35 @@ pub fn procedure_by_number(number: i32) -> Option<&'static ProcedureInfo> {
 pub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {
     PROCEDURES.iter().find(|p| p.name == name)
 }
+
+/// Decodes the arguments of a call to procedure `number` from `r` and drops them (to check
+/// them, e.g. with a reader that notes non-canonical encodings); `None` when `number` is not a
+/// callable procedure of `ADMIN_PROGRAM`.
+pub fn decode_args(number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {
+    Some(match number {
+        ADMIN_PROC_CONNECT_OPEN => <ConnectOpen as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_CLOSE => <ConnectClose as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_GET_LIB_VERSION => <ConnectGetLibVersion as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_LIST_SERVERS => <ConnectListServers as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_LOOKUP_SERVER => <ConnectLookupServer as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS => {
+            <ServerGetThreadpoolParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS => {
+            <ServerSetThreadpoolParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        ADMIN_PROC_SERVER_LIST_CLIENTS => <ServerListClients as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_SERVER_LOOKUP_CLIENT => <ServerLookupClient as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CLIENT_GET_INFO => <ClientGetInfo as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CLIENT_CLOSE => <ClientClose as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_SERVER_GET_CLIENT_LIMITS => <ServerGetClientLimits as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_SERVER_SET_CLIENT_LIMITS => <ServerSetClientLimits as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS => <ConnectGetLoggingOutputs as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS => <ConnectGetLoggingFilters as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS => <ConnectSetLoggingOutputs as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS => <ConnectSetLoggingFilters as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_SERVER_UPDATE_TLS_FILES => <ServerUpdateTlsFiles as Procedure>::Args::decode(r).map(drop),
+        ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT => <ConnectSetDaemonTimeout as Procedure>::Args::decode(r).map(drop),
+        _ => return None,
+    })
+}

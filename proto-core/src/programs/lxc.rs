@@ -139,3 +139,13 @@ pub fn procedure_by_number(number: i32) -> Option<&'static ProcedureInfo> {
 pub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {
     PROCEDURES.iter().find(|p| p.name == name)
 }
+
+/// Decodes the arguments of a call to procedure `number` from `r` and drops them (to check
+/// them, e.g. with a reader that notes non-canonical encodings); `None` when `number` is not a
+/// callable procedure of `LXC_PROGRAM`.
+pub fn decode_args(number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {
+    Some(match number {
+        LXC_PROC_DOMAIN_OPEN_NAMESPACE => <DomainOpenNamespace as Procedure>::Args::decode(r).map(drop),
+        _ => return None,
+    })
+}

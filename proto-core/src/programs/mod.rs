@@ -31,7 +31,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::program::ProcedureInfo;
-use crate::xdr::EncodeError;
+use crate::xdr::{DecodeError, EncodeError, XdrReader};
 
 pub mod admin;
 pub mod keepalive;
@@ -76,6 +76,20 @@ pub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {
         _ => return None,
     };
     table.iter().find(|p| p.name == name)
+}
+
+/// Decodes (and drops) the arguments of a call to `(program, version, number)` from `r`;
+/// `None` when that is not a callable procedure libvirt 9.0.0 defines. With a
+/// [`XdrReader::noting`](crate::xdr::XdrReader::noting) reader this finds the non-canonical
+/// encodings in a call (the client audit of [`crate::audit`]).
+pub fn decode_args(program: u32, version: u32, number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {
+    match (program, version) {
+        (remote::REMOTE_PROGRAM, remote::REMOTE_PROTOCOL_VERSION) => remote::decode_args(number, r),
+        (qemu::QEMU_PROGRAM, qemu::QEMU_PROTOCOL_VERSION) => qemu::decode_args(number, r),
+        (lxc::LXC_PROGRAM, lxc::LXC_PROTOCOL_VERSION) => lxc::decode_args(number, r),
+        (admin::ADMIN_PROGRAM, admin::ADMIN_PROTOCOL_VERSION) => admin::decode_args(number, r),
+        _ => None,
+    }
 }
 
 /// Writes the count of a variable-length item after checking it against its declared maximum

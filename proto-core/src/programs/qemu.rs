@@ -758,3 +758,24 @@ pub fn procedure_by_number(number: i32) -> Option<&'static ProcedureInfo> {
 pub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {
     PROCEDURES.iter().find(|p| p.name == name)
 }
+
+/// Decodes the arguments of a call to procedure `number` from `r` and drops them (to check
+/// them, e.g. with a reader that notes non-canonical encodings); `None` when `number` is not a
+/// callable procedure of `QEMU_PROGRAM`.
+pub fn decode_args(number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {
+    Some(match number {
+        QEMU_PROC_DOMAIN_MONITOR_COMMAND => <DomainMonitorCommand as Procedure>::Args::decode(r).map(drop),
+        QEMU_PROC_DOMAIN_ATTACH => <DomainAttach as Procedure>::Args::decode(r).map(drop),
+        QEMU_PROC_DOMAIN_AGENT_COMMAND => <DomainAgentCommand as Procedure>::Args::decode(r).map(drop),
+        QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER => {
+            <ConnectDomainMonitorEventRegister as Procedure>::Args::decode(r).map(drop)
+        }
+        QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER => {
+            <ConnectDomainMonitorEventDeregister as Procedure>::Args::decode(r).map(drop)
+        }
+        QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES => {
+            <DomainMonitorCommandWithFiles as Procedure>::Args::decode(r).map(drop)
+        }
+        _ => return None,
+    })
+}

@@ -37513,3 +37513,554 @@ pub fn procedure_by_number(number: i32) -> Option<&'static ProcedureInfo> {
 pub fn procedure_by_name(name: &str) -> Option<&'static ProcedureInfo> {
     PROCEDURES.iter().find(|p| p.name == name)
 }
+
+/// Decodes the arguments of a call to procedure `number` from `r` and drops them (to check
+/// them, e.g. with a reader that notes non-canonical encodings); `None` when `number` is not a
+/// callable procedure of `REMOTE_PROGRAM`.
+pub fn decode_args(number: i32, r: &mut XdrReader) -> Option<Result<(), DecodeError>> {
+    Some(match number {
+        REMOTE_PROC_CONNECT_OPEN => <ConnectOpen as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_CLOSE => <ConnectClose as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_TYPE => <ConnectGetType as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_VERSION => <ConnectGetVersion as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_MAX_VCPUS => <ConnectGetMaxVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_INFO => <NodeGetInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_CAPABILITIES => <ConnectGetCapabilities as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_ATTACH_DEVICE => <DomainAttachDevice as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CREATE => <DomainCreate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CREATE_XML => <DomainCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DEFINE_XML => <DomainDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DESTROY => <DomainDestroy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DETACH_DEVICE => <DomainDetachDevice as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_XML_DESC => <DomainGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_AUTOSTART => <DomainGetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_INFO => <DomainGetInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_MAX_MEMORY => <DomainGetMaxMemory as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_MAX_VCPUS => <DomainGetMaxVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_OS_TYPE => <DomainGetOsType as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_VCPUS => <DomainGetVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS => <ConnectListDefinedDomains as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_LOOKUP_BY_ID => <DomainLookupById as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME => <DomainLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID => <DomainLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS => {
+            <ConnectNumOfDefinedDomains as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_PIN_VCPU => <DomainPinVcpu as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_REBOOT => <DomainReboot as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RESUME => <DomainResume as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_AUTOSTART => <DomainSetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_MAX_MEMORY => <DomainSetMaxMemory as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_MEMORY => <DomainSetMemory as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_VCPUS => <DomainSetVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SHUTDOWN => <DomainShutdown as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SUSPEND => <DomainSuspend as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_UNDEFINE => <DomainUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS => {
+            <ConnectListDefinedNetworks as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_LIST_DOMAINS => <ConnectListDomains as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_NETWORKS => <ConnectListNetworks as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_CREATE => <NetworkCreate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_CREATE_XML => <NetworkCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_DEFINE_XML => <NetworkDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_DESTROY => <NetworkDestroy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_GET_XML_DESC => <NetworkGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_GET_AUTOSTART => <NetworkGetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_GET_BRIDGE_NAME => <NetworkGetBridgeName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_LOOKUP_BY_NAME => <NetworkLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_LOOKUP_BY_UUID => <NetworkLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_SET_AUTOSTART => <NetworkSetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_UNDEFINE => <NetworkUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS => {
+            <ConnectNumOfDefinedNetworks as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_NUM_OF_DOMAINS => <ConnectNumOfDomains as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_NETWORKS => <ConnectNumOfNetworks as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CORE_DUMP => <DomainCoreDump as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RESTORE => <DomainRestore as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SAVE => <DomainSave as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE => <DomainGetSchedulerType as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS => {
+            <DomainGetSchedulerParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS => {
+            <DomainSetSchedulerParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_GET_HOSTNAME => <ConnectGetHostname as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_SUPPORTS_FEATURE => <ConnectSupportsFeature as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE => <DomainMigratePrepare as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PERFORM => <DomainMigratePerform as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_FINISH => <DomainMigrateFinish as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_STATS => <DomainBlockStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_INTERFACE_STATS => <DomainInterfaceStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_AUTH_LIST => <AuthList as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_AUTH_SASL_INIT => <AuthSaslInit as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_AUTH_SASL_START => <AuthSaslStart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_AUTH_SASL_STEP => <AuthSaslStep as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_AUTH_POLKIT => <AuthPolkit as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS => <ConnectNumOfStoragePools as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS => <ConnectListStoragePools as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS => {
+            <ConnectNumOfDefinedStoragePools as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS => {
+            <ConnectListDefinedStoragePools as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES => {
+            <ConnectFindStoragePoolSources as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_STORAGE_POOL_CREATE_XML => <StoragePoolCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_DEFINE_XML => <StoragePoolDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_CREATE => <StoragePoolCreate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_BUILD => <StoragePoolBuild as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_DESTROY => <StoragePoolDestroy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_DELETE => <StoragePoolDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_UNDEFINE => <StoragePoolUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_REFRESH => <StoragePoolRefresh as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME => <StoragePoolLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID => <StoragePoolLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME => {
+            <StoragePoolLookupByVolume as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_STORAGE_POOL_GET_INFO => <StoragePoolGetInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_GET_XML_DESC => <StoragePoolGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART => <StoragePoolGetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART => <StoragePoolSetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES => <StoragePoolNumOfVolumes as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES => <StoragePoolListVolumes as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_CREATE_XML => <StorageVolCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_DELETE => <StorageVolDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME => <StorageVolLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY => <StorageVolLookupByKey as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH => <StorageVolLookupByPath as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_GET_INFO => <StorageVolGetInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_GET_XML_DESC => <StorageVolGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_GET_PATH => <StorageVolGetPath as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY => <NodeGetCellsFreeMemory as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_FREE_MEMORY => <NodeGetFreeMemory as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_PEEK => <DomainBlockPeek as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MEMORY_PEEK => <DomainMemoryPeek as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER => {
+            <ConnectDomainEventRegister as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER => {
+            <ConnectDomainEventDeregister as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 => <DomainMigratePrepare2 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 => <DomainMigrateFinish2 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_URI => <ConnectGetUri as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_NUM_OF_DEVICES => <NodeNumOfDevices as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_LIST_DEVICES => <NodeListDevices as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME => <NodeDeviceLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_GET_XML_DESC => <NodeDeviceGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_GET_PARENT => <NodeDeviceGetParent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS => <NodeDeviceNumOfCaps as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_LIST_CAPS => <NodeDeviceListCaps as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_DETTACH => <NodeDeviceDettach as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_RE_ATTACH => <NodeDeviceReAttach as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_RESET => <NodeDeviceReset as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL => <DomainGetSecurityLabel as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_SECURITY_MODEL => <NodeGetSecurityModel as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_CREATE_XML => <NodeDeviceCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_DESTROY => <NodeDeviceDestroy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM => <StorageVolCreateXmlFrom as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_INTERFACES => <ConnectNumOfInterfaces as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_INTERFACES => <ConnectListInterfaces as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME => <InterfaceLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING => {
+            <InterfaceLookupByMacString as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_INTERFACE_GET_XML_DESC => <InterfaceGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_DEFINE_XML => <InterfaceDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_UNDEFINE => <InterfaceUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_CREATE => <InterfaceCreate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_DESTROY => <InterfaceDestroy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE => {
+            <ConnectDomainXmlFromNative as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE => <ConnectDomainXmlToNative as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES => {
+            <ConnectNumOfDefinedInterfaces as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES => {
+            <ConnectListDefinedInterfaces as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_NUM_OF_SECRETS => <ConnectNumOfSecrets as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_SECRETS => <ConnectListSecrets as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_LOOKUP_BY_UUID => <SecretLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_DEFINE_XML => <SecretDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_GET_XML_DESC => <SecretGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_SET_VALUE => <SecretSetValue as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_GET_VALUE => <SecretGetValue as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_UNDEFINE => <SecretUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_SECRET_LOOKUP_BY_USAGE => <SecretLookupByUsage as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL => {
+            <DomainMigratePrepareTunnel as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_IS_SECURE => <ConnectIsSecure as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_IS_ACTIVE => <DomainIsActive as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_IS_PERSISTENT => <DomainIsPersistent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_IS_ACTIVE => <NetworkIsActive as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_IS_PERSISTENT => <NetworkIsPersistent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_IS_ACTIVE => <StoragePoolIsActive as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT => <StoragePoolIsPersistent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_IS_ACTIVE => <InterfaceIsActive as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_LIB_VERSION => <ConnectGetLibVersion as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_COMPARE_CPU => <ConnectCompareCpu as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MEMORY_STATS => <DomainMemoryStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS => <DomainAttachDeviceFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS => <DomainDetachDeviceFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_BASELINE_CPU => <ConnectBaselineCpu as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_JOB_INFO => <DomainGetJobInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_ABORT_JOB => <DomainAbortJob as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_WIPE => <StorageVolWipe as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME => {
+            <DomainMigrateSetMaxDowntime as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY => {
+            <ConnectDomainEventRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY => {
+            <ConnectDomainEventDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS => <DomainUpdateDeviceFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME => <NwfilterLookupByName as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID => <NwfilterLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_GET_XML_DESC => <NwfilterGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS => <ConnectNumOfNwfilters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_NWFILTERS => <ConnectListNwfilters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_DEFINE_XML => <NwfilterDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_UNDEFINE => <NwfilterUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MANAGED_SAVE => <DomainManagedSave as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE => {
+            <DomainHasManagedSaveImage as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE => <DomainManagedSaveRemove as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML => <DomainSnapshotCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC => <DomainSnapshotGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_NUM => <DomainSnapshotNum as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES => <DomainSnapshotListNames as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME => {
+            <DomainSnapshotLookupByName as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT => <DomainHasCurrentSnapshot as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT => <DomainSnapshotCurrent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT => <DomainRevertToSnapshot as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE => <DomainSnapshotDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_BLOCK_INFO => <DomainGetBlockInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS => <DomainCreateWithFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS => <DomainSetMemoryParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS => <DomainGetMemoryParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS => <DomainSetVcpusFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS => <DomainGetVcpusFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_OPEN_CONSOLE => <DomainOpenConsole as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_IS_UPDATED => <DomainIsUpdated as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_SYSINFO => <ConnectGetSysinfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS => <DomainSetMemoryFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS => <DomainSetBlkioParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS => <DomainGetBlkioParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED => <DomainMigrateSetMaxSpeed as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_UPLOAD => <StorageVolUpload as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_DOWNLOAD => <StorageVolDownload as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_INJECT_NMI => <DomainInjectNmi as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SCREENSHOT => <DomainScreenshot as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_STATE => <DomainGetState as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3 => <DomainMigrateBegin3 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 => <DomainMigratePrepare3 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3 => {
+            <DomainMigratePrepareTunnel3 as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 => <DomainMigratePerform3 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_FINISH3 => <DomainMigrateFinish3 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3 => <DomainMigrateConfirm3 as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS => {
+            <DomainSetSchedulerParametersFlags as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_INTERFACE_CHANGE_BEGIN => <InterfaceChangeBegin as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_CHANGE_COMMIT => <InterfaceChangeCommit as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK => <InterfaceChangeRollback as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS => {
+            <DomainGetSchedulerParametersFlags as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS => <DomainPinVcpuFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SEND_KEY => <DomainSendKey as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_CPU_STATS => <NodeGetCpuStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_MEMORY_STATS => <NodeGetMemoryStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_CONTROL_INFO => <DomainGetControlInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO => <DomainGetVcpuPinInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS => <DomainUndefineFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SAVE_FLAGS => <DomainSaveFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RESTORE_FLAGS => <DomainRestoreFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DESTROY_FLAGS => <DomainDestroyFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC => {
+            <DomainSaveImageGetXmlDesc as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML => <DomainSaveImageDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT => <DomainBlockJobAbort as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO => <DomainGetBlockJobInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED => <DomainBlockJobSetSpeed as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_PULL => <DomainBlockPull as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED => <DomainMigrateGetMaxSpeed as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS => <DomainBlockStatsFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT => <DomainSnapshotGetParent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RESET => <DomainReset as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN => <DomainSnapshotNumChildren as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES => {
+            <DomainSnapshotListChildrenNames as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_OPEN_GRAPHICS => <DomainOpenGraphics as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_SUSPEND_FOR_DURATION => <NodeSuspendForDuration as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_RESIZE => <DomainBlockResize as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE => <DomainSetBlockIoTune as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE => <DomainGetBlockIoTune as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS => <DomainSetNumaParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS => <DomainGetNumaParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS => {
+            <DomainSetInterfaceParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS => {
+            <DomainGetInterfaceParameters as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS => <DomainShutdownFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN => <StorageVolWipePattern as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_VOL_RESIZE => <StorageVolResize as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION => {
+            <DomainPmSuspendForDuration as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_CPU_STATS => <DomainGetCpuStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_DISK_ERRORS => <DomainGetDiskErrors as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_METADATA => <DomainSetMetadata as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_METADATA => <DomainGetMetadata as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_REBASE => <DomainBlockRebase as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_PM_WAKEUP => <DomainPmWakeup as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT => <DomainSnapshotIsCurrent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA => <DomainSnapshotHasMetadata as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS => <ConnectListAllDomains as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS => <DomainListAllSnapshots as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN => {
+            <DomainSnapshotListAllChildren as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_HOSTNAME => <DomainGetHostname as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST => {
+            <DomainGetSecurityLabelList as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_PIN_EMULATOR => <DomainPinEmulator as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO => <DomainGetEmulatorPinInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS => {
+            <ConnectListAllStoragePools as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES => {
+            <StoragePoolListAllVolumes as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS => <ConnectListAllNetworks as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES => <ConnectListAllInterfaces as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES => {
+            <ConnectListAllNodeDevices as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS => <ConnectListAllNwfilters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_SECRETS => <ConnectListAllSecrets as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS => <NodeSetMemoryParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS => <NodeGetMemoryParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_COMMIT => <DomainBlockCommit as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_UPDATE => <NetworkUpdate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_CPU_MAP => <NodeGetCpuMap as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_FSTRIM => <DomainFstrim as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL => <DomainSendProcessSignal as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_OPEN_CHANNEL => <DomainOpenChannel as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN => {
+            <NodeDeviceLookupScsiHostByWwn as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_JOB_STATS => <DomainGetJobStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE => {
+            <DomainMigrateGetCompressionCache as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE => {
+            <DomainMigrateSetCompressionCache as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS => <NodeDeviceDetachFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS => <DomainMigrateBegin3Params as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS => {
+            <DomainMigratePrepare3Params as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS => {
+            <DomainMigratePrepareTunnel3Params as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS => {
+            <DomainMigratePerform3Params as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS => {
+            <DomainMigrateFinish3Params as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS => {
+            <DomainMigrateConfirm3Params as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD => {
+            <DomainSetMemoryStatsPeriod as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES => <DomainCreateXmlWithFiles as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CREATE_WITH_FILES => <DomainCreateWithFiles as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES => <ConnectGetCpuModelNames as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY => {
+            <ConnectNetworkEventRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY => {
+            <ConnectNetworkEventDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
+            <ConnectDomainEventCallbackRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY => {
+            <ConnectDomainEventCallbackDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT => <DomainCoreDumpWithFormat as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_FSFREEZE => <DomainFsfreeze as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_FSTHAW => <DomainFsthaw as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_TIME => <DomainGetTime as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_TIME => <DomainSetTime as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_GET_FREE_PAGES => <NodeGetFreePages as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_GET_DHCP_LEASES => <NetworkGetDhcpLeases as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES => {
+            <ConnectGetDomainCapabilities as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD => <DomainOpenGraphicsFd as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS => <ConnectGetAllDomainStats as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BLOCK_COPY => <DomainBlockCopy as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_ALLOC_PAGES => <NodeAllocPages as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_FSINFO => <DomainGetFsinfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS => <DomainDefineXmlFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO => <DomainGetIothreadInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_PIN_IOTHREAD => <DomainPinIothread as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES => <DomainInterfaceAddresses as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_ADD_IOTHREAD => <DomainAddIothread as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_DEL_IOTHREAD => <DomainDelIothread as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_USER_PASSWORD => <DomainSetUserPassword as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RENAME => <DomainRename as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK => {
+            <ConnectRegisterCloseCallback as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK => {
+            <ConnectUnregisterCloseCallback as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY => {
+            <DomainMigrateStartPostCopy as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_PERF_EVENTS => <DomainGetPerfEvents as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_PERF_EVENTS => <DomainSetPerfEvents as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY => {
+            <ConnectStoragePoolEventRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY => {
+            <ConnectStoragePoolEventDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS => <DomainGetGuestVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS => <DomainSetGuestVcpus as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY => {
+            <ConnectNodeDeviceEventRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY => {
+            <ConnectNodeDeviceEventDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS => <StorageVolGetInfoFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY => {
+            <ConnectSecretEventRegisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY => {
+            <ConnectSecretEventDeregisterAny as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SET_VCPU => <DomainSetVcpu as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD => <DomainSetBlockThreshold as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME => {
+            <DomainMigrateGetMaxDowntime as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC => {
+            <DomainManagedSaveGetXmlDesc as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML => {
+            <DomainManagedSaveDefineXml as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION => <DomainSetLifecycleAction as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH => {
+            <StoragePoolLookupByTargetPath as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS => <DomainDetachDeviceAlias as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU => {
+            <ConnectCompareHypervisorCpu as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU => {
+            <ConnectBaselineHypervisorCpu as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NODE_GET_SEV_INFO => <NodeGetSevInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO => {
+            <DomainGetLaunchSecurityInfo as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV => {
+            <NwfilterBindingLookupByPortDev as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC => {
+            <NwfilterBindingGetXmlDesc as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NWFILTER_BINDING_CREATE_XML => <NwfilterBindingCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_BINDING_DELETE => <NwfilterBindingDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS => {
+            <ConnectListAllNwfilterBindings as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS => <DomainSetIothreadParams as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES => {
+            <ConnectGetStoragePoolCapabilities as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_NETWORK_LIST_ALL_PORTS => <NetworkListAllPorts as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID => <NetworkPortLookupByUuid as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_CREATE_XML => <NetworkPortCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS => <NetworkPortGetParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS => <NetworkPortSetParameters as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_GET_XML_DESC => <NetworkPortGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_PORT_DELETE => <NetworkPortDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML => <DomainCheckpointCreateXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC => {
+            <DomainCheckpointGetXmlDesc as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS => <DomainListAllCheckpoints as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN => {
+            <DomainCheckpointListAllChildren as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME => {
+            <DomainCheckpointLookupByName as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT => <DomainCheckpointGetParent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE => <DomainCheckpointDelete as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_GET_GUEST_INFO => <DomainGetGuestInfo as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_CONNECT_SET_IDENTITY => <ConnectSetIdentity as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT => {
+            <DomainAgentSetResponseTimeout as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_BACKUP_BEGIN => <DomainBackupBegin as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC => <DomainBackupGetXmlDesc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET => {
+            <DomainAuthorizedSshKeysGet as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET => {
+            <DomainAuthorizedSshKeysSet as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_GET_MESSAGES => <DomainGetMessages as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC => <DomainStartDirtyRateCalc as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_DEFINE_XML => <NodeDeviceDefineXml as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_UNDEFINE => <NodeDeviceUndefine as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_CREATE => <NodeDeviceCreate as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS => <NwfilterDefineXmlFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS => <NetworkDefineXmlFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART => <NodeDeviceGetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART => <NodeDeviceSetAutostart as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT => <NodeDeviceIsPersistent as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NODE_DEVICE_IS_ACTIVE => <NodeDeviceIsActive as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_NETWORK_CREATE_XML_FLAGS => <NetworkCreateXmlFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE => {
+            <DomainSetLaunchSecurityState as Procedure>::Args::decode(r).map(drop)
+        }
+        REMOTE_PROC_DOMAIN_SAVE_PARAMS => <DomainSaveParams as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_RESTORE_PARAMS => <DomainRestoreParams as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS => <DomainAbortJobFlags as Procedure>::Args::decode(r).map(drop),
+        REMOTE_PROC_DOMAIN_FD_ASSOCIATE => <DomainFdAssociate as Procedure>::Args::decode(r).map(drop),
+        _ => return None,
+    })
+}
