@@ -1,23 +1,33 @@
 //! `conformance server URI [--reference URI] [--junit FILE] [--tier TIER]…
 //! [--keepalive-interval SECS] [--keepalive-count N] [--corpus DIR]`
+//! `conformance model URI [--seed N] [--cases N] [--steps N]`
 //!
 //! Runs the conformance tiers (protocol, semantics, corpus) against the daemon at URI (a unix,
 //! tcp or ssh libvirt URI whose daemon serves `test:///default`), and against the reference
 //! daemon too when one is given, comparing the two. Prints `TIER: N passed, M failed` per tier
 //! (the failures on standard error), writes JUnit XML when asked, and exits 1 when a check
 //! failed, 2 on a usage error.
+//!
+//! `model` runs the proptest model of the domain life cycle (`spec_tests::conformance::model`)
+//! against the daemon: `--cases` random call sequences of at most `--steps` calls from
+//! `--seed` (defaults 64, 16, 0), printing `model: N cases passed` or the shrunk failing
+//! sequence.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use spec_tests::conformance::{junit, run, Target, Tier};
+use spec_tests::conformance::{junit, model, run, Target, Tier};
 
-const USAGE: &str =
-    "usage: conformance server URI [--reference URI] [--junit FILE] [--tier protocol|semantics|corpus]... \
-[--keepalive-interval SECS] [--keepalive-count N] [--corpus DIR]";
+const USAGE: &str = "usage: conformance server URI [--reference URI] [--junit FILE] \
+[--tier protocol|semantics|corpus]... [--keepalive-interval SECS] [--keepalive-count N] [--corpus DIR]
+       conformance model URI [--seed N] [--cases N] [--steps N]";
 
 fn main() -> ExitCode {
-    match parse(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("model") {
+        return run_model(&args[1..]);
+    }
+    match parse(args) {
         Ok((target, reference, junit_file, tiers)) => {
             let report = run(&tiers, &target, reference.as_ref());
             print!("{}", report.summary());
@@ -37,6 +47,30 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("conformance: {e}\n{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn run_model(args: &[String]) -> ExitCode {
+    let (uri, seed, cases, steps) = match parse_model(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("conformance: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match model::run(&Target::new(&uri), seed, cases, steps) {
+        Ok(model::Outcome::Passed { cases }) => {
+            println!("model: {cases} cases passed (seed {seed})");
+            ExitCode::SUCCESS
+        }
+        Ok(model::Outcome::Failed { ops, why }) => {
+            println!("model: failed (seed {seed}): {why}\nminimal sequence: {ops:?}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            ExitCode::from(1)
         }
     }
 }
@@ -79,4 +113,21 @@ fn parse(args: Vec<String>) -> Result<Parsed, String> {
     }
     let reference = reference.map(|r| Target { uri: r, ..target.clone() });
     Ok((target, reference, junit_file, tiers))
+}
+
+fn parse_model(args: &[String]) -> Result<(String, u64, u32, usize), String> {
+    let mut it = args.iter();
+    let uri = it.next().ok_or("no URI")?.clone();
+    let (mut seed, mut cases, mut steps) = (0u64, 64u32, 16usize);
+    while let Some(a) = it.next() {
+        let v = it.next().ok_or(format!("{a} needs a value"))?;
+        let bad = || format!("bad value {v:?} for {a}");
+        match a.as_str() {
+            "--seed" => seed = v.parse().map_err(|_| bad())?,
+            "--cases" => cases = v.parse().map_err(|_| bad())?,
+            "--steps" => steps = v.parse().map_err(|_| bad())?,
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok((uri, seed, cases, steps))
 }

@@ -11,12 +11,16 @@
 //! - [`corpus`]: the calls and probes recorded in `corpus/` replayed, the answers compared
 //!   structurally with the recorded ones.
 //!
+//! [`model`] is apart from the tiers: a proptest model of the domain life cycle whose calls and
+//! predicted answers run against the daemon, from a given seed.
+//!
 //! Each check observes the daemon (a list of lines: answers, decoded replies with volatile
 //! fields masked) and fails when the observation breaks what libvirtd 9.0 does; with a
 //! reference, the check also runs there and the two observations must be equal.
 
 pub mod corpus;
 pub mod junit;
+pub mod model;
 pub mod protocol;
 pub mod semantics;
 
