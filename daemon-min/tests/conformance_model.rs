@@ -1,12 +1,14 @@
-//! The proptest model of the domain life cycle (`spec_tests::conformance::model`, the
-//! `conformance model` command) against a fresh Debian libvirtd 9.0 (which shows the model is
-//! libvirt's) and against daemon-min on both runtimes, with a fixed seed and case count: every
-//! case passes. `CONFORMANCE_MODEL_SEED` / `CONFORMANCE_MODEL_CASES` change them.
+//! The proptest models (`spec_tests::conformance::model`, the domain life cycle, and
+//! `wire_model`, proto-core's client core with the daemon as its server; the `conformance
+//! model` command) against a fresh Debian libvirtd 9.0 (which shows the models are libvirt's)
+//! and against daemon-min on both runtimes, with a fixed seed and case count: every case
+//! passes. `CONFORMANCE_MODEL_SEED` / `CONFORMANCE_MODEL_CASES` change them.
 
 mod common;
 
 use common::daemon_bin;
 use spec_tests::conformance::model::{run, Outcome};
+use spec_tests::conformance::wire_model;
 use spec_tests::conformance::Target;
 use spec_tests::daemon_min::DaemonMin;
 use spec_tests::libvirtd::Libvirtd;
@@ -17,12 +19,15 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 fn check(who: &str, uri: &str) {
     let (seed, cases) = (env_or("CONFORMANCE_MODEL_SEED", 12), env_or("CONFORMANCE_MODEL_CASES", 24) as u32);
-    match run(&Target::new(uri), seed, cases, 12).unwrap() {
-        Outcome::Passed { cases: n } => {
-            assert_eq!(n, cases);
-            println!("{who}: model: {n} cases passed (seed {seed})");
+    let t = Target::new(uri);
+    for (name, outcome) in [("model", run(&t, seed, cases, 12)), ("wire model", wire_model::run(&t, seed, cases, 24))] {
+        match outcome.unwrap() {
+            Outcome::Passed { cases: n } => {
+                assert_eq!(n, cases);
+                println!("{who}: {name}: {n} cases passed (seed {seed})");
+            }
+            Outcome::Failed { sequence, why } => panic!("{who}: {name}: {why}\nminimal sequence: {sequence}"),
         }
-        Outcome::Failed { ops, why } => panic!("{who}: {why}\nminimal sequence: {ops:?}"),
     }
 }
 

@@ -135,6 +135,15 @@ impl Wire {
         self.call_raw(proc_, serial, &body)
     }
 
+    /// Reads raw bytes, bypassing the message decoder (for a caller that runs its own, e.g. a
+    /// client core); do not mix with [`Wire::recv`]. `Ok(0)` at the end of file.
+    ///
+    /// # Errors
+    /// A read timeout (kind `WouldBlock` or `TimedOut`) or another socket error.
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.read(buf)
+    }
+
     /// The next message; `Ok(None)` at the end of file (or a reset).
     ///
     /// # Errors

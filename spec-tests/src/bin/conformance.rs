@@ -8,15 +8,15 @@
 //! (the failures on standard error), writes JUnit XML when asked, and exits 1 when a check
 //! failed, 2 on a usage error.
 //!
-//! `model` runs the proptest model of the domain life cycle (`spec_tests::conformance::model`)
-//! against the daemon: `--cases` random call sequences of at most `--steps` calls from
-//! `--seed` (defaults 64, 16, 0), printing `model: N cases passed` or the shrunk failing
-//! sequence.
+//! `model` runs the two proptest models against the daemon (`spec_tests::conformance::model`,
+//! the domain life cycle, and `wire_model`, the client core with the daemon as its server):
+//! `--cases` random sequences of at most `--steps` transitions each, from `--seed` (defaults 64,
+//! 16, 0), printing `model: N cases passed` / `wire model: …` or the shrunk failing sequence.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use spec_tests::conformance::{junit, model, run, Target, Tier};
+use spec_tests::conformance::{junit, model, run, wire_model, Target, Tier};
 
 const USAGE: &str = "usage: conformance server URI [--reference URI] [--junit FILE] \
 [--tier protocol|semantics|corpus]... [--keepalive-interval SECS] [--keepalive-count N] [--corpus DIR]
@@ -59,19 +59,28 @@ fn run_model(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match model::run(&Target::new(&uri), seed, cases, steps) {
-        Ok(model::Outcome::Passed { cases }) => {
-            println!("model: {cases} cases passed (seed {seed})");
-            ExitCode::SUCCESS
+    let target = Target::new(&uri);
+    let mut failed = false;
+    for (name, result) in [
+        ("model", model::run(&target, seed, cases, steps)),
+        ("wire model", wire_model::run(&target, seed, cases, steps)),
+    ] {
+        match result {
+            Ok(model::Outcome::Passed { cases }) => println!("{name}: {cases} cases passed (seed {seed})"),
+            Ok(model::Outcome::Failed { sequence, why }) => {
+                println!("{name}: failed (seed {seed}): {why}\nminimal sequence: {sequence}");
+                failed = true;
+            }
+            Err(e) => {
+                eprintln!("conformance: {name}: {e}");
+                failed = true;
+            }
         }
-        Ok(model::Outcome::Failed { ops, why }) => {
-            println!("model: failed (seed {seed}): {why}\nminimal sequence: {ops:?}");
-            ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("conformance: {e}");
-            ExitCode::from(1)
-        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

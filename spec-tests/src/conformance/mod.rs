@@ -11,8 +11,10 @@
 //! - [`corpus`]: the calls and probes recorded in `corpus/` replayed, the answers compared
 //!   structurally with the recorded ones.
 //!
-//! [`model`] is apart from the tiers: a proptest model of the domain life cycle whose calls and
-//! predicted answers run against the daemon, from a given seed.
+//! Apart from the tiers, two proptest models run against the daemon from a given seed: [`model`]
+//! (the domain life cycle: calls chosen, answers and states predicted) and [`wire_model`]
+//! (`proto-core`'s client/server pair model with the daemon as the server: calls, frames split
+//! anywhere, cancels; every answer predicted).
 //!
 //! Each check observes the daemon (a list of lines: answers, decoded replies with volatile
 //! fields masked) and fails when the observation breaks what libvirtd 9.0 does; with a
@@ -23,6 +25,7 @@ pub mod junit;
 pub mod model;
 pub mod protocol;
 pub mod semantics;
+pub mod wire_model;
 
 use std::time::{Duration, Instant};
 

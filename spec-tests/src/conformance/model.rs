@@ -224,8 +224,8 @@ pub enum Outcome {
     },
     /// A case failed; the minimal sequence found by shrinking, and why it fails.
     Failed {
-        /// The shrunk sequence of calls.
-        ops: Vec<Op>,
+        /// The shrunk sequence of calls (`Debug`).
+        sequence: String,
         /// What differed.
         why: String,
     },
@@ -247,7 +247,7 @@ pub fn run(t: &Target, seed: u64, cases: u32, steps: usize) -> Result<Outcome, S
     let _ = clean(&c);
     match result {
         Ok(()) => Ok(Outcome::Passed { cases }),
-        Err(TestError::Fail(why, ops)) => Ok(Outcome::Failed { ops, why: why.to_string() }),
+        Err(TestError::Fail(why, ops)) => Ok(Outcome::Failed { sequence: format!("{ops:?}"), why: why.to_string() }),
         Err(TestError::Abort(why)) => Err(format!("aborted: {why}")),
     }
 }
