@@ -34,6 +34,9 @@ pub fn checks() -> Vec<Check> {
         Check { name: "length_above_maximum_closes", run: length_above_maximum_closes },
         Check { name: "not_the_protocol_closes", run: not_the_protocol_closes },
         Check { name: "trailing_bytes_accepted", run: trailing_bytes_accepted },
+        Check { name: "unknown_message_type_dropped", run: unknown_message_type_dropped },
+        Check { name: "stream_packet_without_stream_dropped", run: stream_packet_without_stream_dropped },
+        Check { name: "too_many_fds_closes", run: too_many_fds_closes },
         Check { name: "serials_echoed", run: serials_echoed },
         Check { name: "pipelined_calls_all_answered", run: pipelined_calls_all_answered },
         Check { name: "keepalive_ping_answered", run: keepalive_ping_answered },
@@ -195,6 +198,41 @@ fn trailing_bytes_accepted(t: &Target) -> Verdict {
     let a = w.answer(2);
     ensure(matches!(a, Answer::Ok(_)), || format!("NETWORK_LOOKUP_BY_NAME with 4 trailing bytes: {a}"))?;
     Ok(vec![a.to_string()])
+}
+
+/// Sends `frame`, then AUTH_LIST serial 99: only that call is answered, the connection stays.
+fn dropped_quietly(t: &Target, frame: &[u8]) -> Verdict {
+    let mut w = connect(t)?;
+    let mut bytes = frame.to_vec();
+    bytes.extend(call_frame(REMOTE_PROGRAM, REMOTE_PROC_AUTH_LIST, 99, &[]));
+    w.send(&bytes).map_err(io)?;
+    let (frames, closed) = w.drain(Duration::from_millis(500)).map_err(io)?;
+    let seen: Vec<String> = frames.iter().map(|f| format!("{:?} serial {}", f.header.ty, f.header.serial)).collect();
+    ensure(!closed && seen == ["Reply serial 99"], || {
+        format!("expected the message dropped without an answer; got {seen:?} (closed: {closed})")
+    })?;
+    Ok(seen)
+}
+
+fn unknown_message_type_dropped(t: &Target) -> Verdict {
+    let mut f = call_frame(REMOTE_PROGRAM, REMOTE_PROC_AUTH_LIST, 98, &[]);
+    f[16..20].copy_from_slice(&42u32.to_be_bytes());
+    dropped_quietly(t, &f)
+}
+
+fn stream_packet_without_stream_dropped(t: &Target) -> Verdict {
+    // A STREAM (3) CONTINUE (2) packet with data, for serial 97 which opened no stream.
+    let mut f = call_frame(REMOTE_PROGRAM, REMOTE_PROC_AUTH_LIST, 97, b"data");
+    f[16..20].copy_from_slice(&3u32.to_be_bytes());
+    f[24..28].copy_from_slice(&2u32.to_be_bytes());
+    dropped_quietly(t, &f)
+}
+
+fn too_many_fds_closes(t: &Target) -> Verdict {
+    // CALL_WITH_FDS (4) announcing 33 descriptors, more than VIR_NET_MESSAGE_NUM_FDS_MAX (32).
+    let mut f = call_frame(REMOTE_PROGRAM, REMOTE_PROC_AUTH_LIST, 96, &33u32.to_be_bytes());
+    f[16..20].copy_from_slice(&4u32.to_be_bytes());
+    closes_without_reply(t, &f)
 }
 
 fn serials_echoed(t: &Target) -> Verdict {
