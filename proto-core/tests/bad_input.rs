@@ -344,3 +344,23 @@ fn garbage_after_a_valid_header_is_bounded() {
         [ServerEvent::Closed { reason: ConnectionError::TruncatedByPeer { buffered: 31 } }]
     ));
 }
+
+#[test]
+fn client_core_decodes_what_libvirts_client_decodes() {
+    // An error reply whose `message` flag is 5 and whose string has non-zero padding:
+    // libvirt's client (libtirpc) reads it, and so does the core.
+    let mut c = ClientConnection::new(ClientConfig::default(), Instant::now());
+    let serial = c.call(Instant::now(), CallSpec::remote(59), &()).unwrap();
+    let mut body = words(&[42, 12, 5, 3]);
+    body.extend_from_slice(b"bad\xff");
+    // level, dom, str1, str2, str3 (absent), int1, int2, net (absent)
+    body.extend(words(&[2, 0, 0, 0, 0, 0xffff_ffff, 0xffff_ffff, 0]));
+    c.handle_input(Instant::now(), &frame(REMOTE, 59, 1, serial, 1, &body));
+    match client_events(&mut c).as_slice() {
+        [ClientEvent::CallFailed { error: CallError::Remote(e), .. }] => {
+            assert_eq!(e.message.as_ref().map(|m| m.to_string()), Some("bad".to_owned()));
+            assert_eq!((e.code.0, e.domain.0), (42, 12));
+        }
+        other => panic!("{other:?}"),
+    }
+}
