@@ -313,9 +313,15 @@ pub struct XdrReader {
     buf: Bytes,
     pos: usize,
     base: usize,
-    noting: bool,
-    deviation_count: usize,
-    deviations: Vec<Deviation>,
+    /// Only for a reader made with [`XdrReader::noting`]: a plain reader carries one null
+    /// pointer and tests it on the rare non-canonical paths and on padding.
+    notes: Option<Box<Notes>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Notes {
+    count: usize,
+    list: Vec<Deviation>,
 }
 
 impl XdrReader {
@@ -328,45 +334,45 @@ impl XdrReader {
     /// A reader whose error offsets start at `base` (the offset of `buf` in a larger frame).
     #[must_use]
     pub fn with_base(buf: Bytes, base: usize) -> Self {
-        Self { buf, pos: 0, base, noting: false, deviation_count: 0, deviations: Vec::new() }
+        Self { buf, pos: 0, base, notes: None }
     }
 
     /// A reader that also records every non-canonical encoding it accepts ([`Self::deviations`]);
     /// offsets start at `base`. It decodes exactly what a plain reader decodes.
     #[must_use]
     pub fn noting(buf: Bytes, base: usize) -> Self {
-        Self { noting: true, ..Self::with_base(buf, base) }
+        Self { notes: Some(Box::default()), ..Self::with_base(buf, base) }
     }
 
     /// The deviations recorded so far (at most [`MAX_NOTED_DEVIATIONS`]; always empty for a
     /// reader not made with [`Self::noting`]).
     #[must_use]
     pub fn deviations(&self) -> &[Deviation] {
-        &self.deviations
+        self.notes.as_ref().map_or(&[], |n| &n.list)
     }
 
     /// How many deviations were seen, including those past [`MAX_NOTED_DEVIATIONS`].
     #[must_use]
     pub fn deviation_count(&self) -> usize {
-        self.deviation_count
+        self.notes.as_ref().map_or(0, |n| n.count)
     }
 
     #[cold]
     #[inline(never)]
     fn note(&mut self, at: usize, kind: DeviationKind) {
-        if !self.noting {
-            return;
-        }
-        self.deviation_count += 1;
-        if self.deviations.len() < MAX_NOTED_DEVIATIONS {
-            self.deviations.push(Deviation { offset: self.base + at, kind });
+        let offset = self.base + at;
+        if let Some(n) = self.notes.as_mut() {
+            n.count += 1;
+            if n.list.len() < MAX_NOTED_DEVIATIONS {
+                n.list.push(Deviation { offset, kind });
+            }
         }
     }
 
     /// Skips `n` padding bytes (already known to be there); a noting reader checks them.
     #[inline]
     fn skip_padding(&mut self, n: usize) {
-        if self.noting && self.buf[self.pos..self.pos + n].iter().any(|&b| b != 0) {
+        if self.notes.is_some() && self.buf[self.pos..self.pos + n].iter().any(|&b| b != 0) {
             let mut pad = [0u8; 3];
             pad[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
             self.note(self.pos, DeviationKind::Padding(pad));
