@@ -137,10 +137,12 @@ impl DaemonHandler {
         if header.prog != REMOTE_PROGRAM {
             let info = proto_core::programs::procedure(header.prog, header.vers, header.proc_);
             let err = match info {
-                Some(i) if !i.is_event => crate::dispatch::no_support(i),
-                _ => RemoteError::unknown_procedure(header.proc_),
+                Some(i) if !i.is_event => crate::dispatch::refusal(i, &args, crate::dispatch::no_support(i)),
+                _ => Outcome::Error(RemoteError::unknown_procedure(header.proc_)),
             };
-            link.reply_error(id, err);
+            if let Outcome::Error(e) = err {
+                link.reply_error(id, e);
+            }
             return;
         }
         // The state directory is written by its own thread: a reply that acknowledges a change

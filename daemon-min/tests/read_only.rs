@@ -1,8 +1,10 @@
 //! Every generated non-event procedure of `REMOTE_PROGRAM`, called on a read-only connection
 //! (`VIR_CONNECT_RO` on the read-write socket, and the read-only socket without the flag) with
-//! empty arguments: each one whose `@acl` permissions write is refused with libvirt's
-//! "operation forbidden: read only access prevents virXxx" (`VIR_ERR_OPERATION_DENIED`, 29)
-//! before its arguments are even decoded, and none that only reads is refused that way.
+//! all-zero arguments (which decode as every procedure's arguments: empty strings and arrays,
+//! absent optionals, zero numbers; libvirtd decodes the arguments before anything else and
+//! ignores the bytes left over): each one whose `@acl` permissions write is refused with
+//! libvirt's "operation forbidden: read only access prevents virXxx" (`VIR_ERR_OPERATION_DENIED`,
+//! 29), and none that only reads is refused that way.
 //!
 //! "Only reads" is judged here from the generated `@acl` list, independently of the daemon:
 //! every unconditional permission is `read`, `getattr` or `search_*`. A conditional permission
@@ -21,6 +23,9 @@ use spec_tests::daemon_min::DaemonMin;
 fn daemon_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_daemon-min"))
 }
+
+/// Arguments every procedure decodes (the longest fixed part of any `_args` is far shorter).
+const ZEROS: [u8; 1024] = [0; 1024];
 
 /// Whether the procedure's unconditional `@acl` permissions all read.
 fn only_reads(info: &ProcedureInfo) -> bool {
@@ -41,7 +46,7 @@ fn walk(client: &Client) -> (usize, usize) {
         if info.number == remote::REMOTE_PROC_CONNECT_CLOSE {
             continue;
         }
-        let r = client.call_raw(CallSpec::remote(info.number), &[]);
+        let r = client.call_raw(CallSpec::remote(info.number), &ZEROS);
         let refusal = match &r {
             Err(e) => match e.remote() {
                 Some(re) => (re.code.0 == 29

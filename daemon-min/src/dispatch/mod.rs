@@ -249,6 +249,25 @@ pub fn no_support(info: &ProcedureInfo) -> RemoteError {
     )
 }
 
+/// Whether `args` decode as the procedure's arguments. libvirtd decodes a call's arguments
+/// before anything else looks at the call (`virNetServerProgramDispatchCall`), so a refusal
+/// ("not open", read-only, "not supported") goes to decodable arguments only; the others get
+/// "Unable to decode message payload". Only refusals pay for this decode.
+fn decodable(info: &ProcedureInfo, args: &Bytes) -> bool {
+    let mut r = proto_core::xdr::XdrReader::new(args.clone());
+    !matches!(proto_core::programs::decode_args(info.program, info.version, info.number, &mut r), Some(Err(_)))
+}
+
+/// A call refused with `e`, unless its arguments do not decode (see [`decodable`]).
+#[must_use]
+pub fn refusal(info: &ProcedureInfo, args: &Bytes, e: RemoteError) -> Outcome {
+    if decodable(info, args) {
+        Outcome::Error(e)
+    } else {
+        Outcome::Error(RemoteError::undecodable_payload())
+    }
+}
+
 fn forbidden(domain: ErrorDomain, info: &str) -> RemoteError {
     RemoteError::with_info(ErrorCode::VIR_ERR_OPERATION_DENIED, domain, "operation forbidden: %s", Some(info))
 }
@@ -455,14 +474,17 @@ impl Daemon {
             if header.proc_ == REMOTE_PROC_CONNECT_CLOSE {
                 return Outcome::Reply(Bytes::new());
             }
+            if !decodable(info, &args) {
+                return Outcome::Error(RemoteError::undecodable_payload());
+            }
             return table::not_open(info.name);
         }
         if session.opened.is_some() && session.read_only() && !acl_is_read_only(info) {
-            return Outcome::Error(read_only_refusal(info));
+            return refusal(info, &args, read_only_refusal(info));
         }
         match table::lookup(header.proc_) {
             Some(run) => run(&mut table::Call { daemon: self, session }, args),
-            None => Outcome::Error(no_support(info)),
+            None => refusal(info, &args, no_support(info)),
         }
     }
 }

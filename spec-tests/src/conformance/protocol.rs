@@ -380,7 +380,8 @@ fn words(ws: &[u32]) -> Vec<u8> {
 pub fn xdr_cases() -> Vec<XdrCase> {
     use proto_core::programs::remote::{
         REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY as DEREGISTER_ANY,
-        REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY as REGISTER_ANY,
+        REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY as REGISTER_ANY, REMOTE_PROC_DOMAIN_DESTROY as DESTROY,
+        REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS,
     };
     vec![
         XdrCase {
@@ -460,6 +461,54 @@ pub fn xdr_cases() -> Vec<XdrCase> {
             calls: |_| vec![(REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, [words(&[4_194_305]), b"defa".to_vec()].concat())],
         },
         XdrCase {
+            name: "xdr_refuses_array_over_bound",
+            open_first: true,
+            served: false,
+            exact_body: true,
+            calls: |test| {
+                // DOMAIN_SET_SCHEDULER_PARAMETERS: dom, then params<16> with a count of 17
+                let mut b = test.to_vec();
+                b.extend(words(&[17]));
+                vec![(REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, b)]
+            },
+        },
+        XdrCase {
+            name: "xdr_refuses_union_discriminant_without_arm",
+            open_first: true,
+            served: false,
+            exact_body: true,
+            calls: |test| {
+                // one remote_typed_param "weight" whose value's discriminant is 9 (no such arm)
+                let mut b = test.to_vec();
+                b.extend(words(&[1]));
+                b.extend(string_padded_with("weight", 0));
+                b.extend(words(&[9, 0]));
+                vec![(REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, b)]
+            },
+        },
+        XdrCase {
+            name: "xdr_refuses_before_open_too",
+            open_first: false,
+            served: false,
+            exact_body: true,
+            // arguments are decoded before "hypervisor connection not open" is considered
+            calls: |_| vec![(REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, [words(&[100]), b"defa".to_vec()].concat())],
+        },
+        XdrCase {
+            name: "xdr_refuses_on_read_only_too",
+            open_first: false,
+            served: false,
+            exact_body: true,
+            // a read-only connection decodes the arguments before refusing the write
+            calls: |_| {
+                vec![
+                    (REMOTE_PROC_CONNECT_OPEN, open_body(1, "test:///default", 1)),
+                    (REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, [words(&[100]), b"defa".to_vec()].concat()),
+                    (DESTROY, vec![]),
+                ]
+            },
+        },
+        XdrCase {
             name: "xdr_refuses_missing_body",
             open_first: true,
             served: false,
@@ -526,7 +575,7 @@ macro_rules! xdr_check {
 }
 
 fn xdr_checks() -> Vec<Check> {
-    let v = xdr_check!(0, 1, 2, 3, 4, 5, 6, 7, 8);
+    let v = xdr_check!(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12);
     debug_assert_eq!(v.len(), xdr_cases().len());
     v
 }
