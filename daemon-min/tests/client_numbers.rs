@@ -29,10 +29,15 @@ fn huge_offsets_and_lengths(runtime: &[&str]) {
     let xml = "<volume><name>n.img</name><capacity unit='MiB'>1</capacity></volume>";
     let vol =
         c.call::<StorageVolCreateXml>(&RemoteStorageVolCreateXmlArgs { pool, xml: xml.into(), flags: 0 }).unwrap().vol;
+    // The daemon refuses with its range error. When the refusal reaches the client before its
+    // finish is sent, finish() reports the stream as already closed instead (a race on a loaded
+    // machine); either way the upload did not complete.
     let range_error = |r: Result<(), adapter_blocking::Error>| {
         let e = r.expect_err("the daemon accepted an impossible range");
-        let re = e.remote().unwrap_or_else(|| panic!("not the daemon's error: {e}"));
-        assert!(re.to_string().contains("is beyond the volume's capacity"), "{re}");
+        match e.remote() {
+            Some(re) => assert!(re.to_string().contains("is beyond the volume's capacity"), "{re}"),
+            None => assert!(e.to_string().contains("the stream is closed"), "not the daemon's refusal: {e}"),
+        }
     };
 
     // Data at an offset that would wrap.
