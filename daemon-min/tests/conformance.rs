@@ -17,10 +17,8 @@ use spec_tests::libvirtd::{require_peer, Libvirtd};
 const CONF: &str = "keepalive_interval = 1\nkeepalive_count = 1\n";
 
 /// Checks daemon-min fails today against libvirtd, and why (`tier/name`, reason).
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("semantics/stream_screenshot", "issue 9: daemon-min does not serve DOMAIN_SCREENSHOT"),
-    ("semantics/domain_errors", "issue 11: the XML parser's error text for malformed XML differs from libxml2's"),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] =
+    &[("semantics/stream_screenshot", "issue 9: daemon-min does not serve DOMAIN_SCREENSHOT")];
 
 fn target(uri: String) -> Target {
     Target { keepalive_interval: Duration::from_secs(1), keepalive_count: 1, ..Target::new(&uri) }

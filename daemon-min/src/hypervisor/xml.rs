@@ -120,6 +120,9 @@ pub(crate) fn parse(text: &str, context: &str) -> Result<Element, SyntaxError> {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let Ok(ev) = reader.read_event() else {
             let pos = usize::try_from(reader.error_position()).unwrap_or(0);
+            if let Some(e) = unterminated_start_tag(text, context, before) {
+                return Err(e);
+            }
             return Err(match stack.last() {
                 Some(open) => premature_end(text, context, open),
                 None if root.is_none() => syntax_error(text, context, pos, "Start tag expected, '<' not found"),
@@ -284,6 +287,31 @@ fn start_element(
         e.attrs.push((a.key.0.to_owned(), v.into_owned()));
     }
     Ok(e)
+}
+
+/// A document that ends inside a start tag (`<domain`, `<domain type=`, `<domain type='test'`),
+/// reported as libxml2 reports each case (measured with libvirt 9.0), with the caret at the end.
+fn unterminated_start_tag(text: &str, context: &str, at: usize) -> Option<SyntaxError> {
+    let tag = text.get(at..)?.trim_start();
+    let start = text.len() - tag.len();
+    let body = tag.strip_prefix('<')?;
+    if body.contains('>') || body.starts_with(['/', '!', '?']) {
+        return None;
+    }
+    let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+    let name = &body[..name_len];
+    if !name.starts_with(is_name_start) {
+        return Some(syntax_error(text, context, start + 1, "StartTag: invalid element name"));
+    }
+    let rest = body[name_len..].trim_end();
+    let what = if rest.is_empty() {
+        format!("Couldn't find end of Start Tag {name} line {}", line_of(text, start))
+    } else if rest.ends_with('=') {
+        "AttValue: \" or ' expected".to_owned()
+    } else {
+        "attributes construct error".to_owned()
+    };
+    Some(syntax_error(text, context, text.len(), &what))
 }
 
 /// XML's `Char`: what a document may hold at all (no control characters but tab, newline and
@@ -611,6 +639,23 @@ mod limit_tests {
         assert!(parse("<network><name>n4</name><b\u{b7}c x:y='1'/></network>", "(t)").is_ok());
         // The document ends at the first NUL, as a C string does.
         assert!(err("<network><name>nA\0\0</name></network>").contains("Premature end of data in tag name line 1"));
+    }
+
+    #[test]
+    fn documents_ending_inside_a_start_tag() {
+        // Each message measured with libvirt 9.0.
+        for (doc, msg) in [
+            ("<domain", "(domain_definition):1: Couldn't find end of Start Tag domain line 1\n<domain\n-------^"),
+            ("<domain type=", "(domain_definition):1: AttValue: \" or ' expected\n<domain type=\n-------------^"),
+            (
+                "<domain type='test'",
+                "(domain_definition):1: attributes construct error\n<domain type='test'\n-------------------^",
+            ),
+            ("<a", "(domain_definition):1: Couldn't find end of Start Tag a line 1\n<a\n--^"),
+            ("<", "(domain_definition):1: StartTag: invalid element name\n<\n-^"),
+        ] {
+            assert_eq!(parse(doc, "(domain_definition)").unwrap_err().message, msg, "{doc}");
+        }
     }
 
     #[test]
