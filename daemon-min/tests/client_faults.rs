@@ -169,6 +169,19 @@ fn cut_mid_reply(runtime: &[&str]) {
     }
 }
 
+/// SIGSTOP, and wait until the kernel shows the daemon stopped (a call made a moment too early
+/// could still be answered on a loaded machine).
+fn stop(d: &DaemonMin) {
+    d.signal("STOP");
+    let stopped = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", d.pid()))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('T')))
+            .unwrap_or(false)
+    };
+    assert!(common::eventually(Duration::from_secs(5), stopped), "the daemon did not stop");
+}
+
 fn frozen_then_killed(runtime: &[&str]) {
     let ka = KeepaliveConfig { interval: Duration::from_secs(1), count: 2 };
     let d = DaemonMin::start(daemon_bin(), "", runtime);
@@ -179,7 +192,7 @@ fn frozen_then_killed(runtime: &[&str]) {
         &adapter_smol::ConnectOptions { keepalive: Some(ka), ..adapter_smol::ConnectOptions::default() },
     ))
     .unwrap();
-    d.signal("STOP");
+    stop(&d);
     let t0 = Instant::now();
     let smol_call = {
         let s = s.clone();
@@ -201,7 +214,7 @@ fn frozen_then_killed(runtime: &[&str]) {
         smol::block_on(adapter_smol::Client::connect(&d.tcp_uri(), &adapter_smol::ConnectOptions::default())).unwrap();
     assert!(smol::block_on(s.call::<ConnectGetHostname>(&())).is_ok());
     // Killed while calls wait (frozen first, so that they are surely in flight): they fail at once.
-    d.signal("STOP");
+    stop(&d);
     let waiting = {
         let (c, s) = (c.clone(), s.clone());
         std::thread::spawn(move || {

@@ -54,3 +54,14 @@ fn control_characters_are_refused_wherever_they_stand() {
         assert!(h.domain_define_xml(&doc, 0).is_err(), "{doc:?} was accepted");
     }
 }
+
+/// hypervisor_xml, finding 4: a byte-order mark followed by white space put the reader's position
+/// inside the mark when the first tag started, and the name check sliced the document there.
+#[test]
+fn byte_order_mark_then_white_space() {
+    let mut h = Hypervisor::new_default("vm");
+    let doc = "\u{feff}\n\n<network><name>bom</name></network>";
+    let n = h.network_define_xml(doc, 0).expect("a document after a BOM and blank lines");
+    assert_eq!(n.name, "bom");
+    assert!(h.network_define_xml("\u{feff}\n<1network/>", 0).is_err());
+}

@@ -350,6 +350,14 @@ fn is_name_char(c: char) -> bool {
 /// checks them, with its messages: an element name must start with a name character, an
 /// attribute must follow white space and start with one.
 fn check_names(text: &str, context: &str, pos: usize) -> Result<(), SyntaxError> {
+    // `pos` is where the reader stood before the tag: it may fall inside a byte-order mark or
+    // before white space; the tag starts at the next `<`.
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    let Some(lt) = text[pos..].find('<') else { return Ok(()) };
+    let pos = pos + lt;
     let tag = &text[pos..];
     let mut it = tag.char_indices().skip(1).peekable();
     match it.peek() {
