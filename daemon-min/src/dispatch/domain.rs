@@ -140,6 +140,22 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(DomainSetVcpusFlags, try |m, a| m.domain_set_vcpus_flags(&dom_in(&a.dom), a.nvcpus, a.flags)),
     on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
     on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
+    // --- domain_params ---------------------------------------------------------------------
+    on!(DomainGetCpuStats, try |m, a| m
+        .domain_get_cpu_stats(&dom_in(&a.dom), a.nparams, a.start_cpu, a.ncpus, a.flags)
+        .map(|(p, nparams)| RemoteDomainGetCpuStatsRet { params: params_out(p), nparams })),
+    on!(DomainSetLifecycleAction, try |m, a| m
+        .domain_set_lifecycle_action(&dom_in(&a.dom), a.type_, a.action, a.flags)),
+    on!(DomainGetMemoryParameters, try |m, a| m
+        .domain_get_memory_parameters(&dom_in(&a.dom), a.nparams, a.flags)
+        .map(|(p, nparams)| RemoteDomainGetMemoryParametersRet { params: params_out(p), nparams })),
+    on!(DomainSetMemoryParameters, try |m, a| m
+        .domain_set_memory_parameters(&dom_in(&a.dom), &params_in(&a.params), a.flags)),
+    on!(DomainGetNumaParameters, try |m, a| m
+        .domain_get_numa_parameters(&dom_in(&a.dom), a.nparams, a.flags)
+        .map(|(p, nparams)| RemoteDomainGetNumaParametersRet { params: params_out(p), nparams })),
+    on!(DomainSetNumaParameters, try |m, a| m
+        .domain_set_numa_parameters(&dom_in(&a.dom), &params_in(&a.params), a.flags)),
 ];
 
 /// `virDomainGetXMLDesc` with `VIR_DOMAIN_XML_SECURE` is a write on a read-only connection.

@@ -660,17 +660,19 @@ pub struct DomainDef {
     pub(crate) current_memory: u64,
     pub(crate) vcpus_max: u32,
     pub(crate) vcpus_current: Option<u32>,
-    vcpu_placement: String,
+    pub(crate) vcpu_placement: String,
     vcpu_cpuset: Option<String>,
     os: Os,
     features: Vec<Element>,
     clock: Element,
     pub(crate) on_poweroff: String,
     pub(crate) on_reboot: String,
-    on_crash: String,
+    /// `<on_crash>`.
+    pub(crate) on_crash: String,
     emulator: Option<String>,
     devices: Vec<Device>,
-    kept: Vec<Element>,
+    /// Top-level elements kept verbatim (`memtune`, `numatune`, ...).
+    pub(crate) kept: Vec<Element>,
 }
 
 impl DomainDef {
