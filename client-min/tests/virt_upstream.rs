@@ -155,17 +155,8 @@ const FILES: &[&str] = &["api", "connect", "domain", "interface", "network", "st
 /// answer yet: each test left out names the procedure it needs, which daemon-min reports as
 /// `VIR_ERR_NO_SUPPORT`. libvirtd runs all of them.
 const DAEMON_MIN_GAPS: &[(&str, &str)] = &[
-    ("connect::test_get_cells_free_memory", "NODE_GET_CELLS_FREE_MEMORY (two NUMA cells)"),
-    ("connect::test_list_interfaces", "no interface driver (CONNECT_NUM_OF_INTERFACES)"),
-    ("domain::test_get_cpu_stats", "DOMAIN_GET_CPU_STATS"),
-    ("domain::test_get_vcpus_flags", "DOMAIN_GET_VCPUS_FLAGS"),
-    ("domain::test_memory_params", "DOMAIN_GET_MEMORY_PARAMETERS"),
     ("domain::test_metadata", "DOMAIN_GET_METADATA / DOMAIN_SET_METADATA"),
-    ("domain::test_numa_params", "DOMAIN_GET_NUMA_PARAMETERS"),
-    ("domain::test_schedinfo", "DOMAIN_GET_SCHEDULER_TYPE"),
     ("domain::test_screenshot", "DOMAIN_SCREENSHOT"),
-    ("domain::test_set_lifecycle_action", "DOMAIN_SET_LIFECYCLE_ACTION"),
-    ("interface::*", "no interface driver (INTERFACE_DEFINE_XML)"),
 ];
 
 /// Runs the tests with `uri`, leaving out `skips` (`file::test` or `file::*`); returns
