@@ -154,10 +154,7 @@ const FILES: &[&str] = &["api", "connect", "domain", "interface", "network", "st
 /// What daemon-min's hypervisor (which also serves the in-process `test:///` driver) does not
 /// answer yet: each test left out names the procedure it needs, which daemon-min reports as
 /// `VIR_ERR_NO_SUPPORT`. libvirtd runs all of them.
-const DAEMON_MIN_GAPS: &[(&str, &str)] = &[
-    ("domain::test_metadata", "DOMAIN_GET_METADATA / DOMAIN_SET_METADATA"),
-    ("domain::test_screenshot", "DOMAIN_SCREENSHOT"),
-];
+const DAEMON_MIN_GAPS: &[(&str, &str)] = &[("domain::test_screenshot", "DOMAIN_SCREENSHOT")];
 
 /// Runs the tests with `uri`, leaving out `skips` (`file::test` or `file::*`); returns
 /// (passed, failed) and the output.

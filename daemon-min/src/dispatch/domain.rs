@@ -140,6 +140,17 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(DomainSetVcpusFlags, try |m, a| m.domain_set_vcpus_flags(&dom_in(&a.dom), a.nvcpus, a.flags)),
     on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
     on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
+    // --- domain_metadata -------------------------------------------------------------------
+    on!(DomainGetMetadata, try |m, a| {
+        let uri = a.uri.as_ref().map(ToString::to_string);
+        m.domain_get_metadata(&dom_in(&a.dom), a.type_, uri.as_deref(), a.flags)
+            .map(|x| RemoteDomainGetMetadataRet { metadata: s(&x) })
+    }),
+    on!(DomainSetMetadata, try |m, a| {
+        let text = |v: &Option<proto_core::XdrString>| v.as_ref().map(ToString::to_string);
+        let (metadata, key, uri) = (text(&a.metadata), text(&a.key), text(&a.uri));
+        m.domain_set_metadata(&dom_in(&a.dom), a.type_, metadata.as_deref(), key.as_deref(), uri.as_deref(), a.flags)
+    }),
     // --- domain_params ---------------------------------------------------------------------
     on!(DomainGetCpuStats, try |m, a| m
         .domain_get_cpu_stats(&dom_in(&a.dom), a.nparams, a.start_cpu, a.ncpus, a.flags)

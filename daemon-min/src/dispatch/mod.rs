@@ -412,6 +412,20 @@ impl Daemon {
                         push(REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, &msg);
                     }
                 }
+                // VIR_DOMAIN_EVENT_ID_METADATA_CHANGE (23).
+                Event::DomainMetadataChange { dom, kind, nsuri } => {
+                    for (id, (event_id, filter)) in &cbs.domain {
+                        if *event_id == 23 && filter.is_none_or(|u| u == dom.uuid) {
+                            let m = RemoteDomainEventCallbackMetadataChangeMsg {
+                                callback_id: *id,
+                                dom: dom_out(dom),
+                                type_: *kind,
+                                nsuri: nsuri.as_deref().map(proto_core::XdrString::from),
+                            };
+                            push(REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, &m);
+                        }
+                    }
+                }
                 Event::NetworkLifecycle { net, event, detail } => {
                     for (id, (event_id, filter)) in &cbs.network {
                         if *event_id == 0 && filter.is_none_or(|u| u == net.uuid) {

@@ -651,9 +651,13 @@ pub struct DomainDef {
     pub(crate) virt_type: String,
     pub(crate) name: String,
     pub(crate) uuid: Uuid,
-    title: Option<String>,
-    description: Option<String>,
-    metadata: Option<Element>,
+    /// `<title>`.
+    pub(crate) title: Option<String>,
+    /// `<description>`.
+    pub(crate) description: Option<String>,
+    /// `<metadata>`: from a document when it has elements; left empty by `virDomainSetMetadata`
+    /// removing its last element (then written `<metadata/>`, as libvirt does).
+    pub(crate) metadata: Option<Element>,
     /// `<memory>`, KiB.
     pub(crate) max_memory: u64,
     /// `<currentMemory>`, KiB.
@@ -1034,7 +1038,9 @@ impl DomainDef {
                 }
             }
             "metadata" => {
-                if let Some(m) = &self.metadata {
+                if self.metadata.as_ref().is_some_and(|m| m.elements().next().is_none()) {
+                    b.line("<metadata/>");
+                } else if let Some(m) = &self.metadata {
                     b.line("<metadata>");
                     b.push();
                     for c in m.elements() {

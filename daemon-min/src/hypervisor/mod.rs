@@ -20,6 +20,7 @@
 mod checkpoint;
 mod domain;
 mod domain_conf;
+mod domain_metadata;
 mod domain_params;
 pub mod domain_tune;
 mod durable;

@@ -65,7 +65,28 @@ def plain(v):
     return v
 
 
+def metadata_events(conn, dom, calls):
+    """The METADATA_CHANGE events (domain, type, namespace) that `calls` raise on `dom`."""
+    seen = []
+    cb = conn.domainEventRegisterAny(
+        dom, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, lambda c, d, t, ns, o: seen.append([d.name(), t, ns]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    try:
+        for call in calls:
+            call()
+        for _ in range(40):
+            if len(seen) >= len(calls):
+                break
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.domainEventDeregisterAny(cb)
+    return seen
+
+
 def main():
+    libvirt.virEventRegisterDefaultImpl()
     conn = libvirt.open(URI)
     libvirt.registerErrorHandler(lambda *_: None, None)
     dom = lambda name="test": conn.lookupByName(name)
@@ -166,6 +187,33 @@ def main():
         ("dom.setVcpus", lambda: dom().setVcpus(1), []),
         ("dom.setMetadata", lambda: dom().setMetadata(0, "a description", None, None, 0), []),
         ("dom.metadata", lambda: dom().metadata(0, None, 0), []),
+        ("dom.setMetadata.title", lambda: dom().setMetadata(1, "a title", None, None, 0), []),
+        ("dom.metadata.title", lambda: dom().metadata(1, None, 0), []),
+        ("dom.setMetadata.title.newline", lambda: dom().setMetadata(1, "a\nb", None, None, 0), []),
+        ("dom.setMetadata.title.uri", lambda: dom().setMetadata(1, "t", None, "http://x/", 0), []),
+        ("dom.setMetadata.element", lambda: dom().setMetadata(2, "<foo a='1'><bar>x</bar><baz/></foo>", "app1", "http://app1.org/", 0), []),
+        ("dom.setMetadata.element2", lambda: dom().setMetadata(2, "<other/>", "app2", "http://app2.org/", 2), []),
+        ("dom.metadata.element", lambda: dom().metadata(2, "http://app1.org/", 0), []),
+        ("dom.metadata.element.config", lambda: dom().metadata(2, "http://app1.org/", 2), []),
+        ("dom.metadata.element.missing", lambda: dom().metadata(2, "http://none.org/", 0), []),
+        ("dom.metadata.element.nouri", lambda: dom().metadata(2, None, 0), []),
+        ("dom.setMetadata.element.nokey", lambda: dom().setMetadata(2, "<foo/>", None, "http://app1.org/", 0), []),
+        ("dom.setMetadata.element.badkey", lambda: dom().setMetadata(2, "<foo/>", "1x", "http://app3.org/", 0), []),
+        ("dom.setMetadata.element.badxml", lambda: dom().setMetadata(2, "<foo>", "app3", "http://app3.org/", 0), []),
+        ("dom.metadata.badtype", lambda: dom().metadata(7, None, 0), []),
+        ("dom.setMetadata.badtype", lambda: dom().setMetadata(7, "x", None, None, 0), []),
+        ("dom.metadata.XMLDesc", lambda: dom().XMLDesc(0), []),
+        ("dom.metadata.XMLDesc.inactive", lambda: dom().XMLDesc(2), []),
+        ("dom.setMetadata.element.remove", lambda: dom().setMetadata(2, None, None, "http://app1.org/", 0), []),
+        ("dom.metadata.element.removed", lambda: dom().metadata(2, "http://app1.org/", 0), []),
+        ("dom.setMetadata.description.clear", lambda: dom().setMetadata(0, "", None, None, 0), []),
+        ("dom.metadata.description.cleared", lambda: dom().metadata(0, None, 0), []),
+        ("dom.metadata.XMLDesc.after", lambda: dom().XMLDesc(0), []),
+        ("dom.setMetadata.events", lambda: metadata_events(conn, dom(), [
+            lambda: dom().setMetadata(0, "d", None, None, 0),
+            lambda: dom().setMetadata(2, "<e/>", "k", "http://k.org/", 0),
+            lambda: dom().setMetadata(1, None, None, None, 0),
+        ]), []),
         ("dom.suspend", lambda: dom().suspend(), []),
         ("dom.getTime.paused", lambda: dom().getTime(0), []),
         ("dom.resume", lambda: dom().resume(), []),
