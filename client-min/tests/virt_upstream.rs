@@ -151,11 +151,6 @@ fn prepared() -> Option<&'static Prepared> {
 /// virt's test files (`tests/NAME.rs`) this harness runs.
 const FILES: &[&str] = &["api", "connect", "domain", "interface", "network", "storage_pool", "stream"];
 
-/// What daemon-min's hypervisor (which also serves the in-process `test:///` driver) does not
-/// answer yet: each test left out names the procedure it needs, which daemon-min reports as
-/// `VIR_ERR_NO_SUPPORT`. libvirtd runs all of them.
-const DAEMON_MIN_GAPS: &[(&str, &str)] = &[("domain::test_screenshot", "DOMAIN_SCREENSHOT")];
-
 /// Runs the tests with `uri`, leaving out `skips` (`file::test` or `file::*`); returns
 /// (passed, failed) and the output.
 fn run(p: &Prepared, uri: Option<&str>, skips: &[&str]) -> (u32, u32, String) {
@@ -211,8 +206,8 @@ fn check(target: &str, uri: Option<&str>, skips: &[&str]) {
 
 #[test]
 fn virt_tests_pass_through_the_in_process_test_driver() {
-    let skips: Vec<&str> = DAEMON_MIN_GAPS.iter().map(|(t, _)| *t).collect();
-    check("the in-process test:///default driver", None, &skips);
+    // daemon-min's hypervisor (which also serves this driver) runs every test libvirtd runs.
+    check("the in-process test:///default driver", None, &[]);
 }
 
 #[test]
@@ -226,8 +221,7 @@ fn virt_tests_pass_against_daemon_min() {
         return;
     };
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
-    let mut skips: Vec<&str> = DAEMON_MIN_GAPS.iter().map(|(t, _)| *t).collect();
-    skips.push("connect::test_get_uri");
+    let skips = ["connect::test_get_uri"];
     check("daemon-min", Some(&daemon.unix_uri()), &skips);
 }
 

@@ -140,6 +140,7 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(DomainSetVcpusFlags, try |m, a| m.domain_set_vcpus_flags(&dom_in(&a.dom), a.nvcpus, a.flags)),
     on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
     on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
+    Entry { number: REMOTE_PROC_DOMAIN_SCREENSHOT, run: domain_screenshot },
     // --- domain_metadata -------------------------------------------------------------------
     on!(DomainGetMetadata, try |m, a| {
         let uri = a.uri.as_ref().map(ToString::to_string);
@@ -183,4 +184,49 @@ fn domain_get_xml_desc(c: &mut Call<'_>, args: Bytes) -> Outcome {
         .domain_get_xml_desc(&dom_in(&a.dom), a.flags)
         .map(|x| RemoteDomainGetXmlDescRet { xml: s(&x) }));
     (get.run)(c, args)
+}
+
+/// Where libvirt 9.0 installs the test driver's screenshot (`PKGDATADIR "/test-screenshot.png"`).
+const TEST_SCREENSHOT: &str = "/usr/share/libvirt/test-screenshot.png";
+/// The most of that file sent (it is 33 KiB in libvirt 9.0).
+const SCREENSHOT_MAX: u64 = 16 << 20;
+
+/// `DOMAIN_SCREENSHOT`: the test driver streams its fixed PNG for any domain and screen, and
+/// answers `image/png`. Like libvirt, the image is read from libvirt's data directory; when it
+/// is missing the call fails as libvirt's does.
+fn domain_screenshot(c: &mut Call<'_>, args: Bytes) -> Outcome {
+    use std::io::Read as _;
+    let Some(hv) = c.hv() else { return super::table::not_open("REMOTE_PROC_DOMAIN_SCREENSHOT") };
+    let Ok(a) = xdr::from_bytes::<RemoteDomainScreenshotArgs>(args) else {
+        return Outcome::Error(RemoteError::undecodable_payload());
+    };
+    if let Err(e) = crate::hypervisor::error::check_flags(a.flags, 0, "testDomainScreenshot") {
+        return Outcome::Error(e.into());
+    }
+    let mut png = Vec::new();
+    let read = std::fs::File::open(TEST_SCREENSHOT).and_then(|f| f.take(SCREENSHOT_MAX).read_to_end(&mut png));
+    if let Err(e) = read {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "No such file or directory".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "Permission denied".to_owned(),
+            _ => e.to_string(),
+        };
+        return Outcome::Error(RemoteError::new(
+            proto_core::error::ErrorCode::VIR_ERR_SYSTEM_ERROR,
+            ErrorDomain::VIR_FROM_STREAMS,
+            format!("Unable to open stream for '{TEST_SCREENSHOT}': {why}"),
+        ));
+    }
+    let Ok(reply) = xdr::to_bytes(&RemoteDomainScreenshotRet { mime: Some(s("image/png")) }) else {
+        return Outcome::Error(RemoteError::rpc("Unable to encode message payload"));
+    };
+    Outcome::Download(super::Transfer {
+        hv,
+        vol: crate::hypervisor::VolumeHandle { pool: String::new(), name: String::new(), key: String::new() },
+        offset: 0,
+        length: 0,
+        sparse: false,
+        reply,
+        data: Some(Bytes::from(png)),
+    })
 }

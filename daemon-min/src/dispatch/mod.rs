@@ -76,7 +76,7 @@ pub enum Outcome {
     Download(Transfer),
 }
 
-/// A volume transfer started by an upload or download call.
+/// A transfer started by a volume's upload or download call, or a screenshot.
 #[derive(Debug, Clone)]
 pub struct Transfer {
     /// The hypervisor holding the volume.
@@ -89,6 +89,10 @@ pub struct Transfer {
     pub length: u64,
     /// Holes travel as holes (`VIR_STORAGE_VOL_*_SPARSE_STREAM`).
     pub sparse: bool,
+    /// The call's reply body, sent when the stream opens (empty for volume transfers).
+    pub reply: Bytes,
+    /// A download of these bytes instead of the volume's (the test driver's screenshot).
+    pub data: Option<Bytes>,
 }
 
 #[derive(Debug, Default)]

@@ -85,6 +85,18 @@ def metadata_events(conn, dom, calls):
     return seen
 
 
+def screenshot(conn, dom, screen, flags):
+    """The MIME type, size and SHA-256 of a screenshot."""
+    import hashlib
+
+    st = conn.newStream(0)
+    mime = dom.screenshot(st, screen, flags)
+    data = bytearray()
+    st.recvAll(lambda s, d, o: data.extend(d), None)
+    st.finish()
+    return [mime, len(data), hashlib.sha256(bytes(data)).hexdigest()]
+
+
 def main():
     libvirt.virEventRegisterDefaultImpl()
     conn = libvirt.open(URI)
@@ -161,6 +173,9 @@ def main():
         ("dom.guestInfo", lambda: dom().guestInfo(0, 0), []),
         ("dom.messages", lambda: dom().getMessages(0), []),
         ("dom.allDomainStats", lambda: len(conn.getAllDomainStats(0, 0)), []),
+        ("dom.screenshot", lambda: screenshot(conn, dom(), 0, 0), []),
+        ("dom.screenshot.screen1", lambda: screenshot(conn, dom(), 1, 0), []),
+        ("dom.screenshot.flags", lambda: screenshot(conn, dom(), 0, 1), []),
         ("dom.getCPUStats.percpu", lambda: dom().getCPUStats(False, 0), []),
         ("dom.setMemoryParameters", lambda: dom().setMemoryParameters({"soft_limit": 87539319}, 0), []),
         ("dom.memoryParameters.set", lambda: dom().memoryParameters(0), []),
