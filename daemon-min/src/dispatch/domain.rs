@@ -141,6 +141,13 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(DomainManagedSave, try |m, a| m.domain_managed_save(&dom_in(&a.dom), a.flags)),
     on!(DomainManagedSaveRemove, try |m, a| m.domain_managed_save_remove(&dom_in(&a.dom), a.flags)),
     Entry { number: REMOTE_PROC_DOMAIN_SCREENSHOT, run: domain_screenshot },
+    // --- domain_stats ----------------------------------------------------------------------
+    on!(DomainMemoryStats, try |m, a| m.domain_memory_stats(&dom_in(&a.dom), a.max_stats, a.flags).map(|v| {
+        RemoteDomainMemoryStatsRet { stats: v.into_iter().map(|(tag, val)| RemoteDomainMemoryStat { tag, val }).collect() }
+    })),
+    on!(DomainGetBlockInfo, try |m, a| m
+        .domain_get_block_info(&dom_in(&a.dom), &a.path.to_string(), a.flags)
+        .map(|(allocation, capacity, physical)| RemoteDomainGetBlockInfoRet { allocation, capacity, physical })),
     // --- domain_metadata -------------------------------------------------------------------
     on!(DomainGetMetadata, try |m, a| {
         let uri = a.uri.as_ref().map(ToString::to_string);

@@ -998,6 +998,29 @@ impl DomainDef {
             .collect()
     }
 
+    /// `virDomainDefHasMemballoon`: a `<memballoon>` whose model is not `none`.
+    pub(crate) fn has_memballoon(&self) -> bool {
+        self.devices
+            .iter()
+            .any(|d| matches!(d, Device::Other(e) if e.name == "memballoon" && e.attr("model") != Some("none")))
+    }
+
+    /// `virDomainDiskByName`: the disk whose target is `name`, or the only one whose source is
+    /// `name`; whether it has a source (`!virStorageSourceIsEmpty`).
+    pub(crate) fn disk_by_name(&self, name: &str) -> Option<bool> {
+        let disks: Vec<&Disk> =
+            self.devices.iter().filter_map(|d| if let Device::Disk(x) = d { Some(x) } else { None }).collect();
+        let path = |d: &Disk| {
+            d.source
+                .as_ref()
+                .and_then(|s| ["file", "dev", "dir", "name"].iter().find_map(|a| s.attr(a)).map(str::to_owned))
+        };
+        let by_dst = disks.iter().find(|d| d.dst == name);
+        let by_path: Vec<&&Disk> = disks.iter().filter(|d| path(d).as_deref() == Some(name)).collect();
+        let disk = by_dst.or(if by_path.len() == 1 { by_path.first().copied() } else { None })?;
+        Some(disk.source.as_ref().is_some_and(|s| !s.attrs.is_empty() || s.elements().next().is_some()))
+    }
+
     /// The number of vCPUs in use (`current`, or the maximum).
     pub(crate) fn vcpus(&self) -> u32 {
         self.vcpus_current.unwrap_or(self.vcpus_max)

@@ -22,6 +22,7 @@ mod domain;
 mod domain_conf;
 mod domain_metadata;
 mod domain_params;
+mod domain_stats;
 pub mod domain_tune;
 mod durable;
 pub mod error;

@@ -160,6 +160,9 @@ def main():
         ("dom.interfaceStats", lambda: dom().interfaceStats("testnet0"), []),
         ("dom.memoryStats", lambda: dom().memoryStats(), []),
         ("dom.blockInfo", lambda: dom().blockInfo("vda", 0), []),
+        ("dom.blockInfo.path", lambda: dom().blockInfo("/guest/diskimage1", 0), []),
+        ("dom.blockInfo.unknown", lambda: dom().blockInfo("vdz", 0), []),
+        ("dom.blockInfo.flags", lambda: dom().blockInfo("vda", 1), []),
         ("dom.interfaceAddresses", lambda: dom().interfaceAddresses(0, 0), []),
         ("dom.fsInfo", lambda: dom().fsInfo(0), []),
         ("dom.perfEvents", lambda: dom().perfEvents(0), []),
@@ -248,6 +251,8 @@ def main():
         ("dom.define.vcpusFlags", lambda: dom("ep-dom").vcpusFlags(0), []),
         ("dom.define.vcpusFlags.live", lambda: dom("ep-dom").vcpusFlags(1), []),
         ("dom.define.schedulerParameters", lambda: dom("ep-dom").schedulerParameters(), []),
+        ("dom.define.memoryStats", lambda: dom("ep-dom").memoryStats(), []),
+        ("dom.define.blockInfo", lambda: dom("ep-dom").blockInfo("vda", 0), []),
         ("dom.define.rename", lambda: dom("ep-dom").rename("ep-dom2", 0), []),
         ("dom.define.list", lambda: names(conn.listAllDomains(0)), []),
         # --- snapshots and checkpoints ----------------------------------------------------
