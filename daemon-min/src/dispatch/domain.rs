@@ -148,6 +148,12 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(DomainGetBlockInfo, try |m, a| m
         .domain_get_block_info(&dom_in(&a.dom), &a.path.to_string(), a.flags)
         .map(|(allocation, capacity, physical)| RemoteDomainGetBlockInfoRet { allocation, capacity, physical })),
+    on!(DomainGetDiskErrors, try |m, a| m.domain_get_disk_errors(&dom_in(&a.dom), a.maxerrors, a.flags).map(|(v, nerrors)| {
+        RemoteDomainGetDiskErrorsRet {
+            errors: v.into_iter().map(|(d, error)| RemoteDomainDiskError { disk: s(&d), error }).collect(),
+            nerrors,
+        }
+    })),
     // --- domain_metadata -------------------------------------------------------------------
     on!(DomainGetMetadata, try |m, a| {
         let uri = a.uri.as_ref().map(ToString::to_string);

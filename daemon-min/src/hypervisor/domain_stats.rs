@@ -1,5 +1,6 @@
 //! The test driver's domain statistics with fixed or derived values: memory statistics
-//! (`virDomainMemoryStats`) and block device sizes (`virDomainGetBlockInfo`), as libvirt 9.0's
+//! (`virDomainMemoryStats`), block device sizes (`virDomainGetBlockInfo`) and disk errors
+//! (`virDomainGetDiskErrors`), as libvirt 9.0's
 //! `src/test/test_driver.c` answers them, with the checks of libvirtd's dispatcher.
 
 use proto_core::error::{ErrorCode, ErrorDomain};
@@ -8,6 +9,8 @@ use super::domain::DomainHandle;
 use super::error::{self, Result};
 use super::Hypervisor;
 
+/// `REMOTE_DOMAIN_DISK_ERRORS_MAX`.
+const DISK_ERRORS_MAX: u32 = 256;
 /// `REMOTE_DOMAIN_MEMORY_STATS_MAX`.
 const MEMORY_STATS_MAX: u32 = 1024;
 /// `VIR_DOMAIN_MEMORY_STAT_NR` in libvirt 9.0.
@@ -70,5 +73,36 @@ impl Hypervisor {
             Some(false) => Err(invalid(format!("disk '{path}' does not currently have a source assigned"))),
             Some(true) => Ok((BLOCK_INFO.1, BLOCK_INFO.0, BLOCK_INFO.2)),
         }
+    }
+
+    /// `DOMAIN_GET_DISK_ERRORS`: the running domain's disks, in order, with the test driver's
+    /// made-up errors (`UNSPEC`, `NO_SPACE`, ...), and its number of disks.
+    pub fn domain_get_disk_errors(
+        &self,
+        dom: &DomainHandle,
+        max_errors: u32,
+        flags: u32,
+    ) -> Result<(Vec<(String, i32)>, i32)> {
+        if max_errors > DISK_ERRORS_MAX {
+            return Err(error::e(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
+                ErrorDomain::VIR_FROM_RPC,
+                "internal error: maxerrors too large",
+            ));
+        }
+        error::check_flags(flags, 0, "testDomainGetDiskErrors")?;
+        let i = self.active_dom(dom)?;
+        let disks = self.domains[i].def.snapshot_disks();
+        if max_errors == 0 {
+            return Ok((Vec::new(), i32::try_from(disks.len()).unwrap_or(i32::MAX)));
+        }
+        let errors: Vec<(String, i32)> = disks
+            .into_iter()
+            .take(max_errors as usize)
+            .enumerate()
+            .map(|(k, (dst, _))| (dst, (k % 2) as i32 + 1))
+            .collect();
+        let n = i32::try_from(errors.len()).unwrap_or(i32::MAX);
+        Ok((errors, n))
     }
 }

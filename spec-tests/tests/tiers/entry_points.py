@@ -252,6 +252,7 @@ def main():
         ("dom.define.vcpusFlags.live", lambda: dom("ep-dom").vcpusFlags(1), []),
         ("dom.define.schedulerParameters", lambda: dom("ep-dom").schedulerParameters(), []),
         ("dom.define.memoryStats", lambda: dom("ep-dom").memoryStats(), []),
+        ("dom.define.diskErrors", lambda: dom("ep-dom").diskErrors(0), []),
         ("dom.define.blockInfo", lambda: dom("ep-dom").blockInfo("vda", 0), []),
         ("dom.define.rename", lambda: dom("ep-dom").rename("ep-dom2", 0), []),
         ("dom.define.list", lambda: names(conn.listAllDomains(0)), []),
