@@ -151,23 +151,6 @@ fn prepared() -> Option<&'static Prepared> {
 /// virt's test files (`tests/NAME.rs`) this harness runs.
 const FILES: &[&str] = &["api", "connect", "domain", "interface", "network", "storage_pool", "stream"];
 
-/// What daemon-min's hypervisor (which also serves the in-process `test:///` driver) does not
-/// answer yet: each test left out names the procedure it needs, which daemon-min reports as
-/// `VIR_ERR_NO_SUPPORT`. libvirtd runs all of them.
-const DAEMON_MIN_GAPS: &[(&str, &str)] = &[
-    ("connect::test_get_cells_free_memory", "NODE_GET_CELLS_FREE_MEMORY (two NUMA cells)"),
-    ("connect::test_list_interfaces", "no interface driver (CONNECT_NUM_OF_INTERFACES)"),
-    ("domain::test_get_cpu_stats", "DOMAIN_GET_CPU_STATS"),
-    ("domain::test_get_vcpus_flags", "DOMAIN_GET_VCPUS_FLAGS"),
-    ("domain::test_memory_params", "DOMAIN_GET_MEMORY_PARAMETERS"),
-    ("domain::test_metadata", "DOMAIN_GET_METADATA / DOMAIN_SET_METADATA"),
-    ("domain::test_numa_params", "DOMAIN_GET_NUMA_PARAMETERS"),
-    ("domain::test_schedinfo", "DOMAIN_GET_SCHEDULER_TYPE"),
-    ("domain::test_screenshot", "DOMAIN_SCREENSHOT"),
-    ("domain::test_set_lifecycle_action", "DOMAIN_SET_LIFECYCLE_ACTION"),
-    ("interface::*", "no interface driver (INTERFACE_DEFINE_XML)"),
-];
-
 /// Runs the tests with `uri`, leaving out `skips` (`file::test` or `file::*`); returns
 /// (passed, failed) and the output.
 fn run(p: &Prepared, uri: Option<&str>, skips: &[&str]) -> (u32, u32, String) {
@@ -223,8 +206,8 @@ fn check(target: &str, uri: Option<&str>, skips: &[&str]) {
 
 #[test]
 fn virt_tests_pass_through_the_in_process_test_driver() {
-    let skips: Vec<&str> = DAEMON_MIN_GAPS.iter().map(|(t, _)| *t).collect();
-    check("the in-process test:///default driver", None, &skips);
+    // daemon-min's hypervisor (which also serves this driver) runs every test libvirtd runs.
+    check("the in-process test:///default driver", None, &[]);
 }
 
 #[test]
@@ -238,8 +221,7 @@ fn virt_tests_pass_against_daemon_min() {
         return;
     };
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
-    let mut skips: Vec<&str> = DAEMON_MIN_GAPS.iter().map(|(t, _)| *t).collect();
-    skips.push("connect::test_get_uri");
+    let skips = ["connect::test_get_uri"];
     check("daemon-min", Some(&daemon.unix_uri()), &skips);
 }
 

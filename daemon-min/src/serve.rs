@@ -181,7 +181,7 @@ impl DaemonHandler {
             }
             Outcome::Download(t) => {
                 link.open_stream(id);
-                link.reply_raw(id, Bytes::new());
+                link.reply_raw(id, t.reply.clone());
                 link.spawn_download(header.serial, t);
             }
         }
@@ -332,6 +332,19 @@ impl Download {
     fn next<L: DaemonLink>(&mut self, link: &L) -> Option<bool> {
         if self.done {
             return None;
+        }
+        if let Some(data) = &self.t.data {
+            // Fixed content: sent whole, in pieces, then the end of the stream.
+            let at = usize::try_from(self.at).unwrap_or(usize::MAX).min(data.len());
+            if at == data.len() {
+                self.done = true;
+                link.stream_eof(self.serial);
+                return None;
+            }
+            let upto = data.len().min(at.saturating_add(CHUNK as usize));
+            self.at = upto as u64;
+            link.stream_send(self.serial, data.slice(at..upto));
+            return Some(true);
         }
         let end = match self.end {
             Some(e) => e,

@@ -76,7 +76,7 @@ pub enum Outcome {
     Download(Transfer),
 }
 
-/// A volume transfer started by an upload or download call.
+/// A transfer started by a volume's upload or download call, or a screenshot.
 #[derive(Debug, Clone)]
 pub struct Transfer {
     /// The hypervisor holding the volume.
@@ -89,6 +89,10 @@ pub struct Transfer {
     pub length: u64,
     /// Holes travel as holes (`VIR_STORAGE_VOL_*_SPARSE_STREAM`).
     pub sparse: bool,
+    /// The call's reply body, sent when the stream opens (empty for volume transfers).
+    pub reply: Bytes,
+    /// A download of these bytes instead of the volume's (the test driver's screenshot).
+    pub data: Option<Bytes>,
 }
 
 #[derive(Debug, Default)]
@@ -410,6 +414,20 @@ impl Daemon {
                     }
                     if cbs.domain_old.contains(&0) {
                         push(REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, &msg);
+                    }
+                }
+                // VIR_DOMAIN_EVENT_ID_METADATA_CHANGE (23).
+                Event::DomainMetadataChange { dom, kind, nsuri } => {
+                    for (id, (event_id, filter)) in &cbs.domain {
+                        if *event_id == 23 && filter.is_none_or(|u| u == dom.uuid) {
+                            let m = RemoteDomainEventCallbackMetadataChangeMsg {
+                                callback_id: *id,
+                                dom: dom_out(dom),
+                                type_: *kind,
+                                nsuri: nsuri.as_deref().map(proto_core::XdrString::from),
+                            };
+                            push(REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, &m);
+                        }
                     }
                 }
                 Event::NetworkLifecycle { net, event, detail } => {

@@ -154,7 +154,7 @@ fn transfer<P: Procedure>(
     }
     debug_assert!(P::STREAM != StreamDirection::None);
     // VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM and ..._DOWNLOAD_SPARSE_STREAM are both 1.
-    let t = Transfer { hv: hv.clone(), vol, offset, length, sparse: flags & 1 != 0 };
+    let t = Transfer { hv: hv.clone(), vol, offset, length, sparse: flags & 1 != 0, reply: Bytes::new(), data: None };
     if upload {
         Outcome::Upload(t)
     } else {

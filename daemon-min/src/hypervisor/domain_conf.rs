@@ -651,26 +651,32 @@ pub struct DomainDef {
     pub(crate) virt_type: String,
     pub(crate) name: String,
     pub(crate) uuid: Uuid,
-    title: Option<String>,
-    description: Option<String>,
-    metadata: Option<Element>,
+    /// `<title>`.
+    pub(crate) title: Option<String>,
+    /// `<description>`.
+    pub(crate) description: Option<String>,
+    /// `<metadata>`: from a document when it has elements; left empty by `virDomainSetMetadata`
+    /// removing its last element (then written `<metadata/>`, as libvirt does).
+    pub(crate) metadata: Option<Element>,
     /// `<memory>`, KiB.
     pub(crate) max_memory: u64,
     /// `<currentMemory>`, KiB.
     pub(crate) current_memory: u64,
     pub(crate) vcpus_max: u32,
     pub(crate) vcpus_current: Option<u32>,
-    vcpu_placement: String,
+    pub(crate) vcpu_placement: String,
     vcpu_cpuset: Option<String>,
     os: Os,
     features: Vec<Element>,
     clock: Element,
     pub(crate) on_poweroff: String,
     pub(crate) on_reboot: String,
-    on_crash: String,
+    /// `<on_crash>`.
+    pub(crate) on_crash: String,
     emulator: Option<String>,
     devices: Vec<Device>,
-    kept: Vec<Element>,
+    /// Top-level elements kept verbatim (`memtune`, `numatune`, ...).
+    pub(crate) kept: Vec<Element>,
 }
 
 impl DomainDef {
@@ -992,6 +998,29 @@ impl DomainDef {
             .collect()
     }
 
+    /// `virDomainDefHasMemballoon`: a `<memballoon>` whose model is not `none`.
+    pub(crate) fn has_memballoon(&self) -> bool {
+        self.devices
+            .iter()
+            .any(|d| matches!(d, Device::Other(e) if e.name == "memballoon" && e.attr("model") != Some("none")))
+    }
+
+    /// `virDomainDiskByName`: the disk whose target is `name`, or the only one whose source is
+    /// `name`; whether it has a source (`!virStorageSourceIsEmpty`).
+    pub(crate) fn disk_by_name(&self, name: &str) -> Option<bool> {
+        let disks: Vec<&Disk> =
+            self.devices.iter().filter_map(|d| if let Device::Disk(x) = d { Some(x) } else { None }).collect();
+        let path = |d: &Disk| {
+            d.source
+                .as_ref()
+                .and_then(|s| ["file", "dev", "dir", "name"].iter().find_map(|a| s.attr(a)).map(str::to_owned))
+        };
+        let by_dst = disks.iter().find(|d| d.dst == name);
+        let by_path: Vec<&&Disk> = disks.iter().filter(|d| path(d).as_deref() == Some(name)).collect();
+        let disk = by_dst.or(if by_path.len() == 1 { by_path.first().copied() } else { None })?;
+        Some(disk.source.as_ref().is_some_and(|s| !s.attrs.is_empty() || s.elements().next().is_some()))
+    }
+
     /// The number of vCPUs in use (`current`, or the maximum).
     pub(crate) fn vcpus(&self) -> u32 {
         self.vcpus_current.unwrap_or(self.vcpus_max)
@@ -1032,7 +1061,9 @@ impl DomainDef {
                 }
             }
             "metadata" => {
-                if let Some(m) = &self.metadata {
+                if self.metadata.as_ref().is_some_and(|m| m.elements().next().is_none()) {
+                    b.line("<metadata/>");
+                } else if let Some(m) = &self.metadata {
                     b.line("<metadata>");
                     b.push();
                     for c in m.elements() {

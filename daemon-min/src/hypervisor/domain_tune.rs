@@ -114,7 +114,7 @@ pub(crate) fn validate_params(params: &[(String, TypedValue)], allowed: &[(&str,
     Ok(())
 }
 
-fn operation_invalid(message: &str) -> error::Error {
+pub(super) fn operation_invalid(message: &str) -> error::Error {
     error::e(
         ErrorCode::VIR_ERR_OPERATION_INVALID,
         ErrorDomain::VIR_FROM_DOMAIN,
@@ -124,7 +124,7 @@ fn operation_invalid(message: &str) -> error::Error {
 
 impl Hypervisor {
     /// The index of a running domain (`virDomainObjCheckActive`).
-    fn active_dom(&self, dom: &DomainHandle) -> Result<usize> {
+    pub(super) fn active_dom(&self, dom: &DomainHandle) -> Result<usize> {
         let i = self.dom_index(dom)?;
         if !self.domains[i].is_active() {
             return Err(error::domain_not_running_invalid());
@@ -133,7 +133,7 @@ impl Hypervisor {
     }
 
     /// `virDomainObjGetOneDef`: the live or the persistent definition, as `flags` pick.
-    fn one_def(&self, i: usize, flags: u32) -> Result<&DomainDef> {
+    pub(super) fn one_def(&self, i: usize, flags: u32) -> Result<&DomainDef> {
         if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
             return Err(error::e(
                 ErrorCode::VIR_ERR_INVALID_ARG,
@@ -159,7 +159,7 @@ impl Hypervisor {
     }
 
     /// `virDomainObjUpdateModificationImpact`: `flags` with LIVE or CONFIG made explicit.
-    fn impact(&self, i: usize, flags: u32) -> Result<u32> {
+    pub(super) fn impact(&self, i: usize, flags: u32) -> Result<u32> {
         let d = &self.domains[i];
         let mut flags = flags;
         if flags & (AFFECT_LIVE | AFFECT_CONFIG) == 0 {
@@ -175,7 +175,7 @@ impl Hypervisor {
     }
 
     /// The definitions `flags` (already resolved) select: (live, persistent).
-    fn defs_mut(&mut self, i: usize, flags: u32) -> (Option<&mut DomainDef>, Option<&mut DomainDef>) {
+    pub(super) fn defs_mut(&mut self, i: usize, flags: u32) -> (Option<&mut DomainDef>, Option<&mut DomainDef>) {
         let d = &mut self.domains[i];
         let active = d.is_active();
         let (live, pers) = (flags & AFFECT_LIVE != 0, flags & AFFECT_CONFIG != 0);

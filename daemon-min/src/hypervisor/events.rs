@@ -82,6 +82,15 @@ pub enum Event {
         /// Its detail.
         detail: i32,
     },
+    /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE` (23).
+    DomainMetadataChange {
+        /// The domain.
+        dom: DomainHandle,
+        /// `virDomainMetadataType`.
+        kind: i32,
+        /// The namespace of an element's change.
+        nsuri: Option<String>,
+    },
     /// `VIR_NETWORK_EVENT_ID_LIFECYCLE` (0).
     NetworkLifecycle {
         /// The network.

@@ -20,6 +20,9 @@
 mod checkpoint;
 mod domain;
 mod domain_conf;
+mod domain_metadata;
+mod domain_params;
+mod domain_stats;
 pub mod domain_tune;
 mod durable;
 pub mod error;

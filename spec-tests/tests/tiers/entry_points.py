@@ -65,7 +65,40 @@ def plain(v):
     return v
 
 
+def metadata_events(conn, dom, calls):
+    """The METADATA_CHANGE events (domain, type, namespace) that `calls` raise on `dom`."""
+    seen = []
+    cb = conn.domainEventRegisterAny(
+        dom, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, lambda c, d, t, ns, o: seen.append([d.name(), t, ns]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    try:
+        for call in calls:
+            call()
+        for _ in range(40):
+            if len(seen) >= len(calls):
+                break
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.domainEventDeregisterAny(cb)
+    return seen
+
+
+def screenshot(conn, dom, screen, flags):
+    """The MIME type, size and SHA-256 of a screenshot."""
+    import hashlib
+
+    st = conn.newStream(0)
+    mime = dom.screenshot(st, screen, flags)
+    data = bytearray()
+    st.recvAll(lambda s, d, o: data.extend(d), None)
+    st.finish()
+    return [mime, len(data), hashlib.sha256(bytes(data)).hexdigest()]
+
+
 def main():
+    libvirt.virEventRegisterDefaultImpl()
     conn = libvirt.open(URI)
     libvirt.registerErrorHandler(lambda *_: None, None)
     dom = lambda name="test": conn.lookupByName(name)
@@ -127,6 +160,9 @@ def main():
         ("dom.interfaceStats", lambda: dom().interfaceStats("testnet0"), []),
         ("dom.memoryStats", lambda: dom().memoryStats(), []),
         ("dom.blockInfo", lambda: dom().blockInfo("vda", 0), []),
+        ("dom.blockInfo.path", lambda: dom().blockInfo("/guest/diskimage1", 0), []),
+        ("dom.blockInfo.unknown", lambda: dom().blockInfo("vdz", 0), []),
+        ("dom.blockInfo.flags", lambda: dom().blockInfo("vda", 1), []),
         ("dom.interfaceAddresses", lambda: dom().interfaceAddresses(0, 0), []),
         ("dom.fsInfo", lambda: dom().fsInfo(0), []),
         ("dom.perfEvents", lambda: dom().perfEvents(0), []),
@@ -140,6 +176,26 @@ def main():
         ("dom.guestInfo", lambda: dom().guestInfo(0, 0), []),
         ("dom.messages", lambda: dom().getMessages(0), []),
         ("dom.allDomainStats", lambda: len(conn.getAllDomainStats(0, 0)), []),
+        ("dom.screenshot", lambda: screenshot(conn, dom(), 0, 0), []),
+        ("dom.screenshot.screen1", lambda: screenshot(conn, dom(), 1, 0), []),
+        ("dom.screenshot.flags", lambda: screenshot(conn, dom(), 0, 1), []),
+        ("dom.getCPUStats.percpu", lambda: dom().getCPUStats(False, 0), []),
+        ("dom.setMemoryParameters", lambda: dom().setMemoryParameters({"soft_limit": 87539319}, 0), []),
+        ("dom.memoryParameters.set", lambda: dom().memoryParameters(0), []),
+        ("dom.setMemoryParameters.swap", lambda: dom().setMemoryParameters({"hard_limit": 100, "swap_hard_limit": 50}, 0), []),
+        ("dom.setMemoryParameters.unknown", lambda: dom().setMemoryParameters({"min_guarantee": 5}, 0), []),
+        ("dom.setNumaParameters", lambda: dom().setNumaParameters({"numa_nodeset": "1,2", "numa_mode": 1}, 0), []),
+        ("dom.numaParameters.set", lambda: dom().numaParameters(0), []),
+        ("dom.setNumaParameters.mode", lambda: dom().setNumaParameters({"numa_mode": 2}, 0), []),
+        ("dom.setNumaParameters.badmode", lambda: dom().setNumaParameters({"numa_mode": 9}, 2), []),
+        ("dom.setNumaParameters.badset", lambda: dom().setNumaParameters({"numa_nodeset": "x"}, 2), []),
+        ("dom.setNumaParameters.config", lambda: dom().setNumaParameters({"numa_nodeset": "0-3,^2"}, 2), []),
+        ("dom.setLifecycleAction", lambda: dom().setLifecycleAction(0, 1, 2), []),
+        ("dom.setLifecycleAction.live", lambda: dom().setLifecycleAction(2, 5, 1), []),
+        ("dom.setLifecycleAction.refused", lambda: dom().setLifecycleAction(1, 4, 0), []),
+        ("dom.setLifecycleAction.badtype", lambda: dom().setLifecycleAction(7, 0, 0), []),
+        ("dom.XMLDesc.tuned", lambda: dom().XMLDesc(0), []),
+        ("dom.XMLDesc.tuned.inactive", lambda: dom().XMLDesc(2), []),
         # --- domains: actions on the running default domain ---------------------------------
         ("dom.reset", lambda: dom().reset(0), []),
         ("dom.injectNMI", lambda: dom().injectNMI(0), []),
@@ -149,6 +205,33 @@ def main():
         ("dom.setVcpus", lambda: dom().setVcpus(1), []),
         ("dom.setMetadata", lambda: dom().setMetadata(0, "a description", None, None, 0), []),
         ("dom.metadata", lambda: dom().metadata(0, None, 0), []),
+        ("dom.setMetadata.title", lambda: dom().setMetadata(1, "a title", None, None, 0), []),
+        ("dom.metadata.title", lambda: dom().metadata(1, None, 0), []),
+        ("dom.setMetadata.title.newline", lambda: dom().setMetadata(1, "a\nb", None, None, 0), []),
+        ("dom.setMetadata.title.uri", lambda: dom().setMetadata(1, "t", None, "http://x/", 0), []),
+        ("dom.setMetadata.element", lambda: dom().setMetadata(2, "<foo a='1'><bar>x</bar><baz/></foo>", "app1", "http://app1.org/", 0), []),
+        ("dom.setMetadata.element2", lambda: dom().setMetadata(2, "<other/>", "app2", "http://app2.org/", 2), []),
+        ("dom.metadata.element", lambda: dom().metadata(2, "http://app1.org/", 0), []),
+        ("dom.metadata.element.config", lambda: dom().metadata(2, "http://app1.org/", 2), []),
+        ("dom.metadata.element.missing", lambda: dom().metadata(2, "http://none.org/", 0), []),
+        ("dom.metadata.element.nouri", lambda: dom().metadata(2, None, 0), []),
+        ("dom.setMetadata.element.nokey", lambda: dom().setMetadata(2, "<foo/>", None, "http://app1.org/", 0), []),
+        ("dom.setMetadata.element.badkey", lambda: dom().setMetadata(2, "<foo/>", "1x", "http://app3.org/", 0), []),
+        ("dom.setMetadata.element.badxml", lambda: dom().setMetadata(2, "<foo>", "app3", "http://app3.org/", 0), []),
+        ("dom.metadata.badtype", lambda: dom().metadata(7, None, 0), []),
+        ("dom.setMetadata.badtype", lambda: dom().setMetadata(7, "x", None, None, 0), []),
+        ("dom.metadata.XMLDesc", lambda: dom().XMLDesc(0), []),
+        ("dom.metadata.XMLDesc.inactive", lambda: dom().XMLDesc(2), []),
+        ("dom.setMetadata.element.remove", lambda: dom().setMetadata(2, None, None, "http://app1.org/", 0), []),
+        ("dom.metadata.element.removed", lambda: dom().metadata(2, "http://app1.org/", 0), []),
+        ("dom.setMetadata.description.clear", lambda: dom().setMetadata(0, "", None, None, 0), []),
+        ("dom.metadata.description.cleared", lambda: dom().metadata(0, None, 0), []),
+        ("dom.metadata.XMLDesc.after", lambda: dom().XMLDesc(0), []),
+        ("dom.setMetadata.events", lambda: metadata_events(conn, dom(), [
+            lambda: dom().setMetadata(0, "d", None, None, 0),
+            lambda: dom().setMetadata(2, "<e/>", "k", "http://k.org/", 0),
+            lambda: dom().setMetadata(1, None, None, None, 0),
+        ]), []),
         ("dom.suspend", lambda: dom().suspend(), []),
         ("dom.getTime.paused", lambda: dom().getTime(0), []),
         ("dom.resume", lambda: dom().resume(), []),
@@ -168,6 +251,9 @@ def main():
         ("dom.define.vcpusFlags", lambda: dom("ep-dom").vcpusFlags(0), []),
         ("dom.define.vcpusFlags.live", lambda: dom("ep-dom").vcpusFlags(1), []),
         ("dom.define.schedulerParameters", lambda: dom("ep-dom").schedulerParameters(), []),
+        ("dom.define.memoryStats", lambda: dom("ep-dom").memoryStats(), []),
+        ("dom.define.diskErrors", lambda: dom("ep-dom").diskErrors(0), []),
+        ("dom.define.blockInfo", lambda: dom("ep-dom").blockInfo("vda", 0), []),
         ("dom.define.rename", lambda: dom("ep-dom").rename("ep-dom2", 0), []),
         ("dom.define.list", lambda: names(conn.listAllDomains(0)), []),
         # --- snapshots and checkpoints ----------------------------------------------------
