@@ -16,9 +16,9 @@ use spec_tests::libvirtd::{require_peer, Libvirtd};
 /// Short keepalive settings, so that "drops a silent peer" takes seconds, not half a minute.
 const CONF: &str = "keepalive_interval = 1\nkeepalive_count = 1\n";
 
-/// Checks daemon-min fails today against libvirtd, and why (`tier/name`, reason).
-const KNOWN_DIFFERENCES: &[(&str, &str)] =
-    &[("semantics/stream_screenshot", "issue 9: daemon-min does not serve DOMAIN_SCREENSHOT")];
+/// Checks daemon-min fails today against libvirtd, and why (`tier/name`, reason). None today:
+/// every tier passes on daemon-min as on libvirtd.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn target(uri: String) -> Target {
     Target { keepalive_interval: Duration::from_secs(1), keepalive_count: 1, ..Target::new(&uri) }
