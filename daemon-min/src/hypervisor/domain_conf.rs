@@ -804,12 +804,12 @@ impl DomainDef {
             def.kept.push(nt);
         }
         if let Some(devs) = root.child("devices") {
-            def.parse_devices(devs);
+            def.parse_devices(devs)?;
         }
         Ok(def)
     }
 
-    fn parse_devices(&mut self, devs: &Element) {
+    fn parse_devices(&mut self, devs: &Element) -> Result<()> {
         let hvm = self.os.os_type == "hvm";
         // Disks first, inserted as virDomainDiskInsert does (by bus and index), buses filled in
         // afterwards.
@@ -899,9 +899,19 @@ impl DomainDef {
                 })
                 .max();
             if let Some(max) = max {
-                for i in 0..=max {
-                    push_controller(&mut controllers, controller(ctype, i));
+                // libvirt adds every controller up to the highest a disk name implies (`hdzzzz`
+                // implies 237,627 IDE controllers, which takes libvirt minutes); daemon-min adds
+                // at most MAX_IMPLICIT_CONTROLLERS per type and refuses the rest.
+                if max >= MAX_IMPLICIT_CONTROLLERS {
+                    return Err(error::unsupported_config(
+                        Doc::Domain,
+                        format!(
+                            "a disk on the {bus} bus needs {} {ctype} controllers; daemon-min adds at most {MAX_IMPLICIT_CONTROLLERS}",
+                            u64::from(max) + 1
+                        ),
+                    ));
                 }
+                add_controllers_up_to(&mut controllers, ctype, max);
             }
         }
         if has_graphics && !has_video {
@@ -935,6 +945,7 @@ impl DomainDef {
         devices.extend(others);
         devices.sort_by_key(Device::rank);
         self.devices = devices;
+        Ok(())
     }
 
     /// A `<video>` with libvirt's defaults filled in (`vram`, `heads`, `primary`).
@@ -1200,6 +1211,49 @@ fn assign_controller_indexes(list: &mut [Element]) {
     }
 }
 
+/// Implicit controllers of one type a domain may be given (see `parse_devices`).
+const MAX_IMPLICIT_CONTROLLERS: u32 = 65_536;
+
+/// Controllers `ctype` 0..=max that are missing, each placed where [`push_controller`] would
+/// place it when added in ascending order, in one pass (adding them one by one is quadratic).
+fn add_controllers_up_to(list: &mut Vec<Element>, ctype: &str, max: u32) {
+    let existing: Vec<(usize, u32)> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| controller_key(e).filter(|(t, _)| t == ctype).map(|(_, ci)| (i, ci)))
+        .collect();
+    let have: std::collections::HashSet<u32> = existing.iter().map(|&(_, ci)| ci).collect();
+    // By index; suffix minima of positions: the earliest controller with an index above m.
+    let mut by_index = existing.clone();
+    by_index.sort_by_key(|&(_, ci)| ci);
+    let mut earliest_above = vec![usize::MAX; by_index.len() + 1];
+    for k in (0..by_index.len()).rev() {
+        earliest_above[k] = earliest_above[k + 1].min(by_index[k].0);
+    }
+    let last = existing.iter().map(|&(p, _)| p).max();
+    let mut before: std::collections::BTreeMap<usize, Vec<u32>> = std::collections::BTreeMap::new();
+    let mut after_last = Vec::new();
+    for m in (0..=max).filter(|m| !have.contains(m)) {
+        let k = by_index.partition_point(|&(_, ci)| ci <= m);
+        match earliest_above[k] {
+            usize::MAX => after_last.push(m),
+            p => before.entry(p).or_default().push(m),
+        }
+    }
+    let mut out = Vec::with_capacity(list.len() + after_last.len() + before.values().map(Vec::len).sum::<usize>());
+    for (i, e) in std::mem::take(list).into_iter().enumerate() {
+        for m in before.remove(&i).unwrap_or_default() {
+            out.push(controller(ctype, m));
+        }
+        out.push(e);
+        if Some(i) == last {
+            out.extend(after_last.drain(..).map(|m| controller(ctype, m)));
+        }
+    }
+    out.extend(after_last.into_iter().map(|m| controller(ctype, m)));
+    *list = out;
+}
+
 fn push_controller(list: &mut Vec<Element>, c: Element) {
     let key = controller_key(&c);
     if list.iter().any(|e| controller_key(e) == key) {
@@ -1237,6 +1291,30 @@ fn parse_memory(root: &Element, name: &str) -> Result<Option<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn implicit_controllers_in_one_pass_as_one_by_one() {
+        let keys = |l: &[Element]| l.iter().map(controller_key).collect::<Vec<_>>();
+        let existing_sets: [&[(&str, u32)]; 5] = [
+            &[],
+            &[("ide", 3)],
+            &[("scsi", 0), ("ide", 5), ("ide", 1), ("virtio-serial", 0)],
+            &[("ide", 9), ("sata", 0), ("ide", 2), ("ide", 7)],
+            &[("usb", 0), ("pci", 0)],
+        ];
+        for existing in existing_sets {
+            for max in [0, 1, 4, 8, 12] {
+                let start: Vec<Element> = existing.iter().map(|&(t, i)| controller(t, i)).collect();
+                let mut one_by_one = start.clone();
+                for i in 0..=max {
+                    push_controller(&mut one_by_one, controller("ide", i));
+                }
+                let mut at_once = start;
+                add_controllers_up_to(&mut at_once, "ide", max);
+                assert_eq!(keys(&at_once), keys(&one_by_one), "{existing:?} up to {max}");
+            }
+        }
+    }
 
     #[test]
     fn disk_names() {
