@@ -8,29 +8,17 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use common::daemon_bin;
 use spec_tests::daemon_min::DaemonMin;
-use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
+use spec_tests::libvirtd::{require_python_libvirt, run_python_script, Libvirtd};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/conformance.py");
 /// Runs the script; returns its stdout, panicking with its stderr when it fails.
 fn run(python: &str, uri: &str, streams: bool) -> String {
-    let mut cmd = Command::new(python);
-    cmd.arg(SCRIPT).arg(uri).stdin(Stdio::null());
-    if streams {
-        cmd.arg("--streams");
-    }
-    let out = cmd.output().expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "conformance.py {uri} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    let args: &[&str] = if streams { &[uri, "--streams"] } else { &[uri] };
+    run_python_script(python, Path::new(SCRIPT), args)
 }
 
 /// The transcript before and after the `== streams` line.

@@ -10,24 +10,16 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use common::daemon_bin;
 use spec_tests::daemon_min::DaemonMin;
-use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
+use spec_tests::libvirtd::{require_python_libvirt, run_python_script, Libvirtd};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/xml_limits.py");
 
 fn transcript(python: &str, uri: &str) -> String {
-    let out = Command::new(python).arg(SCRIPT).arg(uri).stdin(Stdio::null()).output().expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "xml_limits.py {uri} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    run_python_script(python, Path::new(SCRIPT), &[uri])
 }
 
 fn same_as_libvirtd(runtime: &[&str]) {

@@ -133,6 +133,29 @@ pub fn require_peer(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs a python3-libvirt script with `args`; returns its standard output.
+///
+/// # Panics
+/// When the script cannot be run or fails (the panic shows its output and standard error).
+#[must_use]
+pub fn run_python_script(python: &str, script: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Debian's interpreter, the one python3-libvirt is installed for.
 pub const PYTHON: &str = "/usr/bin/python3";
 
