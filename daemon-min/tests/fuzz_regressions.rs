@@ -86,3 +86,22 @@ fn disk_names_implying_many_controllers() {
     let e = h.domain_define_xml(&doc("too-many", "hdzzzz"), 0).unwrap_err();
     assert!(e.to_string().contains("daemon-min adds at most 65536"), "{e}");
 }
+
+/// hypervisor_xml, finding 6: an attribute value inside `<metadata>` (kept verbatim) held a
+/// character reference to a control character, or an unescaped `<`; the dumped document could
+/// not be defined again. libxml2 refuses both; so do we now.
+#[test]
+fn attribute_values_libxml2_refuses() {
+    let mut h = Hypervisor::new_default("vm");
+    let t = "<memory>1024</memory><os><type>hvm</type></os></domain>";
+    for doc in [
+        format!("<domain type='test'><name>m1</name><metadata><a x='&#1;'/></metadata>{t}"),
+        format!("<domain type='test'><name>m2</name><metadata><a x='52:<<54'/></metadata>{t}"),
+    ] {
+        assert!(h.domain_define_xml(&doc, 0).is_err(), "{doc:?} was accepted");
+    }
+    let ok = format!("<domain type='test'><name>m3</name><metadata><a x='&#65;&amp;'/></metadata>{t}");
+    let d = h.domain_define_xml(&ok, 0).unwrap();
+    let xml = h.domain_get_xml_desc(&d, 0).unwrap();
+    h.domain_define_xml(&xml, 0).unwrap();
+}

@@ -333,6 +333,18 @@ fn check_chars(text: &str, context: &str, from: usize, to: usize, what: &str) ->
     }
 }
 
+/// A character reference (`&#65;`, `&#x41;`) at the start of `s`: its value and the byte length.
+fn char_ref_at(s: &str) -> Option<(u32, usize)> {
+    let body = s.strip_prefix("&#")?;
+    let end = body.find(';')?;
+    let digits = &body[..end];
+    let value = match digits.strip_prefix('x') {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => digits.parse().ok()?,
+    };
+    Some((value, 2 + end + 1))
+}
+
 /// XML's `NameStartChar`.
 fn is_name_start(c: char) -> bool {
     matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
@@ -397,6 +409,17 @@ fn check_names(text: &str, context: &str, pos: usize) -> Result<(), SyntaxError>
             }
             if !is_xml_char(c) {
                 return Err(syntax_error(text, context, pos + at, "invalid character in attribute value"));
+            }
+            if c == '<' {
+                return Err(syntax_error(text, context, pos + at, "Unescaped '<' not allowed in attributes values"));
+            }
+            if c == '&' {
+                if let Some((value, end)) = char_ref_at(&tag[at..]) {
+                    if !char::from_u32(value).is_some_and(is_xml_char) {
+                        let what = format!("xmlParseCharRef: invalid xmlChar value {value}");
+                        return Err(syntax_error(text, context, pos + at + end, &what));
+                    }
+                }
             }
         }
     }
@@ -647,6 +670,23 @@ mod limit_tests {
         assert!(parse("<network><name>n4</name><b\u{b7}c x:y='1'/></network>", "(t)").is_ok());
         // The document ends at the first NUL, as a C string does.
         assert!(err("<network><name>nA\0\0</name></network>").contains("Premature end of data in tag name line 1"));
+    }
+
+    #[test]
+    fn attribute_values_as_libxml2_reads_them() {
+        let t = "<name>n</name><memory>1024</memory><os><type>hvm</type></os></domain>";
+        let err = |doc: String| parse(&doc, "(domain_definition)").unwrap_err().message;
+        let caret = |m: &str| m.lines().nth(2).map_or(0, str::len);
+        // Measured with libvirt 9.0.
+        let m = err(format!("<domain type='test' x='a<b'>{t}"));
+        assert!(m.starts_with("(domain_definition):1: Unescaped '<' not allowed in attributes values\n"), "{m}");
+        assert_eq!(caret(&m), 25);
+        let m = err(format!("<domain type='test' x='&#1;'>{t}"));
+        assert!(m.starts_with("(domain_definition):1: xmlParseCharRef: invalid xmlChar value 1\n"), "{m}");
+        assert_eq!(caret(&m), 28);
+        let m = err(format!("<domain type='test'><metadata><a x='&#x1;'/></metadata>{t}"));
+        assert!(m.contains("xmlParseCharRef: invalid xmlChar value 1"), "{m}");
+        assert!(parse(&format!("<domain type='test' x='&#65;&lt;'>{t}"), "(t)").is_ok());
     }
 
     #[test]
