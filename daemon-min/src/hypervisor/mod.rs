@@ -20,6 +20,7 @@
 mod checkpoint;
 mod domain;
 mod domain_conf;
+mod domain_devices;
 mod domain_metadata;
 mod domain_params;
 mod domain_stats;
