@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd_domain;
+mod cmd_domain_list;
 mod cmd_event;
 mod cmd_host;
 mod cmd_network;
