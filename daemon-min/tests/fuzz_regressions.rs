@@ -105,3 +105,25 @@ fn attribute_values_libxml2_refuses() {
     let xml = h.domain_get_xml_desc(&d, 0).unwrap();
     h.domain_define_xml(&xml, 0).unwrap();
 }
+
+/// hypervisor_xml, finding 7: a node file whose CPU topology multiplies past an unsigned int
+/// (`<sockets>2029916656</sockets>` with two nodes and two cores) panicked on the overflow. As
+/// libvirt's test driver, the product wraps; a value over an unsigned int is refused with
+/// libvirt's "invalid node cpu … value".
+#[test]
+fn node_cpu_topology_past_an_unsigned_int() {
+    let dir = std::env::temp_dir().join(format!("fuzz-regression-node-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let node = |cpu: &str| {
+        let path = dir.join("node.xml");
+        std::fs::write(&path, format!("<node><cpu>{cpu}</cpu><memory>2097152</memory></node>")).unwrap();
+        Hypervisor::from_node_file(&path, "fuzz")
+    };
+    let h = node("<nodes>+2</nodes><sockets>2029916656</sockets><cores>2</cores><threads>1</threads>").unwrap();
+    assert_eq!(h.node_info().cpus, 2u32.wrapping_mul(2_029_916_656).wrapping_mul(2));
+    let h = node("<nodes>1</nodes><sockets>2</sockets><cores>2</cores><threads>2</threads><active>3</active>").unwrap();
+    assert_eq!(h.node_info().cpus, 3);
+    let e = node("<sockets>4294967296</sockets>").map(drop).unwrap_err();
+    assert!(e.to_string().contains("invalid node cpu sockets value"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

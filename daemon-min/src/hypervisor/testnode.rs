@@ -110,25 +110,34 @@ fn test_ns_child<'a>(e: &'a Element, name: &str) -> Option<&'a Element> {
 pub(super) fn load_node(h: &mut Hypervisor, node: &Element, base: Option<&Path>) -> Result<()> {
     // Node info.
     let ni = &mut h.node_info;
-    let as_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-    if let Some(v) = uint(node, &["cpu", "nodes"], "invalid node cpu nodes value")? {
-        ni.nodes = as_u32(v);
+    // libvirt reads these with virXPathUInt: a value over an unsigned int is invalid.
+    let uint32 = |path: &[&str], what: &str| -> Result<Option<u32>> {
+        match uint(node, path, what)? {
+            None => Ok(None),
+            Some(v) => u32::try_from(v).map(Some).map_err(|_| {
+                error::e(ErrorCode::VIR_ERR_XML_ERROR, ErrorDomain::VIR_FROM_TEST, format!("XML error: {what}"))
+            }),
+        }
+    };
+    if let Some(v) = uint32(&["cpu", "nodes"], "invalid node cpu nodes value")? {
+        ni.nodes = v;
     }
-    if let Some(v) = uint(node, &["cpu", "sockets"], "invalid node cpu sockets value")? {
-        ni.sockets = as_u32(v);
+    if let Some(v) = uint32(&["cpu", "sockets"], "invalid node cpu sockets value")? {
+        ni.sockets = v;
     }
-    if let Some(v) = uint(node, &["cpu", "cores"], "invalid node cpu cores value")? {
-        ni.cores = as_u32(v);
+    if let Some(v) = uint32(&["cpu", "cores"], "invalid node cpu cores value")? {
+        ni.cores = v;
     }
-    if let Some(v) = uint(node, &["cpu", "threads"], "invalid node cpu threads value")? {
-        ni.threads = as_u32(v);
+    if let Some(v) = uint32(&["cpu", "threads"], "invalid node cpu threads value")? {
+        ni.threads = v;
     }
-    ni.cpus = ni.cores * ni.threads * ni.sockets * ni.nodes;
-    if let Some(v) = uint(node, &["cpu", "active"], "invalid node cpu active value")? {
-        ni.cpus = ni.cpus.min(as_u32(v));
+    // An unsigned product in libvirt: it wraps (fuzz finding 7: this overflowed and panicked).
+    ni.cpus = ni.cores.wrapping_mul(ni.threads).wrapping_mul(ni.sockets).wrapping_mul(ni.nodes);
+    if let Some(v) = uint32(&["cpu", "active"], "invalid node cpu active value")? {
+        ni.cpus = ni.cpus.min(v);
     }
-    if let Some(v) = uint(node, &["cpu", "mhz"], "invalid node cpu mhz value")? {
-        ni.mhz = as_u32(v);
+    if let Some(v) = uint32(&["cpu", "mhz"], "invalid node cpu mhz value")? {
+        ni.mhz = v;
     }
     if let Some(m) = node.child("cpu").and_then(|c| c.child_text("model")) {
         ni.model = m;
