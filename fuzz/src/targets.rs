@@ -39,7 +39,7 @@ struct NullSink;
 
 impl EventSink for NullSink {
     fn send_event(&self, _proc: i32, body: Bytes) {
-        assert!(body.len() <= proto_core::frame::VIR_NET_MESSAGE_MAX as usize);
+        assert!(body.len() <= proto_core::frame::VIR_NET_MESSAGE_MAX);
     }
 }
 
@@ -85,7 +85,7 @@ pub fn daemon_dispatch(data: &[u8]) {
                 xdr::to_bytes(&e).expect("an error reply encodes");
             }
             Outcome::Reply(b) | Outcome::ReplyThenClose(b) => {
-                assert!(b.len() <= proto_core::frame::VIR_NET_MESSAGE_MAX as usize);
+                assert!(b.len() <= proto_core::frame::VIR_NET_MESSAGE_MAX);
             }
             Outcome::Upload(_) | Outcome::Download(_) => {}
         }
