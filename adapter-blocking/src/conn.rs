@@ -157,12 +157,14 @@ impl Shared {
         r
     }
 
-    /// Queues a call (and registers its stream) and writes it.
+    /// Queues a call (and registers its stream) and writes it (unless `flush` is false: the
+    /// caller queues more and flushes once).
     pub(crate) fn start_call(
         &self,
         spec: proto_core::client::CallSpec,
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
+        flush: bool,
     ) -> Result<u32, CallError> {
         {
             let mut st = lock(&self.state);
@@ -172,7 +174,9 @@ impl Shared {
                 st.streams.insert(serial, s);
             }
             drop(st);
-            self.flush();
+            if flush {
+                self.flush();
+            }
             Ok(serial)
         }
     }

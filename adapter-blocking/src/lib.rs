@@ -129,15 +129,25 @@ impl Client {
             Some(s) => s.explain(e),
             None => e,
         };
+        let tls_free = tls.is_none();
         let client = Self::start(channel, tls, options.clone()).map_err(explain)?;
-        let mut seq = ConnectSequence::new(name, flags);
-        while let Some((spec, args)) = seq.next_call() {
-            let reply = match client.call_raw(spec, &args) {
-                Ok(body) => Ok(body),
-                Err(Error::Call(e)) => Err(e),
-                Err(other) => return Err(explain(other)),
-            };
-            seq.on_reply(reply).map_err(|e| explain(e.into()))?;
+        // Pipelined in two batches (two round trips, one write each), except under TLS.
+        let mut seq = ConnectSequence::new(name, flags).pipelined(tls_free);
+        while !seq.is_done() {
+            let batch = seq.next_batch();
+            let mut serials = Vec::with_capacity(batch.len());
+            for (spec, args) in batch {
+                serials.push(client.start_call(spec, &args, None, false).map_err(explain)?);
+            }
+            client.inner.shared.flush();
+            for serial in serials {
+                let reply = match client.wait(serial) {
+                    Ok((body, _)) => Ok(body),
+                    Err(Error::Call(e)) => Err(e),
+                    Err(other) => return Err(explain(other)),
+                };
+                seq.on_reply(reply).map_err(|e| explain(e.into()))?;
+            }
         }
         let features = seq.features();
         *lock(&client.inner.features) = features;
@@ -174,13 +184,19 @@ impl Client {
         *lock(&self.inner.features)
     }
 
-    fn start_call(&self, spec: CallSpec, args: &[u8], stream: Option<Sender<StreamItem>>) -> Result<u32, Error> {
+    fn start_call(
+        &self,
+        spec: CallSpec,
+        args: &[u8],
+        stream: Option<Sender<StreamItem>>,
+        flush: bool,
+    ) -> Result<u32, Error> {
         // The deadline is the core's to enforce.
         let spec = match (self.inner.options.call_timeout, spec.deadline) {
             (Some(t), None) => spec.with_deadline(Instant::now() + t),
             _ => spec,
         };
-        Ok(self.inner.shared.start_call(spec, args, stream)?)
+        Ok(self.inner.shared.start_call(spec, args, stream, flush)?)
     }
 
     fn wait(&self, serial: u32) -> Result<(Bytes, u32), Error> {
@@ -193,7 +209,7 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, or the connection closing.
     pub fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
-        let serial = self.start_call(spec, args, None)?;
+        let serial = self.start_call(spec, args, None, true)?;
         self.wait(serial).map(|(body, _)| body)
     }
 
@@ -214,7 +230,7 @@ impl Client {
     pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = mpsc::channel();
-        let serial = self.start_call(spec, args, Some(stx))?;
+        let serial = self.start_call(spec, args, Some(stx), true)?;
         let (body, _) = self.wait(serial)?;
         Ok((body, StreamHandle { client: self.clone(), serial, rx: srx, cursor: StreamCursor::default(), done: false }))
     }

@@ -141,15 +141,26 @@ impl Client {
             Channel::Tcp(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
         };
         let client = Self::start(io, child, options.clone());
-        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags());
-        while let Some((spec, args)) = seq.next_call() {
-            let reply = match client.call_bytes(spec, args, None).await {
-                Ok((body, _)) => Ok(body),
-                Err(Error::Call(e)) => Err(e),
-                Err(other) => return Err(explained(stderr.as_ref(), other).await),
-            };
-            if let Err(e) = seq.on_reply(reply) {
-                return Err(explained(stderr.as_ref(), e.into()).await);
+        // Pipelined in two batches (two round trips), except under TLS.
+        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags())
+            .pipelined(target.transport != Transport::Tls);
+        while !seq.is_done() {
+            let mut pending = Vec::with_capacity(3);
+            for (spec, args) in seq.next_batch() {
+                match client.start_call(spec, args, None) {
+                    Ok(p) => pending.push(p),
+                    Err(e) => return Err(explained(stderr.as_ref(), e).await),
+                }
+            }
+            for (id, rx) in pending {
+                let reply = match client.finish_call(id, rx).await {
+                    Ok((body, _)) => Ok(body),
+                    Err(Error::Call(e)) => Err(e),
+                    Err(other) => return Err(explained(stderr.as_ref(), other).await),
+                };
+                if let Err(e) = seq.on_reply(reply) {
+                    return Err(explained(stderr.as_ref(), e.into()).await);
+                }
             }
         }
         let features = seq.features();
@@ -196,6 +207,17 @@ impl Client {
         args: Bytes,
         stream: Option<Sender<StreamItem>>,
     ) -> Result<(Bytes, u32), Error> {
+        let (id, rx) = self.start_call(spec, args, stream)?;
+        self.finish_call(id, rx).await
+    }
+
+    /// Hands a call to the driver; [`Client::finish_call`] waits for its reply.
+    fn start_call(
+        &self,
+        spec: CallSpec,
+        args: Bytes,
+        stream: Option<Sender<StreamItem>>,
+    ) -> Result<(u64, Receiver<CallResult>), Error> {
         let spec = match (self.inner.options.call_timeout, spec.deadline) {
             (Some(t), None) => spec.with_deadline(Instant::now() + t),
             _ => spec,
@@ -203,6 +225,10 @@ impl Client {
         let (tx, rx) = channel::bounded(1);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.send(Cmd::Call { id, spec, args, tx, stream })?;
+        Ok((id, rx))
+    }
+
+    async fn finish_call(&self, id: u64, rx: Receiver<CallResult>) -> Result<(Bytes, u32), Error> {
         // Dropping this future before the reply cancels the call; the core drops a late reply.
         let mut guard = CancelOnDrop { client: self, id: Some(id) };
         let r = rx.recv().await;

@@ -9,6 +9,9 @@
 //! 4. features `VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK` (14) and
 //!    `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK` (15), which decide the event API.
 //!
+//! Adapters send it in two batches ([`ConnectSequence::next_batch`]): 1–3 together, then 4
+//! (one call at a time over TLS, see [`ConnectSequence::pipelined`]).
+//!
 //! ```
 //! use proto_core::connect::ConnectSequence;
 //! let mut seq = ConnectSequence::new(Some("test:///default".into()), 0);
@@ -189,6 +192,7 @@ pub struct ConnectSequence {
     flags: u32,
     step: Step,
     features: ServerFeatures,
+    pipelined: bool,
 }
 
 fn feature_args(feature: i32) -> Bytes {
@@ -200,7 +204,17 @@ impl ConnectSequence {
     /// pick) with `flags` (`VIR_CONNECT_RO` for read-only).
     #[must_use]
     pub fn new(name: Option<String>, flags: u32) -> Self {
-        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default() }
+        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default(), pipelined: false }
+    }
+
+    /// Whether [`ConnectSequence::next_batch`] may batch calls. Not over TLS: libvirtd 9.0
+    /// reads one message per readable event and never looks at what its TLS library already
+    /// holds (`virNetSocketHasCachedData` knows SASL and ssh, not TLS), so a second call that
+    /// arrived with the first can sit unread; pipelined opens over TLS hung in our tests.
+    #[must_use]
+    pub fn pipelined(mut self, on: bool) -> Self {
+        self.pipelined = on;
+        self
     }
 
     /// The next call to make, or `None` when the connection is open.
@@ -229,6 +243,36 @@ impl ConnectSequence {
             Step::CloseCallback => feature(VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK),
             Step::Done => None,
         }
+    }
+
+    /// The calls that may be sent together from here (one unless
+    /// [`ConnectSequence::pipelined`]), in order: their replies go to
+    /// [`ConnectSequence::on_reply`] in the same order. `AUTH_LIST`, the keepalive probe and
+    /// `CONNECT_OPEN` form one batch (only `REMOTE_AUTH_NONE` is supported, so `CONNECT_OPEN`
+    /// does not depend on `AUTH_LIST`'s answer: a server that wants SASL or polkit refuses the
+    /// open, and the sequence reports the mechanism from `AUTH_LIST`'s reply, which comes
+    /// first); the two feature probes that need an open connection form the second. Two
+    /// round trips instead of five; the calls, their order and their serials are those of
+    /// [`ConnectSequence::next_call`] one at a time.
+    #[must_use]
+    pub fn next_batch(&self) -> Vec<(CallSpec, Bytes)> {
+        let mut probe = self.clone();
+        let mut batch = Vec::with_capacity(3);
+        while let Some(call) = probe.next_call() {
+            batch.push(call);
+            let barrier = probe.step == Step::Open || !self.pipelined;
+            probe.step = match probe.step {
+                Step::AuthList => Step::Keepalive,
+                Step::Keepalive => Step::Open,
+                Step::Open => Step::EventCallback,
+                Step::EventCallback => Step::CloseCallback,
+                Step::CloseCallback | Step::Done => Step::Done,
+            };
+            if barrier {
+                break;
+            }
+        }
+        batch
     }
 
     /// Takes the outcome of the call [`ConnectSequence::next_call`] returned.
@@ -362,6 +406,38 @@ mod tests {
         );
         assert_eq!(procs.iter().map(|p| p.0).collect::<Vec<_>>(), vec![66, 60, 1, 60, 60]);
         assert_eq!(procs[1].1, vec![0, 0, 0, 10]);
+    }
+
+    #[test]
+    fn batches_are_the_sequence_in_two_round_trips() {
+        let unbatched = ConnectSequence::new(Some("test:///default".into()), 0);
+        assert_eq!(unbatched.next_batch().len(), 1, "not pipelined unless asked");
+        let mut s = unbatched.pipelined(true);
+        let one_by_one: Vec<_> = {
+            let mut t = s.clone();
+            let replies = [Ok(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0])), int(1), Ok(Bytes::new()), int(1), int(1)];
+            replies
+                .into_iter()
+                .map(|r| {
+                    let c = t.next_call().unwrap();
+                    t.on_reply(r).unwrap();
+                    (c.0.proc_, c.1)
+                })
+                .collect()
+        };
+        let first = s.next_batch();
+        assert_eq!(first.iter().map(|c| c.0.proc_).collect::<Vec<_>>(), vec![66, 60, 1]);
+        for r in [Ok(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0])), int(1), Ok(Bytes::new())] {
+            s.on_reply(r).unwrap();
+        }
+        let second = s.next_batch();
+        assert_eq!(second.iter().map(|c| c.0.proc_).collect::<Vec<_>>(), vec![60, 60]);
+        let all: Vec<_> = first.into_iter().chain(second).map(|c| (c.0.proc_, c.1)).collect();
+        assert_eq!(all, one_by_one, "the same calls with the same arguments, in the same order");
+        s.on_reply(int(1)).unwrap();
+        s.on_reply(int(1)).unwrap();
+        assert!(s.is_done() && s.next_batch().is_empty());
+        assert!(s.features().close_callback);
     }
 
     #[test]
