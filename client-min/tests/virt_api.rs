@@ -66,7 +66,7 @@ fn async_events(uri: &str) {
                 assert_eq!(domain.name().unwrap(), "test");
                 assert!(event.is(DomainEventKind::Suspended), "{event:?}");
             }
-            DomainEvent::Other(e) => panic!("unexpected {e:?}"),
+            other => panic!("unexpected {other:?}"),
         }
         dom.resume().await.unwrap();
         assert!(dom.state().await.unwrap().0.is(virt::domain::DomainState::Running));

@@ -12,6 +12,7 @@ use crate::driver;
 pub use crate::enums::{ConnectCredentialType, ConnectCredentialTypeEnum};
 use crate::error::Error;
 use crate::interface::Interface;
+use crate::macros::twin;
 use crate::network::Network;
 use crate::nodedev::NodeDevice;
 use crate::nwfilter::NWFilter;
@@ -96,6 +97,8 @@ struct Inner {
     _local: Option<Arc<driver::LocalDefault>>,
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     hv_type: Mutex<Option<String>>,
+    /// The domain event callbacks.
+    events: Arc<Mutex<crate::domain_event::Registry<Domain>>>,
 }
 
 impl Drop for Inner {
@@ -119,11 +122,6 @@ impl std::fmt::Debug for Connect {
 }
 
 impl Connect {
-    /// `virGetVersion`: the version of the library.
-    pub fn version() -> Result<u32, Error> {
-        Ok(LIB_VERSION)
-    }
-
     /// Opens `uri` read-write (`virConnectOpen`); `None` means `LIBVIRT_DEFAULT_URI`, else the
     /// daemon's default.
     pub fn open(uri: Option<&str>) -> Result<Self, Error> {
@@ -156,6 +154,7 @@ impl Connect {
                 secure: opened.secure,
                 _local: opened.local,
                 hv_type: Mutex::new(None),
+                events: Arc::default(),
             }),
         })
     }
@@ -196,31 +195,47 @@ impl Connect {
         Ok(i32::try_from(Arc::strong_count(&self.inner) - 1).unwrap_or(i32::MAX))
     }
 
-    /// `virConnectGetHostname`.
-    pub fn hostname(&self) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetHostname>(&())?.hostname.to_string())
+    /// The domain event callbacks.
+    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::domain_event::Registry<Domain>> {
+        self.inner.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `virConnectGetCapabilities`.
-    pub fn capabilities(&self) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetCapabilities>(&())?.capabilities.to_string())
-    }
-
-    /// `virConnectGetLibVersion`: the daemon's libvirt version.
-    pub fn lib_version(&self) -> Result<u32, Error> {
-        let v = self.call::<r::ConnectGetLibVersion>(&())?.lib_ver;
-        Ok(u32::try_from(v).unwrap_or(u32::MAX))
-    }
-
-    /// `virConnectGetType`: the hypervisor driver's name.
-    pub fn driver_type(&self) -> Result<String, Error> {
-        let mut cached = self.inner.hv_type.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(t) = &*cached {
-            return Ok(t.clone());
+    /// Starts the thread that hands this connection's events to the callbacks (once); it
+    /// ends, dropping the callbacks, when the connection closes.
+    pub(crate) fn start_event_dispatch(&self) {
+        let registry = self.inner.events.clone();
+        {
+            let mut reg = self.event_registry();
+            if reg.dispatching {
+                return;
+            }
+            reg.dispatching = true;
         }
-        let t = self.call::<r::ConnectGetType>(&())?.type_.to_string();
-        *cached = Some(t.clone());
-        Ok(t)
+        let sub = self.inner.client.subscribe();
+        let weak = Arc::downgrade(&self.inner);
+        let run = move || {
+            while let Ok(ev) = sub.recv() {
+                let Some(inner) = weak.upgrade() else { break };
+                let conn = Self { inner };
+                crate::domain_event::dispatch(&registry, &ev, |raw| Domain::from_raw(&conn, raw), |d| d.uuid);
+            }
+            registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        };
+        if std::thread::Builder::new().name("virt-events".into()).spawn(run).is_err() {
+            self.event_registry().dispatching = false;
+        }
+    }
+
+    /// Whether `other` is this same connection (a clone of it).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+twin! { Connect, Domain, Network, Interface, StoragePool, StorageVol, NodeDevice, Secret, NWFilter; local impl Connect {
+    /// `virGetVersion`: the version of the library.
+    pub fn version() -> Result<u32, Error> {
+        Ok(LIB_VERSION)
     }
 
     /// `virConnectGetURI`: answered locally, as the URI the connection was opened with.
@@ -228,77 +243,112 @@ impl Connect {
         Ok(self.inner.uri.clone())
     }
 
-    /// `virConnectGetSysinfo`.
-    pub fn sys_info(&self, flags: u32) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetSysinfo>(&r::RemoteConnectGetSysinfoArgs { flags })?.sysinfo.to_string())
-    }
-
-    /// `virConnectGetMaxVcpus`.
-    pub fn max_vcpus(&self, domtype: Option<&str>) -> Result<u32, Error> {
-        let ret = self.call::<r::ConnectGetMaxVcpus>(&r::RemoteConnectGetMaxVcpusArgs { type_: opt(domtype) })?;
-        Ok(count(ret.max_vcpus))
-    }
-
-    /// `virConnectGetCPUModelNames`.
-    pub fn cpu_models_names(&self, arch: &str, flags: u32) -> Result<Vec<String>, Error> {
-        let args = r::RemoteConnectGetCpuModelNamesArgs { arch: s(arch), need_results: 1, flags };
-        Ok(strings(&self.call::<r::ConnectGetCpuModelNames>(&args)?.models))
-    }
-
     /// `virConnectIsAlive`.
     pub fn is_alive(&self) -> Result<bool, Error> {
         Ok(self.inner.client.close_reason().is_none())
     }
 
+    /// `virConnectSetKeepAlive`: keepalive is set when the connection opens (see
+    /// [`Connect::open_with`]); changing it afterwards is not supported.
+    pub fn set_keep_alive(&self, interval: i32, count: u32) -> Result<(), Error> {
+        let _ = (interval, count);
+        Err(Error::new(
+            crate::error::ErrorNumber::NoSupport,
+            crate::error::ErrorDomain::Domain,
+            "this function is not supported by the connection driver: virConnectSetKeepAlive after open",
+        ))
+    }
+} }
+
+twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, StorageVol, NodeDevice, Secret, NWFilter; impl Connect {
+
+    /// `virConnectGetHostname`.
+    pub async fn hostname(&self) -> Result<String, Error> {
+        Ok(aw!(self.call::<r::ConnectGetHostname>(&()))?.hostname.to_string())
+    }
+
+    /// `virConnectGetCapabilities`.
+    pub async fn capabilities(&self) -> Result<String, Error> {
+        Ok(aw!(self.call::<r::ConnectGetCapabilities>(&()))?.capabilities.to_string())
+    }
+
+    /// `virConnectGetLibVersion`: the daemon's libvirt version.
+    pub async fn lib_version(&self) -> Result<u32, Error> {
+        let v = aw!(self.call::<r::ConnectGetLibVersion>(&()))?.lib_ver;
+        Ok(u32::try_from(v).unwrap_or(u32::MAX))
+    }
+
+    /// `virConnectGetType`: the hypervisor driver's name.
+    pub async fn driver_type(&self) -> Result<String, Error> {
+        if let Some(t) = &*self.inner.hv_type.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            return Ok(t.clone());
+        }
+        let t = aw!(self.call::<r::ConnectGetType>(&()))?.type_.to_string();
+        *self.inner.hv_type.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(t.clone());
+        Ok(t)
+    }
+
+    /// `virConnectGetSysinfo`.
+    pub async fn sys_info(&self, flags: u32) -> Result<String, Error> {
+        Ok(aw!(self.call::<r::ConnectGetSysinfo>(&r::RemoteConnectGetSysinfoArgs { flags }))?.sysinfo.to_string())
+    }
+
+    /// `virConnectGetMaxVcpus`.
+    pub async fn max_vcpus(&self, domtype: Option<&str>) -> Result<u32, Error> {
+        let ret = aw!(self.call::<r::ConnectGetMaxVcpus>(&r::RemoteConnectGetMaxVcpusArgs { type_: opt(domtype) }))?;
+        Ok(count(ret.max_vcpus))
+    }
+
+    /// `virConnectGetCPUModelNames`.
+    pub async fn cpu_models_names(&self, arch: &str, flags: u32) -> Result<Vec<String>, Error> {
+        let args = r::RemoteConnectGetCpuModelNamesArgs { arch: s(arch), need_results: 1, flags };
+        Ok(strings(&aw!(self.call::<r::ConnectGetCpuModelNames>(&args))?.models))
+    }
+
     /// `virConnectIsEncrypted`: the transport encrypts (TLS) and the daemon's driver says its
     /// connection is secure, as the remote driver computes it.
-    pub fn is_encrypted(&self) -> Result<bool, Error> {
-        let secure = self.call::<r::ConnectIsSecure>(&())?.secure != 0;
+    pub async fn is_encrypted(&self) -> Result<bool, Error> {
+        let secure = aw!(self.call::<r::ConnectIsSecure>(&()))?.secure != 0;
         Ok(self.inner.encrypted && secure)
     }
 
     /// `virConnectIsSecure`: the transport is safe from eavesdropping (UNIX socket, TLS, ssh;
     /// not plain TCP or an ext command) and the daemon's driver says its connection is secure.
-    pub fn is_secure(&self) -> Result<bool, Error> {
-        let secure = self.call::<r::ConnectIsSecure>(&())?.secure != 0;
+    pub async fn is_secure(&self) -> Result<bool, Error> {
+        let secure = aw!(self.call::<r::ConnectIsSecure>(&()))?.secure != 0;
         Ok(self.inner.secure && secure)
     }
 
-    /// Whether `other` is this same connection (a clone of it).
-    pub(crate) fn same_as(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
-
     /// `virConnectListDomains`: the ids of the running domains.
-    pub fn list_domains(&self) -> Result<Vec<u32>, Error> {
-        let n = self.num_of_domains()?;
+    pub async fn list_domains(&self) -> Result<Vec<u32>, Error> {
+        let n = aw!(self.num_of_domains())?;
         let maxids = i32::try_from(n).unwrap_or(i32::MAX);
-        let ret = self.call::<r::ConnectListDomains>(&r::RemoteConnectListDomainsArgs { maxids })?;
+        let ret = aw!(self.call::<r::ConnectListDomains>(&r::RemoteConnectListDomainsArgs { maxids }))?;
         Ok(ret.ids.into_iter().map(count).collect())
     }
 
     /// `virConnectGetVersion`: the hypervisor's version.
-    pub fn hyp_version(&self) -> Result<u32, Error> {
-        Ok(u32::try_from(self.call::<r::ConnectGetVersion>(&())?.hv_ver).unwrap_or(u32::MAX))
+    pub async fn hyp_version(&self) -> Result<u32, Error> {
+        Ok(u32::try_from(aw!(self.call::<r::ConnectGetVersion>(&()))?.hv_ver).unwrap_or(u32::MAX))
     }
 
     /// `virConnectCompareCPU`.
-    pub fn compare_cpu(
+    pub async fn compare_cpu(
         &self,
         xml: &str,
         flags: sys::virConnectCompareCPUFlags,
     ) -> Result<sys::virCPUCompareResult, Error> {
-        Ok(self.call::<r::ConnectCompareCpu>(&r::RemoteConnectCompareCpuArgs { xml: s(xml), flags })?.result)
+        Ok(aw!(self.call::<r::ConnectCompareCpu>(&r::RemoteConnectCompareCpuArgs { xml: s(xml), flags }))?.result)
     }
 
     /// `virNodeGetFreeMemory`.
-    pub fn free_memory(&self) -> Result<u64, Error> {
-        Ok(self.call::<r::NodeGetFreeMemory>(&())?.free_mem)
+    pub async fn free_memory(&self) -> Result<u64, Error> {
+        Ok(aw!(self.call::<r::NodeGetFreeMemory>(&()))?.free_mem)
     }
 
     /// `virNodeGetInfo`.
-    pub fn node_info(&self) -> Result<NodeInfo, Error> {
-        let ret = self.call::<r::NodeGetInfo>(&())?;
+    pub async fn node_info(&self) -> Result<NodeInfo, Error> {
+        let ret = aw!(self.call::<r::NodeGetInfo>(&()))?;
         let model: Vec<u8> = ret.model.iter().map(|&c| c.to_ne_bytes()[0]).take_while(|&c| c != 0).collect();
         Ok(NodeInfo {
             model: String::from_utf8_lossy(&model).into_owned(),
@@ -312,32 +362,21 @@ impl Connect {
         })
     }
 
-    /// `virConnectSetKeepAlive`: keepalive is set when the connection opens (see
-    /// [`Connect::open_with`]); changing it afterwards is not supported.
-    pub fn set_keep_alive(&self, interval: i32, count: u32) -> Result<(), Error> {
-        let _ = (interval, count);
-        Err(Error::new(
-            crate::error::ErrorNumber::NoSupport,
-            crate::error::ErrorDomain::Domain,
-            "this function is not supported by the connection driver: virConnectSetKeepAlive after open",
-        ))
-    }
-
     /// `virConnectDomainXMLFromNative`.
-    pub fn domain_xml_from_native(&self, nformat: &str, nconfig: &str, flags: u32) -> Result<String, Error> {
+    pub async fn domain_xml_from_native(&self, nformat: &str, nconfig: &str, flags: u32) -> Result<String, Error> {
         let args =
             r::RemoteConnectDomainXmlFromNativeArgs { native_format: s(nformat), native_config: s(nconfig), flags };
-        Ok(self.call::<r::ConnectDomainXmlFromNative>(&args)?.domain_xml.to_string())
+        Ok(aw!(self.call::<r::ConnectDomainXmlFromNative>(&args))?.domain_xml.to_string())
     }
 
     /// `virConnectDomainXMLToNative`.
-    pub fn domain_xml_to_native(&self, nformat: &str, dxml: &str, flags: u32) -> Result<String, Error> {
+    pub async fn domain_xml_to_native(&self, nformat: &str, dxml: &str, flags: u32) -> Result<String, Error> {
         let args = r::RemoteConnectDomainXmlToNativeArgs { native_format: s(nformat), domain_xml: s(dxml), flags };
-        Ok(self.call::<r::ConnectDomainXmlToNative>(&args)?.native_config.to_string())
+        Ok(aw!(self.call::<r::ConnectDomainXmlToNative>(&args))?.native_config.to_string())
     }
 
     /// `virConnectGetDomainCapabilities`.
-    pub fn domain_capabilities(
+    pub async fn domain_capabilities(
         &self,
         emulatorbin: Option<&str>,
         arch: Option<&str>,
@@ -352,13 +391,13 @@ impl Connect {
             virttype: opt(virttype),
             flags,
         };
-        Ok(self.call::<r::ConnectGetDomainCapabilities>(&args)?.capabilities.to_string())
+        Ok(aw!(self.call::<r::ConnectGetDomainCapabilities>(&args))?.capabilities.to_string())
     }
 
     /// `virConnectGetAllDomainStats`.
-    pub fn all_domain_stats(&self, stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>, Error> {
+    pub async fn all_domain_stats(&self, stats: u32, flags: u32) -> Result<Vec<DomainStatsRecord>, Error> {
         let args = r::RemoteConnectGetAllDomainStatsArgs { doms: Vec::new(), stats, flags };
-        let ret = self.call::<r::ConnectGetAllDomainStats>(&args)?;
+        let ret = aw!(self.call::<r::ConnectGetAllDomainStats>(&args))?;
         Ok(ret
             .ret_stats
             .into_iter()
@@ -370,284 +409,284 @@ impl Connect {
     }
 
     /// `virConnectBaselineCPU`.
-    pub fn baseline_cpu(&self, xmlcpus: &[&str], flags: sys::virConnectBaselineCPUFlags) -> Result<String, Error> {
+    pub async fn baseline_cpu(&self, xmlcpus: &[&str], flags: sys::virConnectBaselineCPUFlags) -> Result<String, Error> {
         let args = r::RemoteConnectBaselineCpuArgs { xml_cp_us: xmlcpus.iter().map(|x| s(x)).collect(), flags };
-        Ok(self.call::<r::ConnectBaselineCpu>(&args)?.cpu.to_string())
+        Ok(aw!(self.call::<r::ConnectBaselineCpu>(&args))?.cpu.to_string())
     }
 
     /// `virConnectFindStoragePoolSources`.
-    pub fn find_storage_pool_sources(&self, kind: &str, spec: Option<&str>, flags: u32) -> Result<String, Error> {
+    pub async fn find_storage_pool_sources(&self, kind: &str, spec: Option<&str>, flags: u32) -> Result<String, Error> {
         let args = r::RemoteConnectFindStoragePoolSourcesArgs { type_: s(kind), src_spec: opt(spec), flags };
-        Ok(self.call::<r::ConnectFindStoragePoolSources>(&args)?.xml.to_string())
+        Ok(aw!(self.call::<r::ConnectFindStoragePoolSources>(&args))?.xml.to_string())
     }
 
     /// `virNodeGetCellsFreeMemory`.
-    pub fn cells_free_memory(&self, start_cell: i32, max_cells: i32) -> Result<Vec<u64>, Error> {
+    pub async fn cells_free_memory(&self, start_cell: i32, max_cells: i32) -> Result<Vec<u64>, Error> {
         let args = r::RemoteNodeGetCellsFreeMemoryArgs { start_cell, maxcells: max_cells };
-        Ok(self.call::<r::NodeGetCellsFreeMemory>(&args)?.cells)
+        Ok(aw!(self.call::<r::NodeGetCellsFreeMemory>(&args))?.cells)
     }
 
     /// `virNodeGetFreePages`.
-    pub fn free_pages(&self, pages: &[u32], start_cell: u32, cell_count: u32, flags: u32) -> Result<Vec<u64>, Error> {
+    pub async fn free_pages(&self, pages: &[u32], start_cell: u32, cell_count: u32, flags: u32) -> Result<Vec<u64>, Error> {
         let start_cell = i32::try_from(start_cell)
             .map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell must be less than 2147483648"))?;
         let args = r::RemoteNodeGetFreePagesArgs { pages: pages.to_vec(), start_cell, cell_count, flags };
-        Ok(self.call::<r::NodeGetFreePages>(&args)?.counts)
+        Ok(aw!(self.call::<r::NodeGetFreePages>(&args))?.counts)
     }
 
     // Domains.
 
     /// `virDomainLookupByID`.
-    pub fn lookup_domain_by_id(&self, id: u32) -> Result<Domain, Error> {
+    pub async fn lookup_domain_by_id(&self, id: u32) -> Result<Domain, Error> {
         let id = i32::try_from(id)
             .map_err(|_| Error::invalid_arg("virDomainLookupByID", "id must be less than 2147483648"))?;
-        Ok(Domain::from_raw(self, self.call::<r::DomainLookupById>(&r::RemoteDomainLookupByIdArgs { id })?.dom))
+        Ok(Domain::from_raw(self, aw!(self.call::<r::DomainLookupById>(&r::RemoteDomainLookupByIdArgs { id }))?.dom))
     }
 
     /// `virDomainLookupByName`.
-    pub fn lookup_domain_by_name(&self, id: &str) -> Result<Domain, Error> {
-        let ret = self.call::<r::DomainLookupByName>(&r::RemoteDomainLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_domain_by_name(&self, id: &str) -> Result<Domain, Error> {
+        let ret = aw!(self.call::<r::DomainLookupByName>(&r::RemoteDomainLookupByNameArgs { name: s(id) }))?;
         Ok(Domain::from_raw(self, ret.dom))
     }
 
     /// `virDomainLookupByUUID`.
-    pub fn lookup_domain_by_uuid(&self, uuid: Uuid) -> Result<Domain, Error> {
-        let ret = self.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: *uuid.as_bytes() })?;
+    pub async fn lookup_domain_by_uuid(&self, uuid: Uuid) -> Result<Domain, Error> {
+        let ret = aw!(self.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: *uuid.as_bytes() }))?;
         Ok(Domain::from_raw(self, ret.dom))
     }
 
     /// `virDomainLookupByUUIDString`.
-    pub fn lookup_domain_by_uuid_string(&self, uuid: &str) -> Result<Domain, Error> {
-        self.lookup_domain_by_uuid(parse_uuid("virDomainLookupByUUIDString", uuid)?)
+    pub async fn lookup_domain_by_uuid_string(&self, uuid: &str) -> Result<Domain, Error> {
+        aw!(self.lookup_domain_by_uuid(parse_uuid("virDomainLookupByUUIDString", uuid)?))
     }
 
     /// `virDomainCreateXML`.
-    pub fn create_domain_xml(&self, xml: &str, flags: sys::virDomainCreateFlags) -> Result<Domain, Error> {
+    pub async fn create_domain_xml(&self, xml: &str, flags: sys::virDomainCreateFlags) -> Result<Domain, Error> {
         let args = r::RemoteDomainCreateXmlArgs { xml_desc: s(xml), flags };
-        Ok(Domain::from_raw(self, self.call_rw::<r::DomainCreateXml>("virDomainCreateXML", &args)?.dom))
+        Ok(Domain::from_raw(self, aw!(self.call_rw::<r::DomainCreateXml>("virDomainCreateXML", &args))?.dom))
     }
 
     /// `virDomainDefineXML`.
-    pub fn define_domain_xml(&self, xml: &str) -> Result<Domain, Error> {
+    pub async fn define_domain_xml(&self, xml: &str) -> Result<Domain, Error> {
         let args = r::RemoteDomainDefineXmlArgs { xml: s(xml) };
-        Ok(Domain::from_raw(self, self.call_rw::<r::DomainDefineXml>("virDomainDefineXML", &args)?.dom))
+        Ok(Domain::from_raw(self, aw!(self.call_rw::<r::DomainDefineXml>("virDomainDefineXML", &args))?.dom))
     }
 
     /// `virDomainDefineXMLFlags`.
-    pub fn define_domain_xml_flags(&self, xml: &str, flags: sys::virDomainDefineFlags) -> Result<Domain, Error> {
+    pub async fn define_domain_xml_flags(&self, xml: &str, flags: sys::virDomainDefineFlags) -> Result<Domain, Error> {
         let args = r::RemoteDomainDefineXmlFlagsArgs { xml: s(xml), flags };
-        Ok(Domain::from_raw(self, self.call_rw::<r::DomainDefineXmlFlags>("virDomainDefineXMLFlags", &args)?.dom))
+        Ok(Domain::from_raw(self, aw!(self.call_rw::<r::DomainDefineXmlFlags>("virDomainDefineXMLFlags", &args))?.dom))
     }
 
     /// `virDomainRestore`.
-    pub fn restore_domain(&self, path: &str) -> Result<(), Error> {
-        self.call_rw::<r::DomainRestore>("virDomainRestore", &r::RemoteDomainRestoreArgs { from: s(path) })
+    pub async fn restore_domain(&self, path: &str) -> Result<(), Error> {
+        aw!(self.call_rw::<r::DomainRestore>("virDomainRestore", &r::RemoteDomainRestoreArgs { from: s(path) }))
     }
 
     /// `virDomainRestoreFlags`.
-    pub fn restore_domain_flags(
+    pub async fn restore_domain_flags(
         &self,
         path: &str,
         dxml: Option<&str>,
         flags: sys::virDomainSaveRestoreFlags,
     ) -> Result<(), Error> {
         let args = r::RemoteDomainRestoreFlagsArgs { from: s(path), dxml: opt(dxml), flags };
-        self.call_rw::<r::DomainRestoreFlags>("virDomainRestoreFlags", &args)
+        aw!(self.call_rw::<r::DomainRestoreFlags>("virDomainRestoreFlags", &args))
     }
 
     /// `virDomainSaveImageGetXMLDesc`.
-    pub fn save_image_xml_desc(&self, file: &str, flags: u32) -> Result<String, Error> {
+    pub async fn save_image_xml_desc(&self, file: &str, flags: u32) -> Result<String, Error> {
         let args = r::RemoteDomainSaveImageGetXmlDescArgs { file: s(file), flags };
-        Ok(self.call::<r::DomainSaveImageGetXmlDesc>(&args)?.xml.to_string())
+        Ok(aw!(self.call::<r::DomainSaveImageGetXmlDesc>(&args))?.xml.to_string())
     }
 
     /// `virDomainSaveImageDefineXML`.
-    pub fn save_image_define_xml(&self, file: &str, dxml: &str, flags: u32) -> Result<(), Error> {
+    pub async fn save_image_define_xml(&self, file: &str, dxml: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainSaveImageDefineXmlArgs { file: s(file), dxml: s(dxml), flags };
-        self.call_rw::<r::DomainSaveImageDefineXml>("virDomainSaveImageDefineXML", &args)
+        aw!(self.call_rw::<r::DomainSaveImageDefineXml>("virDomainSaveImageDefineXML", &args))
     }
 
     // Networks.
 
     /// `virNetworkLookupByName`.
-    pub fn lookup_network_by_name(&self, id: &str) -> Result<Network, Error> {
-        let ret = self.call::<r::NetworkLookupByName>(&r::RemoteNetworkLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_network_by_name(&self, id: &str) -> Result<Network, Error> {
+        let ret = aw!(self.call::<r::NetworkLookupByName>(&r::RemoteNetworkLookupByNameArgs { name: s(id) }))?;
         Ok(Network::from_raw(self, ret.net))
     }
 
     /// `virNetworkLookupByUUID`.
-    pub fn lookup_network_by_uuid(&self, uuid: Uuid) -> Result<Network, Error> {
-        let ret = self.call::<r::NetworkLookupByUuid>(&r::RemoteNetworkLookupByUuidArgs { uuid: *uuid.as_bytes() })?;
+    pub async fn lookup_network_by_uuid(&self, uuid: Uuid) -> Result<Network, Error> {
+        let ret = aw!(self.call::<r::NetworkLookupByUuid>(&r::RemoteNetworkLookupByUuidArgs { uuid: *uuid.as_bytes() }))?;
         Ok(Network::from_raw(self, ret.net))
     }
 
     /// `virNetworkLookupByUUIDString`.
-    pub fn lookup_network_by_uuid_string(&self, uuid: &str) -> Result<Network, Error> {
-        self.lookup_network_by_uuid(parse_uuid("virNetworkLookupByUUIDString", uuid)?)
+    pub async fn lookup_network_by_uuid_string(&self, uuid: &str) -> Result<Network, Error> {
+        aw!(self.lookup_network_by_uuid(parse_uuid("virNetworkLookupByUUIDString", uuid)?))
     }
 
     /// `virNetworkDefineXML`.
-    pub fn define_network_xml(&self, xml: &str) -> Result<Network, Error> {
+    pub async fn define_network_xml(&self, xml: &str) -> Result<Network, Error> {
         let args = r::RemoteNetworkDefineXmlArgs { xml: s(xml) };
-        Ok(Network::from_raw(self, self.call_rw::<r::NetworkDefineXml>("virNetworkDefineXML", &args)?.net))
+        Ok(Network::from_raw(self, aw!(self.call_rw::<r::NetworkDefineXml>("virNetworkDefineXML", &args))?.net))
     }
 
     /// `virNetworkCreateXML`.
-    pub fn create_network_xml(&self, xml: &str) -> Result<Network, Error> {
+    pub async fn create_network_xml(&self, xml: &str) -> Result<Network, Error> {
         let args = r::RemoteNetworkCreateXmlArgs { xml: s(xml) };
-        Ok(Network::from_raw(self, self.call_rw::<r::NetworkCreateXml>("virNetworkCreateXML", &args)?.net))
+        Ok(Network::from_raw(self, aw!(self.call_rw::<r::NetworkCreateXml>("virNetworkCreateXML", &args))?.net))
     }
 
     // Interfaces.
 
     /// `virInterfaceLookupByName`.
-    pub fn lookup_interface_by_name(&self, id: &str) -> Result<Interface, Error> {
-        let ret = self.call::<r::InterfaceLookupByName>(&r::RemoteInterfaceLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_interface_by_name(&self, id: &str) -> Result<Interface, Error> {
+        let ret = aw!(self.call::<r::InterfaceLookupByName>(&r::RemoteInterfaceLookupByNameArgs { name: s(id) }))?;
         Ok(Interface::from_raw(self, ret.iface))
     }
 
     /// `virInterfaceLookupByMACString`.
-    pub fn lookup_interface_by_mac_string(&self, id: &str) -> Result<Interface, Error> {
+    pub async fn lookup_interface_by_mac_string(&self, id: &str) -> Result<Interface, Error> {
         let ret =
-            self.call::<r::InterfaceLookupByMacString>(&r::RemoteInterfaceLookupByMacStringArgs { mac: s(id) })?;
+            aw!(self.call::<r::InterfaceLookupByMacString>(&r::RemoteInterfaceLookupByMacStringArgs { mac: s(id) }))?;
         Ok(Interface::from_raw(self, ret.iface))
     }
 
     /// `virInterfaceDefineXML`.
-    pub fn define_interface_xml(&self, xml: &str, flags: u32) -> Result<Interface, Error> {
+    pub async fn define_interface_xml(&self, xml: &str, flags: u32) -> Result<Interface, Error> {
         let args = r::RemoteInterfaceDefineXmlArgs { xml: s(xml), flags };
-        Ok(Interface::from_raw(self, self.call_rw::<r::InterfaceDefineXml>("virInterfaceDefineXML", &args)?.iface))
+        Ok(Interface::from_raw(self, aw!(self.call_rw::<r::InterfaceDefineXml>("virInterfaceDefineXML", &args))?.iface))
     }
 
     // Node devices.
 
     /// `virNodeDeviceLookupByName`.
-    pub fn lookup_node_device_by_name(&self, id: &str) -> Result<NodeDevice, Error> {
-        let ret = self.call::<r::NodeDeviceLookupByName>(&r::RemoteNodeDeviceLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_node_device_by_name(&self, id: &str) -> Result<NodeDevice, Error> {
+        let ret = aw!(self.call::<r::NodeDeviceLookupByName>(&r::RemoteNodeDeviceLookupByNameArgs { name: s(id) }))?;
         Ok(NodeDevice::from_raw(self, ret.dev))
     }
 
     /// `virNodeDeviceLookupSCSIHostByWWN`.
-    pub fn lookup_node_device_scsi_host_by_wwn(&self, wwnn: &str, wwpn: &str, flags: u32) -> Result<NodeDevice, Error> {
+    pub async fn lookup_node_device_scsi_host_by_wwn(&self, wwnn: &str, wwpn: &str, flags: u32) -> Result<NodeDevice, Error> {
         let args = r::RemoteNodeDeviceLookupScsiHostByWwnArgs { wwnn: s(wwnn), wwpn: s(wwpn), flags };
-        Ok(NodeDevice::from_raw(self, self.call::<r::NodeDeviceLookupScsiHostByWwn>(&args)?.dev))
+        Ok(NodeDevice::from_raw(self, aw!(self.call::<r::NodeDeviceLookupScsiHostByWwn>(&args))?.dev))
     }
 
     /// `virNodeDeviceCreateXML`.
-    pub fn create_node_device_xml(&self, xml: &str, flags: u32) -> Result<NodeDevice, Error> {
+    pub async fn create_node_device_xml(&self, xml: &str, flags: u32) -> Result<NodeDevice, Error> {
         let args = r::RemoteNodeDeviceCreateXmlArgs { xml_desc: s(xml), flags };
-        Ok(NodeDevice::from_raw(self, self.call_rw::<r::NodeDeviceCreateXml>("virNodeDeviceCreateXML", &args)?.dev))
+        Ok(NodeDevice::from_raw(self, aw!(self.call_rw::<r::NodeDeviceCreateXml>("virNodeDeviceCreateXML", &args))?.dev))
     }
 
     /// `virNodeNumOfDevices`.
-    pub fn num_of_node_devices(&self, cap: Option<&str>, flags: u32) -> Result<u32, Error> {
+    pub async fn num_of_node_devices(&self, cap: Option<&str>, flags: u32) -> Result<u32, Error> {
         let args = r::RemoteNodeNumOfDevicesArgs { cap: opt(cap), flags };
-        Ok(count(self.call::<r::NodeNumOfDevices>(&args)?.num))
+        Ok(count(aw!(self.call::<r::NodeNumOfDevices>(&args))?.num))
     }
 
     // Network filters.
 
     /// `virNWFilterLookupByName`.
-    pub fn lookup_nwfilter_by_name(&self, id: &str) -> Result<NWFilter, Error> {
-        let ret = self.call::<r::NwfilterLookupByName>(&r::RemoteNwfilterLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_nwfilter_by_name(&self, id: &str) -> Result<NWFilter, Error> {
+        let ret = aw!(self.call::<r::NwfilterLookupByName>(&r::RemoteNwfilterLookupByNameArgs { name: s(id) }))?;
         Ok(NWFilter::from_raw(self, ret.nwfilter))
     }
 
     /// `virNWFilterLookupByUUID`.
-    pub fn lookup_nwfilter_by_uuid(&self, uuid: Uuid) -> Result<NWFilter, Error> {
+    pub async fn lookup_nwfilter_by_uuid(&self, uuid: Uuid) -> Result<NWFilter, Error> {
         let args = r::RemoteNwfilterLookupByUuidArgs { uuid: *uuid.as_bytes() };
-        Ok(NWFilter::from_raw(self, self.call::<r::NwfilterLookupByUuid>(&args)?.nwfilter))
+        Ok(NWFilter::from_raw(self, aw!(self.call::<r::NwfilterLookupByUuid>(&args))?.nwfilter))
     }
 
     /// `virNWFilterLookupByUUIDString`.
-    pub fn lookup_nwfilter_by_uuid_string(&self, uuid: &str) -> Result<NWFilter, Error> {
-        self.lookup_nwfilter_by_uuid(parse_uuid("virNWFilterLookupByUUIDString", uuid)?)
+    pub async fn lookup_nwfilter_by_uuid_string(&self, uuid: &str) -> Result<NWFilter, Error> {
+        aw!(self.lookup_nwfilter_by_uuid(parse_uuid("virNWFilterLookupByUUIDString", uuid)?))
     }
 
     /// `virNWFilterDefineXML`.
-    pub fn define_nwfilter_xml(&self, xml: &str) -> Result<NWFilter, Error> {
+    pub async fn define_nwfilter_xml(&self, xml: &str) -> Result<NWFilter, Error> {
         let args = r::RemoteNwfilterDefineXmlArgs { xml: s(xml) };
-        Ok(NWFilter::from_raw(self, self.call_rw::<r::NwfilterDefineXml>("virNWFilterDefineXML", &args)?.nwfilter))
+        Ok(NWFilter::from_raw(self, aw!(self.call_rw::<r::NwfilterDefineXml>("virNWFilterDefineXML", &args))?.nwfilter))
     }
 
     // Secrets.
 
     /// `virSecretDefineXML`.
-    pub fn define_secret_xml(&self, xml: &str, flags: u32) -> Result<Secret, Error> {
+    pub async fn define_secret_xml(&self, xml: &str, flags: u32) -> Result<Secret, Error> {
         let args = r::RemoteSecretDefineXmlArgs { xml: s(xml), flags };
-        Ok(Secret::from_raw(self, self.call_rw::<r::SecretDefineXml>("virSecretDefineXML", &args)?.secret))
+        Ok(Secret::from_raw(self, aw!(self.call_rw::<r::SecretDefineXml>("virSecretDefineXML", &args))?.secret))
     }
 
     /// `virSecretLookupByUUID`.
-    pub fn lookup_secret_by_uuid(&self, uuid: Uuid) -> Result<Secret, Error> {
+    pub async fn lookup_secret_by_uuid(&self, uuid: Uuid) -> Result<Secret, Error> {
         let args = r::RemoteSecretLookupByUuidArgs { uuid: *uuid.as_bytes() };
-        Ok(Secret::from_raw(self, self.call::<r::SecretLookupByUuid>(&args)?.secret))
+        Ok(Secret::from_raw(self, aw!(self.call::<r::SecretLookupByUuid>(&args))?.secret))
     }
 
     /// `virSecretLookupByUUIDString`.
-    pub fn lookup_secret_by_uuid_string(&self, uuid: &str) -> Result<Secret, Error> {
-        self.lookup_secret_by_uuid(parse_uuid("virSecretLookupByUUIDString", uuid)?)
+    pub async fn lookup_secret_by_uuid_string(&self, uuid: &str) -> Result<Secret, Error> {
+        aw!(self.lookup_secret_by_uuid(parse_uuid("virSecretLookupByUUIDString", uuid)?))
     }
 
     /// `virSecretLookupByUsage`.
-    pub fn lookup_secret_by_usage(&self, usagetype: i32, usageid: &str) -> Result<Secret, Error> {
+    pub async fn lookup_secret_by_usage(&self, usagetype: i32, usageid: &str) -> Result<Secret, Error> {
         let args = r::RemoteSecretLookupByUsageArgs { usage_type: usagetype, usage_id: s(usageid) };
-        Ok(Secret::from_raw(self, self.call::<r::SecretLookupByUsage>(&args)?.secret))
+        Ok(Secret::from_raw(self, aw!(self.call::<r::SecretLookupByUsage>(&args))?.secret))
     }
 
     // Storage.
 
     /// `virStoragePoolDefineXML`.
-    pub fn define_storage_pool_xml(&self, xml: &str, flags: u32) -> Result<StoragePool, Error> {
+    pub async fn define_storage_pool_xml(&self, xml: &str, flags: u32) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolDefineXmlArgs { xml: s(xml), flags };
-        Ok(StoragePool::from_raw(self, self.call_rw::<r::StoragePoolDefineXml>("virStoragePoolDefineXML", &args)?.pool))
+        Ok(StoragePool::from_raw(self, aw!(self.call_rw::<r::StoragePoolDefineXml>("virStoragePoolDefineXML", &args))?.pool))
     }
 
     /// `virStoragePoolCreateXML`.
-    pub fn create_storage_pool_xml(
+    pub async fn create_storage_pool_xml(
         &self,
         xml: &str,
         flags: sys::virStoragePoolCreateFlags,
     ) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolCreateXmlArgs { xml: s(xml), flags };
-        Ok(StoragePool::from_raw(self, self.call_rw::<r::StoragePoolCreateXml>("virStoragePoolCreateXML", &args)?.pool))
+        Ok(StoragePool::from_raw(self, aw!(self.call_rw::<r::StoragePoolCreateXml>("virStoragePoolCreateXML", &args))?.pool))
     }
 
     /// `virStoragePoolLookupByName`.
-    pub fn lookup_storage_pool_by_name(&self, id: &str) -> Result<StoragePool, Error> {
-        let ret = self.call::<r::StoragePoolLookupByName>(&r::RemoteStoragePoolLookupByNameArgs { name: s(id) })?;
+    pub async fn lookup_storage_pool_by_name(&self, id: &str) -> Result<StoragePool, Error> {
+        let ret = aw!(self.call::<r::StoragePoolLookupByName>(&r::RemoteStoragePoolLookupByNameArgs { name: s(id) }))?;
         Ok(StoragePool::from_raw(self, ret.pool))
     }
 
     /// `virStoragePoolLookupByTargetPath`.
-    pub fn lookup_storage_pool_by_target_path(&self, path: &str) -> Result<StoragePool, Error> {
+    pub async fn lookup_storage_pool_by_target_path(&self, path: &str) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolLookupByTargetPathArgs { path: s(path) };
-        Ok(StoragePool::from_raw(self, self.call::<r::StoragePoolLookupByTargetPath>(&args)?.pool))
+        Ok(StoragePool::from_raw(self, aw!(self.call::<r::StoragePoolLookupByTargetPath>(&args))?.pool))
     }
 
     /// `virStoragePoolLookupByUUID`.
-    pub fn lookup_storage_pool_by_uuid(&self, uuid: Uuid) -> Result<StoragePool, Error> {
+    pub async fn lookup_storage_pool_by_uuid(&self, uuid: Uuid) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolLookupByUuidArgs { uuid: *uuid.as_bytes() };
-        Ok(StoragePool::from_raw(self, self.call::<r::StoragePoolLookupByUuid>(&args)?.pool))
+        Ok(StoragePool::from_raw(self, aw!(self.call::<r::StoragePoolLookupByUuid>(&args))?.pool))
     }
 
     /// `virStoragePoolLookupByUUIDString`.
-    pub fn lookup_storage_pool_by_uuid_string(&self, uuid: &str) -> Result<StoragePool, Error> {
-        self.lookup_storage_pool_by_uuid(parse_uuid("virStoragePoolLookupByUUIDString", uuid)?)
+    pub async fn lookup_storage_pool_by_uuid_string(&self, uuid: &str) -> Result<StoragePool, Error> {
+        aw!(self.lookup_storage_pool_by_uuid(parse_uuid("virStoragePoolLookupByUUIDString", uuid)?))
     }
 
     /// `virStorageVolLookupByKey`.
-    pub fn lookup_storage_vol_by_key(&self, key: &str) -> Result<StorageVol, Error> {
-        let ret = self.call::<r::StorageVolLookupByKey>(&r::RemoteStorageVolLookupByKeyArgs { key: s(key) })?;
+    pub async fn lookup_storage_vol_by_key(&self, key: &str) -> Result<StorageVol, Error> {
+        let ret = aw!(self.call::<r::StorageVolLookupByKey>(&r::RemoteStorageVolLookupByKeyArgs { key: s(key) }))?;
         Ok(StorageVol::from_raw(self, ret.vol))
     }
 
     /// `virStorageVolLookupByPath`.
-    pub fn lookup_storage_vol_by_path(&self, path: &str) -> Result<StorageVol, Error> {
-        let ret = self.call::<r::StorageVolLookupByPath>(&r::RemoteStorageVolLookupByPathArgs { path: s(path) })?;
+    pub async fn lookup_storage_vol_by_path(&self, path: &str) -> Result<StorageVol, Error> {
+        let ret = aw!(self.call::<r::StorageVolLookupByPath>(&r::RemoteStorageVolLookupByPathArgs { path: s(path) }))?;
         Ok(StorageVol::from_raw(self, ret.vol))
     }
-}
+} }
 
 /// `virUUIDParse` (not `Uuid::parse_str`: libvirt allows dashes anywhere and blanks around)
 /// for the `…ByUUIDString` lookups, with libvirt's messages.
@@ -664,21 +703,21 @@ pub(crate) fn parse_uuid(func: &str, uuid: &str) -> Result<Uuid, Error> {
 /// The `virConnectNumOf…` / `virConnectList…` pairs: a count, then the names.
 macro_rules! name_lists {
     ($($num:ident = $numproc:ident, $list:ident = $listproc:ident($args:ident);)*) => {
-        impl Connect {
+        twin! { Connect; impl Connect {
             $(
                 #[doc = concat!("`", stringify!($numproc), "`: how many there are.")]
-                pub fn $num(&self) -> Result<u32, Error> {
-                    Ok(count(self.call::<r::$numproc>(&())?.num))
+                pub async fn $num(&self) -> Result<u32, Error> {
+                    Ok(count(aw!(self.call::<r::$numproc>(&()))?.num))
                 }
 
                 #[doc = concat!("`", stringify!($listproc), "`: their names.")]
-                pub fn $list(&self) -> Result<Vec<String>, Error> {
-                    let n = i32::try_from(self.$num()?).unwrap_or(i32::MAX);
-                    let ret = self.call::<r::$listproc>(&r::$args { maxnames: n })?;
+                pub async fn $list(&self) -> Result<Vec<String>, Error> {
+                    let n = i32::try_from(aw!(self.$num())?).unwrap_or(i32::MAX);
+                    let ret = aw!(self.call::<r::$listproc>(&r::$args { maxnames: n }))?;
                     Ok(strings(&ret.names))
                 }
             )*
-        }
+        } }
     };
 }
 
@@ -693,36 +732,36 @@ name_lists! {
     num_of_defined_networks = ConnectNumOfDefinedNetworks, list_defined_networks = ConnectListDefinedNetworks(RemoteConnectListDefinedNetworksArgs);
 }
 
-impl Connect {
+twin! { Connect, Domain, Network, Interface, StoragePool, StorageVol, NodeDevice, Secret, NWFilter; impl Connect {
     /// `virConnectNumOfDomains`: how many domains run.
-    pub fn num_of_domains(&self) -> Result<u32, Error> {
-        Ok(count(self.call::<r::ConnectNumOfDomains>(&())?.num))
+    pub async fn num_of_domains(&self) -> Result<u32, Error> {
+        Ok(count(aw!(self.call::<r::ConnectNumOfDomains>(&()))?.num))
     }
 
     /// `virConnectNumOfSecrets`.
-    pub fn num_of_secrets(&self) -> Result<u32, Error> {
-        Ok(count(self.call::<r::ConnectNumOfSecrets>(&())?.num))
+    pub async fn num_of_secrets(&self) -> Result<u32, Error> {
+        Ok(count(aw!(self.call::<r::ConnectNumOfSecrets>(&()))?.num))
     }
 
     /// `virConnectListSecrets`: their UUIDs.
-    pub fn list_secrets(&self) -> Result<Vec<String>, Error> {
-        let maxuuids = i32::try_from(self.num_of_secrets()?).unwrap_or(i32::MAX);
-        Ok(strings(&self.call::<r::ConnectListSecrets>(&r::RemoteConnectListSecretsArgs { maxuuids })?.uuids))
+    pub async fn list_secrets(&self) -> Result<Vec<String>, Error> {
+        let maxuuids = i32::try_from(aw!(self.num_of_secrets())?).unwrap_or(i32::MAX);
+        Ok(strings(&aw!(self.call::<r::ConnectListSecrets>(&r::RemoteConnectListSecretsArgs { maxuuids }))?.uuids))
     }
-}
+} }
 
 /// The `virConnectListAll…` calls.
 macro_rules! list_all {
     ($($(#[$doc:meta])* $fn:ident($flags:ty) -> $ty:ident = $proc:ident($args:ident).$field:ident;)*) => {
-        impl Connect {
+        twin! { Connect, Domain, Network, Interface, NodeDevice, Secret, StoragePool, NWFilter; impl Connect {
             $(
                 $(#[$doc])*
-                pub fn $fn(&self, flags: $flags) -> Result<Vec<$ty>, Error> {
-                    let ret = self.call::<r::$proc>(&r::$args { need_results: 1, flags })?;
+                pub async fn $fn(&self, flags: $flags) -> Result<Vec<$ty>, Error> {
+                    let ret = aw!(self.call::<r::$proc>(&r::$args { need_results: 1, flags }))?;
                     Ok(ret.$field.into_iter().map(|x| $ty::from_raw(self, x)).collect())
                 }
             )*
-        }
+        } }
     };
 }
 

@@ -12,6 +12,7 @@ use crate::domain_snapshot::DomainSnapshot;
 pub use crate::domain_types::*;
 use crate::enumutil::Enum;
 use crate::error::Error;
+use crate::macros::{obj_bool, obj_void, twin};
 use crate::stream::Stream;
 use crate::sys;
 use crate::typedparams::TypedParams;
@@ -21,61 +22,44 @@ use crate::util::{count, opt, s, uuid_string};
 /// remote driver supports string parameters), so that string values come back.
 const STRING_OKAY: u32 = sys::VIR_TYPED_PARAM_STRING_OKAY;
 
-/// A domain (`virDomainPtr`).
-pub struct Domain {
-    pub(crate) conn: Connect,
-    name: r::RemoteNonnullString,
-    uuid: [u8; 16],
-    /// `dom->id`: updated by the calls that start or stop it, as the remote driver does.
-    id: AtomicI32,
-}
-
-impl std::fmt::Debug for Domain {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Domain").field("name", &self.name).field("id", &self.id).finish_non_exhaustive()
-    }
-}
-
-impl Clone for Domain {
-    fn clone(&self) -> Self {
-        Self {
-            conn: self.conn.clone(),
-            name: self.name.clone(),
-            uuid: self.uuid,
-            id: AtomicI32::new(self.id.load(Ordering::SeqCst)),
+/// The domain handle's struct, for the blocking and the async `Domain` (given their
+/// connection type): the name and UUID, and the id the remote driver keeps up to date.
+macro_rules! domain_struct {
+    ($conn:path; $(#[$doc:meta])*) => {
+        $(#[$doc])*
+        pub struct Domain {
+            pub(crate) conn: $conn,
+            pub(crate) name: proto_core::programs::remote::RemoteNonnullString,
+            pub(crate) uuid: [u8; 16],
+            /// `dom->id`: updated by the calls that start or stop it, as the remote driver does.
+            pub(crate) id: std::sync::atomic::AtomicI32,
         }
-    }
-}
 
-/// `(dom)` or `(dom, flags)` calls with nothing to return.
-macro_rules! void_calls {
-    ($($(#[$doc:meta])* $fn:ident($($flags:ident: $fty:ty)?) = $proc:ident($args:ident) $api:literal;)*) => {
-        impl Domain {
-            $(
-                $(#[$doc])*
-                pub fn $fn(&self $(, $flags: $fty)?) -> Result<(), Error> {
-                    self.conn.call_rw::<r::$proc>($api, &r::$args { dom: self.raw() $(, $flags)? })
+        impl std::fmt::Debug for Domain {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Domain").field("name", &self.name).field("id", &self.id).finish_non_exhaustive()
+            }
+        }
+
+        impl Clone for Domain {
+            fn clone(&self) -> Self {
+                Self {
+                    conn: self.conn.clone(),
+                    name: self.name.clone(),
+                    uuid: self.uuid,
+                    id: std::sync::atomic::AtomicI32::new(self.id.load(std::sync::atomic::Ordering::SeqCst)),
                 }
-            )*
+            }
         }
     };
 }
+pub(crate) use domain_struct;
 
-/// `(dom)` or `(dom, flags)` calls answering an int read as a boolean.
-macro_rules! bool_calls {
-    ($($(#[$doc:meta])* $fn:ident($($flags:ident: $fty:ty)?) = $proc:ident($args:ident).$field:ident;)*) => {
-        impl Domain {
-            $(
-                $(#[$doc])*
-                pub fn $fn(&self $(, $flags: $fty)?) -> Result<bool, Error> {
-                    Ok(self.conn.call::<r::$proc>(&r::$args { dom: self.raw() $(, $flags)? })?.$field != 0)
-                }
-            )*
-        }
-    };
-}
+domain_struct!(crate::connect::Connect;
+    /// A domain (`virDomainPtr`).
+);
 
-impl Domain {
+twin! { Connect, Domain, DomainSnapshot, Stream; local impl Domain {
     pub(crate) fn from_raw(conn: &Connect, raw: RemoteNonnullDomain) -> Self {
         Self { conn: conn.clone(), name: raw.name, uuid: raw.uuid, id: AtomicI32::new(raw.id) }
     }
@@ -104,31 +88,9 @@ impl Domain {
         Ok(self.conn.clone())
     }
 
-    /// `virDomainGetState`.
-    pub fn state(&self) -> Result<(DomainStateEnum, DomainStateReasonEnum), Error> {
-        let ret = self.conn.call::<r::DomainGetState>(&r::RemoteDomainGetStateArgs { dom: self.raw(), flags: 0 })?;
-        let state = DomainStateEnum::from_raw(u32::try_from(ret.state).unwrap_or(u32::MAX));
-        let reason = match state {
-            Enum::Known(k) => Enum::Known(DomainStateReason::of(k, ret.reason)),
-            Enum::Unknown(_) => Enum::Unknown(ret.reason),
-        };
-        Ok((state, reason))
-    }
-
     /// `virDomainGetName`.
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.name.to_string())
-    }
-
-    /// `virDomainGetOSType`.
-    pub fn os_type(&self) -> Result<String, Error> {
-        Ok(self.conn.call::<r::DomainGetOsType>(&r::RemoteDomainGetOsTypeArgs { dom: self.raw() })?.type_.to_string())
-    }
-
-    /// `virDomainGetHostname`.
-    pub fn hostname(&self, flags: u32) -> Result<String, Error> {
-        let args = r::RemoteDomainGetHostnameArgs { dom: self.raw(), flags };
-        Ok(self.conn.call::<r::DomainGetHostname>(&args)?.hostname.to_string())
     }
 
     /// `virDomainGetUUID`.
@@ -145,9 +107,34 @@ impl Domain {
     pub fn id(&self) -> Option<u32> {
         u32::try_from(self.id.load(Ordering::SeqCst)).ok()
     }
+} }
+
+twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
+
+    /// `virDomainGetState`.
+    pub async fn state(&self) -> Result<(DomainStateEnum, DomainStateReasonEnum), Error> {
+        let ret = aw!(self.conn.call::<r::DomainGetState>(&r::RemoteDomainGetStateArgs { dom: self.raw(), flags: 0 }))?;
+        let state = DomainStateEnum::from_raw(u32::try_from(ret.state).unwrap_or(u32::MAX));
+        let reason = match state {
+            Enum::Known(k) => Enum::Known(DomainStateReason::of(k, ret.reason)),
+            Enum::Unknown(_) => Enum::Unknown(ret.reason),
+        };
+        Ok((state, reason))
+    }
+
+    /// `virDomainGetOSType`.
+    pub async fn os_type(&self) -> Result<String, Error> {
+        Ok(aw!(self.conn.call::<r::DomainGetOsType>(&r::RemoteDomainGetOsTypeArgs { dom: self.raw() }))?.type_.to_string())
+    }
+
+    /// `virDomainGetHostname`.
+    pub async fn hostname(&self, flags: u32) -> Result<String, Error> {
+        let args = r::RemoteDomainGetHostnameArgs { dom: self.raw(), flags };
+        Ok(aw!(self.conn.call::<r::DomainGetHostname>(&args))?.hostname.to_string())
+    }
 
     /// `virDomainGetXMLDesc`.
-    pub fn xml_desc(&self, flags: sys::virDomainXMLFlags) -> Result<String, Error> {
+    pub async fn xml_desc(&self, flags: sys::virDomainXMLFlags) -> Result<String, Error> {
         if flags & (sys::VIR_DOMAIN_XML_SECURE | sys::VIR_DOMAIN_XML_MIGRATABLE) != 0 && self.conn.is_read_only() {
             return Err(Error::in_api(
                 "virDomainGetXMLDesc",
@@ -156,29 +143,29 @@ impl Domain {
             ));
         }
         let args = r::RemoteDomainGetXmlDescArgs { dom: self.raw(), flags };
-        Ok(self.conn.call::<r::DomainGetXmlDesc>(&args)?.xml.to_string())
+        Ok(aw!(self.conn.call::<r::DomainGetXmlDesc>(&args))?.xml.to_string())
     }
 
     /// `virDomainCreate`: `DOMAIN_CREATE` returns nothing, so the remote driver looks the
     /// domain up again by UUID for the id it now runs with.
-    pub fn create(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::DomainCreate>("virDomainCreate", &r::RemoteDomainCreateArgs { dom: self.raw() })?;
-        let ret = self.conn.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: self.uuid })?;
+    pub async fn create(&self) -> Result<(), Error> {
+        aw!(self.conn.call_rw::<r::DomainCreate>("virDomainCreate", &r::RemoteDomainCreateArgs { dom: self.raw() }))?;
+        let ret = aw!(self.conn.call::<r::DomainLookupByUuid>(&r::RemoteDomainLookupByUuidArgs { uuid: self.uuid }))?;
         self.set_id(ret.dom.id);
         Ok(())
     }
 
     /// `virDomainCreateWithFlags`: the handle's id becomes the running domain's.
-    pub fn create_with_flags(&self, flags: sys::virDomainCreateFlags) -> Result<(), Error> {
+    pub async fn create_with_flags(&self, flags: sys::virDomainCreateFlags) -> Result<(), Error> {
         let args = r::RemoteDomainCreateWithFlagsArgs { dom: self.raw(), flags };
-        let ret = self.conn.call_rw::<r::DomainCreateWithFlags>("virDomainCreateWithFlags", &args)?;
+        let ret = aw!(self.conn.call_rw::<r::DomainCreateWithFlags>("virDomainCreateWithFlags", &args))?;
         self.set_id(ret.dom.id);
         Ok(())
     }
 
     /// `virDomainGetInfo`.
-    pub fn info(&self) -> Result<DomainInfo, Error> {
-        let ret = self.conn.call::<r::DomainGetInfo>(&r::RemoteDomainGetInfoArgs { dom: self.raw() })?;
+    pub async fn info(&self) -> Result<DomainInfo, Error> {
+        let ret = aw!(self.conn.call::<r::DomainGetInfo>(&r::RemoteDomainGetInfoArgs { dom: self.raw() }))?;
         Ok(DomainInfo {
             state: DomainStateEnum::from_raw(u32::from(ret.state)),
             max_mem: ret.max_mem,
@@ -189,127 +176,127 @@ impl Domain {
     }
 
     /// `virDomainDestroy`: the handle's id becomes -1.
-    pub fn destroy(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::DomainDestroy>("virDomainDestroy", &r::RemoteDomainDestroyArgs { dom: self.raw() })?;
+    pub async fn destroy(&self) -> Result<(), Error> {
+        aw!(self.conn.call_rw::<r::DomainDestroy>("virDomainDestroy", &r::RemoteDomainDestroyArgs { dom: self.raw() }))?;
         self.set_id(-1);
         Ok(())
     }
 
     /// `virDomainDestroyFlags`.
-    pub fn destroy_flags(&self, flags: sys::virDomainDestroyFlagsValues) -> Result<(), Error> {
+    pub async fn destroy_flags(&self, flags: sys::virDomainDestroyFlagsValues) -> Result<(), Error> {
         let args = r::RemoteDomainDestroyFlagsArgs { dom: self.raw(), flags };
-        self.conn.call_rw::<r::DomainDestroyFlags>("virDomainDestroyFlags", &args)?;
+        aw!(self.conn.call_rw::<r::DomainDestroyFlags>("virDomainDestroyFlags", &args))?;
         self.set_id(-1);
         Ok(())
     }
 
     /// `virDomainUndefine`.
-    pub fn undefine(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::DomainUndefine>("virDomainUndefine", &r::RemoteDomainUndefineArgs { dom: self.raw() })
+    pub async fn undefine(&self) -> Result<(), Error> {
+        aw!(self.conn.call_rw::<r::DomainUndefine>("virDomainUndefine", &r::RemoteDomainUndefineArgs { dom: self.raw() }))
     }
 
     /// `virDomainGetAutostart`.
-    pub fn autostart(&self) -> Result<bool, Error> {
-        Ok(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() })?.autostart
+    pub async fn autostart(&self) -> Result<bool, Error> {
+        Ok(aw!(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() }))?.autostart
             != 0)
     }
 
     /// `virDomainSetAutostart`.
-    pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
+    pub async fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
         let args = r::RemoteDomainSetAutostartArgs { dom: self.raw(), autostart: i32::from(autostart) };
-        self.conn.call_rw::<r::DomainSetAutostart>("virDomainSetAutostart", &args)
+        aw!(self.conn.call_rw::<r::DomainSetAutostart>("virDomainSetAutostart", &args))
     }
 
     /// `virDomainSetMaxMemory`.
-    pub fn set_max_memory(&self, memory: u64) -> Result<(), Error> {
+    pub async fn set_max_memory(&self, memory: u64) -> Result<(), Error> {
         let args = r::RemoteDomainSetMaxMemoryArgs { dom: self.raw(), memory };
-        self.conn.call_rw::<r::DomainSetMaxMemory>("virDomainSetMaxMemory", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMaxMemory>("virDomainSetMaxMemory", &args))
     }
 
     /// `virDomainGetMaxMemory`.
-    pub fn max_memory(&self) -> Result<u64, Error> {
-        Ok(self.conn.call::<r::DomainGetMaxMemory>(&r::RemoteDomainGetMaxMemoryArgs { dom: self.raw() })?.memory)
+    pub async fn max_memory(&self) -> Result<u64, Error> {
+        Ok(aw!(self.conn.call::<r::DomainGetMaxMemory>(&r::RemoteDomainGetMaxMemoryArgs { dom: self.raw() }))?.memory)
     }
 
     /// `virDomainGetMaxVcpus`.
-    pub fn max_vcpus(&self) -> Result<u64, Error> {
-        let ret = self.conn.call::<r::DomainGetMaxVcpus>(&r::RemoteDomainGetMaxVcpusArgs { dom: self.raw() })?;
+    pub async fn max_vcpus(&self) -> Result<u64, Error> {
+        let ret = aw!(self.conn.call::<r::DomainGetMaxVcpus>(&r::RemoteDomainGetMaxVcpusArgs { dom: self.raw() }))?;
         Ok(u64::from(count(ret.num)))
     }
 
     /// `virDomainSetMemory`.
-    pub fn set_memory(&self, memory: u64) -> Result<(), Error> {
+    pub async fn set_memory(&self, memory: u64) -> Result<(), Error> {
         let args = r::RemoteDomainSetMemoryArgs { dom: self.raw(), memory };
-        self.conn.call_rw::<r::DomainSetMemory>("virDomainSetMemory", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMemory>("virDomainSetMemory", &args))
     }
 
     /// `virDomainSetMemoryFlags`.
-    pub fn set_memory_flags(&self, memory: u64, flags: sys::virDomainMemoryModFlags) -> Result<(), Error> {
+    pub async fn set_memory_flags(&self, memory: u64, flags: sys::virDomainMemoryModFlags) -> Result<(), Error> {
         let args = r::RemoteDomainSetMemoryFlagsArgs { dom: self.raw(), memory, flags };
-        self.conn.call_rw::<r::DomainSetMemoryFlags>("virDomainSetMemoryFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMemoryFlags>("virDomainSetMemoryFlags", &args))
     }
 
     /// `virDomainSetLifecycleAction`.
-    pub fn set_lifecycle_action(
+    pub async fn set_lifecycle_action(
         &self,
         kind: sys::virDomainLifecycle,
         action: sys::virDomainLifecycleAction,
         flags: sys::virDomainModificationImpact,
     ) -> Result<(), Error> {
         let args = r::RemoteDomainSetLifecycleActionArgs { dom: self.raw(), type_: kind, action, flags };
-        self.conn.call_rw::<r::DomainSetLifecycleAction>("virDomainSetLifecycleAction", &args)
+        aw!(self.conn.call_rw::<r::DomainSetLifecycleAction>("virDomainSetLifecycleAction", &args))
     }
 
     /// `virDomainSetMemoryStatsPeriod`.
-    pub fn set_memory_stats_period(&self, period: i32, flags: sys::virDomainMemoryModFlags) -> Result<(), Error> {
+    pub async fn set_memory_stats_period(&self, period: i32, flags: sys::virDomainMemoryModFlags) -> Result<(), Error> {
         let args = r::RemoteDomainSetMemoryStatsPeriodArgs { dom: self.raw(), period, flags };
-        self.conn.call_rw::<r::DomainSetMemoryStatsPeriod>("virDomainSetMemoryStatsPeriod", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMemoryStatsPeriod>("virDomainSetMemoryStatsPeriod", &args))
     }
 
     /// `virDomainSetVcpus`.
-    pub fn set_vcpus(&self, vcpus: u32) -> Result<(), Error> {
+    pub async fn set_vcpus(&self, vcpus: u32) -> Result<(), Error> {
         let args = r::RemoteDomainSetVcpusArgs { dom: self.raw(), nvcpus: vcpus };
-        self.conn.call_rw::<r::DomainSetVcpus>("virDomainSetVcpus", &args)
+        aw!(self.conn.call_rw::<r::DomainSetVcpus>("virDomainSetVcpus", &args))
     }
 
     /// `virDomainSetVcpusFlags`.
-    pub fn set_vcpus_flags(&self, vcpus: u32, flags: sys::virDomainVcpuFlags) -> Result<(), Error> {
+    pub async fn set_vcpus_flags(&self, vcpus: u32, flags: sys::virDomainVcpuFlags) -> Result<(), Error> {
         let args = r::RemoteDomainSetVcpusFlagsArgs { dom: self.raw(), nvcpus: vcpus, flags };
-        self.conn.call_rw::<r::DomainSetVcpusFlags>("virDomainSetVcpusFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainSetVcpusFlags>("virDomainSetVcpusFlags", &args))
     }
 
     /// `virDomainGetVcpusFlags`.
-    pub fn vcpus_flags(&self, flags: sys::virDomainVcpuFlags) -> Result<u32, Error> {
+    pub async fn vcpus_flags(&self, flags: sys::virDomainVcpuFlags) -> Result<u32, Error> {
         let args = r::RemoteDomainGetVcpusFlagsArgs { dom: self.raw(), flags };
-        Ok(count(self.conn.call::<r::DomainGetVcpusFlags>(&args)?.num))
+        Ok(count(aw!(self.conn.call::<r::DomainGetVcpusFlags>(&args))?.num))
     }
 
     /// `virDomainSetTime`.
-    pub fn set_time(&self, seconds: i64, nseconds: i32, flags: u32) -> Result<(), Error> {
+    pub async fn set_time(&self, seconds: i64, nseconds: i32, flags: u32) -> Result<(), Error> {
         let nseconds = u32::try_from(nseconds)
             .map_err(|_| Error::invalid_arg("virDomainSetTime", "nseconds must be greater than or equal to zero"))?;
         let args = r::RemoteDomainSetTimeArgs { dom: self.raw(), seconds, nseconds, flags };
-        self.conn.call_rw::<r::DomainSetTime>("virDomainSetTime", &args)
+        aw!(self.conn.call_rw::<r::DomainSetTime>("virDomainSetTime", &args))
     }
 
     /// `virDomainGetTime`.
-    pub fn time(&self, flags: u32) -> Result<(i64, i32), Error> {
+    pub async fn time(&self, flags: u32) -> Result<(i64, i32), Error> {
         self.conn.check_rw("virDomainGetTime")?;
-        let ret = self.conn.call::<r::DomainGetTime>(&r::RemoteDomainGetTimeArgs { dom: self.raw(), flags })?;
+        let ret = aw!(self.conn.call::<r::DomainGetTime>(&r::RemoteDomainGetTimeArgs { dom: self.raw(), flags }))?;
         Ok((ret.seconds, i32::try_from(ret.nseconds).unwrap_or(i32::MAX)))
     }
 
     /// `virDomainGetBlockInfo`.
-    pub fn block_info(&self, disk: &str, flags: u32) -> Result<BlockInfo, Error> {
+    pub async fn block_info(&self, disk: &str, flags: u32) -> Result<BlockInfo, Error> {
         let args = r::RemoteDomainGetBlockInfoArgs { dom: self.raw(), path: s(disk), flags };
-        let ret = self.conn.call::<r::DomainGetBlockInfo>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetBlockInfo>(&args))?;
         Ok(BlockInfo { capacity: ret.capacity, allocation: ret.allocation, physical: ret.physical })
     }
 
     /// `virDomainBlockStats`.
-    pub fn block_stats(&self, disk: &str) -> Result<BlockStats, Error> {
+    pub async fn block_stats(&self, disk: &str) -> Result<BlockStats, Error> {
         let ret =
-            self.conn.call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) })?;
+            aw!(self.conn.call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) }))?;
         Ok(BlockStats {
             rd_req: ret.rd_req,
             rd_bytes: ret.rd_bytes,
@@ -320,30 +307,30 @@ impl Domain {
     }
 
     /// `virDomainRename`.
-    pub fn rename(&self, new_name: &str, flags: u32) -> Result<(), Error> {
+    pub async fn rename(&self, new_name: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainRenameArgs { dom: self.raw(), new_name: opt(Some(new_name)), flags };
-        self.conn.call_rw::<r::DomainRename>("virDomainRename", &args).map(|_| ())
+        aw!(self.conn.call_rw::<r::DomainRename>("virDomainRename", &args)).map(|_| ())
     }
 
     /// `virDomainSetUserPassword`.
-    pub fn set_user_password(&self, user: &str, password: &str, flags: u32) -> Result<(), Error> {
+    pub async fn set_user_password(&self, user: &str, password: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainSetUserPasswordArgs {
             dom: self.raw(),
             user: opt(Some(user)),
             password: opt(Some(password)),
             flags,
         };
-        self.conn.call_rw::<r::DomainSetUserPassword>("virDomainSetUserPassword", &args)
+        aw!(self.conn.call_rw::<r::DomainSetUserPassword>("virDomainSetUserPassword", &args))
     }
 
     /// `virDomainSetBlockThreshold`.
-    pub fn set_block_threshold(&self, dev: &str, threshold: u64, flags: u32) -> Result<(), Error> {
+    pub async fn set_block_threshold(&self, dev: &str, threshold: u64, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainSetBlockThresholdArgs { dom: self.raw(), dev: s(dev), threshold, flags };
-        self.conn.call_rw::<r::DomainSetBlockThreshold>("virDomainSetBlockThreshold", &args)
+        aw!(self.conn.call_rw::<r::DomainSetBlockThreshold>("virDomainSetBlockThreshold", &args))
     }
 
     /// `virDomainOpenConsole`: attaches `stream` to the console.
-    pub fn open_console(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
+    pub async fn open_console(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virDomainOpenConsole")?;
         stream.check_connection(
             &self.conn,
@@ -351,11 +338,11 @@ impl Domain {
             format!("stream must match connection of domain '{}'", self.name),
         )?;
         let args = r::RemoteDomainOpenConsoleArgs { dom: self.raw(), dev_name: opt(name), flags };
-        stream.start::<r::DomainOpenConsole>(&args).map(|_| ())
+        aw!(stream.start::<r::DomainOpenConsole>(&args)).map(|_| ())
     }
 
     /// `virDomainOpenChannel`: attaches `stream` to a channel.
-    pub fn open_channel(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
+    pub async fn open_channel(&self, name: Option<&str>, stream: &Stream, flags: u32) -> Result<(), Error> {
         self.conn.check_rw("virDomainOpenChannel")?;
         stream.check_connection(
             &self.conn,
@@ -363,13 +350,13 @@ impl Domain {
             format!("stream must match connection of domain '{}'", self.name),
         )?;
         let args = r::RemoteDomainOpenChannelArgs { dom: self.raw(), name: opt(name), flags };
-        stream.start::<r::DomainOpenChannel>(&args).map(|_| ())
+        aw!(stream.start::<r::DomainOpenChannel>(&args)).map(|_| ())
     }
 
     /// `virDomainInterfaceStats`.
-    pub fn interface_stats(&self, path: &str) -> Result<InterfaceStats, Error> {
+    pub async fn interface_stats(&self, path: &str) -> Result<InterfaceStats, Error> {
         let args = r::RemoteDomainInterfaceStatsArgs { dom: self.raw(), device: s(path) };
-        let x = self.conn.call::<r::DomainInterfaceStats>(&args)?;
+        let x = aw!(self.conn.call::<r::DomainInterfaceStats>(&args))?;
         Ok(InterfaceStats {
             rx_bytes: x.rx_bytes,
             rx_packets: x.rx_packets,
@@ -383,22 +370,22 @@ impl Domain {
     }
 
     /// `virDomainMemoryStats`.
-    pub fn memory_stats(&self, flags: u32) -> Result<Vec<MemoryStat>, Error> {
+    pub async fn memory_stats(&self, flags: u32) -> Result<Vec<MemoryStat>, Error> {
         let max_stats = sys::VIR_DOMAIN_MEMORY_STAT_NR;
         let args = r::RemoteDomainMemoryStatsArgs { dom: self.raw(), max_stats, flags };
-        let ret = self.conn.call::<r::DomainMemoryStats>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainMemoryStats>(&args))?;
         Ok(ret.stats.into_iter().map(|m| MemoryStat { tag: count(m.tag), val: m.val }).collect())
     }
 
     /// `virDomainGetCPUStats`: per CPU from `start_cpu` (or the total with `-1`).
-    pub fn cpu_stats(&self, start_cpu: i32, ncpus: u32, flags: u32) -> Result<Vec<CpuStats>, Error> {
+    pub async fn cpu_stats(&self, start_cpu: i32, ncpus: u32, flags: u32) -> Result<Vec<CpuStats>, Error> {
         let flags = flags | STRING_OKAY;
         // First the number of parameters per CPU, then the values.
         let probe = r::RemoteDomainGetCpuStatsArgs { dom: self.raw(), nparams: 0, start_cpu, ncpus: 1, flags };
-        let nparams = count(self.conn.call::<r::DomainGetCpuStats>(&probe)?.nparams);
+        let nparams = count(aw!(self.conn.call::<r::DomainGetCpuStats>(&probe))?.nparams);
         let ncpus = if start_cpu == -1 { 1 } else { ncpus };
         let args = r::RemoteDomainGetCpuStatsArgs { dom: self.raw(), nparams, start_cpu, ncpus, flags };
-        let ret = self.conn.call::<r::DomainGetCpuStats>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetCpuStats>(&args))?;
         let per = usize::try_from(nparams.max(1)).unwrap_or(1);
         Ok(ret
             .params
@@ -408,49 +395,49 @@ impl Domain {
     }
 
     /// `virDomainAttachDevice`.
-    pub fn attach_device(&self, xml: &str) -> Result<(), Error> {
+    pub async fn attach_device(&self, xml: &str) -> Result<(), Error> {
         let args = r::RemoteDomainAttachDeviceArgs { dom: self.raw(), xml: s(xml) };
-        self.conn.call_rw::<r::DomainAttachDevice>("virDomainAttachDevice", &args)
+        aw!(self.conn.call_rw::<r::DomainAttachDevice>("virDomainAttachDevice", &args))
     }
 
     /// `virDomainAttachDeviceFlags`.
-    pub fn attach_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
+    pub async fn attach_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainAttachDeviceFlagsArgs { dom: self.raw(), xml: s(xml), flags };
-        self.conn.call_rw::<r::DomainAttachDeviceFlags>("virDomainAttachDeviceFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainAttachDeviceFlags>("virDomainAttachDeviceFlags", &args))
     }
 
     /// `virDomainDetachDevice`.
-    pub fn detach_device(&self, xml: &str) -> Result<(), Error> {
+    pub async fn detach_device(&self, xml: &str) -> Result<(), Error> {
         let args = r::RemoteDomainDetachDeviceArgs { dom: self.raw(), xml: s(xml) };
-        self.conn.call_rw::<r::DomainDetachDevice>("virDomainDetachDevice", &args)
+        aw!(self.conn.call_rw::<r::DomainDetachDevice>("virDomainDetachDevice", &args))
     }
 
     /// `virDomainDetachDeviceFlags`.
-    pub fn detach_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
+    pub async fn detach_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainDetachDeviceFlagsArgs { dom: self.raw(), xml: s(xml), flags };
-        self.conn.call_rw::<r::DomainDetachDeviceFlags>("virDomainDetachDeviceFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainDetachDeviceFlags>("virDomainDetachDeviceFlags", &args))
     }
 
     /// `virDomainUpdateDeviceFlags`.
-    pub fn update_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
+    pub async fn update_device_flags(&self, xml: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainUpdateDeviceFlagsArgs { dom: self.raw(), xml: s(xml), flags };
-        self.conn.call_rw::<r::DomainUpdateDeviceFlags>("virDomainUpdateDeviceFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainUpdateDeviceFlags>("virDomainUpdateDeviceFlags", &args))
     }
 
     /// `virDomainCoreDump`.
-    pub fn core_dump(&self, to: &str, flags: u32) -> Result<(), Error> {
+    pub async fn core_dump(&self, to: &str, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainCoreDumpArgs { dom: self.raw(), to: s(to), flags };
-        self.conn.call_rw::<r::DomainCoreDump>("virDomainCoreDump", &args)
+        aw!(self.conn.call_rw::<r::DomainCoreDump>("virDomainCoreDump", &args))
     }
 
     /// `virDomainCoreDumpWithFormat`.
-    pub fn core_dump_with_format(&self, to: &str, format: u32, flags: u32) -> Result<(), Error> {
+    pub async fn core_dump_with_format(&self, to: &str, format: u32, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainCoreDumpWithFormatArgs { dom: self.raw(), to: s(to), dumpformat: format, flags };
-        self.conn.call_rw::<r::DomainCoreDumpWithFormat>("virDomainCoreDumpWithFormat", &args)
+        aw!(self.conn.call_rw::<r::DomainCoreDumpWithFormat>("virDomainCoreDumpWithFormat", &args))
     }
 
     /// `virDomainSetMetadata`.
-    pub fn set_metadata(
+    pub async fn set_metadata(
         &self,
         kind: i32,
         metadata: Option<&str>,
@@ -466,90 +453,90 @@ impl Domain {
             uri: opt(uri),
             flags,
         };
-        self.conn.call_rw::<r::DomainSetMetadata>("virDomainSetMetadata", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMetadata>("virDomainSetMetadata", &args))
     }
 
     /// `virDomainGetMetadata`.
-    pub fn metadata(&self, kind: i32, uri: Option<&str>, flags: u32) -> Result<String, Error> {
+    pub async fn metadata(&self, kind: i32, uri: Option<&str>, flags: u32) -> Result<String, Error> {
         let args = r::RemoteDomainGetMetadataArgs { dom: self.raw(), type_: kind, uri: opt(uri), flags };
-        Ok(self.conn.call::<r::DomainGetMetadata>(&args)?.metadata.to_string())
+        Ok(aw!(self.conn.call::<r::DomainGetMetadata>(&args))?.metadata.to_string())
     }
 
     /// `virDomainBlockResize`.
-    pub fn block_resize(&self, disk: &str, size: u64, flags: u32) -> Result<(), Error> {
+    pub async fn block_resize(&self, disk: &str, size: u64, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainBlockResizeArgs { dom: self.raw(), disk: s(disk), size, flags };
-        self.conn.call_rw::<r::DomainBlockResize>("virDomainBlockResize", &args)
+        aw!(self.conn.call_rw::<r::DomainBlockResize>("virDomainBlockResize", &args))
     }
 
     /// `virDomainGetMemoryParameters`: first the count, then the values.
-    pub fn memory_parameters(&self, flags: u32) -> Result<MemoryParameters, Error> {
+    pub async fn memory_parameters(&self, flags: u32) -> Result<MemoryParameters, Error> {
         let flags = flags | STRING_OKAY;
         let probe = r::RemoteDomainGetMemoryParametersArgs { dom: self.raw(), nparams: 0, flags };
-        let nparams = self.conn.call::<r::DomainGetMemoryParameters>(&probe)?.nparams;
+        let nparams = aw!(self.conn.call::<r::DomainGetMemoryParameters>(&probe))?.nparams;
         let args = r::RemoteDomainGetMemoryParametersArgs { dom: self.raw(), nparams, flags };
-        let ret = self.conn.call::<r::DomainGetMemoryParameters>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetMemoryParameters>(&args))?;
         Ok(MemoryParameters::from_params(&TypedParams::from_remote(ret.params)))
     }
 
     /// `virDomainSetMemoryParameters`.
     #[allow(clippy::needless_pass_by_value)]
-    pub fn set_memory_parameters(&self, params: MemoryParameters, flags: u32) -> Result<(), Error> {
+    pub async fn set_memory_parameters(&self, params: MemoryParameters, flags: u32) -> Result<(), Error> {
         let args =
             r::RemoteDomainSetMemoryParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
-        self.conn.call_rw::<r::DomainSetMemoryParameters>("virDomainSetMemoryParameters", &args)
+        aw!(self.conn.call_rw::<r::DomainSetMemoryParameters>("virDomainSetMemoryParameters", &args))
     }
 
     /// `virDomainGetNumaParameters`: first the count, then the values.
-    pub fn numa_parameters(&self, flags: u32) -> Result<NUMAParameters, Error> {
+    pub async fn numa_parameters(&self, flags: u32) -> Result<NUMAParameters, Error> {
         let flags = flags | STRING_OKAY;
         let probe = r::RemoteDomainGetNumaParametersArgs { dom: self.raw(), nparams: 0, flags };
-        let nparams = self.conn.call::<r::DomainGetNumaParameters>(&probe)?.nparams;
+        let nparams = aw!(self.conn.call::<r::DomainGetNumaParameters>(&probe))?.nparams;
         let args = r::RemoteDomainGetNumaParametersArgs { dom: self.raw(), nparams, flags };
-        let ret = self.conn.call::<r::DomainGetNumaParameters>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetNumaParameters>(&args))?;
         Ok(NUMAParameters::from_params(&TypedParams::from_remote(ret.params)))
     }
 
     /// `virDomainSetNumaParameters`.
     #[allow(clippy::needless_pass_by_value)]
-    pub fn set_numa_parameters(&self, params: NUMAParameters, flags: u32) -> Result<(), Error> {
+    pub async fn set_numa_parameters(&self, params: NUMAParameters, flags: u32) -> Result<(), Error> {
         let args =
             r::RemoteDomainSetNumaParametersArgs { dom: self.raw(), params: params.to_params().into_remote(), flags };
-        self.conn.call_rw::<r::DomainSetNumaParameters>("virDomainSetNumaParameters", &args)
+        aw!(self.conn.call_rw::<r::DomainSetNumaParameters>("virDomainSetNumaParameters", &args))
     }
 
     /// `virDomainGetSchedulerType`: the name and the number of parameters.
-    pub fn scheduler_type(&self) -> Result<(String, i32), Error> {
+    pub async fn scheduler_type(&self) -> Result<(String, i32), Error> {
         let ret =
-            self.conn.call::<r::DomainGetSchedulerType>(&r::RemoteDomainGetSchedulerTypeArgs { dom: self.raw() })?;
+            aw!(self.conn.call::<r::DomainGetSchedulerType>(&r::RemoteDomainGetSchedulerTypeArgs { dom: self.raw() }))?;
         Ok((ret.type_.to_string(), ret.nparams))
     }
 
     /// `virDomainGetSchedulerParameters`.
-    pub fn scheduler_parameters(&self) -> Result<SchedulerInfo, Error> {
-        let (kind, nparams) = self.scheduler_type()?;
+    pub async fn scheduler_parameters(&self) -> Result<SchedulerInfo, Error> {
+        let (kind, nparams) = aw!(self.scheduler_type())?;
         let args = r::RemoteDomainGetSchedulerParametersArgs { dom: self.raw(), nparams };
-        let ret = self.conn.call::<r::DomainGetSchedulerParameters>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetSchedulerParameters>(&args))?;
         Ok(SchedulerInfo::from_params(&TypedParams::from_remote(ret.params), kind))
     }
 
     /// `virDomainGetSchedulerParametersFlags`.
-    pub fn scheduler_parameters_flags(&self, flags: sys::virDomainModificationImpact) -> Result<SchedulerInfo, Error> {
+    pub async fn scheduler_parameters_flags(&self, flags: sys::virDomainModificationImpact) -> Result<SchedulerInfo, Error> {
         let flags = flags | STRING_OKAY;
-        let (kind, nparams) = self.scheduler_type()?;
+        let (kind, nparams) = aw!(self.scheduler_type())?;
         let args = r::RemoteDomainGetSchedulerParametersFlagsArgs { dom: self.raw(), nparams, flags };
-        let ret = self.conn.call::<r::DomainGetSchedulerParametersFlags>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainGetSchedulerParametersFlags>(&args))?;
         Ok(SchedulerInfo::from_params(&TypedParams::from_remote(ret.params), kind))
     }
 
     /// `virDomainSetSchedulerParameters`.
-    pub fn set_scheduler_parameters(&self, sched_info: &SchedulerInfo) -> Result<(), Error> {
+    pub async fn set_scheduler_parameters(&self, sched_info: &SchedulerInfo) -> Result<(), Error> {
         let args =
             r::RemoteDomainSetSchedulerParametersArgs { dom: self.raw(), params: sched_info.to_params().into_remote() };
-        self.conn.call_rw::<r::DomainSetSchedulerParameters>("virDomainSetSchedulerParameters", &args)
+        aw!(self.conn.call_rw::<r::DomainSetSchedulerParameters>("virDomainSetSchedulerParameters", &args))
     }
 
     /// `virDomainSetSchedulerParametersFlags`.
-    pub fn set_scheduler_parameters_flags(
+    pub async fn set_scheduler_parameters_flags(
         &self,
         sched_info: &SchedulerInfo,
         flags: sys::virDomainModificationImpact,
@@ -559,11 +546,11 @@ impl Domain {
             params: sched_info.to_params().into_remote(),
             flags,
         };
-        self.conn.call_rw::<r::DomainSetSchedulerParametersFlags>("virDomainSetSchedulerParametersFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainSetSchedulerParametersFlags>("virDomainSetSchedulerParametersFlags", &args))
     }
 
     /// `virDomainScreenshot`: attaches `stream` to the screen's image; answers its MIME type.
-    pub fn screenshot(&self, stream: &Stream, screen: u32, flags: u32) -> Result<String, Error> {
+    pub async fn screenshot(&self, stream: &Stream, screen: u32, flags: u32) -> Result<String, Error> {
         self.conn.check_rw("virDomainScreenshot")?;
         stream.check_connection(
             &self.conn,
@@ -571,99 +558,99 @@ impl Domain {
             format!("stream must match connection of domain '{}'", self.name),
         )?;
         let args = r::RemoteDomainScreenshotArgs { dom: self.raw(), screen, flags };
-        let ret = stream.start::<r::DomainScreenshot>(&args)?;
+        let ret = aw!(stream.start::<r::DomainScreenshot>(&args))?;
         Ok(ret.mime.map(|m| m.to_string()).unwrap_or_default())
     }
 
     /// `virDomainSnapshotLookupByName`.
-    pub fn lookup_snapshot_by_name(dom: &Self, name: &str, flags: u32) -> Result<DomainSnapshot, Error> {
+    pub async fn lookup_snapshot_by_name(dom: &Self, name: &str, flags: u32) -> Result<DomainSnapshot, Error> {
         let args = r::RemoteDomainSnapshotLookupByNameArgs { dom: dom.raw(), name: s(name), flags };
-        Ok(DomainSnapshot::from_raw(&dom.conn, dom.conn.call::<r::DomainSnapshotLookupByName>(&args)?.snap))
+        Ok(DomainSnapshot::from_raw(&dom.conn, aw!(dom.conn.call::<r::DomainSnapshotLookupByName>(&args))?.snap))
     }
 
     /// `virDomainSnapshotCreateXML`.
-    pub fn create_snapshot_xml(&self, xml: &str, flags: u32) -> Result<DomainSnapshot, Error> {
+    pub async fn create_snapshot_xml(&self, xml: &str, flags: u32) -> Result<DomainSnapshot, Error> {
         let args = r::RemoteDomainSnapshotCreateXmlArgs { dom: self.raw(), xml_desc: s(xml), flags };
-        let ret = self.conn.call_rw::<r::DomainSnapshotCreateXml>("virDomainSnapshotCreateXML", &args)?;
+        let ret = aw!(self.conn.call_rw::<r::DomainSnapshotCreateXml>("virDomainSnapshotCreateXML", &args))?;
         Ok(DomainSnapshot::from_raw(&self.conn, ret.snap))
     }
 
     /// `virDomainSnapshotCurrent`.
-    pub fn current_snapshot(&self, flags: u32) -> Result<DomainSnapshot, Error> {
+    pub async fn current_snapshot(&self, flags: u32) -> Result<DomainSnapshot, Error> {
         let args = r::RemoteDomainSnapshotCurrentArgs { dom: self.raw(), flags };
-        Ok(DomainSnapshot::from_raw(&self.conn, self.conn.call::<r::DomainSnapshotCurrent>(&args)?.snap))
+        Ok(DomainSnapshot::from_raw(&self.conn, aw!(self.conn.call::<r::DomainSnapshotCurrent>(&args))?.snap))
     }
 
     /// `virDomainSnapshotNum`.
-    pub fn num_snapshots(&self, flags: u32) -> Result<u32, Error> {
+    pub async fn num_snapshots(&self, flags: u32) -> Result<u32, Error> {
         let args = r::RemoteDomainSnapshotNumArgs { dom: self.raw(), flags };
-        Ok(count(self.conn.call::<r::DomainSnapshotNum>(&args)?.num))
+        Ok(count(aw!(self.conn.call::<r::DomainSnapshotNum>(&args))?.num))
     }
 
     /// `virDomainListAllSnapshots`.
-    pub fn list_all_snapshots(&self, flags: u32) -> Result<Vec<DomainSnapshot>, Error> {
+    pub async fn list_all_snapshots(&self, flags: u32) -> Result<Vec<DomainSnapshot>, Error> {
         let args = r::RemoteDomainListAllSnapshotsArgs { dom: self.raw(), need_results: 1, flags };
-        let ret = self.conn.call::<r::DomainListAllSnapshots>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainListAllSnapshots>(&args))?;
         Ok(ret.snapshots.into_iter().map(|x| DomainSnapshot::from_raw(&self.conn, x)).collect())
     }
 
     /// `virDomainManagedSave`.
-    pub fn managed_save(&self, flags: u32) -> Result<(), Error> {
+    pub async fn managed_save(&self, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainManagedSaveArgs { dom: self.raw(), flags };
-        self.conn.call_rw::<r::DomainManagedSave>("virDomainManagedSave", &args)?;
+        aw!(self.conn.call_rw::<r::DomainManagedSave>("virDomainManagedSave", &args))?;
         self.set_id(-1);
         Ok(())
     }
 
     /// `virDomainMigrateSetMaxSpeed`.
-    pub fn migrate_set_max_speed(&self, bandwidth: u64, flags: u32) -> Result<(), Error> {
+    pub async fn migrate_set_max_speed(&self, bandwidth: u64, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainMigrateSetMaxSpeedArgs { dom: self.raw(), bandwidth, flags };
-        self.conn.call_rw::<r::DomainMigrateSetMaxSpeed>("virDomainMigrateSetMaxSpeed", &args)
+        aw!(self.conn.call_rw::<r::DomainMigrateSetMaxSpeed>("virDomainMigrateSetMaxSpeed", &args))
     }
 
     /// `virDomainMigrateGetMaxSpeed`.
-    pub fn migrate_max_speed(&self, flags: u32) -> Result<u64, Error> {
+    pub async fn migrate_max_speed(&self, flags: u32) -> Result<u64, Error> {
         let args = r::RemoteDomainMigrateGetMaxSpeedArgs { dom: self.raw(), flags };
-        Ok(self.conn.call::<r::DomainMigrateGetMaxSpeed>(&args)?.bandwidth)
+        Ok(aw!(self.conn.call::<r::DomainMigrateGetMaxSpeed>(&args))?.bandwidth)
     }
 
     /// `virDomainMigrateSetCompressionCache`.
-    pub fn migrate_set_compression_cache(&self, size: u64, flags: u32) -> Result<(), Error> {
+    pub async fn migrate_set_compression_cache(&self, size: u64, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainMigrateSetCompressionCacheArgs { dom: self.raw(), cache_size: size, flags };
-        self.conn.call_rw::<r::DomainMigrateSetCompressionCache>("virDomainMigrateSetCompressionCache", &args)
+        aw!(self.conn.call_rw::<r::DomainMigrateSetCompressionCache>("virDomainMigrateSetCompressionCache", &args))
     }
 
     /// `virDomainMigrateGetCompressionCache`.
-    pub fn migrate_compression_cache(&self, flags: u32) -> Result<u64, Error> {
+    pub async fn migrate_compression_cache(&self, flags: u32) -> Result<u64, Error> {
         let args = r::RemoteDomainMigrateGetCompressionCacheArgs { dom: self.raw(), flags };
-        Ok(self.conn.call::<r::DomainMigrateGetCompressionCache>(&args)?.cache_size)
+        Ok(aw!(self.conn.call::<r::DomainMigrateGetCompressionCache>(&args))?.cache_size)
     }
 
     /// `virDomainMigrateSetMaxDowntime`.
-    pub fn migrate_set_max_downtime(&self, downtime: u64, flags: u32) -> Result<(), Error> {
+    pub async fn migrate_set_max_downtime(&self, downtime: u64, flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainMigrateSetMaxDowntimeArgs { dom: self.raw(), downtime, flags };
-        self.conn.call_rw::<r::DomainMigrateSetMaxDowntime>("virDomainMigrateSetMaxDowntime", &args)
+        aw!(self.conn.call_rw::<r::DomainMigrateSetMaxDowntime>("virDomainMigrateSetMaxDowntime", &args))
     }
-}
+} }
 
-void_calls! {
+obj_void! { Domain.dom;
     /// `virDomainShutdownFlags`.
-    shutdown_flags(flags: sys::virDomainShutdownFlagValues) = DomainShutdownFlags(RemoteDomainShutdownFlagsArgs) "virDomainShutdownFlags";
+    shutdown_flags(flags: sys::virDomainShutdownFlagValues => flags) = DomainShutdownFlags(RemoteDomainShutdownFlagsArgs) "virDomainShutdownFlags";
     /// `virDomainReboot`.
-    reboot(flags: sys::virDomainRebootFlagValues) = DomainReboot(RemoteDomainRebootArgs) "virDomainReboot";
+    reboot(flags: sys::virDomainRebootFlagValues => flags) = DomainReboot(RemoteDomainRebootArgs) "virDomainReboot";
     /// `virDomainSuspend`.
     suspend() = DomainSuspend(RemoteDomainSuspendArgs) "virDomainSuspend";
     /// `virDomainResume`.
     resume() = DomainResume(RemoteDomainResumeArgs) "virDomainResume";
     /// `virDomainPMWakeup`.
-    pm_wakeup(flags: u32) = DomainPmWakeup(RemoteDomainPmWakeupArgs) "virDomainPMWakeup";
+    pm_wakeup(flags: u32 => flags) = DomainPmWakeup(RemoteDomainPmWakeupArgs) "virDomainPMWakeup";
     /// `virDomainUndefineFlags`.
-    undefine_flags(flags: sys::virDomainUndefineFlagsValues) = DomainUndefineFlags(RemoteDomainUndefineFlagsArgs) "virDomainUndefineFlags";
+    undefine_flags(flags: sys::virDomainUndefineFlagsValues => flags) = DomainUndefineFlags(RemoteDomainUndefineFlagsArgs) "virDomainUndefineFlags";
     /// `virDomainManagedSaveRemove`.
-    managed_save_remove(flags: u32) = DomainManagedSaveRemove(RemoteDomainManagedSaveRemoveArgs) "virDomainManagedSaveRemove";
+    managed_save_remove(flags: u32 => flags) = DomainManagedSaveRemove(RemoteDomainManagedSaveRemoveArgs) "virDomainManagedSaveRemove";
 }
 
-bool_calls! {
+obj_bool! { Domain.dom;
     /// `virDomainIsActive`.
     is_active() = DomainIsActive(RemoteDomainIsActiveArgs).active;
     /// `virDomainIsPersistent`.
@@ -671,18 +658,18 @@ bool_calls! {
     /// `virDomainIsUpdated`.
     is_updated() = DomainIsUpdated(RemoteDomainIsUpdatedArgs).updated;
     /// `virDomainHasManagedSaveImage`.
-    has_managed_save(flags: u32) = DomainHasManagedSaveImage(RemoteDomainHasManagedSaveImageArgs).result;
+    has_managed_save(flags: u32 => flags) = DomainHasManagedSaveImage(RemoteDomainHasManagedSaveImageArgs).result;
 }
 
-impl Domain {
+twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
     /// `virDomainReset`.
-    pub fn reset(&self) -> Result<(), Error> {
+    pub async fn reset(&self) -> Result<(), Error> {
         let args = r::RemoteDomainResetArgs { dom: self.raw(), flags: 0 };
-        self.conn.call_rw::<r::DomainReset>("virDomainReset", &args)
+        aw!(self.conn.call_rw::<r::DomainReset>("virDomainReset", &args))
     }
 
     /// `virDomainShutdown`: the remote driver sends `DOMAIN_SHUTDOWN`.
-    pub fn shutdown(&self) -> Result<(), Error> {
-        self.conn.call_rw::<r::DomainShutdown>("virDomainShutdown", &r::RemoteDomainShutdownArgs { dom: self.raw() })
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        aw!(self.conn.call_rw::<r::DomainShutdown>("virDomainShutdown", &r::RemoteDomainShutdownArgs { dom: self.raw() }))
     }
-}
+} }

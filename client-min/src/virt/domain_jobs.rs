@@ -6,6 +6,7 @@ use proto_core::programs::remote as r;
 
 use crate::domain::Domain;
 use crate::error::Error;
+use crate::macros::twin;
 use crate::sys;
 use crate::typedparams::{TypedParamValue, TypedParams};
 use crate::util::s;
@@ -142,16 +143,16 @@ job_stats! {
     time_remaining: u64 = u64_(VIR_DOMAIN_JOB_TIME_REMAINING);
 }
 
-impl Domain {
+twin! { Domain; impl Domain {
     /// `virDomainGetJobStats`.
-    pub fn job_stats(&self, flags: sys::virDomainGetJobStatsFlags) -> Result<JobStats, Error> {
-        let ret = self.conn.call::<r::DomainGetJobStats>(&r::RemoteDomainGetJobStatsArgs { dom: self.raw(), flags })?;
+    pub async fn job_stats(&self, flags: sys::virDomainGetJobStatsFlags) -> Result<JobStats, Error> {
+        let ret = aw!(self.conn.call::<r::DomainGetJobStats>(&r::RemoteDomainGetJobStatsArgs { dom: self.raw(), flags }))?;
         Ok(JobStats::from_params(ret.type_, &TypedParams::from_remote(ret.params)))
     }
 
     /// `virDomainGetJobInfo`.
-    pub fn job_info(&self) -> Result<JobStats, Error> {
-        let x = self.conn.call::<r::DomainGetJobInfo>(&r::RemoteDomainGetJobInfoArgs { dom: self.raw() })?;
+    pub async fn job_info(&self) -> Result<JobStats, Error> {
+        let x = aw!(self.conn.call::<r::DomainGetJobInfo>(&r::RemoteDomainGetJobInfoArgs { dom: self.raw() }))?;
         Ok(JobStats {
             r#type: x.type_,
             time_elapsed: Some(x.time_elapsed),
@@ -170,25 +171,25 @@ impl Domain {
     }
 
     /// `virDomainPinVcpu`.
-    pub fn pin_vcpu(&self, vcpu: u32, cpumap: &[u8]) -> Result<(), Error> {
+    pub async fn pin_vcpu(&self, vcpu: u32, cpumap: &[u8]) -> Result<(), Error> {
         let args = r::RemoteDomainPinVcpuArgs { dom: self.raw(), vcpu, cpumap: cpumap.to_vec().into() };
-        self.conn.call_rw::<r::DomainPinVcpu>("virDomainPinVcpu", &args)
+        aw!(self.conn.call_rw::<r::DomainPinVcpu>("virDomainPinVcpu", &args))
     }
 
     /// `virDomainPinVcpuFlags`.
-    pub fn pin_vcpu_flags(&self, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<(), Error> {
+    pub async fn pin_vcpu_flags(&self, vcpu: u32, cpumap: &[u8], flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainPinVcpuFlagsArgs { dom: self.raw(), vcpu, cpumap: cpumap.to_vec().into(), flags };
-        self.conn.call_rw::<r::DomainPinVcpuFlags>("virDomainPinVcpuFlags", &args)
+        aw!(self.conn.call_rw::<r::DomainPinVcpuFlags>("virDomainPinVcpuFlags", &args))
     }
 
     /// `virDomainPinEmulator`.
-    pub fn pin_emulator(&self, cpumap: &[u8], flags: u32) -> Result<(), Error> {
+    pub async fn pin_emulator(&self, cpumap: &[u8], flags: u32) -> Result<(), Error> {
         let args = r::RemoteDomainPinEmulatorArgs { dom: self.raw(), cpumap: cpumap.to_vec().into(), flags };
-        self.conn.call_rw::<r::DomainPinEmulator>("virDomainPinEmulator", &args)
+        aw!(self.conn.call_rw::<r::DomainPinEmulator>("virDomainPinEmulator", &args))
     }
 
     /// `virDomainInterfaceAddresses`.
-    pub fn interface_addresses(
+    pub async fn interface_addresses(
         &self,
         source: sys::virDomainInterfaceAddressesSource,
         flags: u32,
@@ -197,7 +198,7 @@ impl Domain {
             self.conn.check_rw("virDomainInterfaceAddresses")?;
         }
         let args = r::RemoteDomainInterfaceAddressesArgs { dom: self.raw(), source, flags };
-        let ret = self.conn.call::<r::DomainInterfaceAddresses>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainInterfaceAddresses>(&args))?;
         Ok(ret
             .ifaces
             .into_iter()
@@ -219,15 +220,15 @@ impl Domain {
     }
 
     /// `virDomainQemuMonitorCommand` (libvirt-qemu; QEMU driver only).
-    pub fn qemu_monitor_command(&self, cmd: &str, flags: u32) -> Result<String, Error> {
+    pub async fn qemu_monitor_command(&self, cmd: &str, flags: u32) -> Result<String, Error> {
         let args = q::QemuDomainMonitorCommandArgs { dom: self.raw(), cmd: s(cmd), flags };
-        Ok(self.conn.call_rw::<q::DomainMonitorCommand>("virDomainQemuMonitorCommand", &args)?.result.to_string())
+        Ok(aw!(self.conn.call_rw::<q::DomainMonitorCommand>("virDomainQemuMonitorCommand", &args))?.result.to_string())
     }
 
     /// `virDomainQemuAgentCommand` (libvirt-qemu; QEMU driver only).
-    pub fn qemu_agent_command(&self, cmd: &str, timeout: i32, flags: u32) -> Result<String, Error> {
+    pub async fn qemu_agent_command(&self, cmd: &str, timeout: i32, flags: u32) -> Result<String, Error> {
         let args = q::QemuDomainAgentCommandArgs { dom: self.raw(), cmd: s(cmd), timeout, flags };
-        let ret = self.conn.call_rw::<q::DomainAgentCommand>("virDomainQemuAgentCommand", &args)?;
+        let ret = aw!(self.conn.call_rw::<q::DomainAgentCommand>("virDomainQemuAgentCommand", &args))?;
         Ok(ret.result.map(|x| x.to_string()).unwrap_or_default())
     }
-}
+} }

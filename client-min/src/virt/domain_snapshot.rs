@@ -4,15 +4,15 @@ use proto_core::programs::remote as r;
 
 use crate::domain::Domain;
 use crate::error::Error;
-use crate::macros::{handle, obj_bool, obj_string, obj_void};
+use crate::macros::{handle, obj_bool, obj_string, obj_void, twin};
 use crate::util::count;
 
-handle!(
+handle!(crate::connect::Connect;
     /// A domain snapshot (`virDomainSnapshotPtr`).
     DomainSnapshot(RemoteNonnullDomainSnapshot)
 );
 
-impl DomainSnapshot {
+twin! { Domain, DomainSnapshot; local impl DomainSnapshot {
     /// `virDomainSnapshotGetDomain`.
     pub fn domain(&self) -> Result<Domain, Error> {
         Ok(Domain::from_raw(&self.conn, self.raw.dom.clone()))
@@ -22,26 +22,29 @@ impl DomainSnapshot {
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.raw.name.to_string())
     }
+} }
+
+twin! { Domain, DomainSnapshot; impl DomainSnapshot {
 
     /// `virDomainSnapshotGetParent`.
-    pub fn parent(&self, flags: u32) -> Result<Self, Error> {
+    pub async fn parent(&self, flags: u32) -> Result<Self, Error> {
         let args = r::RemoteDomainSnapshotGetParentArgs { snap: self.raw(), flags };
-        Ok(Self::from_raw(&self.conn, self.conn.call::<r::DomainSnapshotGetParent>(&args)?.snap))
+        Ok(Self::from_raw(&self.conn, aw!(self.conn.call::<r::DomainSnapshotGetParent>(&args))?.snap))
     }
 
     /// `virDomainSnapshotNumChildren`.
-    pub fn num_children(&self, flags: u32) -> Result<u32, Error> {
+    pub async fn num_children(&self, flags: u32) -> Result<u32, Error> {
         let args = r::RemoteDomainSnapshotNumChildrenArgs { snap: self.raw(), flags };
-        Ok(count(self.conn.call::<r::DomainSnapshotNumChildren>(&args)?.num))
+        Ok(count(aw!(self.conn.call::<r::DomainSnapshotNumChildren>(&args))?.num))
     }
 
     /// `virDomainSnapshotListAllChildren`.
-    pub fn list_all_children(&self, flags: u32) -> Result<Vec<Self>, Error> {
+    pub async fn list_all_children(&self, flags: u32) -> Result<Vec<Self>, Error> {
         let args = r::RemoteDomainSnapshotListAllChildrenArgs { snapshot: self.raw(), need_results: 1, flags };
-        let ret = self.conn.call::<r::DomainSnapshotListAllChildren>(&args)?;
+        let ret = aw!(self.conn.call::<r::DomainSnapshotListAllChildren>(&args))?;
         Ok(ret.snapshots.into_iter().map(|x| Self::from_raw(&self.conn, x)).collect())
     }
-}
+} }
 
 obj_string! { DomainSnapshot.snap;
     /// `virDomainSnapshotGetXMLDesc`.

@@ -1,15 +1,15 @@
 //! `virInterface…`.
 
 use crate::error::Error;
-use crate::macros::{handle, obj_bool, obj_string, obj_void};
+use crate::macros::{handle, obj_bool, obj_string, obj_void, twin};
 use crate::sys;
 
-handle!(
+handle!(crate::connect::Connect;
     /// A host network interface (`virInterfacePtr`).
     Interface(RemoteNonnullInterface)
 );
 
-impl Interface {
+twin! { Interface; local impl Interface {
     /// `virInterfaceGetName`.
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.raw.name.to_string())
@@ -19,7 +19,7 @@ impl Interface {
     pub fn mac_string(&self) -> Result<String, Error> {
         Ok(self.raw.mac.to_string())
     }
-}
+} }
 
 obj_string! { Interface.iface;
     /// `virInterfaceGetXMLDesc`.

@@ -49,6 +49,7 @@ mod util;
 pub mod asynchronous;
 pub mod connect;
 pub mod domain;
+pub mod domain_event;
 mod domain_jobs;
 pub mod domain_snapshot;
 mod domain_types;

@@ -3,16 +3,16 @@
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::macros::{handle, obj_bool, obj_string, obj_void};
+use crate::macros::{handle, obj_bool, obj_string, obj_void, twin};
 use crate::sys;
 use crate::util::uuid_string;
 
-handle!(
+handle!(crate::connect::Connect;
     /// A virtual network (`virNetworkPtr`).
     Network(RemoteNonnullNetwork)
 );
 
-impl Network {
+twin! { Network; local impl Network {
     /// `virNetworkGetName`.
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.raw.name.to_string())
@@ -27,18 +27,21 @@ impl Network {
     pub fn uuid_string(&self) -> Result<String, Error> {
         Ok(uuid_string(&self.raw.uuid))
     }
+} }
+
+twin! { Network; impl Network {
 
     /// `virNetworkSetAutostart`.
-    pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
+    pub async fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
         let args = proto_core::programs::remote::RemoteNetworkSetAutostartArgs {
             net: self.raw(),
             autostart: i32::from(autostart),
         };
-        self.conn.call_rw::<proto_core::programs::remote::NetworkSetAutostart>("virNetworkSetAutostart", &args)
+        aw!(self.conn.call_rw::<proto_core::programs::remote::NetworkSetAutostart>("virNetworkSetAutostart", &args))
     }
 
     /// `virNetworkUpdate`.
-    pub fn update(
+    pub async fn update(
         &self,
         cmd: sys::virNetworkUpdateCommand,
         section: sys::virNetworkUpdateSection,
@@ -54,9 +57,9 @@ impl Network {
             xml: xml.into(),
             flags,
         };
-        self.conn.call_rw::<proto_core::programs::remote::NetworkUpdate>("virNetworkUpdate", &args)
+        aw!(self.conn.call_rw::<proto_core::programs::remote::NetworkUpdate>("virNetworkUpdate", &args))
     }
-}
+} }
 
 obj_string! { Network.net;
     /// `virNetworkGetBridgeName`.

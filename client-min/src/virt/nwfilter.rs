@@ -3,15 +3,15 @@
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::macros::{handle, obj_string, obj_void};
+use crate::macros::{handle, obj_string, obj_void, twin};
 use crate::util::uuid_string;
 
-handle!(
+handle!(crate::connect::Connect;
     /// A network filter (`virNWFilterPtr`).
     NWFilter(RemoteNonnullNwfilter)
 );
 
-impl NWFilter {
+twin! { NWFilter; local impl NWFilter {
     /// `virNWFilterGetName`.
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.raw.name.to_string())
@@ -26,7 +26,7 @@ impl NWFilter {
     pub fn uuid_string(&self) -> Result<String, Error> {
         Ok(uuid_string(&self.raw.uuid))
     }
-}
+} }
 
 obj_string! { NWFilter.nwfilter;
     /// `virNWFilterGetXMLDesc`.

@@ -4,15 +4,15 @@ use proto_core::programs::remote as r;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::macros::{handle, obj_string, obj_void};
+use crate::macros::{handle, obj_string, obj_void, twin};
 use crate::util::uuid_string;
 
-handle!(
+handle!(crate::connect::Connect;
     /// A secret (`virSecretPtr`).
     Secret(RemoteNonnullSecret)
 );
 
-impl Secret {
+twin! { Secret; local impl Secret {
     /// `virSecretGetUsageID`.
     pub fn usage_id(&self) -> Result<String, Error> {
         Ok(self.raw.usage_id.to_string())
@@ -32,20 +32,23 @@ impl Secret {
     pub fn uuid_string(&self) -> Result<String, Error> {
         Ok(uuid_string(&self.raw.uuid))
     }
+} }
+
+twin! { Secret; impl Secret {
 
     /// `virSecretSetValue`.
-    pub fn set_value(&self, value: &[u8], flags: u32) -> Result<(), Error> {
+    pub async fn set_value(&self, value: &[u8], flags: u32) -> Result<(), Error> {
         let args = r::RemoteSecretSetValueArgs { secret: self.raw(), value: value.to_vec().into(), flags };
-        self.conn.call_rw::<r::SecretSetValue>("virSecretSetValue", &args)
+        aw!(self.conn.call_rw::<r::SecretSetValue>("virSecretSetValue", &args))
     }
 
     /// `virSecretGetValue`.
-    pub fn value(&self, flags: u32) -> Result<Vec<u8>, Error> {
+    pub async fn value(&self, flags: u32) -> Result<Vec<u8>, Error> {
         self.conn.check_rw("virSecretGetValue")?;
         let args = r::RemoteSecretGetValueArgs { secret: self.raw(), flags };
-        Ok(self.conn.call::<r::SecretGetValue>(&args)?.value.to_vec())
+        Ok(aw!(self.conn.call::<r::SecretGetValue>(&args))?.value.to_vec())
     }
-}
+} }
 
 obj_string! { Secret.secret;
     /// `virSecretGetXMLDesc`.

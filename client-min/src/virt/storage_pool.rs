@@ -4,7 +4,7 @@ use proto_core::programs::remote as r;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::macros::{handle, obj_bool, obj_string, obj_void};
+use crate::macros::{handle, obj_bool, obj_string, obj_void, twin};
 use crate::storage_vol::StorageVol;
 use crate::sys;
 use crate::util::{count, s, strings, uuid_string};
@@ -22,12 +22,12 @@ pub struct StoragePoolInfo {
     pub available: u64,
 }
 
-handle!(
+handle!(crate::connect::Connect;
     /// A storage pool (`virStoragePoolPtr`).
     StoragePool(RemoteNonnullStoragePool)
 );
 
-impl StoragePool {
+twin! { StoragePool, StorageVol; local impl StoragePool {
     /// `virStoragePoolGetName`.
     pub fn name(&self) -> Result<String, Error> {
         Ok(self.raw.name.to_string())
@@ -42,42 +42,45 @@ impl StoragePool {
     pub fn uuid_string(&self) -> Result<String, Error> {
         Ok(uuid_string(&self.raw.uuid))
     }
+} }
+
+twin! { StoragePool, StorageVol; impl StoragePool {
 
     /// `virStorageVolLookupByName`.
-    pub fn lookup_storage_vol_by_name(&self, name: &str) -> Result<StorageVol, Error> {
+    pub async fn lookup_storage_vol_by_name(&self, name: &str) -> Result<StorageVol, Error> {
         let args = r::RemoteStorageVolLookupByNameArgs { pool: self.raw(), name: s(name) };
-        Ok(StorageVol::from_raw(&self.conn, self.conn.call::<r::StorageVolLookupByName>(&args)?.vol))
+        Ok(StorageVol::from_raw(&self.conn, aw!(self.conn.call::<r::StorageVolLookupByName>(&args))?.vol))
     }
 
     /// `virStoragePoolNumOfVolumes`.
-    pub fn num_of_volumes(&self) -> Result<u32, Error> {
+    pub async fn num_of_volumes(&self) -> Result<u32, Error> {
         let args = r::RemoteStoragePoolNumOfVolumesArgs { pool: self.raw() };
-        Ok(count(self.conn.call::<r::StoragePoolNumOfVolumes>(&args)?.num))
+        Ok(count(aw!(self.conn.call::<r::StoragePoolNumOfVolumes>(&args))?.num))
     }
 
     /// `virStoragePoolListVolumes`.
-    pub fn list_volumes(&self) -> Result<Vec<String>, Error> {
-        let maxnames = i32::try_from(self.num_of_volumes()?).unwrap_or(i32::MAX);
+    pub async fn list_volumes(&self) -> Result<Vec<String>, Error> {
+        let maxnames = i32::try_from(aw!(self.num_of_volumes())?).unwrap_or(i32::MAX);
         let args = r::RemoteStoragePoolListVolumesArgs { pool: self.raw(), maxnames };
-        Ok(strings(&self.conn.call::<r::StoragePoolListVolumes>(&args)?.names))
+        Ok(strings(&aw!(self.conn.call::<r::StoragePoolListVolumes>(&args))?.names))
     }
 
     /// `virStoragePoolListAllVolumes`.
-    pub fn list_all_volumes(&self, flags: u32) -> Result<Vec<StorageVol>, Error> {
+    pub async fn list_all_volumes(&self, flags: u32) -> Result<Vec<StorageVol>, Error> {
         let args = r::RemoteStoragePoolListAllVolumesArgs { pool: self.raw(), need_results: 1, flags };
-        let ret = self.conn.call::<r::StoragePoolListAllVolumes>(&args)?;
+        let ret = aw!(self.conn.call::<r::StoragePoolListAllVolumes>(&args))?;
         Ok(ret.vols.into_iter().map(|v| StorageVol::from_raw(&self.conn, v)).collect())
     }
 
     /// `virStoragePoolSetAutostart`.
-    pub fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
+    pub async fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
         let args = r::RemoteStoragePoolSetAutostartArgs { pool: self.raw(), autostart: i32::from(autostart) };
-        self.conn.call_rw::<r::StoragePoolSetAutostart>("virStoragePoolSetAutostart", &args)
+        aw!(self.conn.call_rw::<r::StoragePoolSetAutostart>("virStoragePoolSetAutostart", &args))
     }
 
     /// `virStoragePoolGetInfo`.
-    pub fn info(&self) -> Result<StoragePoolInfo, Error> {
-        let ret = self.conn.call::<r::StoragePoolGetInfo>(&r::RemoteStoragePoolGetInfoArgs { pool: self.raw() })?;
+    pub async fn info(&self) -> Result<StoragePoolInfo, Error> {
+        let ret = aw!(self.conn.call::<r::StoragePoolGetInfo>(&r::RemoteStoragePoolGetInfoArgs { pool: self.raw() }))?;
         Ok(StoragePoolInfo {
             state: u32::from(ret.state),
             capacity: ret.capacity,
@@ -85,7 +88,7 @@ impl StoragePool {
             available: ret.available,
         })
     }
-}
+} }
 
 obj_string! { StoragePool.pool;
     /// `virStoragePoolGetXMLDesc`.

@@ -4,32 +4,36 @@ use std::sync::Arc;
 
 use adapter_smol::{Client, ConnectOptions};
 use proto_core::connect::ConnectSequence;
-use proto_core::events::{EventFamily, TypedEvent};
 use proto_core::programs::remote as r;
-use proto_core::uri::{LibvirtUri, RemoteTarget};
+use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
 use proto_core::Procedure;
 use smol::Async;
-use uuid::Uuid;
 
 use super::domain::{Domain, DomainEvent};
-use crate::connect::NodeInfo;
 use crate::driver::shown_uri;
 use crate::error::{Error, ErrorDomain, ErrorNumber};
 use crate::sys;
-use crate::util::{count, s};
 
-struct Inner {
-    client: Client,
-    uri: String,
-    read_only: bool,
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) uri: String,
+    pub(crate) read_only: bool,
+    /// The transport encrypts (TLS).
+    pub(crate) encrypted: bool,
+    /// The transport is safe from eavesdropping (not plain TCP or ext).
+    pub(crate) secure: bool,
+    /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
+    pub(crate) hv_type: std::sync::Mutex<Option<String>>,
+    /// The domain event callbacks.
+    pub(crate) events: Arc<std::sync::Mutex<crate::domain_event::Registry<Domain>>>,
     /// Keeps the in-process `test:///default` state alive while this connection is open.
-    _local: Option<Arc<crate::driver::LocalDefault>>,
+    pub(crate) _local: Option<Arc<crate::driver::LocalDefault>>,
 }
 
 /// An async connection (`virConnectPtr`); clones share it.
 #[derive(Clone)]
 pub struct Connect {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Connect {
@@ -76,15 +80,27 @@ impl Connect {
         Self::open_with(uri, &ConnectOptions { read_only: true, ..ConnectOptions::default() }).await
     }
 
+    /// `virConnectOpenAuth`: as the blocking one, the callback is never called (the transports
+    /// this crate has authenticate without asking).
+    pub async fn open_auth(
+        uri: Option<&str>,
+        auth: &mut crate::connect::ConnectAuth,
+        flags: sys::virConnectFlags,
+    ) -> Result<Self, Error> {
+        let _ = auth;
+        let read_only = flags & sys::VIR_CONNECT_RO != 0;
+        Self::open_with(uri, &ConnectOptions { read_only, ..ConnectOptions::default() }).await
+    }
+
     /// Opens through the driver table with explicit options: the in-process `test:///` driver
     /// first, the remote driver last.
     pub async fn open_with(uri: Option<&str>, options: &ConnectOptions) -> Result<Self, Error> {
         let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = proto_core::uri::select_uri(uri, env_default.as_deref());
-        let (client, shown, local) = match uri {
+        let (client, shown, local, encrypted, secure) = match uri {
             Some(u) if daemon_min::embedded::is_local_test_uri(u) => {
                 let (client, local) = open_local(u, options).await?;
-                (client, shown_uri(u), local)
+                (client, shown_uri(u), local, false, true)
             }
             _ => {
                 let env = adapter_blocking::transport::client_env();
@@ -98,10 +114,22 @@ impl Connect {
                     Some(u) => shown_uri(u),
                     None => client.call::<r::ConnectGetUri>(&()).await?.uri.to_string(),
                 };
-                (client, shown, None)
+                let secure = !matches!(target.transport, Transport::Tcp | Transport::Ext);
+                (client, shown, None, target.transport == Transport::Tls, secure)
             }
         };
-        Ok(Self { inner: Arc::new(Inner { client, uri: shown, read_only: options.read_only, _local: local }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                uri: shown,
+                read_only: options.read_only,
+                encrypted,
+                secure,
+                hv_type: std::sync::Mutex::new(None),
+                events: Arc::default(),
+                _local: local,
+            }),
+        })
     }
 
     /// The underlying async client.
@@ -109,140 +137,137 @@ impl Connect {
         &self.inner.client
     }
 
+    /// A typed call, the error as libvirt reports it.
     pub(crate) async fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, Error> {
         Ok(self.inner.client.call::<P>(args).await?)
     }
 
-    pub(crate) async fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, Error> {
+    /// Refuses `func` on a read-only connection, as the client library does.
+    pub(crate) fn check_rw(&self, func: &str) -> Result<(), Error> {
         if self.inner.read_only {
-            return Err(Error::read_only(func));
+            Err(Error::read_only(func))
+        } else {
+            Ok(())
         }
+    }
+
+    /// Whether the connection was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// A call of an API read-only connections may not make.
+    pub(crate) async fn call_rw<P: Procedure>(&self, func: &str, args: &P::Args) -> Result<P::Ret, Error> {
+        self.check_rw(func)?;
         self.call::<P>(args).await
     }
 
-    /// `virConnectClose`: closes the connection for every clone.
+    /// Whether `other` is this same connection (a clone of it).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// `virConnectClose`: closes the connection for every clone; 0 remain.
     pub async fn close(self) -> Result<i32, Error> {
         self.inner.client.close().await?;
         Ok(0)
     }
 
-    /// `virConnectGetURI`.
-    pub fn uri(&self) -> Result<String, Error> {
-        Ok(self.inner.uri.clone())
+    /// The domain event callbacks.
+    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::domain_event::Registry<Domain>> {
+        self.inner.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `virConnectIsAlive`.
-    pub fn is_alive(&self) -> Result<bool, Error> {
-        Ok(self.inner.client.close_reason().is_none())
-    }
-
-    /// `virConnectGetType`.
-    pub async fn driver_type(&self) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetType>(&()).await?.type_.to_string())
-    }
-
-    /// `virConnectGetHostname`.
-    pub async fn hostname(&self) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetHostname>(&()).await?.hostname.to_string())
-    }
-
-    /// `virConnectGetCapabilities`.
-    pub async fn capabilities(&self) -> Result<String, Error> {
-        Ok(self.call::<r::ConnectGetCapabilities>(&()).await?.capabilities.to_string())
-    }
-
-    /// `virConnectGetLibVersion`.
-    pub async fn lib_version(&self) -> Result<u32, Error> {
-        Ok(u32::try_from(self.call::<r::ConnectGetLibVersion>(&()).await?.lib_ver).unwrap_or(u32::MAX))
-    }
-
-    /// `virNodeGetInfo`.
-    pub async fn node_info(&self) -> Result<NodeInfo, Error> {
-        let ret = self.call::<r::NodeGetInfo>(&()).await?;
-        let model: Vec<u8> = ret.model.iter().map(|&c| c.to_ne_bytes()[0]).take_while(|&c| c != 0).collect();
-        Ok(NodeInfo {
-            model: String::from_utf8_lossy(&model).into_owned(),
-            memory: ret.memory,
-            cpus: count(ret.cpus),
-            mhz: count(ret.mhz),
-            nodes: count(ret.nodes),
-            sockets: count(ret.sockets),
-            cores: count(ret.cores),
-            threads: count(ret.threads),
+    /// Starts the task (on smol's global executor) that hands this connection's events to the
+    /// callbacks (once); it ends, dropping the callbacks, when the connection closes.
+    pub(crate) fn start_event_dispatch(&self) {
+        let registry = self.inner.events.clone();
+        {
+            let mut reg = self.event_registry();
+            if reg.dispatching {
+                return;
+            }
+            reg.dispatching = true;
+        }
+        let sub = self.inner.client.subscribe();
+        let weak = Arc::downgrade(&self.inner);
+        smol::spawn(async move {
+            while let Ok(ev) = sub.recv().await {
+                let Some(inner) = weak.upgrade() else { break };
+                let conn = Self { inner };
+                crate::domain_event::dispatch(&registry, &ev, |raw| Domain::from_raw(&conn, raw), |d| d.uuid);
+            }
+            registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         })
+        .detach();
     }
 
-    /// `virConnectListAllDomains`.
-    pub async fn list_all_domains(&self, flags: sys::virConnectListAllDomainsFlags) -> Result<Vec<Domain>, Error> {
-        let ret = self
-            .call::<r::ConnectListAllDomains>(&r::RemoteConnectListAllDomainsArgs { need_results: 1, flags })
-            .await?;
-        Ok(ret.domains.into_iter().map(|d| Domain::from_raw(self, d)).collect())
-    }
-
-    /// `virDomainLookupByName`.
-    pub async fn lookup_domain_by_name(&self, id: &str) -> Result<Domain, Error> {
-        let ret = self.call::<r::DomainLookupByName>(&r::RemoteDomainLookupByNameArgs { name: s(id) }).await?;
-        Ok(Domain::from_raw(self, ret.dom))
-    }
-
-    /// `virDomainLookupByID`.
-    pub async fn lookup_domain_by_id(&self, id: u32) -> Result<Domain, Error> {
-        let id = i32::try_from(id)
-            .map_err(|_| Error::invalid_arg("virDomainLookupByID", "id must be less than 2147483648"))?;
-        Ok(Domain::from_raw(self, self.call::<r::DomainLookupById>(&r::RemoteDomainLookupByIdArgs { id }).await?.dom))
-    }
-
-    /// `virDomainLookupByUUID`.
-    pub async fn lookup_domain_by_uuid(&self, uuid: Uuid) -> Result<Domain, Error> {
-        let args = r::RemoteDomainLookupByUuidArgs { uuid: *uuid.as_bytes() };
-        Ok(Domain::from_raw(self, self.call::<r::DomainLookupByUuid>(&args).await?.dom))
-    }
-
-    /// `virDomainDefineXML`.
-    pub async fn define_domain_xml(&self, xml: &str) -> Result<Domain, Error> {
-        let args = r::RemoteDomainDefineXmlArgs { xml: s(xml) };
-        Ok(Domain::from_raw(self, self.call_rw::<r::DomainDefineXml>("virDomainDefineXML", &args).await?.dom))
-    }
-
-    /// `virDomainCreateXML`.
-    pub async fn create_domain_xml(&self, xml: &str, flags: sys::virDomainCreateFlags) -> Result<Domain, Error> {
-        let args = r::RemoteDomainCreateXmlArgs { xml_desc: s(xml), flags };
-        Ok(Domain::from_raw(self, self.call_rw::<r::DomainCreateXml>("virDomainCreateXML", &args).await?.dom))
-    }
-
-    /// `virConnectDomainEventRegisterAny` as a stream: the events `event_id`
+    /// [`Connect::domain_event_register_any`] as a stream: the events `event_id`
     /// (`VIR_DOMAIN_EVENT_ID_…`) of `dom`, or of every domain; dropping the stream deregisters.
     pub async fn domain_events(&self, dom: Option<&Domain>, event_id: i32) -> Result<DomainEvents, Error> {
-        let filter = dom.map(Domain::raw);
-        let reg = self.inner.client.register_events(EventFamily::Domain, event_id, filter.as_ref()).await?;
-        Ok(DomainEvents { conn: self.clone(), reg })
+        let (tx, rx) = smol::channel::bounded(crate::domain_event::QUEUED_EVENTS);
+        let missed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = missed.clone();
+        let callback_id = self
+            .domain_event_register_any(dom, event_id, move |ev| {
+                if tx.try_send(ev).is_err() {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+            .await?;
+        Ok(DomainEvents { conn: Some(self.clone()), callback_id, rx, missed })
     }
 }
 
-/// A stream of domain events (see [`Connect::domain_events`]).
+/// A stream of domain events (see [`Connect::domain_events`]); dropping it deregisters.
 pub struct DomainEvents {
-    conn: Connect,
-    reg: adapter_smol::Registration,
+    conn: Option<Connect>,
+    callback_id: i32,
+    rx: smol::channel::Receiver<DomainEvent>,
+    missed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for DomainEvents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DomainEvents").finish_non_exhaustive()
+        f.debug_struct("DomainEvents").field("callback_id", &self.callback_id).finish_non_exhaustive()
     }
 }
 
 impl DomainEvents {
-    /// The next event; an error when the connection closed.
+    /// The registration's callback id.
+    pub fn callback_id(&self) -> i32 {
+        self.callback_id
+    }
+
+    /// The next event; an error once the connection closed.
     pub async fn recv(&self) -> Result<DomainEvent, Error> {
-        let ev = self.reg.recv().await.map_err(|e| Error::rpc(format!("internal error: {e}")))?;
-        Ok(match ev {
-            TypedEvent::Remote(r::Event::DomainEventCallbackLifecycle(m)) => DomainEvent::Lifecycle {
-                domain: Domain::from_raw(&self.conn, m.msg.dom),
-                event: crate::enumutil::Enum::from_raw(u32::try_from(m.msg.event).unwrap_or(u32::MAX)),
-                detail: m.msg.detail,
-            },
-            other => DomainEvent::Other(Box::new(other)),
-        })
+        self.rx.recv().await.map_err(|_| Error::rpc("internal error: client socket is closed"))
+    }
+
+    /// Events dropped because the queue was full.
+    pub fn missed(&self) -> u64 {
+        self.missed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `virConnectDomainEventDeregisterAny`, waiting for the daemon's answer.
+    pub async fn deregister(mut self) -> Result<(), Error> {
+        match self.conn.take() {
+            Some(conn) => conn.domain_event_deregister_any(self.callback_id).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for DomainEvents {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.is_alive().unwrap_or(false) {
+                let id = self.callback_id;
+                smol::spawn(async move {
+                    let _ = conn.domain_event_deregister_any(id).await;
+                })
+                .detach();
+            }
+        }
     }
 }
