@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use proto_core::programs::remote::*;
+use proto_core::programs::remote::RemoteNonnullDomain;
 use proto_core::{ErrorCode, ErrorDomain};
 
 use crate::conn::ApiError;
@@ -438,7 +438,7 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
         Some(m) => v.print(&line("Managed save:", if m { "yes" } else { "no" })),
         None => v.print(&line("Managed save:", "unknown")),
     }
-    let r = v.conn().call::<NodeGetSecurityModel>(&());
+    let r = v.conn().api().node_security_model().map_err(ApiError::from);
     match v.api(r) {
         None => {
             if v.last_code() != Some(ErrorCode::VIR_ERR_NO_SUPPORT) {
@@ -447,24 +447,22 @@ fn cmd_dominfo(v: &mut Virsh, cmd: &Cmd) -> bool {
             v.reset_error();
         }
         Some(model) => {
-            let m = crate::util::c_chars(&model.model);
-            if !m.is_empty() {
-                v.print(&line("Security model:", &m));
-                v.print(&line("Security DOI:", &crate::util::c_chars(&model.doi)));
-                let r = v.conn().call::<DomainGetSecurityLabel>(&RemoteDomainGetSecurityLabelArgs { dom: dom.clone() });
+            if !model.model.is_empty() {
+                v.print(&line("Security model:", &model.model));
+                v.print(&line("Security DOI:", &model.doi));
+                let r = d.security_label().map_err(ApiError::from);
                 let Some(label) = v.api(r) else { return false };
-                let l = crate::util::c_chars(&label.label);
-                if !l.is_empty() {
-                    let mode = if label.enforcing != 0 { "enforcing" } else { "permissive" };
-                    v.print(&format!("{:<15} {l} ({mode})\n", "Security label:"));
+                if !label.label.is_empty() {
+                    let mode = if label.enforcing { "enforcing" } else { "permissive" };
+                    v.print(&format!("{:<15} {} ({mode})\n", "Security label:", label.label));
                 }
             }
         }
     }
-    let r = v.conn().call::<DomainGetMessages>(&RemoteDomainGetMessagesArgs { dom, flags: 0 });
-    if let Some(m) = v.api(r) {
-        for (i, msg) in m.msgs.iter().enumerate() {
-            v.print(&line(if i == 0 { "Messages:" } else { "" }, &msg.to_string_lossy()));
+    let r = d.messages(0).map_err(ApiError::from);
+    if let Some(msgs) = v.api(r) {
+        for (i, msg) in msgs.iter().enumerate() {
+            v.print(&line(if i == 0 { "Messages:" } else { "" }, msg));
         }
     }
     ret

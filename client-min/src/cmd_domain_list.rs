@@ -1,7 +1,6 @@
 //! `list` (`tools/virsh-domain-monitor.c`'s `cmdList`): the domains a connection lists, with
 //! virsh's fallbacks for daemons without `CONNECT_LIST_ALL_DOMAINS`, and the table it prints.
 
-use proto_core::programs::remote::*;
 use proto_core::ErrorCode;
 
 use crate::cmd_domain::*;
@@ -140,45 +139,44 @@ fn collect_domains_old(v: &mut Virsh, flags: u32) -> Option<Vec<Dom>> {
     let mut ids = Vec::new();
     let mut names = Vec::new();
     if !filters_active || flags & ACTIVE != 0 {
-        let r = v.conn().call::<ConnectNumOfDomains>(&());
+        let r = v.conn().api().num_of_domains().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to list active domains");
             return None;
         };
-        if n.num > 0 {
-            let r = v.conn().call::<ConnectListDomains>(&RemoteConnectListDomainsArgs { maxids: n.num });
+        if n > 0 {
+            let r = v.conn().api().list_domains_max(n).map_err(ApiError::from);
             let Some(l) = v.api(r) else {
                 v.error("Failed to list active domains");
                 return None;
             };
-            ids = l.ids;
+            ids = l;
         }
     }
     if !filters_active || flags & INACTIVE != 0 {
-        let r = v.conn().call::<ConnectNumOfDefinedDomains>(&());
+        let r = v.conn().api().num_of_defined_domains().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to list inactive domains");
             return None;
         };
-        if n.num > 0 {
-            let r =
-                v.conn().call::<ConnectListDefinedDomains>(&RemoteConnectListDefinedDomainsArgs { maxnames: n.num });
+        if n > 0 {
+            let r = v.conn().api().list_defined_domains_max(n).map_err(ApiError::from);
             let Some(l) = v.api(r) else {
                 v.error("Failed to list inactive domains");
                 return None;
             };
-            names = l.names;
+            names = l;
         }
     }
     let mut out = Vec::new();
     for id in ids {
-        let r = v.conn().api().lookup_domain_by_id(id.unsigned_abs()).map_err(ApiError::from);
+        let r = v.conn().api().lookup_domain_by_id(id).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
             out.push(d.to_remote());
         }
     }
     for name in names {
-        let r = v.conn().api().lookup_domain_by_name(&name.to_string_lossy()).map_err(ApiError::from);
+        let r = v.conn().api().lookup_domain_by_name(&name).map_err(ApiError::from);
         if let Some(d) = v.api(r) {
             out.push(d.to_remote());
         }

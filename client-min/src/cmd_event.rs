@@ -1,19 +1,17 @@
 //! `event` (`tools/virsh-domain-event.c`): waits for domain events and prints them.
 //!
-//! Registration follows the server's features (`protocol-facts.md` §7.4): callback-style
-//! `CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY` (316) per event id when feature 14 is there,
-//! else the old `CONNECT_DOMAIN_EVENT_REGISTER_ANY` (167) with the domain filtered here.
+//! As virsh, one `virConnectDomainEventRegisterAny` per event (the API registers
+//! callback-style or old-style as the daemon supports, `protocol-facts.md` §7.4), then
+//! `virConnectDomainEventDeregisterAny` for each.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use proto_core::programs::remote::*;
-use proto_core::{Procedure, XdrDecode, XdrReader};
+use virt::domain_event::DomainEvent;
 
-use crate::cmd_domain::{opt_domain, Dom};
+use crate::cmd_domain::{api_domain, opt_domain};
+use crate::conn::ApiError;
 use crate::vsh::{flag, int, string, Cmd, CmdDef, Reporter};
 use crate::Virsh;
 
@@ -93,74 +91,45 @@ fn lifecycle_text(event: i32, detail: i32) -> (&'static str, &'static str) {
     (pick(&names, event), pick(details, detail))
 }
 
-fn decode<T: XdrDecode>(body: &Bytes) -> Option<T> {
-    proto_core::xdr::from_bytes(body.clone()).ok()
-}
-
-/// A callback-style event: its callback id, domain and text (`None` when undecodable).
-fn describe_callback_event(proc_: i32, index: usize, body: &Bytes) -> Option<(i32, Dom, String)> {
+/// virsh's text for an event of `EVENTS[index]` (`virshEventPrint` and the typed callbacks
+/// of `tools/virsh-domain-event.c`).
+fn describe(index: usize, ev: &DomainEvent) -> String {
     let name = EVENTS[index];
-    let dn = |d: &Dom| d.name.to_string_lossy().into_owned();
-    let generic = |id: i32, d: Dom| {
-        let text = format!("event '{name}' for domain '{}'\n", dn(&d));
-        Some((id, d, text))
-    };
-    match proc_ {
-        DomainEventCallbackLifecycle::NUMBER => {
-            let m: RemoteDomainEventCallbackLifecycleMsg = decode(body)?;
-            let (e, d) = lifecycle_text(m.msg.event, m.msg.detail);
-            let text = format!("event 'lifecycle' for domain '{}': {e} {d}\n", dn(&m.msg.dom));
-            Some((m.callback_id, m.msg.dom, text))
+    let dn = |d: &virt::domain::Domain| d.name().unwrap_or_default();
+    match ev {
+        DomainEvent::Lifecycle { domain, event, detail } => {
+            let (e, d) = lifecycle_text(i32::try_from(event.to_raw()).unwrap_or(i32::MAX), *detail);
+            format!("event 'lifecycle' for domain '{}': {e} {d}\n", dn(domain))
         }
-        DomainEventCallbackRtcChange::NUMBER => {
-            let m: RemoteDomainEventCallbackRtcChangeMsg = decode(body)?;
-            let text = format!("event 'rtc-change' for domain '{}': {}\n", dn(&m.msg.dom), m.msg.offset);
-            Some((m.callback_id, m.msg.dom, text))
+        DomainEvent::RtcChange { domain, utcoffset } => {
+            format!("event 'rtc-change' for domain '{}': {utcoffset}\n", dn(domain))
         }
-        DomainEventCallbackWatchdog::NUMBER => {
-            let m: RemoteDomainEventCallbackWatchdogMsg = decode(body)?;
+        DomainEvent::Watchdog { domain, action } => {
             let actions = ["none", "pause", "reset", "poweroff", "shutdown", "debug", "inject-nmi"];
-            let a = usize::try_from(m.msg.action).ok().and_then(|i| actions.get(i)).copied().unwrap_or("unknown");
-            let text = format!("event 'watchdog' for domain '{}': {a}\n", dn(&m.msg.dom));
-            Some((m.callback_id, m.msg.dom, text))
+            let a = usize::try_from(*action).ok().and_then(|i| actions.get(i)).copied().unwrap_or("unknown");
+            format!("event 'watchdog' for domain '{}': {a}\n", dn(domain))
         }
-        DomainEventCallbackBalloonChange::NUMBER => {
-            let m: RemoteDomainEventCallbackBalloonChangeMsg = decode(body)?;
-            let text = format!("event 'balloon-change' for domain '{}': {}KiB\n", dn(&m.msg.dom), m.msg.actual);
-            Some((m.callback_id, m.msg.dom, text))
+        DomainEvent::BalloonChange { domain, actual } => {
+            format!("event 'balloon-change' for domain '{}': {actual}KiB\n", dn(domain))
         }
-        DomainEventCallbackDeviceRemoved::NUMBER => {
-            let m: RemoteDomainEventCallbackDeviceRemovedMsg = decode(body)?;
-            let text = format!("event 'device-removed' for domain '{}': {}\n", dn(&m.msg.dom), m.msg.dev_alias);
-            Some((m.callback_id, m.msg.dom, text))
+        DomainEvent::DeviceRemoved { domain, dev_alias } => {
+            format!("event 'device-removed' for domain '{}': {dev_alias}\n", dn(domain))
         }
-        DomainEventCallbackDeviceAdded::NUMBER => {
-            let m: RemoteDomainEventCallbackDeviceAddedMsg = decode(body)?;
-            let text = format!("event 'device-added' for domain '{}': {}\n", dn(&m.dom), m.dev_alias);
-            Some((m.callback_id, m.dom, text))
+        DomainEvent::DeviceAdded { domain, dev_alias } => {
+            format!("event 'device-added' for domain '{}': {dev_alias}\n", dn(domain))
         }
-        DomainEventCallbackDeviceRemovalFailed::NUMBER => {
-            let m: RemoteDomainEventCallbackDeviceRemovalFailedMsg = decode(body)?;
-            let text = format!("event 'device-removal-failed' for domain '{}': {}\n", dn(&m.dom), m.dev_alias);
-            Some((m.callback_id, m.dom, text))
+        DomainEvent::DeviceRemovalFailed { domain, dev_alias } => {
+            format!("event 'device-removal-failed' for domain '{}': {dev_alias}\n", dn(domain))
         }
-        DomainEventCallbackMetadataChange::NUMBER => {
-            let m: RemoteDomainEventCallbackMetadataChangeMsg = decode(body)?;
+        DomainEvent::MetadataChange { domain, kind, nsuri } => {
             let ty = ["description", "title", "element"]
-                .get(usize::try_from(m.type_).unwrap_or(usize::MAX))
+                .get(usize::try_from(*kind).unwrap_or(usize::MAX))
                 .copied()
                 .unwrap_or("unknown");
-            let uri = m.nsuri.map_or_else(|| "(null)".to_owned(), |u| u.to_string());
-            let text = format!("event 'metadata-change' for domain '{}': type {ty}, uri {uri}\n", dn(&m.dom));
-            Some((m.callback_id, m.dom, text))
+            let uri = nsuri.as_deref().unwrap_or("(null)");
+            format!("event 'metadata-change' for domain '{}': type {ty}, uri {uri}\n", dn(domain))
         }
-        _ => {
-            // Every other callback event starts with the callback id and the domain.
-            let mut r = XdrReader::new(body.clone());
-            let id = r.i32().ok()?;
-            let dom = Dom::decode(&mut r).ok()?;
-            generic(id, dom)
-        }
+        DomainEvent::Other { domain, .. } => format!("event '{name}' for domain '{}'\n", dn(domain)),
     }
 }
 
@@ -184,11 +153,8 @@ fn sigint_flag(waiting: bool) -> Option<Arc<AtomicBool>> {
     Some(interrupted.clone())
 }
 
-/// Registrations: callback id → event index (callback style), or the old-style event ids.
-enum Registered {
-    Callbacks(HashMap<i32, usize>),
-    Old(Vec<usize>),
-}
+/// Unread events kept while printing (later ones are dropped).
+const QUEUED_EVENTS: usize = 1024;
 
 fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
     let all = cmd.flag("all");
@@ -231,37 +197,30 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
         dom = Some(d);
     }
     let deadline = timeout.map(|t| Instant::now() + t);
-    let client = v.conn().client().clone();
-    let events = client.subscribe();
-    let callbacks = client.features().event_callbacks;
-    let mut registered = if callbacks { Registered::Callbacks(HashMap::new()) } else { Registered::Old(Vec::new()) };
+    let dom = dom.map(|d| api_domain(v, &d));
+    // One callback per event, all feeding this loop in arrival order.
+    let (tx, events) = mpsc::sync_channel::<(usize, DomainEvent)>(QUEUED_EVENTS);
+    let mut registered = Vec::new();
     let mut ok = true;
     for (n, &i) in selected.iter().enumerate() {
         let event_id = i32::try_from(i).unwrap_or(i32::MAX);
-        let r = match &mut registered {
-            Registered::Callbacks(map) => v
-                .conn()
-                .call::<ConnectDomainEventCallbackRegisterAny>(&RemoteConnectDomainEventCallbackRegisterAnyArgs {
-                    event_id,
-                    dom: dom.clone(),
-                })
-                .map(|r| {
-                    map.insert(r.callback_id, i);
-                }),
-            Registered::Old(ids) => v
-                .conn()
-                .call::<ConnectDomainEventRegisterAny>(&RemoteConnectDomainEventRegisterAnyArgs { event_id })
-                .map(|()| ids.push(i)),
-        };
-        if let Err(e) = r {
-            v.last_error = Some(e);
-            if n == 0 {
-                ok = false;
-                break;
+        let tx = tx.clone();
+        let r = v.conn().api().domain_event_register_any(dom.as_ref(), event_id, move |ev| {
+            let _ = tx.try_send((i, ev));
+        });
+        match r {
+            Ok(id) => registered.push(id),
+            Err(e) => {
+                v.last_error = Some(e.into());
+                if n == 0 {
+                    ok = false;
+                    break;
+                }
+                v.reset_error();
             }
-            v.reset_error();
         }
     }
+    drop(tx);
     let mut count = 0u32;
     let mut ret = false;
     if ok {
@@ -281,24 +240,17 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
                 },
                 None => Duration::from_millis(100),
             };
-            let ev = match events.recv_timeout(wait) {
-                None => continue,
-                Some(Err(_)) => {
-                    // The close watcher says why; virsh's close callback ends the wait.
+            let text = match events.recv_timeout(wait) {
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // The connection closed (its callbacks went); the close watcher says why
+                    // and virsh's close callback ends the wait.
                     v.conn().wait_lost_reported();
                     v.disconnected = true;
                     break None;
                 }
-                Some(Ok(ev)) => ev,
+                Ok((index, ev)) => describe(index, &ev),
             };
-            let text = match &registered {
-                Registered::Callbacks(map) => {
-                    let Some(&index) = lookup_index(map, &ev.body) else { continue };
-                    describe_callback_event(ev.proc_, index, &ev.body).map(|(_, _, t)| t)
-                }
-                Registered::Old(ids) => describe_old_event(ev.proc_, &ev.body, ids, dom.as_ref()),
-            };
-            let Some(text) = text else { continue };
             if timestamp {
                 v.print(&format!("{}: {text}", crate::progress::local_timestamp_millis()));
             } else {
@@ -313,72 +265,11 @@ fn cmd_event(v: &mut Virsh, cmd: &Cmd) -> bool {
         v.print(&format!("events received: {count}\n"));
         ret = count > 0;
     }
-    match registered {
-        Registered::Callbacks(map) => {
-            let mut ids: Vec<i32> = map.into_keys().collect();
-            ids.sort_unstable();
-            for id in ids {
-                let r = v.conn().call::<ConnectDomainEventCallbackDeregisterAny>(
-                    &RemoteConnectDomainEventCallbackDeregisterAnyArgs { callback_id: id },
-                );
-                if v.api(r).is_none() {
-                    ret = false;
-                }
-            }
-        }
-        Registered::Old(ids) => {
-            for i in ids {
-                let event_id = i32::try_from(i).unwrap_or(i32::MAX);
-                let r = v
-                    .conn()
-                    .call::<ConnectDomainEventDeregisterAny>(&RemoteConnectDomainEventDeregisterAnyArgs { event_id });
-                if v.api(r).is_none() {
-                    ret = false;
-                }
-            }
+    for id in registered {
+        let r = v.conn().api().domain_event_deregister_any(id).map_err(ApiError::from);
+        if v.api(r).is_none() {
+            ret = false;
         }
     }
     ret
-}
-
-/// The event index of a callback-style event, from the callback id at the start of its body.
-fn lookup_index<'a>(map: &'a HashMap<i32, usize>, body: &Bytes) -> Option<&'a usize> {
-    let id = XdrReader::new(body.clone()).i32().ok()?;
-    map.get(&id)
-}
-
-/// Old-style events (no callback id): lifecycle in full, the others by name.
-fn describe_old_event(proc_: i32, body: &Bytes, ids: &[usize], dom: Option<&Dom>) -> Option<String> {
-    let (index, d, text) = if proc_ == DomainEventLifecycle::NUMBER {
-        let m: RemoteDomainEventLifecycleMsg = decode(body)?;
-        let (e, det) = lifecycle_text(m.event, m.detail);
-        let text = format!("event 'lifecycle' for domain '{}': {e} {det}\n", m.dom.name);
-        (0, m.dom, text)
-    } else {
-        let index = match proc_ {
-            DomainEventReboot::NUMBER => 1,
-            DomainEventRtcChange::NUMBER => 2,
-            DomainEventWatchdog::NUMBER => 3,
-            DomainEventIoError::NUMBER => 4,
-            DomainEventGraphics::NUMBER => 5,
-            DomainEventIoErrorReason::NUMBER => 6,
-            DomainEventControlError::NUMBER => 7,
-            DomainEventBlockJob::NUMBER => 8,
-            DomainEventDiskChange::NUMBER => 9,
-            DomainEventTrayChange::NUMBER => 10,
-            DomainEventPmwakeup::NUMBER => 11,
-            DomainEventPmsuspend::NUMBER => 12,
-            DomainEventBalloonChange::NUMBER => 13,
-            DomainEventPmsuspendDisk::NUMBER => 14,
-            DomainEventDeviceRemoved::NUMBER => 15,
-            _ => return None,
-        };
-        let d: Dom = decode(body)?;
-        let text = format!("event '{}' for domain '{}'\n", EVENTS[index], d.name);
-        (index, d, text)
-    };
-    if !ids.contains(&index) || dom.is_some_and(|want| want.uuid != d.uuid) {
-        return None;
-    }
-    Some(text)
 }

@@ -1,6 +1,5 @@
 //! Network commands (`tools/virsh-network.c`): `net-list`, `net-info`, `net-dumpxml`.
 
-use proto_core::programs::remote::*;
 use proto_core::ErrorCode;
 
 use crate::conn::ApiError;
@@ -167,43 +166,42 @@ fn collect_old(v: &mut Virsh, flags: u32) -> Option<Vec<Net>> {
     let want_inactive = !filters_active || flags & INACTIVE != 0;
     let (mut n_active, mut n_inactive) = (0, 0);
     if want_active {
-        let r = v.conn().call::<ConnectNumOfNetworks>(&());
+        let r = v.conn().api().num_of_networks().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to get the number of active networks");
             return None;
         };
-        n_active = n.num;
+        n_active = n;
     }
     if want_inactive {
-        let r = v.conn().call::<ConnectNumOfDefinedNetworks>(&());
+        let r = v.conn().api().num_of_defined_networks().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to get the number of inactive networks");
             return None;
         };
-        n_inactive = n.num;
+        n_inactive = n;
     }
-    if n_active + n_inactive == 0 {
+    if n_active.saturating_add(n_inactive) == 0 {
         return Some(Vec::new());
     }
     let mut names = Vec::new();
     if want_active {
-        let r = v.conn().call::<ConnectListNetworks>(&RemoteConnectListNetworksArgs { maxnames: n_active });
+        let r = v.conn().api().list_networks_max(n_active).map_err(ApiError::from);
         let Some(l) = v.api(r) else {
             v.error("Failed to list active networks");
             return None;
         };
-        names.extend(l.names);
-        let r =
-            v.conn().call::<ConnectListDefinedNetworks>(&RemoteConnectListDefinedNetworksArgs { maxnames: n_inactive });
+        names.extend(l);
+        let r = v.conn().api().list_defined_networks_max(n_inactive).map_err(ApiError::from);
         let Some(l) = v.api(r) else {
             v.error("Failed to list inactive networks");
             return None;
         };
-        names.extend(l.names);
+        names.extend(l);
     }
     let mut out = Vec::new();
     for name in names {
-        let r = v.conn().api().lookup_network_by_name(&name.to_string_lossy()).map_err(ApiError::from);
+        let r = v.conn().api().lookup_network_by_name(&name).map_err(ApiError::from);
         if let Some(n) = v.api(r) {
             out.push(n);
         }

@@ -4,12 +4,7 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileTypeExt;
 
-use bytes::Bytes;
-use proto_core::client::CallSpec;
-use proto_core::programs::remote::*;
 use proto_core::{ErrorCode, ErrorDomain};
-
-use adapter_blocking::StreamItem;
 
 use crate::conn::ApiError;
 use crate::progress::Progress;
@@ -236,44 +231,42 @@ fn collect_pools_old(v: &mut Virsh, flags: u32) -> Option<Vec<Pool>> {
     let want_inactive = !filters_active || flags & INACTIVE != 0;
     let (mut n_active, mut n_inactive) = (0, 0);
     if want_active {
-        let r = v.conn().call::<ConnectNumOfStoragePools>(&());
+        let r = v.conn().api().num_of_storage_pools().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to get the number of active pools ");
             return None;
         };
-        n_active = n.num;
+        n_active = n;
     }
     if want_inactive {
-        let r = v.conn().call::<ConnectNumOfDefinedStoragePools>(&());
+        let r = v.conn().api().num_of_defined_storage_pools().map_err(ApiError::from);
         let Some(n) = v.api(r) else {
             v.error("Failed to get the number of inactive pools");
             return None;
         };
-        n_inactive = n.num;
+        n_inactive = n;
     }
-    if n_active + n_inactive == 0 {
+    if n_active.saturating_add(n_inactive) == 0 {
         return Some(Vec::new());
     }
     let mut names = Vec::new();
     if want_active {
-        let r = v.conn().call::<ConnectListStoragePools>(&RemoteConnectListStoragePoolsArgs { maxnames: n_active });
+        let r = v.conn().api().list_storage_pools_max(n_active).map_err(ApiError::from);
         let Some(l) = v.api(r) else {
             v.error("Failed to list active pools");
             return None;
         };
-        names.extend(l.names);
-        let r = v
-            .conn()
-            .call::<ConnectListDefinedStoragePools>(&RemoteConnectListDefinedStoragePoolsArgs { maxnames: n_inactive });
+        names.extend(l);
+        let r = v.conn().api().list_defined_storage_pools_max(n_inactive).map_err(ApiError::from);
         let Some(l) = v.api(r) else {
             v.error("Failed to list inactive pools");
             return None;
         };
-        names.extend(l.names);
+        names.extend(l);
     }
     let mut out = Vec::new();
     for name in names {
-        let r = v.conn().api().lookup_storage_pool_by_name(&name.to_string_lossy()).map_err(ApiError::from);
+        let r = v.conn().api().lookup_storage_pool_by_name(&name).map_err(ApiError::from);
         if let Some(p) = v.api(r) {
             out.push(p);
         }
@@ -482,17 +475,14 @@ fn collect_vols(v: &mut Virsh, pool: &Pool) -> Option<Vec<Vol>> {
                 return Some(Vec::new());
             }
             // Not `list_volumes()`, which would count again: virsh lists with the count it has.
-            let r = v.conn().call::<StoragePoolListVolumes>(&RemoteStoragePoolListVolumesArgs {
-                pool: pool.to_remote(),
-                maxnames: i32::try_from(n).unwrap_or(i32::MAX),
-            });
+            let r = pool.list_volumes_max(n).map_err(ApiError::from);
             let Some(names) = v.api(r) else {
                 v.error("Failed to list storage volumes");
                 return None;
             };
             let mut out = Vec::new();
-            for name in names.names {
-                let r = pool.lookup_storage_vol_by_name(&name.to_string_lossy()).map_err(ApiError::from);
+            for name in names {
+                let r = pool.lookup_storage_vol_by_name(&name).map_err(ApiError::from);
                 if let Some(vol) = v.api(r) {
                     out.push(vol);
                 }
@@ -687,18 +677,12 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
         return false;
     };
     let sparse = cmd.flag("sparse");
-    let args = RemoteStorageVolUploadArgs {
-        vol: vol.to_remote(),
-        offset: offset.unwrap_or(0),
-        length: length.unwrap_or(0),
-        flags: u32::from(sparse),
-    };
-    let opened = v.conn().check_rw("virStorageVolUpload").and_then(|()| {
-        let body = proto_core::xdr::to_bytes(&args)
-            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
-        v.conn().client().call_stream(CallSpec::of::<StorageVolUpload>(), &body).map_err(ApiError::from)
+    let flags = if sparse { virt::sys::VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM } else { 0 };
+    let opened = virt::stream::Stream::new(v.conn().api(), 0).and_then(|stream| {
+        vol.upload(&stream, offset.unwrap_or(0), length.unwrap_or(0), flags)?;
+        Ok(stream)
     });
-    let Some((_, mut stream)) = v.api(opened) else {
+    let Some(stream) = v.api(opened.map_err(ApiError::from)) else {
         v.error(&format!("cannot upload to volume {name}"));
         return false;
     };
@@ -708,17 +692,17 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
     // With --sparse, runs of zeros go as one hole each: the daemon seeks and truncates at
     // every hole, so a run split in several holes would cut what the volume holds beyond.
     let mut hole: u64 = 0;
-    let send_hole = |stream: &mut adapter_blocking::StreamHandle, hole: &mut u64| -> std::io::Result<()> {
+    let send_hole = |stream: &virt::stream::Stream, hole: &mut u64| -> Result<(), virt::error::Error> {
         while *hole > 0 {
             let n = (*hole).min(i64::MAX as u64);
-            stream.send_hole(i64::try_from(n).unwrap_or(i64::MAX))?;
+            stream.send_hole(i64::try_from(n).unwrap_or(i64::MAX), 0)?;
             *hole -= n;
         }
         Ok(())
     };
     let sent: Result<(), ApiError> = loop {
         let n = match f.read(&mut buf) {
-            Ok(0) => break send_hole(&mut stream, &mut hole).map_err(|e| stream_error(v, &e)),
+            Ok(0) => break send_hole(&stream, &mut hole).map_err(|e| stream_error(v, e)),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -730,10 +714,10 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
             hole += n as u64;
             Ok(())
         } else {
-            send_hole(&mut stream, &mut hole).and_then(|()| stream.send(Bytes::copy_from_slice(chunk)))
+            send_hole(&stream, &mut hole).and_then(|()| stream.send(chunk).map(|_| ()))
         };
         if let Err(e) = r {
-            break Err(stream_error(v, &e));
+            break Err(stream_error(v, e));
         }
         progress.add(n as u64);
     };
@@ -754,10 +738,10 @@ fn cmd_vol_upload(v: &mut Virsh, cmd: &Cmd) -> bool {
 }
 
 /// The error behind a failed stream send: the connection's close reason if it is gone.
-fn stream_error(v: &mut Virsh, e: &std::io::Error) -> ApiError {
+fn stream_error(v: &mut Virsh, e: virt::error::Error) -> ApiError {
     let alive = v.conn().is_alive();
     if alive {
-        ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_STREAMS, e.to_string())
+        ApiError::from(e)
     } else {
         ApiError::new(
             ErrorCode::VIR_ERR_INTERNAL_ERROR,
@@ -800,19 +784,14 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
         return false;
     };
     let is_block = meta.file_type().is_block_device();
-    let args = RemoteStorageVolDownloadArgs {
-        vol: vol.to_remote(),
-        offset: offset.unwrap_or(0),
-        length: length.unwrap_or(0),
-        flags: u32::from(sparse),
-    };
+    let (offset, length) = (offset.unwrap_or(0), length.unwrap_or(0));
     // The size for the progress bar (terminals only): what is left of the volume after the
     // offset. Asked before the stream opens: once it runs, its data must be read first.
     let total = if crate::progress::stderr_is_terminal() {
         vol.info().ok().map(|i| {
-            let left = i.capacity.saturating_sub(args.offset);
-            if args.length > 0 {
-                left.min(args.length)
+            let left = i.capacity.saturating_sub(offset);
+            if length > 0 {
+                left.min(length)
             } else {
                 left
             }
@@ -820,69 +799,60 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
     } else {
         None
     };
-    let opened = v.conn().check_rw("virStorageVolDownload").and_then(|()| {
-        let body = proto_core::xdr::to_bytes(&args)
-            .map_err(|e| ApiError::new(ErrorCode::VIR_ERR_RPC, ErrorDomain::VIR_FROM_RPC, e.to_string()))?;
-        v.conn().client().call_stream(CallSpec::of::<StorageVolDownload>(), &body).map_err(ApiError::from)
+    let flags = if sparse { virt::sys::VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM } else { 0 };
+    let opened = virt::stream::Stream::new(v.conn().api(), 0).and_then(|stream| {
+        vol.download(&stream, offset, length, flags)?;
+        Ok(stream)
     });
-    let Some((_, mut stream)) = v.api(opened) else {
+    let Some(stream) = v.api(opened.map_err(ApiError::from)) else {
         v.error(&format!("cannot download from volume {name}"));
         cleanup(created);
         return false;
     };
     let mut progress = Progress::new("download", total);
-    let mut finished = false;
+    let mut buf = vec![0u8; CHUNK];
+    let system =
+        |e: std::io::Error| ApiError::new(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_NONE, e.to_string());
     let received: Result<(), ApiError> = loop {
-        match stream.recv() {
-            Some(StreamItem::Data(d)) => {
-                if let Err(e) = out.write_all(&d) {
-                    break Err(ApiError::new(
-                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
-                        ErrorDomain::VIR_FROM_NONE,
-                        e.to_string(),
-                    ));
-                }
-                progress.add(d.len() as u64);
-            }
-            Some(StreamItem::Hole(h)) => {
-                let len = u64::try_from(h.length).unwrap_or(0);
-                let r = if is_block {
-                    let zeros = vec![0u8; 1024 * 1024];
-                    let mut left = len;
-                    let mut r = Ok(());
-                    while left > 0 && r.is_ok() {
-                        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
-                        r = out.write_all(&zeros[..n]);
-                        left -= n as u64;
-                    }
-                    r
-                } else {
-                    i64::try_from(len)
-                        .map_err(std::io::Error::other)
-                        .and_then(|l| out.seek(SeekFrom::Current(l)))
-                        .and_then(|pos| out.set_len(pos))
-                };
-                if let Err(e) = r {
-                    break Err(ApiError::new(
-                        ErrorCode::VIR_ERR_SYSTEM_ERROR,
-                        ErrorDomain::VIR_FROM_NONE,
-                        e.to_string(),
-                    ));
-                }
-                progress.add(len);
-            }
-            Some(StreamItem::Eof) => break Ok(()),
-            Some(StreamItem::Finished) => {
-                finished = true;
-                break Ok(());
-            }
-            Some(StreamItem::Error(e)) => break Err(ApiError::new(e.effective_code(), e.domain, e.to_string())),
-            None => {
-                break Err(ApiError::from(adapter_blocking::Error::Call(proto_core::CallError::Closed(
-                    proto_core::ConnectionError::PeerClosed,
-                ))))
-            }
+        let n = match stream.recv_flags(&mut buf, virt::sys::VIR_STREAM_RECV_STOP_AT_HOLE) {
+            Ok(n) => n,
+            Err(e) => break Err(e.into()),
+        };
+        if n == 0 {
+            break Ok(());
         }
+        if let Ok(n) = usize::try_from(n) {
+            if let Err(e) = out.write_all(&buf[..n]) {
+                break Err(system(e));
+            }
+            progress.add(n as u64);
+            continue;
+        }
+        // -3: a hole.
+        let len = match stream.recv_hole(0) {
+            Ok(l) => u64::try_from(l).unwrap_or(0),
+            Err(e) => break Err(e.into()),
+        };
+        let r = if is_block {
+            let zeros = vec![0u8; 1024 * 1024];
+            let mut left = len;
+            let mut r = Ok(());
+            while left > 0 && r.is_ok() {
+                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+                r = out.write_all(&zeros[..n]);
+                left -= n as u64;
+            }
+            r
+        } else {
+            i64::try_from(len)
+                .map_err(std::io::Error::other)
+                .and_then(|l| out.seek(SeekFrom::Current(l)))
+                .and_then(|pos| out.set_len(pos))
+        };
+        if let Err(e) = r {
+            break Err(system(e));
+        }
+        progress.add(len);
     };
     progress.done();
     if let Err(e) = received {
@@ -893,9 +863,6 @@ fn cmd_vol_download(v: &mut Virsh, cmd: &Cmd) -> bool {
         return false;
     }
     drop(out);
-    if finished {
-        return true;
-    }
     if let Err(e) = stream.finish() {
         v.last_error = Some(e.into());
         v.error(&format!("cannot close volume {name}"));

@@ -15,7 +15,7 @@ use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::connect::OpenError;
 use proto_core::programs::remote::{ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
-use proto_core::{CallError, ConnectionError, ErrorCode, ErrorDomain, KeepaliveConfig, Procedure};
+use proto_core::{CallError, ConnectionError, ErrorCode, ErrorDomain, KeepaliveConfig};
 
 /// A libvirt error as virsh sees it (`virError`): the code decides fallbacks, the message is
 /// what `error: …` prints.
@@ -29,15 +29,6 @@ pub(crate) struct ApiError {
 impl ApiError {
     pub(crate) fn new(code: ErrorCode, domain: ErrorDomain, message: impl Into<String>) -> Self {
         Self { code, domain, message: message.into() }
-    }
-
-    /// `virReportRestrictedError` from a public API called on a read-only connection.
-    fn read_only(func: &str) -> Self {
-        Self::new(
-            ErrorCode::VIR_ERR_OPERATION_DENIED,
-            ErrorDomain::VIR_FROM_NONE,
-            format!("operation forbidden: read only access prevents {func}"),
-        )
     }
 
     /// An error of libvirt's RPC client: the connection is gone.
@@ -129,7 +120,6 @@ pub(crate) struct Conn {
     api: virt::connect::Connect,
     client: Client,
     uri: String,
-    read_only: bool,
     close_callback: bool,
     /// Set by the close watcher once it reported the connection lost.
     lost: Arc<AtomicBool>,
@@ -196,7 +186,6 @@ impl Conn {
             uri: api.uri()?,
             api,
             client,
-            read_only: opts.read_only,
             close_callback: features.close_callback,
             lost: Arc::new(AtomicBool::new(false)),
             closing: Arc::new(AtomicBool::new(false)),
@@ -213,25 +202,6 @@ impl Conn {
     /// The `virt` API's connection.
     pub(crate) fn api(&self) -> &virt::connect::Connect {
         &self.api
-    }
-
-    /// The underlying client (for streams and events).
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A typed call; the error as libvirt reports it.
-    pub(crate) fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, ApiError> {
-        self.client.call::<P>(args).map_err(ApiError::from)
-    }
-
-    /// Refuses `func` on a read-only connection, as the client library does.
-    pub(crate) fn check_rw(&self, func: &str) -> Result<(), ApiError> {
-        if self.read_only {
-            Err(ApiError::read_only(func))
-        } else {
-            Ok(())
-        }
     }
 
     /// `virConnectGetURI`: answered locally.

@@ -139,12 +139,6 @@ pub(crate) fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// Text of an XDR `char` array with a trailing NUL, up to the first NUL.
-pub(crate) fn c_chars(chars: &[i8]) -> String {
-    let bytes: Vec<u8> = chars.iter().map(|&c| c.to_ne_bytes()[0]).take_while(|&c| c != 0).collect();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// `g_ascii_strcasecmp` ordering, as virsh sorts names.
 pub(crate) fn ascii_casecmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase()))

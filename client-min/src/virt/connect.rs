@@ -17,6 +17,7 @@ use crate::network::Network;
 use crate::nodedev::NodeDevice;
 use crate::nwfilter::NWFilter;
 use crate::secret::Secret;
+pub use crate::security::SecurityModel;
 use crate::storage_pool::StoragePool;
 use crate::storage_vol::StorageVol;
 use crate::sys;
@@ -322,7 +323,12 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     /// `virConnectListDomains`: the ids of the running domains.
     pub async fn list_domains(&self) -> Result<Vec<u32>, Error> {
         let n = aw!(self.num_of_domains())?;
-        let maxids = i32::try_from(n).unwrap_or(i32::MAX);
+        aw!(self.list_domains_max(n))
+    }
+
+    /// `virConnectListDomains` with the caller's `maxids` (as C callers pass it).
+    pub async fn list_domains_max(&self, maxids: u32) -> Result<Vec<u32>, Error> {
+        let maxids = i32::try_from(maxids).unwrap_or(i32::MAX);
         let ret = aw!(self.call::<r::ConnectListDomains>(&r::RemoteConnectListDomainsArgs { maxids }))?;
         Ok(ret.ids.into_iter().map(count).collect())
     }
@@ -702,7 +708,7 @@ pub(crate) fn parse_uuid(func: &str, uuid: &str) -> Result<Uuid, Error> {
 
 /// The `virConnectNumOf…` / `virConnectList…` pairs: a count, then the names.
 macro_rules! name_lists {
-    ($($num:ident = $numproc:ident, $list:ident = $listproc:ident($args:ident);)*) => {
+    ($($num:ident = $numproc:ident, $list:ident / $list_max:ident = $listproc:ident($args:ident);)*) => {
         twin! { Connect; impl Connect {
             $(
                 #[doc = concat!("`", stringify!($numproc), "`: how many there are.")]
@@ -710,10 +716,16 @@ macro_rules! name_lists {
                     Ok(count(aw!(self.call::<r::$numproc>(&()))?.num))
                 }
 
-                #[doc = concat!("`", stringify!($listproc), "`: their names.")]
+                #[doc = concat!("`", stringify!($listproc), "`: their names (counted first).")]
                 pub async fn $list(&self) -> Result<Vec<String>, Error> {
-                    let n = i32::try_from(aw!(self.$num())?).unwrap_or(i32::MAX);
-                    let ret = aw!(self.call::<r::$listproc>(&r::$args { maxnames: n }))?;
+                    let n = aw!(self.$num())?;
+                    aw!(self.$list_max(n))
+                }
+
+                #[doc = concat!("`", stringify!($listproc), "` with the caller's `maxnames` (as C callers pass it).")]
+                pub async fn $list_max(&self, maxnames: u32) -> Result<Vec<String>, Error> {
+                    let maxnames = i32::try_from(maxnames).unwrap_or(i32::MAX);
+                    let ret = aw!(self.call::<r::$listproc>(&r::$args { maxnames }))?;
                     Ok(strings(&ret.names))
                 }
             )*
@@ -722,14 +734,14 @@ macro_rules! name_lists {
 }
 
 name_lists! {
-    num_of_interfaces = ConnectNumOfInterfaces, list_interfaces = ConnectListInterfaces(RemoteConnectListInterfacesArgs);
-    num_of_networks = ConnectNumOfNetworks, list_networks = ConnectListNetworks(RemoteConnectListNetworksArgs);
-    num_of_nw_filters = ConnectNumOfNwfilters, list_nw_filters = ConnectListNwfilters(RemoteConnectListNwfiltersArgs);
-    num_of_storage_pools = ConnectNumOfStoragePools, list_storage_pools = ConnectListStoragePools(RemoteConnectListStoragePoolsArgs);
-    num_of_defined_domains = ConnectNumOfDefinedDomains, list_defined_domains = ConnectListDefinedDomains(RemoteConnectListDefinedDomainsArgs);
-    num_of_defined_interfaces = ConnectNumOfDefinedInterfaces, list_defined_interfaces = ConnectListDefinedInterfaces(RemoteConnectListDefinedInterfacesArgs);
-    num_of_defined_storage_pools = ConnectNumOfDefinedStoragePools, list_defined_storage_pools = ConnectListDefinedStoragePools(RemoteConnectListDefinedStoragePoolsArgs);
-    num_of_defined_networks = ConnectNumOfDefinedNetworks, list_defined_networks = ConnectListDefinedNetworks(RemoteConnectListDefinedNetworksArgs);
+    num_of_interfaces = ConnectNumOfInterfaces, list_interfaces / list_interfaces_max = ConnectListInterfaces(RemoteConnectListInterfacesArgs);
+    num_of_networks = ConnectNumOfNetworks, list_networks / list_networks_max = ConnectListNetworks(RemoteConnectListNetworksArgs);
+    num_of_nw_filters = ConnectNumOfNwfilters, list_nw_filters / list_nw_filters_max = ConnectListNwfilters(RemoteConnectListNwfiltersArgs);
+    num_of_storage_pools = ConnectNumOfStoragePools, list_storage_pools / list_storage_pools_max = ConnectListStoragePools(RemoteConnectListStoragePoolsArgs);
+    num_of_defined_domains = ConnectNumOfDefinedDomains, list_defined_domains / list_defined_domains_max = ConnectListDefinedDomains(RemoteConnectListDefinedDomainsArgs);
+    num_of_defined_interfaces = ConnectNumOfDefinedInterfaces, list_defined_interfaces / list_defined_interfaces_max = ConnectListDefinedInterfaces(RemoteConnectListDefinedInterfacesArgs);
+    num_of_defined_storage_pools = ConnectNumOfDefinedStoragePools, list_defined_storage_pools / list_defined_storage_pools_max = ConnectListDefinedStoragePools(RemoteConnectListDefinedStoragePoolsArgs);
+    num_of_defined_networks = ConnectNumOfDefinedNetworks, list_defined_networks / list_defined_networks_max = ConnectListDefinedNetworks(RemoteConnectListDefinedNetworksArgs);
 }
 
 twin! { Connect, Domain, Network, Interface, StoragePool, StorageVol, NodeDevice, Secret, NWFilter; impl Connect {

@@ -13,6 +13,7 @@ pub use crate::domain_types::*;
 use crate::enumutil::Enum;
 use crate::error::Error;
 use crate::macros::{obj_bool, obj_void, twin};
+pub use crate::security::SecurityLabel;
 use crate::stream::Stream;
 use crate::sys;
 use crate::typedparams::TypedParams;

@@ -243,7 +243,9 @@ struct Entry<D> {
     event_id: i32,
     /// Old-style registrations filter here (by UUID); callback-style ones in the daemon.
     old_filter: Option<Option<[u8; 16]>>,
-    callback: Arc<Mutex<DomainEventCallback<D>>>,
+    /// `None` once the connection closed (the registration stays until deregistered, as in
+    /// libvirt, so that deregistering it still reaches the remote driver).
+    callback: Option<Arc<Mutex<DomainEventCallback<D>>>>,
 }
 
 /// A connection's domain event callbacks, by callback id.
@@ -269,14 +271,15 @@ impl<D> Registry<D> {
 
     /// Adds a callback-style registration the daemon numbered `id`.
     pub(crate) fn add(&mut self, id: i32, event_id: i32, callback: DomainEventCallback<D>) {
-        self.entries.insert(id, Entry { event_id, old_filter: None, callback: Arc::new(Mutex::new(callback)) });
+        self.entries.insert(id, Entry { event_id, old_filter: None, callback: Some(Arc::new(Mutex::new(callback))) });
     }
 
     /// Adds an old-style registration; answers its client-side id.
     pub(crate) fn add_old(&mut self, event_id: i32, dom: Option<[u8; 16]>, callback: DomainEventCallback<D>) -> i32 {
         let id = self.next_old;
         self.next_old += 1;
-        self.entries.insert(id, Entry { event_id, old_filter: Some(dom), callback: Arc::new(Mutex::new(callback)) });
+        self.entries
+            .insert(id, Entry { event_id, old_filter: Some(dom), callback: Some(Arc::new(Mutex::new(callback))) });
         id
     }
 
@@ -300,13 +303,16 @@ impl<D> Registry<D> {
                 (Owner::Old(ev), Some(filter)) => e.event_id == ev && filter.is_none_or(|f| Some(f) == uuid),
                 _ => false,
             })
-            .map(|(_, e)| e.callback.clone())
+            .filter_map(|(_, e)| e.callback.clone())
             .collect()
     }
 
-    /// The connection closed: the callbacks go (and with them what they hold).
+    /// The connection closed: the callbacks go (and with them what they hold); the
+    /// registrations stay until deregistered.
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
+        for e in self.entries.values_mut() {
+            e.callback = None;
+        }
         self.dispatching = false;
     }
 }

@@ -61,6 +61,7 @@ pub mod network;
 pub mod nodedev;
 pub mod nwfilter;
 pub mod secret;
+mod security;
 pub mod storage_pool;
 pub mod storage_vol;
 pub mod stream;

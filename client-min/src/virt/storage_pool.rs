@@ -60,7 +60,13 @@ twin! { StoragePool, StorageVol; impl StoragePool {
 
     /// `virStoragePoolListVolumes`.
     pub async fn list_volumes(&self) -> Result<Vec<String>, Error> {
-        let maxnames = i32::try_from(aw!(self.num_of_volumes())?).unwrap_or(i32::MAX);
+        let n = aw!(self.num_of_volumes())?;
+        aw!(self.list_volumes_max(n))
+    }
+
+    /// `virStoragePoolListVolumes` with the caller's `maxnames` (as C callers pass it).
+    pub async fn list_volumes_max(&self, maxnames: u32) -> Result<Vec<String>, Error> {
+        let maxnames = i32::try_from(maxnames).unwrap_or(i32::MAX);
         let args = r::RemoteStoragePoolListVolumesArgs { pool: self.raw(), maxnames };
         Ok(strings(&aw!(self.conn.call::<r::StoragePoolListVolumes>(&args))?.names))
     }
