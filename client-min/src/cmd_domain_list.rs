@@ -4,6 +4,7 @@
 use proto_core::ErrorCode;
 
 use crate::cmd_domain::*;
+use crate::cmd_domain_monitor::state_to_string;
 use crate::conn::ApiError;
 use crate::table::Table;
 use crate::util::{ascii_casecmp, format_uuid};

@@ -13,10 +13,12 @@
 
 mod cmd_domain;
 mod cmd_domain_list;
+mod cmd_domain_monitor;
 mod cmd_event;
 mod cmd_host;
 mod cmd_network;
-mod cmd_storage;
+mod cmd_pool;
+mod cmd_volume;
 mod conn;
 mod progress;
 mod table;
@@ -219,9 +221,11 @@ pub(crate) fn commands() -> impl Iterator<Item = &'static CmdDef> {
     [
         BUILTINS,
         cmd_domain::COMMANDS,
+        cmd_domain_monitor::COMMANDS,
         cmd_host::COMMANDS,
         cmd_network::COMMANDS,
-        cmd_storage::COMMANDS,
+        cmd_pool::COMMANDS,
+        cmd_volume::COMMANDS,
         cmd_event::COMMANDS,
     ]
     .into_iter()
