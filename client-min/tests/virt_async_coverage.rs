@@ -135,8 +135,8 @@ fn scan(text: &str, plain: Side, out: &mut Vec<(String, String, Side)>) {
                 {
                     names.extend(first_ident(t));
                 } else if kind == "name_lists" && depth == 1 && t.contains(" = ") {
-                    // `num_of_x = Proc, list_x = Proc(Args);`
-                    names.extend(t.split(", ").filter_map(first_ident));
+                    // `num_of_x = Proc, list_x / list_x_max = Proc(Args);`
+                    names.extend(t.split([',', '/']).filter_map(first_ident).filter(|n| !n.starts_with("Connect")));
                 }
                 for n in names {
                     out.push((ty.clone(), n, side));
@@ -225,6 +225,7 @@ fn async_twin_has_every_blocking_method() {
         ("Connect", "lookup_domain_by_name"),
         ("Connect", "list_all_domains"),
         ("Connect", "num_of_networks"),
+        ("Connect", "list_networks_max"),
         ("Connect", "domain_event_register_any"),
         ("Connect", "domain_events"),
         ("Domain", "suspend"),

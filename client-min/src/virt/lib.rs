@@ -15,7 +15,8 @@
 //! # Ok::<(), virt::error::Error>(())
 //! ```
 //!
-//! Async, on smol ([`asynchronous`]: the same names with `async fn`; events as streams):
+//! Async, on smol ([`asynchronous`]: every method of the blocking API, same names, `async fn`
+//! where it waits on the daemon; events at typed callbacks or as streams):
 //!
 //! ```no_run
 //! use virt::asynchronous::connect::Connect;

@@ -107,7 +107,7 @@ macro_rules! handle {
             }
 
             /// A handle for an object as the protocol names it (what typed calls through
-            /// [`$conn::client`] return); no call is made.
+            /// the connection's `client()` return); no call is made.
             pub fn from_remote(conn: &$conn, raw: proto_core::programs::remote::$raw) -> Self {
                 Self::from_raw(conn, raw)
             }
