@@ -1,14 +1,16 @@
 //! The async twin (`virt::asynchronous`) calling a representative set of the API — host
 //! queries, every object type's listing and lookup, domain, snapshot, network and secret
-//! life cycles, streams (a screenshot; volume upload and download with holes), events through a
-//! typed callback — and answering as the blocking API does on the same daemon: in-process,
-//! against daemon-min and against Debian's libvirtd 9.0.
+//! life cycles, streams (a screenshot; volume upload and download with holes), domain, network
+//! and secret events through typed callbacks — and answering as the blocking API does on the
+//! same daemon: in-process, against daemon-min and against Debian's libvirtd 9.0.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use spec_tests::libvirtd::Libvirtd;
 use virt::asynchronous::connect::Connect;
+use virt::asynchronous::network::NetworkEvent;
+use virt::asynchronous::secret::SecretEvent;
 use virt::asynchronous::stream::Stream;
 use virt::domain_event::{DomainEvent, DomainEventKind};
 use virt::sys;
@@ -131,6 +133,14 @@ async fn life_cycles(uri: &str) {
     let e = conn.domain_event_deregister_any(id).await.unwrap_err();
     assert_eq!(e.message(), format!("event callback id {id} not registered"));
 
+    let (ntx, nrx) = mpsc::channel();
+    let net_cb = conn
+        .network_event_register_any(None, sys::VIR_NETWORK_EVENT_ID_LIFECYCLE as i32, move |ev| {
+            let NetworkEvent::Lifecycle { network, event, .. } = ev;
+            let _ = ntx.send((network.name().unwrap(), event));
+        })
+        .await
+        .unwrap();
     let net_xml = format!("<network><name>vnet-{tag}</name><bridge name='vbr{}'/></network>", tag % 10000);
     let net = conn.define_network_xml(&net_xml).await.unwrap();
     assert!(!net.is_active().await.unwrap());
@@ -139,6 +149,25 @@ async fn life_cycles(uri: &str) {
     assert_eq!(conn.lookup_network_by_uuid(net.uuid().unwrap()).await.unwrap().name().unwrap(), net.name().unwrap());
     net.destroy().await.unwrap();
     net.undefine().await.unwrap();
+    let net_name = format!("vnet-{tag}");
+    let mut seen = Vec::new();
+    while let Ok((n, event)) = nrx.recv_timeout(Duration::from_secs(10)) {
+        if n == net_name {
+            seen.push(u32::try_from(event).unwrap());
+        }
+        if seen.contains(&sys::VIR_NETWORK_EVENT_UNDEFINED) {
+            break;
+        }
+    }
+    let want = [
+        sys::VIR_NETWORK_EVENT_DEFINED,
+        sys::VIR_NETWORK_EVENT_STARTED,
+        sys::VIR_NETWORK_EVENT_STOPPED,
+        sys::VIR_NETWORK_EVENT_UNDEFINED,
+    ];
+    assert_eq!(seen, want, "network lifecycle events");
+    conn.network_event_deregister_any(net_cb).await.unwrap();
+    assert!(conn.network_event_deregister_any(net_cb).await.is_err());
 }
 
 /// A stream read to its end: a screenshot is a PNG.
@@ -218,8 +247,19 @@ async fn session_objects(daemon: &Libvirtd) {
     let tag = std::process::id();
     let sec_xml =
         format!("<secret ephemeral='no' private='yes'><usage type='volume'><volume>/v/{tag}</volume></usage></secret>");
+    let (stx, srx) = mpsc::channel();
+    let sec_cb = conn
+        .secret_event_register_any(None, sys::VIR_SECRET_EVENT_ID_VALUE_CHANGED as i32, move |ev| {
+            if let SecretEvent::ValueChanged { secret } = ev {
+                let _ = stx.send(secret.uuid_string().unwrap());
+            }
+        })
+        .await
+        .unwrap();
     let sec = conn.define_secret_xml(&sec_xml, 0).await.unwrap();
     sec.set_value(b"s3cr3t", 0).await.unwrap();
+    assert_eq!(srx.recv_timeout(Duration::from_secs(10)).unwrap(), sec.uuid_string().unwrap());
+    conn.secret_event_deregister_any(sec_cb).await.unwrap();
     assert_eq!(
         conn.lookup_secret_by_uuid_string(&sec.uuid_string().unwrap()).await.unwrap().usage_id().unwrap(),
         format!("/v/{tag}")

@@ -1,7 +1,7 @@
 //! The async twin has the blocking API's method set, type by type: the method names are read
 //! from the sources (plain `impl` blocks count for their side only; `twin!` blocks and the
 //! one-line tables built on it, `obj_void!`/`obj_bool!`/`obj_string!`/`name_lists!`/
-//! `list_all!`, count for both), so a method added to one side and not the other fails here.
+//! `list_all!`/`family_events!`, count for both), so a method added to one side and not the other fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -95,7 +95,7 @@ fn scan(text: &str, plain: Side, out: &mut Vec<(String, String, Side)>) {
             } else if let Some((name, rest)) = t.split_once("! {") {
                 // A table: `obj_void! { Domain.dom;`, `twin! { Connect, Domain; impl Domain {`.
                 let name = name.trim().to_owned();
-                let ty = if matches!(name.as_str(), "name_lists" | "list_all") {
+                let ty = if matches!(name.as_str(), "name_lists" | "list_all" | "family_events") {
                     Some("Connect".to_owned())
                 } else {
                     rest.split_once('.').and_then(|(ty, _)| first_ident(ty))
@@ -122,7 +122,9 @@ fn scan(text: &str, plain: Side, out: &mut Vec<(String, String, Side)>) {
             };
             let side = match kind.as_str() {
                 "impl" => Some(plain),
-                "twin" | "obj_void" | "obj_bool" | "obj_string" | "list_all" | "name_lists" => Some(Side::Both),
+                "twin" | "obj_void" | "obj_bool" | "obj_string" | "list_all" | "name_lists" | "family_events" => {
+                    Some(Side::Both)
+                }
                 _ => None,
             };
             if let (Some(side), Some(ty)) = (side, ty.clone()) {
@@ -134,6 +136,9 @@ fn scan(text: &str, plain: Side, out: &mut Vec<(String, String, Side)>) {
                     && (t.contains(") = ") || t.contains(") -> "))
                 {
                     names.extend(first_ident(t));
+                } else if kind == "family_events" && depth == 1 && t.contains(" / ") {
+                    // `x_event_register_any / x_event_deregister_any (…)`
+                    names.extend(t.split(['/', '(']).take(2).filter_map(first_ident));
                 } else if kind == "name_lists" && depth == 1 && t.contains(" = ") {
                     // `num_of_x = Proc, list_x / list_x_max = Proc(Args);`
                     names.extend(t.split([',', '/']).filter_map(first_ident).filter(|n| !n.starts_with("Connect")));
@@ -228,6 +233,8 @@ fn async_twin_has_every_blocking_method() {
         ("Connect", "list_networks_max"),
         ("Connect", "domain_event_register_any"),
         ("Connect", "domain_events"),
+        ("Connect", "network_event_register_any"),
+        ("Connect", "secret_event_deregister_any"),
         ("Domain", "suspend"),
         ("Domain", "is_active"),
         ("Domain", "name"),

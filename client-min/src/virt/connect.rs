@@ -99,7 +99,7 @@ struct Inner {
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     hv_type: Mutex<Option<String>>,
     /// The domain event callbacks.
-    events: Arc<Mutex<crate::domain_event::Registry<Domain>>>,
+    events: Arc<Mutex<crate::object_event::Registry<Connect>>>,
 }
 
 impl Drop for Inner {
@@ -197,7 +197,7 @@ impl Connect {
     }
 
     /// The domain event callbacks.
-    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::domain_event::Registry<Domain>> {
+    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::object_event::Registry<Self>> {
         self.inner.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -218,7 +218,7 @@ impl Connect {
             while let Ok(ev) = sub.recv() {
                 let Some(inner) = weak.upgrade() else { break };
                 let conn = Self { inner };
-                crate::domain_event::dispatch(&registry, &ev, |raw| Domain::from_raw(&conn, raw), |d| d.uuid);
+                crate::object_event::dispatch(&registry, &ev, &conn);
             }
             registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         };

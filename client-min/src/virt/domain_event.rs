@@ -1,17 +1,15 @@
 //! `virConnectDomainEventRegisterAny` / `…DeregisterAny`: domain events delivered to typed
-//! callbacks, for the blocking and the async connection alike.
+//! callbacks, for the blocking and the async connection alike (the registry and the
+//! dispatcher are `object_event.rs`'s).
 //!
 //! As libvirt's remote driver does, a registration is callback-style
 //! (`CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY`, the daemon filters by domain and numbers the
 //! callback) when the daemon supports it, else old-style (`CONNECT_DOMAIN_EVENT_REGISTER_ANY`,
-//! one per event id; the client numbers the callbacks and filters by domain). One dispatcher
-//! per connection (a thread, or a task on the async side) reads the connection's events and
-//! calls the matching callbacks in arrival order; when the connection closes it drops them.
+//! one per event id; the client numbers the callbacks and filters by domain).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use proto_core::events::TypedEvent;
+use proto_core::events::{EventFamily, TypedEvent};
 use proto_core::program::REMOTE_PROGRAM;
 use proto_core::programs::remote as r;
 use proto_core::{XdrDecode, XdrReader};
@@ -21,6 +19,7 @@ use crate::domain::Domain;
 use crate::enumutil::Enum;
 use crate::error::Error;
 use crate::macros::twin;
+use crate::object_event::{not_registered, Owner, RawCallback};
 use crate::sys;
 
 /// `virDomainEventType`.
@@ -165,28 +164,17 @@ const OLD_EVENTS: [(i32, i32); 16] = [
     (r::REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, 15),
 ];
 
-/// An event message: whose it is (the callback id, or the old-style event id) and the typed
-/// event (`None` when it is no domain event).
+/// The typed domain event of an event message (`None` when it is no domain event).
 pub(crate) fn decode<D>(
     ev: &adapter_blocking::Event,
     mk: impl Fn(r::RemoteNonnullDomain) -> D,
-) -> Option<(Owner, DomainEvent<D>)> {
+) -> Option<DomainEvent<D>> {
     use r::Event as E;
     if ev.prog != REMOTE_PROGRAM {
         return None;
     }
-    let old = OLD_EVENTS.iter().find(|(p, _)| *p == ev.proc_).map(|(_, id)| *id);
-    if old.is_none()
-        && proto_core::events::EventFamily::of_event(ev.proc_) != Some(proto_core::events::EventFamily::Domain)
-    {
-        return None;
-    }
+    let old = old_event_id(ev.proc_).is_some();
     let typed = TypedEvent::decode(ev.prog, ev.proc_, ev.body.clone())?.ok()?;
-    let owner = match (old, typed.callback_id()) {
-        (Some(id), _) => Owner::Old(id),
-        (None, Some(id)) => Owner::Callback(id),
-        (None, None) => return None,
-    };
     let lifecycle = |domain, event: i32, detail| DomainEvent::Lifecycle {
         domain,
         event: crate::enumutil::Enum::from_raw(u32::try_from(event).unwrap_or(u32::MAX)),
@@ -219,154 +207,19 @@ pub(crate) fn decode<D>(
         other => {
             // Every domain event message starts with its domain (after the callback id).
             let mut rd = XdrReader::new(ev.body.clone());
-            if matches!(owner, Owner::Callback(_)) {
+            if !old {
                 rd.i32().ok()?;
             }
             let dom = r::RemoteNonnullDomain::decode(&mut rd).ok()?;
             DomainEvent::Other { domain: mk(dom), event: Box::new(other) }
         }
     };
-    Some((owner, out))
+    Some(out)
 }
 
-/// Whose an event is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Owner {
-    /// A callback-style registration's id.
-    Callback(i32),
-    /// The event id of old-style registrations.
-    Old(i32),
-}
-
-/// One registration.
-struct Entry<D> {
-    event_id: i32,
-    /// Old-style registrations filter here (by UUID); callback-style ones in the daemon.
-    old_filter: Option<Option<[u8; 16]>>,
-    /// `None` once the connection closed (the registration stays until deregistered, as in
-    /// libvirt, so that deregistering it still reaches the remote driver).
-    callback: Option<Arc<Mutex<DomainEventCallback<D>>>>,
-}
-
-/// A connection's domain event callbacks, by callback id.
-pub(crate) struct Registry<D> {
-    entries: BTreeMap<i32, Entry<D>>,
-    /// The next client-side id of an old-style registration.
-    next_old: i32,
-    /// The dispatcher runs (it stops when the connection closes).
-    pub(crate) dispatching: bool,
-}
-
-impl<D> Default for Registry<D> {
-    fn default() -> Self {
-        Self { entries: BTreeMap::new(), next_old: 0, dispatching: false }
-    }
-}
-
-impl<D> Registry<D> {
-    /// Whether an old-style registration for `event_id` exists (the daemon knows it already).
-    pub(crate) fn has_old(&self, event_id: i32) -> bool {
-        self.entries.values().any(|e| e.old_filter.is_some() && e.event_id == event_id)
-    }
-
-    /// Adds a callback-style registration the daemon numbered `id`.
-    pub(crate) fn add(&mut self, id: i32, event_id: i32, callback: DomainEventCallback<D>) {
-        self.entries.insert(id, Entry { event_id, old_filter: None, callback: Some(Arc::new(Mutex::new(callback))) });
-    }
-
-    /// Adds an old-style registration; answers its client-side id.
-    pub(crate) fn add_old(&mut self, event_id: i32, dom: Option<[u8; 16]>, callback: DomainEventCallback<D>) -> i32 {
-        let id = self.next_old;
-        self.next_old += 1;
-        self.entries
-            .insert(id, Entry { event_id, old_filter: Some(dom), callback: Some(Arc::new(Mutex::new(callback))) });
-        id
-    }
-
-    /// Removes registration `id`: `None` if there is none, else what the daemon must be told
-    /// (`Some(Owner::Old(event_id))` only for the last old-style one of its event id).
-    pub(crate) fn remove(&mut self, id: i32) -> Option<Option<Owner>> {
-        let e = self.entries.remove(&id)?;
-        Some(match e.old_filter {
-            None => Some(Owner::Callback(id)),
-            Some(_) if self.has_old(e.event_id) => None,
-            Some(_) => Some(Owner::Old(e.event_id)),
-        })
-    }
-
-    /// The callbacks an event goes to.
-    fn targets(&self, owner: Owner, uuid: Option<[u8; 16]>) -> Vec<Arc<Mutex<DomainEventCallback<D>>>> {
-        self.entries
-            .iter()
-            .filter(|(id, e)| match (owner, e.old_filter) {
-                (Owner::Callback(c), None) => **id == c,
-                (Owner::Old(ev), Some(filter)) => e.event_id == ev && filter.is_none_or(|f| Some(f) == uuid),
-                _ => false,
-            })
-            .filter_map(|(_, e)| e.callback.clone())
-            .collect()
-    }
-
-    /// The connection closed: the callbacks go (and with them what they hold); the
-    /// registrations stay until deregistered.
-    pub(crate) fn clear(&mut self) {
-        for e in self.entries.values_mut() {
-            e.callback = None;
-        }
-        self.dispatching = false;
-    }
-}
-
-/// Hands an event to its callbacks (outside the registry's lock, so that a callback may
-/// register or deregister).
-pub(crate) fn dispatch<D: Clone>(
-    registry: &Mutex<Registry<D>>,
-    ev: &adapter_blocking::Event,
-    mk: impl Fn(r::RemoteNonnullDomain) -> D,
-    uuid_of: impl Fn(&D) -> [u8; 16],
-) {
-    let Some((owner, event)) = decode(ev, mk) else { return };
-    let uuid = match &event {
-        DomainEvent::Lifecycle { domain, .. } | DomainEvent::Other { domain, .. } => Some(uuid_of(domain)),
-        _ => None,
-    };
-    let targets = registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).targets(owner, uuid);
-    let mut event = Some(event);
-    let n = targets.len();
-    for (i, cb) in targets.into_iter().enumerate() {
-        let ev = if i + 1 == n { event.take() } else { event.as_ref().map(clone_event) };
-        if let Some(ev) = ev {
-            (cb.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(ev);
-        }
-    }
-}
-
-fn clone_event<D: Clone>(e: &DomainEvent<D>) -> DomainEvent<D> {
-    match e {
-        DomainEvent::Lifecycle { domain, event, detail } => {
-            DomainEvent::Lifecycle { domain: domain.clone(), event: *event, detail: *detail }
-        }
-        DomainEvent::RtcChange { domain, utcoffset } => {
-            DomainEvent::RtcChange { domain: domain.clone(), utcoffset: *utcoffset }
-        }
-        DomainEvent::Watchdog { domain, action } => DomainEvent::Watchdog { domain: domain.clone(), action: *action },
-        DomainEvent::BalloonChange { domain, actual } => {
-            DomainEvent::BalloonChange { domain: domain.clone(), actual: *actual }
-        }
-        DomainEvent::DeviceRemoved { domain, dev_alias } => {
-            DomainEvent::DeviceRemoved { domain: domain.clone(), dev_alias: dev_alias.clone() }
-        }
-        DomainEvent::DeviceAdded { domain, dev_alias } => {
-            DomainEvent::DeviceAdded { domain: domain.clone(), dev_alias: dev_alias.clone() }
-        }
-        DomainEvent::DeviceRemovalFailed { domain, dev_alias } => {
-            DomainEvent::DeviceRemovalFailed { domain: domain.clone(), dev_alias: dev_alias.clone() }
-        }
-        DomainEvent::MetadataChange { domain, kind, nsuri } => {
-            DomainEvent::MetadataChange { domain: domain.clone(), kind: *kind, nsuri: nsuri.clone() }
-        }
-        DomainEvent::Other { domain, event } => DomainEvent::Other { domain: domain.clone(), event: event.clone() },
-    }
+/// The event id of an old-style event procedure.
+pub(crate) fn old_event_id(proc_: i32) -> Option<i32> {
+    OLD_EVENTS.iter().find(|(p, _)| *p == proc_).map(|(_, id)| *id)
 }
 
 twin! { Connect, Domain, DomainEvent; impl Connect {
@@ -378,12 +231,17 @@ twin! { Connect, Domain, DomainEvent; impl Connect {
         event_id: i32,
         callback: impl FnMut(DomainEvent) + Send + 'static,
     ) -> Result<i32, Error> {
-        let callback: Box<dyn FnMut(DomainEvent) + Send> = Box::new(callback);
+        let mut callback = callback;
+        let raw: RawCallback<Connect> = Box::new(move |conn: &Connect, ev: &adapter_blocking::Event| {
+            if let Some(e) = decode(ev, |d| Domain::from_raw(conn, d)) {
+                callback(e);
+            }
+        });
         self.start_event_dispatch();
         if self.client().features().event_callbacks {
             let args = r::RemoteConnectDomainEventCallbackRegisterAnyArgs { event_id, dom: dom.map(Domain::raw) };
             let id = aw!(self.call::<r::ConnectDomainEventCallbackRegisterAny>(&args))?.callback_id;
-            self.event_registry().add(id, event_id, callback);
+            self.event_registry().add(EventFamily::Domain, id, event_id, raw);
             return Ok(id);
         }
         let known = self.event_registry().has_old(event_id);
@@ -391,24 +249,19 @@ twin! { Connect, Domain, DomainEvent; impl Connect {
             let args = r::RemoteConnectDomainEventRegisterAnyArgs { event_id };
             aw!(self.call::<r::ConnectDomainEventRegisterAny>(&args))?;
         }
-        Ok(self.event_registry().add_old(event_id, dom.map(|d| d.uuid), callback))
+        Ok(self.event_registry().add_old(event_id, dom.map(|d| d.uuid), raw))
     }
 
     /// `virConnectDomainEventDeregisterAny`: ends registration `callback_id`.
     pub async fn domain_event_deregister_any(&self, callback_id: i32) -> Result<(), Error> {
-        let removed = self.event_registry().remove(callback_id);
-        match removed {
-            None => Err(Error::new(
-                crate::error::ErrorNumber::InvalidArg,
-                crate::error::ErrorDomain::None,
-                format!("event callback id {callback_id} not registered"),
-            )),
-            Some(None) => Ok(()),
-            Some(Some(Owner::Callback(id))) => {
+        let removed = self.event_registry().remove(EventFamily::Domain, callback_id);
+        match removed.ok_or_else(|| not_registered(callback_id))? {
+            None => Ok(()),
+            Some(Owner::Callback(id)) => {
                 let args = r::RemoteConnectDomainEventCallbackDeregisterAnyArgs { callback_id: id };
                 aw!(self.call::<r::ConnectDomainEventCallbackDeregisterAny>(&args))
             }
-            Some(Some(Owner::Old(event_id))) => {
+            Some(Owner::Old(event_id)) => {
                 let args = r::RemoteConnectDomainEventDeregisterAnyArgs { event_id };
                 aw!(self.call::<r::ConnectDomainEventDeregisterAny>(&args))
             }

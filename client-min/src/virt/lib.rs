@@ -61,6 +61,7 @@ pub mod interface;
 pub mod network;
 pub mod nodedev;
 pub mod nwfilter;
+pub mod object_event;
 pub mod secret;
 mod security;
 pub mod storage_pool;

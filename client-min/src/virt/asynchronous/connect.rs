@@ -25,7 +25,7 @@ pub(crate) struct Inner {
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     pub(crate) hv_type: std::sync::Mutex<Option<String>>,
     /// The domain event callbacks.
-    pub(crate) events: Arc<std::sync::Mutex<crate::domain_event::Registry<Domain>>>,
+    pub(crate) events: Arc<std::sync::Mutex<crate::object_event::Registry<Connect>>>,
     /// Keeps the in-process `test:///default` state alive while this connection is open.
     pub(crate) _local: Option<Arc<crate::driver::LocalDefault>>,
 }
@@ -174,7 +174,7 @@ impl Connect {
     }
 
     /// The domain event callbacks.
-    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::domain_event::Registry<Domain>> {
+    pub(crate) fn event_registry(&self) -> std::sync::MutexGuard<'_, crate::object_event::Registry<Self>> {
         self.inner.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -195,7 +195,7 @@ impl Connect {
             while let Ok(ev) = sub.recv().await {
                 let Some(inner) = weak.upgrade() else { break };
                 let conn = Self { inner };
-                crate::domain_event::dispatch(&registry, &ev, |raw| Domain::from_raw(&conn, raw), |d| d.uuid);
+                crate::object_event::dispatch(&registry, &ev, &conn);
             }
             registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         })

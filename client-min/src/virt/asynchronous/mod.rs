@@ -40,11 +40,17 @@ pub mod interface {
 /// `virNetwork…`, async.
 pub mod network {
     pub use super::objects::Network;
+
+    /// An event of this object type, with the async handle.
+    pub type NetworkEvent = crate::object_event::NetworkEvent<Network>;
 }
 
 /// `virNodeDevice…`, async.
 pub mod nodedev {
     pub use super::objects::NodeDevice;
+
+    /// An event of this object type, with the async handle.
+    pub type NodeDeviceEvent = crate::object_event::NodeDeviceEvent<NodeDevice>;
 }
 
 /// `virNWFilter…`, async.
@@ -55,11 +61,17 @@ pub mod nwfilter {
 /// `virSecret…`, async.
 pub mod secret {
     pub use super::objects::Secret;
+
+    /// An event of this object type, with the async handle.
+    pub type SecretEvent = crate::object_event::SecretEvent<Secret>;
 }
 
 /// `virStoragePool…`, async.
 pub mod storage_pool {
     pub use super::objects::StoragePool;
+
+    /// An event of this object type, with the async handle.
+    pub type StoragePoolEvent = crate::object_event::StoragePoolEvent<StoragePool>;
 }
 
 /// `virStorageVol…`, async.
@@ -71,8 +83,12 @@ pub mod storage_vol {
 pub(crate) mod handles {
     pub(crate) use super::connect::Connect;
     pub(crate) use super::domain::{Domain, DomainEvent, DomainStatsRecord};
+    pub(crate) use super::network::NetworkEvent;
+    pub(crate) use super::nodedev::NodeDeviceEvent;
     pub(crate) use super::objects::{
         DomainSnapshot, Interface, NWFilter, Network, NodeDevice, Secret, StoragePool, StorageVol,
     };
+    pub(crate) use super::secret::SecretEvent;
+    pub(crate) use super::storage_pool::StoragePoolEvent;
     pub(crate) use super::stream::Stream;
 }
