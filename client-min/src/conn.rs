@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use adapter_blocking::{Client, ConnectOptions, Error as AdapterError};
 use proto_core::connect::OpenError;
-use proto_core::programs::remote::{ConnectRegisterCloseCallback, ConnectUnregisterCloseCallback};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
-use proto_core::{CallError, ConnectionError, ErrorCode, ErrorDomain, KeepaliveConfig};
+use proto_core::{CallError, ErrorCode, ErrorDomain, KeepaliveConfig};
 
 /// A libvirt error as virsh sees it (`virError`): the code decides fallbacks, the message is
 /// what `error: …` prints.
@@ -101,26 +99,12 @@ impl From<virt::error::Error> for ApiError {
     }
 }
 
-/// Whether `uri` reaches its daemon over a UNIX socket (where a peer's close reads as end of
-/// file, not as an I/O error); the in-process driver counts as one.
-fn over_unix(uri: Option<&str>, read_only: bool) -> bool {
-    let env = adapter_blocking::transport::client_env();
-    match uri {
-        Some(u) if daemon_min::embedded::is_local_test_uri(u) => true,
-        Some(u) => {
-            LibvirtUri::parse(u).and_then(|p| p.resolve(&env, read_only)).is_ok_and(|t| t.transport == Transport::Unix)
-        }
-        None => RemoteTarget::for_probe(&env, read_only).is_ok_and(|t| t.transport == Transport::Unix),
-    }
-}
-
 /// An open connection (`virConnectPtr`): the `virt` API's connection, with virsh's close
 /// callback and connection bookkeeping around it.
 pub(crate) struct Conn {
     api: virt::connect::Connect,
     client: Client,
     uri: String,
-    close_callback: bool,
     /// Set by the close watcher once it reported the connection lost.
     lost: Arc<AtomicBool>,
     /// Set before this side closes, so that the watcher stays quiet.
@@ -128,32 +112,28 @@ pub(crate) struct Conn {
 }
 
 /// virsh's close callback (`virshCatchDisconnect`): when the connection ends for another
-/// reason than this side closing it, says so at once, from its own thread as libvirt's event
-/// loop does, and marks the connection lost so that the next command reconnects.
-fn watch_close(client: &Client, uri: String, unix: bool, lost: Arc<AtomicBool>, closing: Arc<AtomicBool>) {
-    let events = client.subscribe();
-    let _ = std::thread::Builder::new().name("close-watcher".into()).spawn(move || loop {
-        match events.recv() {
-            Ok(_) => {}
-            Err(ConnectionError::LocallyClosed) => return,
-            Err(reason) => {
-                if closing.load(Ordering::SeqCst) {
-                    return;
-                }
-                let why = match reason {
-                    ConnectionError::KeepaliveTimeout => "keepalive timeout",
-                    ConnectionError::PeerClosed | ConnectionError::TruncatedByPeer { .. } if unix => "end of file",
-                    _ => "I/O error",
-                };
-                let _ = std::io::stdout().flush();
-                let mut e = std::io::stderr().lock();
-                let _ = writeln!(e, "error: Disconnected from {uri} due to {why}");
-                let _ = e.flush();
-                lost.store(true, Ordering::SeqCst);
-                return;
-            }
+/// reason than this side closing it, says so at once (from the API's event thread, as libvirt's
+/// event loop does), and marks the connection lost so that the next command reconnects.
+fn catch_disconnect(
+    uri: String,
+    lost: Arc<AtomicBool>,
+    closing: Arc<AtomicBool>,
+) -> impl FnMut(virt::sys::virConnectCloseReason) + Send + 'static {
+    move |reason| {
+        if reason == virt::sys::VIR_CONNECT_CLOSE_REASON_CLIENT || closing.load(Ordering::SeqCst) {
+            return;
         }
-    });
+        let why = match reason {
+            virt::sys::VIR_CONNECT_CLOSE_REASON_KEEPALIVE => "keepalive timeout",
+            virt::sys::VIR_CONNECT_CLOSE_REASON_EOF => "end of file",
+            _ => "I/O error",
+        };
+        let _ = std::io::stdout().flush();
+        let mut e = std::io::stderr().lock();
+        let _ = writeln!(e, "error: Disconnected from {uri} due to {why}");
+        let _ = e.flush();
+        lost.store(true, Ordering::SeqCst);
+    }
 }
 
 impl std::fmt::Debug for Conn {
@@ -181,21 +161,19 @@ impl Conn {
                 "Cannot setup keepalive on connection as requested, disconnecting",
             ));
         }
-        let unix = over_unix(uri, opts.read_only);
         let conn = Self {
             uri: api.uri()?,
             api,
             client,
-            close_callback: features.close_callback,
             lost: Arc::new(AtomicBool::new(false)),
             closing: Arc::new(AtomicBool::new(false)),
         };
-        watch_close(&conn.client, conn.uri.clone(), unix, conn.lost.clone(), conn.closing.clone());
-        if conn.close_callback {
-            // Its failure is virsh's "Unable to register disconnect callback"; libvirt then
-            // keeps the callback locally, as it does when the feature is missing.
-            let _ = conn.client.call::<ConnectRegisterCloseCallback>(&());
-        }
+        // Its failure would be virsh's "Unable to register disconnect callback".
+        let _ = conn.api.register_close_callback(catch_disconnect(
+            conn.uri.clone(),
+            conn.lost.clone(),
+            conn.closing.clone(),
+        ));
         Ok(conn)
     }
 
@@ -231,8 +209,8 @@ impl Conn {
     /// virsh's disconnect: `virConnectUnregisterCloseCallback` then `virConnectClose`.
     pub(crate) fn close(self) {
         self.closing.store(true, Ordering::SeqCst);
-        if self.close_callback && self.is_alive() {
-            let _ = self.client.call::<ConnectUnregisterCloseCallback>(&());
+        if self.is_alive() {
+            let _ = self.api.unregister_close_callback();
         }
         if self.is_alive() {
             let _ = self.client.close();

@@ -120,6 +120,30 @@ fn command_modules_call_the_api() {
     assert!(bad.is_empty(), "command modules reach past the API:\n{}", bad.join("\n"));
 }
 
+/// Outside the commands too (the shell, the connection layer with virsh's close callback),
+/// client-min's virsh makes no typed call: every call goes through the API in `src/virt/`.
+#[test]
+fn the_virsh_makes_no_typed_call() {
+    let procedures = procedure_types();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("conn.rs")), "{files:?}");
+    let mut bad = Vec::new();
+    for f in &files {
+        let found = violations(&std::fs::read_to_string(f).unwrap(), &procedures);
+        // The connection layer may hold the client (keepalive check, closing).
+        for v in found.into_iter().filter(|v| v != ".client()") {
+            bad.push(format!("{}: {v}", f.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    assert!(bad.is_empty(), "typed calls outside the API:\n{}", bad.join("\n"));
+}
+
 /// The check itself finds typed calls, procedure types and wire structs, and ignores comments
 /// and messages.
 #[test]

@@ -267,12 +267,39 @@ async fn session_objects(daemon: &Libvirtd) {
     sec.undefine().await.unwrap();
 }
 
+/// `register_close_callback`: one at a time, with libvirt's errors; called once with the
+/// reason when the connection closes (here this side's close: `VIR_CONNECT_CLOSE_REASON_CLIENT`).
+async fn close_callback_on_close(uri: &str) {
+    let conn = Connect::open(Some(uri)).await.unwrap();
+    let (tx, rx) = mpsc::channel();
+    conn.register_close_callback(move |reason| {
+        let _ = tx.send(reason);
+    })
+    .await
+    .unwrap();
+    let e = conn.register_close_callback(|_| {}).await.unwrap_err();
+    assert_eq!(e.message(), "Requested operation is not valid: A close callback is already registered");
+    conn.unregister_close_callback().await.unwrap();
+    let e = conn.unregister_close_callback().await.unwrap_err();
+    assert_eq!(e.message(), "Requested operation is not valid: A different callback was requested");
+    let (tx, rx2) = mpsc::channel();
+    conn.register_close_callback(move |reason| {
+        let _ = tx.send(reason);
+    })
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(rx2.recv_timeout(Duration::from_secs(10)).unwrap(), sys::VIR_CONNECT_CLOSE_REASON_CLIENT);
+    assert!(rx.try_recv().is_err(), "the unregistered callback is not called");
+}
+
 #[test]
 fn in_process_driver() {
     smol::block_on(async {
         host_and_listings("test:///default").await;
         life_cycles("test:///default").await;
         screenshot("test:///default").await;
+        close_callback_on_close("test:///default").await;
     });
 }
 
@@ -285,6 +312,7 @@ fn against_libvirtd() {
         host_and_listings(&uri).await;
         life_cycles(&uri).await;
         screenshot(&uri).await;
+        close_callback_on_close(&uri).await;
         session_objects(&daemon).await;
     });
 }
@@ -306,5 +334,28 @@ fn against_daemon_min() {
         host_and_listings(&uri).await;
         life_cycles(&uri).await;
         screenshot(&uri).await;
+        close_callback_on_close(&uri).await;
+        // The daemon goes away: end of file on its UNIX socket, an error on TCP (as libvirt's
+        // client tells them apart: a hang-up or not).
+        let (tx, rx) = mpsc::channel();
+        let mut open = Vec::new();
+        for u in [daemon.unix_uri(), uri.clone()] {
+            let conn = Connect::open(Some(&u)).await.unwrap();
+            let tx = tx.clone();
+            conn.register_close_callback(move |reason| {
+                let _ = tx.send((u.clone(), reason));
+            })
+            .await
+            .unwrap();
+            open.push(conn);
+        }
+        drop(daemon);
+        let mut got =
+            [rx.recv_timeout(Duration::from_secs(10)).unwrap(), rx.recv_timeout(Duration::from_secs(10)).unwrap()];
+        got.sort();
+        let unix = got.iter().find(|(u, _)| u.contains("+unix")).unwrap().1;
+        let tcp = got.iter().find(|(u, _)| u.contains("+tcp")).unwrap().1;
+        assert_eq!((unix, tcp), (sys::VIR_CONNECT_CLOSE_REASON_EOF, sys::VIR_CONNECT_CLOSE_REASON_ERROR));
+        assert!(open.iter().all(|c| !c.is_alive().unwrap()));
     });
 }

@@ -94,6 +94,8 @@ struct Inner {
     read_only: bool,
     encrypted: bool,
     secure: bool,
+    /// Over a UNIX socket or in process (the close callback's end-of-file reason).
+    unix: bool,
     /// Keeps the in-process `test:///default` state alive while this connection is open.
     _local: Option<Arc<driver::LocalDefault>>,
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
@@ -105,6 +107,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if self.client.close_reason().is_none() {
+            self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).closing = true;
             let _ = self.client.close();
         }
     }
@@ -153,6 +156,7 @@ impl Connect {
                 read_only: options.read_only,
                 encrypted: opened.encrypted,
                 secure: opened.secure,
+                unix: opened.unix,
                 _local: opened.local,
                 hv_type: Mutex::new(None),
                 events: Arc::default(),
@@ -214,13 +218,19 @@ impl Connect {
         }
         let sub = self.inner.client.subscribe();
         let weak = Arc::downgrade(&self.inner);
+        let unix = self.inner.unix;
         let run = move || {
-            while let Ok(ev) = sub.recv() {
-                let Some(inner) = weak.upgrade() else { break };
-                let conn = Self { inner };
-                crate::object_event::dispatch(&registry, &ev, &conn);
-            }
-            registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+            let reason = loop {
+                match sub.recv() {
+                    Ok(ev) => {
+                        let Some(inner) = weak.upgrade() else { break None };
+                        let conn = Self { inner };
+                        crate::object_event::dispatch(&registry, &ev, &conn);
+                    }
+                    Err(e) => break Some(crate::object_event::close_reason(&e, unix)),
+                }
+            };
+            crate::object_event::closed(&registry, reason);
         };
         if std::thread::Builder::new().name("virt-events".into()).spawn(run).is_err() {
             self.event_registry().dispatching = false;

@@ -35,6 +35,9 @@ pub(crate) struct Opened {
     /// The transport is secure (the remote driver's `is_secure`: TLS, UNIX, ssh; not TCP or
     /// ext): `virConnectIsSecure`.
     pub(crate) secure: bool,
+    /// Over a UNIX socket (or in process): a peer's close reads as end of file there, not as
+    /// an I/O error (the close callback's reason).
+    pub(crate) unix: bool,
     /// For `test:///default`: holds the shared state while this connection is open.
     pub(crate) local: Option<Arc<LocalDefault>>,
 }
@@ -70,7 +73,7 @@ fn open_local(uri: Option<&str>, options: &ConnectOptions) -> Option<Result<Open
                 stop.shutdown();
                 Error::from(e)
             })
-            .map(|client| Opened { client, uri: shown_uri(uri), encrypted: false, secure: true, local })
+            .map(|client| Opened { client, uri: shown_uri(uri), encrypted: false, secure: true, unix: true, local })
     }))
 }
 
@@ -144,7 +147,8 @@ fn remote(uri: Option<&str>, options: &ConnectOptions) -> Result<Opened, Error> 
         None => client.call::<ConnectGetUri>(&()).map_err(Error::from)?.uri.to_string(),
     };
     let secure = !matches!(target.transport, Transport::Tcp | Transport::Ext);
-    Ok(Opened { client, uri, encrypted: target.transport == Transport::Tls, secure, local: None })
+    let (encrypted, unix) = (target.transport == Transport::Tls, target.transport == Transport::Unix);
+    Ok(Opened { client, uri, encrypted, secure, unix, local: None })
 }
 
 /// `virURIFormat` (libxml2's `xmlSaveUri`): how `virConnectGetURI` prints the URI the

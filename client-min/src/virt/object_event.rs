@@ -23,6 +23,7 @@ use crate::network::Network;
 use crate::nodedev::NodeDevice;
 use crate::secret::Secret;
 use crate::storage_pool::StoragePool;
+use crate::sys;
 
 /// A registration's callback as the dispatcher calls it: the connection and the raw event
 /// (each family's registration decodes it into its typed event).
@@ -48,18 +49,27 @@ struct Entry<C> {
     callback: Option<Arc<Mutex<RawCallback<C>>>>,
 }
 
-/// A connection's event registrations, in registration order.
+/// A connection's close callback (`virConnectCloseFunc`): the reason,
+/// `VIR_CONNECT_CLOSE_REASON_…`.
+pub(crate) type CloseCallback = Box<dyn FnMut(sys::virConnectCloseReason) + Send>;
+
+/// A connection's event registrations, in registration order, and its close callback.
 pub(crate) struct Registry<C> {
     entries: Vec<Entry<C>>,
+    /// `virConnectRegisterCloseCallback`'s callback, called once when the connection closes.
+    pub(crate) close_callback: Option<CloseCallback>,
     /// The next client-side id of an old-style registration.
     next_old: i32,
     /// The dispatcher runs (it stops when the connection closes).
     pub(crate) dispatching: bool,
+    /// This side is closing the connection (`virConnectClose`): whatever the socket then
+    /// reports, the close callback's reason is `VIR_CONNECT_CLOSE_REASON_CLIENT`.
+    pub(crate) closing: bool,
 }
 
 impl<C> Default for Registry<C> {
     fn default() -> Self {
-        Self { entries: Vec::new(), next_old: 0, dispatching: false }
+        Self { entries: Vec::new(), close_callback: None, next_old: 0, dispatching: false, closing: false }
     }
 }
 
@@ -116,6 +126,34 @@ impl<C> Registry<C> {
         }
         self.dispatching = false;
     }
+}
+
+/// `virNetClient`'s close reason for how the connection ended: a keepalive timeout, end of
+/// file (a hang-up, as a UNIX socket reports a peer's close), an error otherwise; the client's
+/// own close.
+pub(crate) fn close_reason(e: &proto_core::ConnectionError, unix: bool) -> sys::virConnectCloseReason {
+    use proto_core::ConnectionError as C;
+    match e {
+        C::KeepaliveTimeout => sys::VIR_CONNECT_CLOSE_REASON_KEEPALIVE,
+        C::LocallyClosed => sys::VIR_CONNECT_CLOSE_REASON_CLIENT,
+        C::PeerClosed | C::TruncatedByPeer { .. } if unix => sys::VIR_CONNECT_CLOSE_REASON_EOF,
+        _ => sys::VIR_CONNECT_CLOSE_REASON_ERROR,
+    }
+}
+
+/// The dispatcher's end: the close callback (once, then it is gone, as in libvirt), then the
+/// event callbacks go.
+pub(crate) fn closed<C>(registry: &Mutex<Registry<C>>, reason: Option<sys::virConnectCloseReason>) {
+    let lock = || registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (callback, closing) = {
+        let mut reg = lock();
+        (reg.close_callback.take(), reg.closing)
+    };
+    let reason = if closing { Some(sys::VIR_CONNECT_CLOSE_REASON_CLIENT) } else { reason };
+    if let (Some(mut cb), Some(reason)) = (callback, reason) {
+        cb(reason);
+    }
+    lock().clear();
 }
 
 /// Hands an event to its callbacks.
@@ -333,3 +371,43 @@ family_events! {
         ConnectSecretEventRegisterAny(RemoteConnectSecretEventRegisterAnyArgs),
         ConnectSecretEventDeregisterAny(RemoteConnectSecretEventDeregisterAnyArgs) "virConnectSecretEventDeregisterAny";
 }
+
+twin! { Connect; impl Connect {
+    /// `virConnectRegisterCloseCallback`: `callback` is called once, with the
+    /// `VIR_CONNECT_CLOSE_REASON_…`, when the connection closes (the daemon is told when it
+    /// supports close callbacks, as the remote driver does).
+    pub async fn register_close_callback(
+        &self,
+        callback: impl FnMut(sys::virConnectCloseReason) + Send + 'static,
+    ) -> Result<(), Error> {
+        if self.event_registry().close_callback.is_some() {
+            return Err(Error::new(
+                ErrorNumber::OperationInvalid,
+                ErrorDomain::Remote,
+                "Requested operation is not valid: A close callback is already registered",
+            ));
+        }
+        self.start_event_dispatch();
+        if self.client().features().close_callback {
+            aw!(self.call::<r::ConnectRegisterCloseCallback>(&()))?;
+        }
+        self.event_registry().close_callback = Some(Box::new(callback));
+        Ok(())
+    }
+
+    /// `virConnectUnregisterCloseCallback`.
+    pub async fn unregister_close_callback(&self) -> Result<(), Error> {
+        if self.event_registry().close_callback.is_none() {
+            return Err(Error::new(
+                ErrorNumber::OperationInvalid,
+                ErrorDomain::Remote,
+                "Requested operation is not valid: A different callback was requested",
+            ));
+        }
+        if self.client().features().close_callback {
+            aw!(self.call::<r::ConnectUnregisterCloseCallback>(&()))?;
+        }
+        self.event_registry().close_callback = None;
+        Ok(())
+    }
+} }

@@ -22,6 +22,8 @@ pub(crate) struct Inner {
     pub(crate) encrypted: bool,
     /// The transport is safe from eavesdropping (not plain TCP or ext).
     pub(crate) secure: bool,
+    /// Over a UNIX socket or in process (the close callback's end-of-file reason).
+    pub(crate) unix: bool,
     /// `CONNECT_GET_TYPE`'s answer: the remote driver asks once per connection.
     pub(crate) hv_type: std::sync::Mutex<Option<String>>,
     /// The domain event callbacks.
@@ -97,10 +99,10 @@ impl Connect {
     pub async fn open_with(uri: Option<&str>, options: &ConnectOptions) -> Result<Self, Error> {
         let env_default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
         let uri = proto_core::uri::select_uri(uri, env_default.as_deref());
-        let (client, shown, local, encrypted, secure) = match uri {
+        let (client, shown, local, encrypted, secure, unix) = match uri {
             Some(u) if daemon_min::embedded::is_local_test_uri(u) => {
                 let (client, local) = open_local(u, options).await?;
-                (client, shown_uri(u), local, false, true)
+                (client, shown_uri(u), local, false, true, true)
             }
             _ => {
                 let env = adapter_blocking::transport::client_env();
@@ -115,7 +117,8 @@ impl Connect {
                     None => client.call::<r::ConnectGetUri>(&()).await?.uri.to_string(),
                 };
                 let secure = !matches!(target.transport, Transport::Tcp | Transport::Ext);
-                (client, shown, None, target.transport == Transport::Tls, secure)
+                let unix = target.transport == Transport::Unix;
+                (client, shown, None, target.transport == Transport::Tls, secure, unix)
             }
         };
         Ok(Self {
@@ -125,6 +128,7 @@ impl Connect {
                 read_only: options.read_only,
                 encrypted,
                 secure,
+                unix,
                 hv_type: std::sync::Mutex::new(None),
                 events: Arc::default(),
                 _local: local,
@@ -169,6 +173,7 @@ impl Connect {
 
     /// `virConnectClose`: closes the connection for every clone; 0 remain.
     pub async fn close(self) -> Result<i32, Error> {
+        self.event_registry().closing = true;
         self.inner.client.close().await?;
         Ok(0)
     }
@@ -191,13 +196,19 @@ impl Connect {
         }
         let sub = self.inner.client.subscribe();
         let weak = Arc::downgrade(&self.inner);
+        let unix = self.inner.unix;
         smol::spawn(async move {
-            while let Ok(ev) = sub.recv().await {
-                let Some(inner) = weak.upgrade() else { break };
-                let conn = Self { inner };
-                crate::object_event::dispatch(&registry, &ev, &conn);
-            }
-            registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+            let reason = loop {
+                match sub.recv().await {
+                    Ok(ev) => {
+                        let Some(inner) = weak.upgrade() else { break None };
+                        let conn = Self { inner };
+                        crate::object_event::dispatch(&registry, &ev, &conn);
+                    }
+                    Err(e) => break Some(crate::object_event::close_reason(&e, unix)),
+                }
+            };
+            crate::object_event::closed(&registry, reason);
         })
         .detach();
     }
