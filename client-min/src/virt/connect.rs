@@ -272,7 +272,6 @@ twin! { Connect, Domain, Network, Interface, StoragePool, StorageVol, NodeDevice
 } }
 
 twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, StorageVol, NodeDevice, Secret, NWFilter; impl Connect {
-
     /// `virConnectGetHostname`.
     pub async fn hostname(&self) -> Result<String, Error> {
         Ok(aw!(self.call::<r::ConnectGetHostname>(&()))?.hostname.to_string())
@@ -425,7 +424,11 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     }
 
     /// `virConnectBaselineCPU`.
-    pub async fn baseline_cpu(&self, xmlcpus: &[&str], flags: sys::virConnectBaselineCPUFlags) -> Result<String, Error> {
+    pub async fn baseline_cpu(
+        &self,
+        xmlcpus: &[&str],
+        flags: sys::virConnectBaselineCPUFlags,
+    ) -> Result<String, Error> {
         let args = r::RemoteConnectBaselineCpuArgs { xml_cp_us: xmlcpus.iter().map(|x| s(x)).collect(), flags };
         Ok(aw!(self.call::<r::ConnectBaselineCpu>(&args))?.cpu.to_string())
     }
@@ -443,7 +446,13 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     }
 
     /// `virNodeGetFreePages`.
-    pub async fn free_pages(&self, pages: &[u32], start_cell: u32, cell_count: u32, flags: u32) -> Result<Vec<u64>, Error> {
+    pub async fn free_pages(
+        &self,
+        pages: &[u32],
+        start_cell: u32,
+        cell_count: u32,
+        flags: u32,
+    ) -> Result<Vec<u64>, Error> {
         let start_cell = i32::try_from(start_cell)
             .map_err(|_| Error::invalid_arg("virNodeGetFreePages", "startCell must be less than 2147483648"))?;
         let args = r::RemoteNodeGetFreePagesArgs { pages: pages.to_vec(), start_cell, cell_count, flags };
@@ -532,7 +541,8 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
 
     /// `virNetworkLookupByUUID`.
     pub async fn lookup_network_by_uuid(&self, uuid: Uuid) -> Result<Network, Error> {
-        let ret = aw!(self.call::<r::NetworkLookupByUuid>(&r::RemoteNetworkLookupByUuidArgs { uuid: *uuid.as_bytes() }))?;
+        let ret =
+            aw!(self.call::<r::NetworkLookupByUuid>(&r::RemoteNetworkLookupByUuidArgs { uuid: *uuid.as_bytes() }))?;
         Ok(Network::from_raw(self, ret.net))
     }
 
@@ -583,7 +593,12 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     }
 
     /// `virNodeDeviceLookupSCSIHostByWWN`.
-    pub async fn lookup_node_device_scsi_host_by_wwn(&self, wwnn: &str, wwpn: &str, flags: u32) -> Result<NodeDevice, Error> {
+    pub async fn lookup_node_device_scsi_host_by_wwn(
+        &self,
+        wwnn: &str,
+        wwpn: &str,
+        flags: u32,
+    ) -> Result<NodeDevice, Error> {
         let args = r::RemoteNodeDeviceLookupScsiHostByWwnArgs { wwnn: s(wwnn), wwpn: s(wwpn), flags };
         Ok(NodeDevice::from_raw(self, aw!(self.call::<r::NodeDeviceLookupScsiHostByWwn>(&args))?.dev))
     }
@@ -591,7 +606,10 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     /// `virNodeDeviceCreateXML`.
     pub async fn create_node_device_xml(&self, xml: &str, flags: u32) -> Result<NodeDevice, Error> {
         let args = r::RemoteNodeDeviceCreateXmlArgs { xml_desc: s(xml), flags };
-        Ok(NodeDevice::from_raw(self, aw!(self.call_rw::<r::NodeDeviceCreateXml>("virNodeDeviceCreateXML", &args))?.dev))
+        Ok(NodeDevice::from_raw(
+            self,
+            aw!(self.call_rw::<r::NodeDeviceCreateXml>("virNodeDeviceCreateXML", &args))?.dev,
+        ))
     }
 
     /// `virNodeNumOfDevices`.
@@ -655,7 +673,10 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
     /// `virStoragePoolDefineXML`.
     pub async fn define_storage_pool_xml(&self, xml: &str, flags: u32) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolDefineXmlArgs { xml: s(xml), flags };
-        Ok(StoragePool::from_raw(self, aw!(self.call_rw::<r::StoragePoolDefineXml>("virStoragePoolDefineXML", &args))?.pool))
+        Ok(StoragePool::from_raw(
+            self,
+            aw!(self.call_rw::<r::StoragePoolDefineXml>("virStoragePoolDefineXML", &args))?.pool,
+        ))
     }
 
     /// `virStoragePoolCreateXML`.
@@ -665,7 +686,10 @@ twin! { Connect, Domain, DomainStatsRecord, Network, Interface, StoragePool, Sto
         flags: sys::virStoragePoolCreateFlags,
     ) -> Result<StoragePool, Error> {
         let args = r::RemoteStoragePoolCreateXmlArgs { xml: s(xml), flags };
-        Ok(StoragePool::from_raw(self, aw!(self.call_rw::<r::StoragePoolCreateXml>("virStoragePoolCreateXML", &args))?.pool))
+        Ok(StoragePool::from_raw(
+            self,
+            aw!(self.call_rw::<r::StoragePoolCreateXml>("virStoragePoolCreateXML", &args))?.pool,
+        ))
     }
 
     /// `virStoragePoolLookupByName`.

@@ -111,7 +111,6 @@ twin! { Connect, Domain, DomainSnapshot, Stream; local impl Domain {
 } }
 
 twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
-
     /// `virDomainGetState`.
     pub async fn state(&self) -> Result<(DomainStateEnum, DomainStateReasonEnum), Error> {
         let ret = aw!(self.conn.call::<r::DomainGetState>(&r::RemoteDomainGetStateArgs { dom: self.raw(), flags: 0 }))?;
@@ -125,7 +124,9 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
 
     /// `virDomainGetOSType`.
     pub async fn os_type(&self) -> Result<String, Error> {
-        Ok(aw!(self.conn.call::<r::DomainGetOsType>(&r::RemoteDomainGetOsTypeArgs { dom: self.raw() }))?.type_.to_string())
+        Ok(aw!(self.conn.call::<r::DomainGetOsType>(&r::RemoteDomainGetOsTypeArgs { dom: self.raw() }))?
+            .type_
+            .to_string())
     }
 
     /// `virDomainGetHostname`.
@@ -178,7 +179,9 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
 
     /// `virDomainDestroy`: the handle's id becomes -1.
     pub async fn destroy(&self) -> Result<(), Error> {
-        aw!(self.conn.call_rw::<r::DomainDestroy>("virDomainDestroy", &r::RemoteDomainDestroyArgs { dom: self.raw() }))?;
+        aw!(self
+            .conn
+            .call_rw::<r::DomainDestroy>("virDomainDestroy", &r::RemoteDomainDestroyArgs { dom: self.raw() }))?;
         self.set_id(-1);
         Ok(())
     }
@@ -193,12 +196,15 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
 
     /// `virDomainUndefine`.
     pub async fn undefine(&self) -> Result<(), Error> {
-        aw!(self.conn.call_rw::<r::DomainUndefine>("virDomainUndefine", &r::RemoteDomainUndefineArgs { dom: self.raw() }))
+        aw!(self
+            .conn
+            .call_rw::<r::DomainUndefine>("virDomainUndefine", &r::RemoteDomainUndefineArgs { dom: self.raw() }))
     }
 
     /// `virDomainGetAutostart`.
     pub async fn autostart(&self) -> Result<bool, Error> {
-        Ok(aw!(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() }))?.autostart
+        Ok(aw!(self.conn.call::<r::DomainGetAutostart>(&r::RemoteDomainGetAutostartArgs { dom: self.raw() }))?
+            .autostart
             != 0)
     }
 
@@ -296,8 +302,9 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
 
     /// `virDomainBlockStats`.
     pub async fn block_stats(&self, disk: &str) -> Result<BlockStats, Error> {
-        let ret =
-            aw!(self.conn.call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) }))?;
+        let ret = aw!(self
+            .conn
+            .call::<r::DomainBlockStats>(&r::RemoteDomainBlockStatsArgs { dom: self.raw(), path: s(disk) }))?;
         Ok(BlockStats {
             rd_req: ret.rd_req,
             rd_bytes: ret.rd_bytes,
@@ -521,7 +528,10 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
     }
 
     /// `virDomainGetSchedulerParametersFlags`.
-    pub async fn scheduler_parameters_flags(&self, flags: sys::virDomainModificationImpact) -> Result<SchedulerInfo, Error> {
+    pub async fn scheduler_parameters_flags(
+        &self,
+        flags: sys::virDomainModificationImpact,
+    ) -> Result<SchedulerInfo, Error> {
         let flags = flags | STRING_OKAY;
         let (kind, nparams) = aw!(self.scheduler_type())?;
         let args = r::RemoteDomainGetSchedulerParametersFlagsArgs { dom: self.raw(), nparams, flags };
@@ -671,6 +681,8 @@ twin! { Connect, Domain, DomainSnapshot, Stream; impl Domain {
 
     /// `virDomainShutdown`: the remote driver sends `DOMAIN_SHUTDOWN`.
     pub async fn shutdown(&self) -> Result<(), Error> {
-        aw!(self.conn.call_rw::<r::DomainShutdown>("virDomainShutdown", &r::RemoteDomainShutdownArgs { dom: self.raw() }))
+        aw!(self
+            .conn
+            .call_rw::<r::DomainShutdown>("virDomainShutdown", &r::RemoteDomainShutdownArgs { dom: self.raw() }))
     }
 } }

@@ -146,7 +146,8 @@ job_stats! {
 twin! { Domain; impl Domain {
     /// `virDomainGetJobStats`.
     pub async fn job_stats(&self, flags: sys::virDomainGetJobStatsFlags) -> Result<JobStats, Error> {
-        let ret = aw!(self.conn.call::<r::DomainGetJobStats>(&r::RemoteDomainGetJobStatsArgs { dom: self.raw(), flags }))?;
+        let ret =
+            aw!(self.conn.call::<r::DomainGetJobStats>(&r::RemoteDomainGetJobStatsArgs { dom: self.raw(), flags }))?;
         Ok(JobStats::from_params(ret.type_, &TypedParams::from_remote(ret.params)))
     }
 

@@ -25,7 +25,6 @@ twin! { Domain, DomainSnapshot; local impl DomainSnapshot {
 } }
 
 twin! { Domain, DomainSnapshot; impl DomainSnapshot {
-
     /// `virDomainSnapshotGetParent`.
     pub async fn parent(&self, flags: u32) -> Result<Self, Error> {
         let args = r::RemoteDomainSnapshotGetParentArgs { snap: self.raw(), flags };

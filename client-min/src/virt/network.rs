@@ -30,7 +30,6 @@ twin! { Network; local impl Network {
 } }
 
 twin! { Network; impl Network {
-
     /// `virNetworkSetAutostart`.
     pub async fn set_autostart(&self, autostart: bool) -> Result<(), Error> {
         let args = proto_core::programs::remote::RemoteNetworkSetAutostartArgs {

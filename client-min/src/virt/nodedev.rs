@@ -23,7 +23,6 @@ twin! { NodeDevice; local impl NodeDevice {
 } }
 
 twin! { NodeDevice; impl NodeDevice {
-
     /// `virNodeDeviceGetParent`.
     pub async fn parent(&self) -> Result<String, Error> {
         let ret =

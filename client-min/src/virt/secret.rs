@@ -35,7 +35,6 @@ twin! { Secret; local impl Secret {
 } }
 
 twin! { Secret; impl Secret {
-
     /// `virSecretSetValue`.
     pub async fn set_value(&self, value: &[u8], flags: u32) -> Result<(), Error> {
         let args = r::RemoteSecretSetValueArgs { secret: self.raw(), value: value.to_vec().into(), flags };

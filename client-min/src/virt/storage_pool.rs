@@ -45,7 +45,6 @@ twin! { StoragePool, StorageVol; local impl StoragePool {
 } }
 
 twin! { StoragePool, StorageVol; impl StoragePool {
-
     /// `virStorageVolLookupByName`.
     pub async fn lookup_storage_vol_by_name(&self, name: &str) -> Result<StorageVol, Error> {
         let args = r::RemoteStorageVolLookupByNameArgs { pool: self.raw(), name: s(name) };

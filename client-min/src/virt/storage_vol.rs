@@ -39,7 +39,11 @@ twin! { StoragePool, StorageVol, Stream; local impl StorageVol {
 
 twin! { StoragePool, StorageVol, Stream; impl StorageVol {
     /// `virStorageVolCreateXML`.
-    pub async fn create_xml(pool: &StoragePool, xml: &str, flags: sys::virStorageVolCreateFlags) -> Result<Self, Error> {
+    pub async fn create_xml(
+        pool: &StoragePool,
+        xml: &str,
+        flags: sys::virStorageVolCreateFlags,
+    ) -> Result<Self, Error> {
         let conn = pool.connect()?;
         let args = r::RemoteStorageVolCreateXmlArgs { pool: pool.raw(), xml: s(xml), flags };
         Ok(Self::from_raw(&conn, aw!(conn.call_rw::<r::StorageVolCreateXml>("virStorageVolCreateXML", &args))?.vol))
@@ -57,7 +61,6 @@ twin! { StoragePool, StorageVol, Stream; impl StorageVol {
         let ret = aw!(conn.call_rw::<r::StorageVolCreateXmlFrom>("virStorageVolCreateXMLFrom", &args))?;
         Ok(Self::from_raw(&conn, ret.vol))
     }
-
 
     /// `virStoragePoolLookupByVolume`.
     pub async fn lookup_storage_pool(&self) -> Result<StoragePool, Error> {
