@@ -267,6 +267,15 @@ async fn session_objects(daemon: &Libvirtd) {
     sec.undefine().await.unwrap();
 }
 
+/// Says when it is dropped.
+struct Dropped(mpsc::Sender<()>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
 /// `register_close_callback`: one at a time, with libvirt's errors; called once with the
 /// reason when the connection closes (here this side's close: `VIR_CONNECT_CLOSE_REASON_CLIENT`).
 async fn close_callback_on_close(uri: &str) {
@@ -349,7 +358,19 @@ fn against_daemon_min() {
             .unwrap();
             open.push(conn);
         }
+        // A blocking connection whose only handle is held by its own event callback: when the
+        // daemon goes, the callback (and with it the connection) is dropped, not leaked.
+        let (dtx, drx) = mpsc::channel();
+        {
+            let b = virt::connect::Connect::open(Some(&daemon.unix_uri())).unwrap();
+            let keep = (b.clone(), Dropped(dtx));
+            b.domain_event_register_any(None, 0, move |_| {
+                let _ = &keep;
+            })
+            .unwrap();
+        }
         drop(daemon);
+        drx.recv_timeout(Duration::from_secs(10)).expect("the callback is dropped once the connection closed");
         let mut got =
             [rx.recv_timeout(Duration::from_secs(10)).unwrap(), rx.recv_timeout(Duration::from_secs(10)).unwrap()];
         got.sort();

@@ -98,6 +98,8 @@ impl<C> Registry<C> {
     /// must be told (`Some(Owner::Old(event_id))` only for the last old-style one of its id).
     pub(crate) fn remove(&mut self, family: EventFamily, id: i32) -> Option<Option<Owner>> {
         let at = self.entries.iter().position(|e| e.family == family && e.id == id)?;
+        // The caller holds a handle of the connection: dropping the callback here cannot
+        // drop the connection.
         let e = self.entries.remove(at);
         Some(match e.old_filter {
             None => Some(Owner::Callback(id)),
@@ -119,12 +121,12 @@ impl<C> Registry<C> {
             .collect()
     }
 
-    /// The connection closed: the callbacks go; the registrations stay until deregistered.
-    pub(crate) fn clear(&mut self) {
-        for e in &mut self.entries {
-            e.callback = None;
-        }
+    /// The connection closed: the callbacks go (handed back, to be dropped once the lock is
+    /// released: one may hold the last handle of the connection); the registrations stay until
+    /// deregistered.
+    fn clear(&mut self) -> Vec<Arc<Mutex<RawCallback<C>>>> {
         self.dispatching = false;
+        self.entries.iter_mut().filter_map(|e| e.callback.take()).collect()
     }
 }
 
@@ -153,7 +155,8 @@ pub(crate) fn closed<C>(registry: &Mutex<Registry<C>>, reason: Option<sys::virCo
     if let (Some(mut cb), Some(reason)) = (callback, reason) {
         cb(reason);
     }
-    lock().clear();
+    let callbacks = lock().clear();
+    drop(callbacks);
 }
 
 /// Hands an event to its callbacks.
