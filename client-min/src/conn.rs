@@ -1,11 +1,7 @@
-//! The connection: libvirt's driver table in miniature.
-//!
-//! `virConnectOpen` asks each registered driver in turn whether it takes the URI; the remote
-//! driver comes last and takes everything. Here the table is [`DRIVERS`]: the in-process
-//! `test:///` driver first ([`open_local`]: daemon-min's in-memory hypervisor served inside
-//! this process over a socket pair), the remote driver last.
-//! Every driver hands back an [`adapter_blocking::Client`], so the commands do not care
-//! which one answered.
+//! virsh's connection: the `virt` API's [`virt::connect::Connect`] (opened through its driver
+//! table: the in-process `test:///` driver first, the remote driver last), with what virsh adds
+//! around `virConnectOpenAuth` (the keepalive check, its close callback reporting a lost
+//! connection) and [`ApiError`], a libvirt error as virsh reports it.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
