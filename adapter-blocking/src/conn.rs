@@ -14,7 +14,7 @@
 //! module moves bytes and time.
 
 use std::collections::HashMap;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -256,7 +256,7 @@ impl Shared {
                 if batch.is_empty() {
                     continue;
                 }
-                if write_all_vectored(stream, batch).is_err() {
+                if adapter_io::transport::write_all_vectored(stream, batch).is_err() {
                     batch.clear();
                     let mut st = lock(&self.state);
                     st.conn.handle_eof(Instant::now());
@@ -437,34 +437,4 @@ impl State {
         }
         sent
     }
-}
-
-fn write_all_vectored(stream: &mut Stream, batch: &mut Vec<Bytes>) -> io::Result<()> {
-    let mut first = 0;
-    loop {
-        while batch.get(first).is_some_and(Bytes::is_empty) {
-            first += 1;
-        }
-        if first == batch.len() {
-            break;
-        }
-        let slices: [IoSlice<'_>; 16] =
-            std::array::from_fn(|i| IoSlice::new(batch.get(first + i).map_or(&[][..], |b| b)));
-        let mut n = stream.write_vectored(&slices)?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        while n > 0 {
-            let b = &mut batch[first];
-            if n >= b.len() {
-                n -= b.len();
-                first += 1;
-            } else {
-                let _ = b.split_to(n);
-                n = 0;
-            }
-        }
-    }
-    batch.clear();
-    Ok(())
 }

@@ -40,12 +40,9 @@ use proto_core::{CallError, ClientConfig, ClientConnection, ConnectionError, Pro
 
 use transport::Channel;
 
-use adapter_io::StreamCursor;
+use adapter_io::{queue::EventQueue, StreamCursor};
 /// Errors, options, events and stream items are adapter-io's, shared with adapter-smol.
-pub use adapter_io::{transport, ConnectOptions, Error, Event, StreamItem};
-
-use adapter_io::queue::EventQueue;
-pub use adapter_io::queue::Subscription;
+pub use adapter_io::{queue::Subscription, transport, ConnectOptions, Error, Event, StreamItem};
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -98,7 +95,11 @@ impl Client {
     /// As [`Client::connect`].
     pub fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
         let channel = transport::open(target)?;
-        let tls = if target.transport == Transport::Tls { Some(tls_handshake(target, &channel)?) } else { None };
+        let tls = if target.transport == Transport::Tls {
+            Some(transport::tls_client_handshake(target, &channel)?)
+        } else {
+            None
+        };
         Self::open(channel, tls, Some(target.name.clone()), target.connect_open_flags(), options)
     }
 
@@ -134,11 +135,8 @@ impl Client {
         // Pipelined in two batches (two round trips, one write each), except under TLS.
         let mut seq = ConnectSequence::new(name, flags).pipelined(tls_free);
         while !seq.is_done() {
-            let batch = seq.next_batch();
-            let mut serials = Vec::with_capacity(batch.len());
-            for (spec, args) in batch {
-                serials.push(client.start_call(spec, &args, None, false).map_err(explain)?);
-            }
+            let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None, false));
+            let serials = calls.collect::<Result<Vec<u32>, Error>>().map_err(explain)?;
             client.inner.shared.flush();
             for serial in serials {
                 let reply = match client.wait(serial) {
@@ -312,26 +310,10 @@ impl Registration {
         self.kind.callback_id()
     }
 
-    fn mine(&self, ev: &Event) -> Option<TypedEvent> {
-        let typed = ev.typed()?.ok()?;
-        self.kind.accepts(ev.prog, ev.proc_, &typed).then_some(typed)
-    }
-
     /// Waits at most `timeout` for this registration's next event; `None` on timeout,
     /// `Some(Err)` once the connection closed.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Result<TypedEvent, ConnectionError>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            match self.sub.recv_timeout(left)? {
-                Ok(ev) => {
-                    if let Some(t) = self.mine(&ev) {
-                        return Some(Ok(t));
-                    }
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        self.sub.recv_registered(timeout, &self.kind)
     }
 
     /// Waits for this registration's next event.
@@ -339,11 +321,8 @@ impl Registration {
     /// # Errors
     /// When the connection closed.
     pub fn recv(&self) -> Result<TypedEvent, ConnectionError> {
-        loop {
-            if let Some(r) = self.recv_timeout(Duration::from_secs(3600)) {
-                return r;
-            }
-        }
+        // Without a deadline the wait ends only with an event or the close.
+        self.sub.recv_registered(Duration::MAX, &self.kind).unwrap_or(Err(ConnectionError::LocallyClosed))
     }
 
     /// Events dropped because the queue was full.
@@ -480,44 +459,4 @@ impl Write for StreamHandle {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// The TLS handshake and libvirt's check byte (the verdict and its texts are
-/// `proto_core::connect`'s).
-fn tls_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
-    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
-    let pki = transport::tls_client_pki(target)?;
-    let presented = pki.presented();
-    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-        .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
-    let mut tls = rustls::ClientConnection::new(pki.config, name).map_err(|e| Error::Tls(e.to_string()))?;
-    let mut sock =
-        channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
-    let _ = sock.set_read_timeout(Some(TLS_HANDSHAKE_WAIT));
-    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
-    let mut check = [0u8; 1];
-    loop {
-        let read = match tls.reader().read(&mut check) {
-            Ok(1) => CheckByteRead::Byte(check[0]),
-            Ok(_) => CheckByteRead::SessionEnded,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let handshaking = tls.is_handshaking();
-                match tls.complete_io(&mut sock) {
-                    Ok((0, 0)) if handshaking => return Err(tls_err(TlsCheckError::ClosedInHandshake)),
-                    Ok((0, 0)) => CheckByteRead::ConnectionClosed,
-                    Ok(_) => continue,
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                        return Err(tls_err(TlsCheckError::Timeout { handshaking }));
-                    }
-                    Err(e) => return Err(Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))),
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
-            Err(e) => CheckByteRead::Failed(e.to_string()),
-        };
-        check_tls_byte(read, presented).map_err(tls_err)?;
-        break;
-    }
-    let _ = sock.set_read_timeout(None);
-    Ok(tls)
 }

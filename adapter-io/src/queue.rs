@@ -98,6 +98,29 @@ impl Subscription {
         }
     }
 
+    /// Waits at most `timeout` for the next event that belongs to `registration` (typed);
+    /// `None` on timeout, `Some(Err)` once the connection closed.
+    pub fn recv_registered(
+        &self,
+        timeout: Duration,
+        registration: &proto_core::events::Registration,
+    ) -> Option<Result<proto_core::events::TypedEvent, ConnectionError>> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let left = match deadline {
+                Some(d) => d.checked_duration_since(Instant::now())?,
+                None => Duration::MAX,
+            };
+            match self.recv_timeout(left)? {
+                Ok(ev) => match ev.typed() {
+                    Some(Ok(typed)) if registration.accepts(ev.prog, ev.proc_, &typed) => return Some(Ok(typed)),
+                    _ => {}
+                },
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     /// Events dropped because the queue was full.
     #[must_use]
     pub fn missed(&self) -> u64 {

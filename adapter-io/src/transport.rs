@@ -2,13 +2,14 @@
 //! child process (ssh, ext) whose stdin and stdout are one end of a socket pair. Which socket,
 //! port or command to use is decided by `proto_core::uri`; this module only opens it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use proto_core::uri::{ClientEnv, RemoteTarget, Transport, UnixSocket};
 
 use crate::Error;
@@ -620,4 +621,81 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// The TLS handshake and libvirt's check byte on a blocking socket, for `target`'s PKI (the
+/// verdict and its texts are `proto_core::connect`'s).
+///
+/// # Errors
+/// The PKI files, the handshake, a timeout or the server's refusal, in libvirt's words.
+pub fn tls_client_handshake(target: &RemoteTarget, channel: &Channel) -> Result<rustls::ClientConnection, Error> {
+    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
+    let pki = tls_client_pki(target)?;
+    let presented = pki.presented();
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
+    let mut tls = rustls::ClientConnection::new(pki.config, name).map_err(|e| Error::Tls(e.to_string()))?;
+    let mut sock =
+        channel.try_clone_stream().map_err(|e| Error::Io { what: "cannot clone the socket".into(), source: e })?;
+    let _ = sock.set_read_timeout(Some(TLS_HANDSHAKE_WAIT));
+    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
+    let mut check = [0u8; 1];
+    loop {
+        let read = match tls.reader().read(&mut check) {
+            Ok(1) => CheckByteRead::Byte(check[0]),
+            Ok(_) => CheckByteRead::SessionEnded,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let handshaking = tls.is_handshaking();
+                match tls.complete_io(&mut sock) {
+                    Ok((0, 0)) if handshaking => return Err(tls_err(TlsCheckError::ClosedInHandshake)),
+                    Ok((0, 0)) => CheckByteRead::ConnectionClosed,
+                    Ok(_) => continue,
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        return Err(tls_err(TlsCheckError::Timeout { handshaking }));
+                    }
+                    Err(e) => return Err(Error::Tls(explain_tls_io_error(&e, target, &pki.paths))),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
+            Err(e) => CheckByteRead::Failed(e.to_string()),
+        };
+        check_tls_byte(read, presented).map_err(tls_err)?;
+        break;
+    }
+    let _ = sock.set_read_timeout(None);
+    Ok(tls)
+}
+
+/// Writes every buffer of `batch` (16 at a time, vectored) and empties it.
+///
+/// # Errors
+/// The first write error; a write of 0 bytes is `WriteZero`.
+pub fn write_all_vectored(stream: &mut impl Write, batch: &mut Vec<Bytes>) -> io::Result<()> {
+    let mut first = 0;
+    loop {
+        while batch.get(first).is_some_and(Bytes::is_empty) {
+            first += 1;
+        }
+        if first == batch.len() {
+            break;
+        }
+        let slices: [IoSlice<'_>; 16] =
+            std::array::from_fn(|i| IoSlice::new(batch.get(first + i).map_or(&[][..], |b| b)));
+        let mut n = stream.write_vectored(&slices)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let b = &mut batch[first];
+            if n >= b.len() {
+                n -= b.len();
+                first += 1;
+            } else {
+                let _ = b.split_to(n);
+                n = 0;
+            }
+        }
+    }
+    batch.clear();
+    Ok(())
 }
