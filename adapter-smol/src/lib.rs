@@ -1,9 +1,10 @@
 //! libvirt's remote protocol on smol: [`proto_core`]'s state machines bound to `async-io`
 //! sockets and timers. Every protocol decision is the core's; this crate moves bytes and time.
 //!
-//! - [`Client`]: an async client (`Clone + Send + Sync`). One driver task per connection owns
-//!   the `ClientConnection`, the socket and a timer armed at `poll_timeout`, and is fed by a
-//!   command channel, like quinn's `ConnectionDriver`; calls wait on a one-slot channel.
+//! - [`Client`]: an async client (`Clone + Send + Sync`). A call polls the connection's socket
+//!   from its own task while nobody else does (libvirt's "pass the buck", see `conn.rs`): no
+//!   hop to another task or thread per call. One task per connection reads while no call is
+//!   made, fires the core's timers (`poll_timeout`) and finishes the connection.
 //! - [`server`]: the daemon's runtime: accept loop, one driver task per connection, a
 //!   [`server::Handler`] that answers calls through a [`server::Link`].
 //!
@@ -21,42 +22,36 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod conn;
 mod pump;
 pub mod server;
 mod stream;
 
-use std::collections::HashMap;
-use std::future::Future;
 use std::net::TcpStream;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use adapter_io::transport::{self, Channel, ChildGuard};
 pub use adapter_io::{ConnectOptions, Error, Event, StreamItem};
 use bytes::Bytes;
+use conn::Conn;
 use futures_rustls::{pki_types::ServerName, TlsConnector};
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, ServerFeatures};
 use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
 use proto_core::{
-    CallError, ClientConfig, ClientConnection, ClientEvent, ConnectionError, KeepaliveConfig, Procedure,
-    StreamDirection, StreamHole,
+    CallError, ClientConfig, ClientConnection, ConnectionError, KeepaliveConfig, Procedure, StreamDirection, StreamHole,
 };
 pub use pump::Io;
-use pump::{Pump, BUDGET};
-use smol::channel::{self, Receiver, Sender, TrySendError};
+use pump::Pump;
+use smol::channel::{self, Receiver, Sender};
 use smol::io::AsyncReadExt;
-use smol::stream::StreamExt;
 use smol::{Async, Timer};
 pub use stream::{Stream, Subscription};
 
 /// Unsent output above which a stream writer waits (flow control for uploads).
 const STREAM_BACKLOG: usize = 4 << 20;
-
-type CallResult = Result<(Bytes, u32), CallError>;
 
 pub(crate) enum StreamOp {
     Data(Bytes),
@@ -66,8 +61,6 @@ pub(crate) enum StreamOp {
 }
 
 pub(crate) enum Cmd {
-    Call { id: u64, spec: CallSpec, args: Bytes, tx: Sender<CallResult>, stream: Option<Sender<StreamItem>> },
-    Cancel(u64),
     Stream(u32, StreamOp, Sender<std::io::Error>),
     Subscribe(Sender<Event>, Receiver<Event>, Arc<AtomicU64>),
     Keepalive(Option<KeepaliveConfig>),
@@ -92,12 +85,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-#[derive(Debug)]
 struct Inner {
-    cmds: Sender<Cmd>,
+    conn: Arc<Mutex<Conn>>,
     shared: Arc<Shared>,
     options: ConnectOptions,
-    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: the connection closes (after flushing).
+    fn drop(&mut self) {
+        lock(&self.conn).command(Cmd::Close);
+    }
 }
 
 /// A connection to a libvirt daemon. Clone it to share it between tasks; the connection
@@ -147,13 +151,13 @@ impl Client {
         while !seq.is_done() {
             let mut pending = Vec::with_capacity(3);
             for (spec, args) in seq.next_batch() {
-                match client.start_call(spec, args, None) {
+                match client.start_call(spec, &args, None) {
                     Ok(p) => pending.push(p),
                     Err(e) => return Err(explained(stderr.as_ref(), e).await),
                 }
             }
-            for (id, rx) in pending {
-                let reply = match client.finish_call(id, rx).await {
+            for serial in pending {
+                let reply = match client.finish_call(serial).await {
                     Ok((body, _)) => Ok(body),
                     Err(Error::Call(e)) => Err(e),
                     Err(other) => return Err(explained(stderr.as_ref(), other).await),
@@ -171,30 +175,25 @@ impl Client {
         Ok(client)
     }
 
-    /// Spawns the driver task on an open byte stream (after any TLS handshake).
+    /// Starts the connection's task on an open byte stream (after any TLS handshake).
     #[must_use]
     pub fn start(io: Box<dyn Io>, child: Option<ChildGuard>, options: ConnectOptions) -> Self {
-        let (tx, rx) = channel::unbounded();
         let shared = Arc::new(Shared::default());
-        let driver = Driver {
-            pump: Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io),
-            cmds: Box::pin(rx),
-            cmds_open: true,
-            waiters: HashMap::new(),
-            serials: HashMap::new(),
-            streams: HashMap::new(),
-            subscribers: Vec::new(),
-            stalled: None,
-            shared: shared.clone(),
-            _child: child,
-        };
-        let mut driver = driver;
-        smol::spawn(async move { smol::future::poll_fn(|cx| driver.poll(cx)).await }).detach();
-        Self { inner: Arc::new(Inner { cmds: tx, shared, options, next_id: AtomicU64::new(0) }) }
+        let pump = Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io);
+        let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
+        let task = conn.clone();
+        smol::spawn(smol::future::poll_fn(move |cx| lock(&task).poll_task(cx))).detach();
+        Self { inner: Arc::new(Inner { conn, shared, options }) }
     }
 
+    /// Applies a command (stream operations, subscriptions, keepalive, close).
     pub(crate) fn send(&self, cmd: Cmd) -> Result<(), Error> {
-        self.inner.cmds.try_send(cmd).map_err(|_| self.closed_error())
+        let mut conn = lock(&self.inner.conn);
+        if conn.done {
+            return Err(self.closed_error());
+        }
+        conn.command(cmd);
+        Ok(())
     }
 
     pub(crate) fn closed_error(&self) -> Error {
@@ -204,38 +203,36 @@ impl Client {
     async fn call_bytes(
         &self,
         spec: CallSpec,
-        args: Bytes,
+        args: &[u8],
         stream: Option<Sender<StreamItem>>,
     ) -> Result<(Bytes, u32), Error> {
-        let (id, rx) = self.start_call(spec, args, stream)?;
-        self.finish_call(id, rx).await
+        let serial = self.start_call(spec, args, stream)?;
+        self.finish_call(serial).await
     }
 
-    /// Hands a call to the driver; [`Client::finish_call`] waits for its reply.
-    fn start_call(
-        &self,
-        spec: CallSpec,
-        args: Bytes,
-        stream: Option<Sender<StreamItem>>,
-    ) -> Result<(u64, Receiver<CallResult>), Error> {
+    /// Queues a call; [`Client::finish_call`] waits for its reply.
+    fn start_call(&self, spec: CallSpec, args: &[u8], stream: Option<Sender<StreamItem>>) -> Result<u32, Error> {
         let spec = match (self.inner.options.call_timeout, spec.deadline) {
             (Some(t), None) => spec.with_deadline(Instant::now() + t),
             _ => spec,
         };
-        let (tx, rx) = channel::bounded(1);
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        self.send(Cmd::Call { id, spec, args, tx, stream })?;
-        Ok((id, rx))
+        let mut conn = lock(&self.inner.conn);
+        if conn.done {
+            return Err(self.closed_error());
+        }
+        conn.start_call(spec, args, stream).map_err(Error::Call)
     }
 
-    async fn finish_call(&self, id: u64, rx: Receiver<CallResult>) -> Result<(Bytes, u32), Error> {
-        // Dropping this future before the reply cancels the call; the core drops a late reply.
-        let mut guard = CancelOnDrop { client: self, id: Some(id) };
-        let r = rx.recv().await;
-        guard.id = None;
+    /// Waits for the reply to `serial`, doing the connection's I/O while nobody else does (see
+    /// [`conn`]). Dropping the future before the reply cancels the call; the core drops a late
+    /// reply.
+    async fn finish_call(&self, serial: u32) -> Result<(Bytes, u32), Error> {
+        let mut guard = CancelOnDrop { client: self, serial: Some(serial) };
+        let r = smol::future::poll_fn(|cx| lock(&self.inner.conn).poll_call(cx, serial)).await;
+        guard.serial = None;
         match r {
-            Ok(r) => r.map_err(Error::Call),
-            Err(_) => Err(self.closed_error()),
+            Some(r) => r.map_err(Error::Call),
+            None => Err(self.closed_error()),
         }
     }
 
@@ -244,7 +241,7 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, or the connection closing.
     pub async fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
-        Ok(self.call_bytes(spec, Bytes::copy_from_slice(args), None).await?.0)
+        Ok(self.call_bytes(spec, args, None).await?.0)
     }
 
     /// Calls a generated procedure with typed arguments and decodes its typed reply.
@@ -253,7 +250,7 @@ impl Client {
     /// As [`Client::call_raw`], and when the reply does not decode.
     pub async fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, Error> {
         let bytes = proto_core::xdr::to_bytes(args).map_err(CallError::from)?;
-        let (body, _) = self.call_bytes(CallSpec::of::<P>(), bytes, None).await?;
+        let (body, _) = self.call_bytes(CallSpec::of::<P>(), &bytes, None).await?;
         proto_core::xdr::from_bytes(body).map_err(|e| Error::Call(CallError::Decode(e)))
     }
 
@@ -265,7 +262,7 @@ impl Client {
     pub async fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, Stream), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = channel::bounded(16);
-        let (body, serial) = self.call_bytes(spec, Bytes::copy_from_slice(args), Some(stx)).await?;
+        let (body, serial) = self.call_bytes(spec, args, Some(stx)).await?;
         Ok((body, Stream::new(self.clone(), serial, srx)))
     }
 
@@ -341,13 +338,13 @@ impl Client {
 
 struct CancelOnDrop<'a> {
     client: &'a Client,
-    id: Option<u64>,
+    serial: Option<u32>,
 }
 
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id {
-            let _ = self.client.send(Cmd::Cancel(id));
+        if let Some(serial) = self.serial {
+            lock(&self.client.inner.conn).cancel(serial);
         }
     }
 }
@@ -385,172 +382,6 @@ async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<imp
         Err(tls_err(TlsCheckError::Timeout { handshaking: handshaking.load(Ordering::Relaxed) }))
     };
     smol::future::or(handshake, timeout).await
-}
-
-struct Subscriber {
-    tx: Sender<Event>,
-    rx: Receiver<Event>,
-    missed: Arc<AtomicU64>,
-}
-
-/// The task that owns one connection: commands in, I/O and timer, events out.
-struct Driver {
-    pump: Pump<ClientConnection>,
-    cmds: Pin<Box<Receiver<Cmd>>>,
-    cmds_open: bool,
-    waiters: HashMap<u32, (u64, Sender<CallResult>)>,
-    serials: HashMap<u64, u32>,
-    streams: HashMap<u32, Sender<StreamItem>>,
-    subscribers: Vec<Subscriber>,
-    /// A stream item waiting for room in its (bounded) queue: until it is delivered, the
-    /// driver neither reads nor takes events, as libvirt stops reading for a full stream.
-    stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    shared: Arc<Shared>,
-    _child: Option<ChildGuard>,
-}
-
-impl Driver {
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self;
-        for _ in 0..BUDGET {
-            let mut moved = false;
-            while this.cmds_open {
-                match this.cmds.poll_next(cx) {
-                    Poll::Ready(Some(cmd)) => this.command(cmd),
-                    Poll::Ready(None) => {
-                        // Every handle is gone.
-                        this.cmds_open = false;
-                        this.pump.core.close(Instant::now());
-                    }
-                    Poll::Pending => break,
-                }
-                moved = true;
-            }
-            if this.stalled.as_mut().is_some_and(|f| f.as_mut().poll(cx).is_ready()) {
-                this.stalled = None;
-                moved = true;
-            }
-            moved |= this.pump.poll(cx, this.stalled.is_none());
-            while this.stalled.is_none() {
-                let Some(ev) = this.pump.core.poll_event() else { break };
-                this.event(ev);
-                moved = true;
-            }
-            this.shared.late_replies.store(this.pump.core.late_replies(), Ordering::Relaxed);
-            if this.stalled.is_none() && this.pump.finished() {
-                // Commands sent while the connection was ending would otherwise wait in the
-                // channel forever (the handles keep it alive): close it so later sends fail at
-                // once, and answer what is already queued (a call fails with the close reason).
-                this.cmds.close();
-                while let Ok(cmd) = this.cmds.try_recv() {
-                    this.command(cmd);
-                }
-                return Poll::Ready(());
-            }
-            if !moved {
-                return Poll::Pending;
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-
-    fn command(&mut self, cmd: Cmd) {
-        let now = Instant::now();
-        let core = &mut self.pump.core;
-        match cmd {
-            Cmd::Call { id, spec, args, tx, stream } => match core.call_raw(now, spec, &args) {
-                Ok(serial) => {
-                    self.waiters.insert(serial, (id, tx));
-                    self.serials.insert(id, serial);
-                    if let Some(s) = stream {
-                        self.streams.insert(serial, s);
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.try_send(Err(e));
-                }
-            },
-            Cmd::Cancel(id) => {
-                if let Some(serial) = self.serials.remove(&id) {
-                    core.cancel(serial);
-                    self.waiters.remove(&serial);
-                    self.streams.remove(&serial);
-                }
-            }
-            Cmd::Stream(serial, op, ack) => {
-                let r = core.stream(serial).map(|mut s| match op {
-                    StreamOp::Data(d) => s.send(d),
-                    StreamOp::Hole(h) => s.send_hole(h),
-                    StreamOp::Finish => s.finish(),
-                    StreamOp::Abort => s.abort(),
-                });
-                match r {
-                    Some(Ok(())) => self.pump.when_drained(STREAM_BACKLOG, ack),
-                    Some(Err(e)) => drop(ack.try_send(std::io::Error::other(e))),
-                    None => drop(ack.try_send(std::io::ErrorKind::BrokenPipe.into())),
-                }
-            }
-            Cmd::Subscribe(tx, rx, missed) => self.subscribers.push(Subscriber { tx, rx, missed }),
-            Cmd::Keepalive(k) => core.set_keepalive(now, k),
-            Cmd::Close => core.close(now),
-        }
-    }
-
-    fn answer(&mut self, serial: u32, r: Result<Bytes, CallError>) {
-        if let Some((id, tx)) = self.waiters.remove(&serial) {
-            self.serials.remove(&id);
-            let _ = tx.try_send(r.map(|b| (b, serial)));
-        }
-    }
-
-    fn route_stream(&mut self, serial: u32, item: StreamItem, last: bool) {
-        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
-        if let Some(tx) = tx {
-            if let Err(TrySendError::Full(item)) = tx.try_send(item) {
-                self.stalled = Some(Box::pin(async move { drop(tx.send(item).await) }));
-            }
-        }
-    }
-
-    fn event(&mut self, ev: ClientEvent) {
-        match ev {
-            ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
-            ClientEvent::CallFailed { serial, error } => {
-                // A call failed by the connection's end: the reason is recorded before the caller
-                // wakes, so that `close_reason()` already tells it (the `Closed` event follows).
-                if let CallError::Closed(reason) = &error {
-                    lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
-                }
-                self.answer(serial, Err(error));
-                self.streams.remove(&serial);
-            }
-            ClientEvent::Event { prog, proc_, body, .. } => {
-                // The driver holds a receiver too: fewer than two means the subscriber is gone.
-                self.subscribers.retain(|s| s.tx.receiver_count() > 1);
-                for s in &self.subscribers {
-                    let mut ev = Event { prog, proc_, body: body.clone() };
-                    while let Err(TrySendError::Full(back)) = s.tx.try_send(ev) {
-                        // Drop-oldest: the newest state always gets through.
-                        let _ = s.rx.try_recv();
-                        s.missed.fetch_add(1, Ordering::Relaxed);
-                        ev = back;
-                    }
-                }
-            }
-            ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
-            ClientEvent::StreamHole { serial, hole } => self.route_stream(serial, StreamItem::Hole(hole), false),
-            ClientEvent::StreamEof { serial } => self.route_stream(serial, StreamItem::Eof, false),
-            ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
-            ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
-            ClientEvent::Closed { reason } => {
-                *lock(&self.shared.reason) = Some(reason);
-                self.streams.clear();
-                self.subscribers.clear();
-            }
-            _ => {}
-        }
-    }
 }
 
 /// A server-side event registration with its own bounded queue (drop-oldest, see

@@ -138,7 +138,21 @@ impl<C: Core> Pump<C> {
     /// whether anything moved; when nothing did, every source has registered the waker.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, read: bool) -> bool {
         let mut moved = self.poll_write(cx);
-        if read && !self.dead && self.core.readable() {
+        if read {
+            moved |= self.poll_read(cx);
+        }
+        moved | self.poll_timer(cx)
+    }
+
+    /// Whether output waits to be written.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.out.is_empty() || self.core.buffered() > 0
+    }
+
+    /// One read, fed to the core (when it wants input); whether anything moved.
+    pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut moved = false;
+        if !self.dead && self.core.readable() {
             // One read buffer per thread, not per connection: an idle connection holds none
             // (the core copies what it needs into its deframer).
             let r = READ_BUF.with(|buf| {
@@ -158,7 +172,7 @@ impl<C: Core> Pump<C> {
             }
             moved |= r.is_ready();
         }
-        moved | self.poll_timer(cx)
+        moved
     }
 
     fn fail(&mut self) {
@@ -166,7 +180,8 @@ impl<C: Core> Pump<C> {
         self.core.eof(Instant::now());
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Writes what the core queued; whether anything moved.
+    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
         let mut moved = false;
         while !self.dead {
             while self.out.len() < 64 && self.out_len < 1 << 20 {
@@ -211,7 +226,13 @@ impl<C: Core> Pump<C> {
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(at) = self.core.deadline().or(self.linger) else { return false };
+        self.poll_timer_with(cx, None)
+    }
+
+    /// Fires the core's timer (or the linger), or `extra` if that comes first; whether it fired.
+    pub(crate) fn poll_timer_with(&mut self, cx: &mut Context<'_>, extra: Option<Instant>) -> bool {
+        let base = self.core.deadline().or(self.linger);
+        let Some(at) = [base, extra].into_iter().flatten().min() else { return false };
         if at > Instant::now() {
             if self.armed != Some(at) {
                 self.timer.set_at(at);

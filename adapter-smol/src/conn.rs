@@ -1,0 +1,336 @@
+//! One client connection's state and I/O, shared by the calls and the connection's task:
+//! libvirt's "pass the buck" (`virNetClientIO` in `src/rpc/virnetclient.c`) on async-io.
+//!
+//! The socket is polled by one party at a time, the holder of [`Holder`]: a call that waits
+//! for its reply polls the socket from its own task (it writes its call, reads, and hands every
+//! reply, event and stream packet that comes to its owner), so a call made while nobody else
+//! does I/O never bounces through another task or thread. When the holder's reply came, it
+//! wakes another waiting call to take over. The connection's task holds the socket only while
+//! no call has been made for [`GRACE`] (events, stream data, keepalive while idle), fires the
+//! core's timers, and finishes the connection. Every protocol decision is the core's.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use adapter_io::transport::ChildGuard;
+use bytes::Bytes;
+use proto_core::client::CallSpec;
+use proto_core::{CallError, ClientConnection, ClientEvent};
+use smol::channel::{Receiver, Sender, TrySendError};
+
+use crate::pump::{Pump, BUDGET};
+use crate::{lock, Cmd, Event, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
+
+/// How long after the last call the connection's task stays off the socket, so that calls in
+/// a row never hand the socket to it and back.
+const GRACE: Duration = Duration::from_millis(20);
+
+pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
+
+/// Who polls the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Nobody,
+    /// The connection's task (idle reading).
+    Task,
+    /// The call with this serial, from its own task.
+    Call(u32),
+}
+
+struct Waiter {
+    result: Option<CallResult>,
+    waker: Option<Waker>,
+}
+
+struct Subscriber {
+    tx: Sender<Event>,
+    rx: Receiver<Event>,
+    missed: Arc<AtomicU64>,
+}
+
+/// The connection: the core and the socket (in the pump), the calls waiting, the streams and
+/// subscribers they feed.
+pub(crate) struct Conn {
+    pump: Pump<ClientConnection>,
+    holder: Holder,
+    waiters: HashMap<u32, Waiter>,
+    streams: HashMap<u32, Sender<StreamItem>>,
+    subscribers: Vec<Subscriber>,
+    /// A stream item waiting for room in its (bounded) queue: until it is delivered nobody
+    /// reads or takes events, as libvirt stops reading for a full stream. The task polls it.
+    stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    task: Option<Waker>,
+    last_call: Instant,
+    /// The connection's task has finished: nothing moves any more.
+    pub(crate) done: bool,
+    shared: Arc<Shared>,
+    _child: Option<ChildGuard>,
+}
+
+impl Conn {
+    pub(crate) fn new(pump: Pump<ClientConnection>, shared: Arc<Shared>, child: Option<ChildGuard>) -> Self {
+        Self {
+            pump,
+            holder: Holder::Nobody,
+            waiters: HashMap::new(),
+            streams: HashMap::new(),
+            subscribers: Vec::new(),
+            stalled: None,
+            task: None,
+            last_call: Instant::now(),
+            done: false,
+            shared,
+            _child: child,
+        }
+    }
+
+    /// Queues a call; the caller then polls [`Conn::poll_call`].
+    pub(crate) fn start_call(
+        &mut self,
+        spec: CallSpec,
+        args: &[u8],
+        stream: Option<Sender<StreamItem>>,
+    ) -> Result<u32, CallError> {
+        let serial = self.pump.core.call_raw(Instant::now(), spec, args)?;
+        self.waiters.insert(serial, Waiter { result: None, waker: None });
+        if let Some(s) = stream {
+            self.streams.insert(serial, s);
+        }
+        if spec.deadline.is_some() {
+            // The task arms its timer for the core's deadlines.
+            wake(self.task.as_ref());
+        }
+        Ok(serial)
+    }
+
+    /// Polls for the reply to `serial`, doing the I/O when nobody else does. `None` when the
+    /// call is unknown (the connection finished).
+    pub(crate) fn poll_call(&mut self, cx: &mut Context<'_>, serial: u32) -> Poll<Option<CallResult>> {
+        for _ in 0..BUDGET {
+            let Some(w) = self.waiters.get_mut(&serial) else { return Poll::Ready(None) };
+            if let Some(r) = w.result.take() {
+                self.waiters.remove(&serial);
+                self.last_call = Instant::now();
+                self.release(serial);
+                return Poll::Ready(Some(r));
+            }
+            let other = matches!(self.holder, Holder::Call(s) if s != serial);
+            if self.done || other || self.stalled.is_some() {
+                w.waker = Some(cx.waker().clone());
+                if other && self.pump.wants_write() {
+                    self.kick();
+                } else if self.stalled.is_some() {
+                    wake(self.task.as_ref());
+                }
+                return Poll::Pending;
+            }
+            // Take the socket (from nobody, or from the idle task: its registration is replaced
+            // and it wakes once to see it no longer holds it).
+            self.holder = Holder::Call(serial);
+            let moved = self.pump.poll_write(cx) | self.pump.poll_read(cx) | self.drain();
+            if !moved {
+                if let Some(w) = self.waiters.get_mut(&serial) {
+                    w.waker = Some(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// A call future was dropped before its reply: the core forgets the call.
+    pub(crate) fn cancel(&mut self, serial: u32) {
+        if let Some(w) = self.waiters.remove(&serial) {
+            if w.result.is_none() {
+                self.pump.core.cancel(serial);
+                self.streams.remove(&serial);
+            }
+        }
+        self.release(serial);
+    }
+
+    /// The call `serial` no longer needs the socket: a waiting call takes it over, else the
+    /// task (once [`GRACE`] has passed).
+    fn release(&mut self, serial: u32) {
+        if self.holder != Holder::Call(serial) {
+            return;
+        }
+        self.holder = Holder::Nobody;
+        let next = self.waiters.values_mut().find(|w| w.result.is_none() && w.waker.is_some());
+        match next {
+            Some(w) => wake(w.waker.take().as_ref()),
+            None if self.pump.wants_write() => wake(self.task.as_ref()),
+            None => {}
+        }
+    }
+
+    /// Applies a command from a handle and gets its output written.
+    pub(crate) fn command(&mut self, cmd: Cmd) {
+        let now = Instant::now();
+        let core = &mut self.pump.core;
+        match cmd {
+            Cmd::Stream(serial, op, ack) => {
+                let r = core.stream(serial).map(|mut s| match op {
+                    StreamOp::Data(d) => s.send(d),
+                    StreamOp::Hole(h) => s.send_hole(h),
+                    StreamOp::Finish => s.finish(),
+                    StreamOp::Abort => s.abort(),
+                });
+                match r {
+                    Some(Ok(())) => self.pump.when_drained(STREAM_BACKLOG, ack),
+                    Some(Err(e)) => drop(ack.try_send(std::io::Error::other(e))),
+                    None => drop(ack.try_send(std::io::ErrorKind::BrokenPipe.into())),
+                }
+            }
+            Cmd::Subscribe(tx, rx, missed) => self.subscribers.push(Subscriber { tx, rx, missed }),
+            Cmd::Keepalive(k) => core.set_keepalive(now, k),
+            Cmd::Close => core.close(now),
+        }
+        self.kick();
+    }
+
+    /// Wakes whoever polls the socket (or the task, when nobody does).
+    fn kick(&self) {
+        match self.holder {
+            Holder::Call(s) => wake(self.waiters.get(&s).and_then(|w| w.waker.as_ref())),
+            _ => wake(self.task.as_ref()),
+        }
+    }
+
+    /// The connection's task: idle reading, the core's timers, the stalled stream, the end.
+    pub(crate) fn poll_task(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.task = Some(cx.waker().clone());
+        }
+        for _ in 0..BUDGET {
+            let mut moved = false;
+            if self.stalled.as_mut().is_some_and(|f| f.as_mut().poll(cx).is_ready()) {
+                self.stalled = None;
+                moved = true;
+            }
+            let now = Instant::now();
+            let waiting = self.waiters.values().any(|w| w.result.is_none());
+            let mut recheck = None;
+            match self.holder {
+                Holder::Call(_) => recheck = Some(now + GRACE),
+                _ => {
+                    moved |= self.pump.poll_write(cx);
+                    let idle = now >= self.last_call + GRACE;
+                    if self.stalled.is_none() && (waiting || idle) {
+                        self.holder = Holder::Task;
+                        moved |= self.pump.poll_read(cx);
+                    } else {
+                        self.holder = Holder::Nobody;
+                        recheck = (!idle).then_some(self.last_call + GRACE);
+                    }
+                }
+            }
+            moved |= self.pump.poll_timer_with(cx, recheck);
+            moved |= self.drain();
+            if matches!(self.holder, Holder::Call(_)) && self.pump.wants_write() {
+                // Output the task made (a keepalive PING) is written by the call holding the socket.
+                self.kick();
+            }
+            self.shared.late_replies.store(self.pump.core.late_replies(), Ordering::Relaxed);
+            if self.stalled.is_none() && self.pump.finished() {
+                self.finish();
+                return Poll::Ready(());
+            }
+            if !moved {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// The connection is over: every call still waiting fails with the close reason.
+    fn finish(&mut self) {
+        self.done = true;
+        let reason = self.shared.reason();
+        for w in self.waiters.values_mut().filter(|w| w.result.is_none()) {
+            w.result = Some(Err(CallError::Closed(reason.clone())));
+            wake(w.waker.take().as_ref());
+        }
+    }
+
+    /// Hands every event of the core to its owner (unless a stream is stalled); whether any.
+    fn drain(&mut self) -> bool {
+        let mut any = false;
+        while self.stalled.is_none() {
+            let Some(ev) = self.pump.core.poll_event() else { break };
+            self.event(ev);
+            any = true;
+        }
+        any
+    }
+
+    fn answer(&mut self, serial: u32, r: Result<Bytes, CallError>) {
+        if let Some(w) = self.waiters.get_mut(&serial) {
+            w.result = Some(r.map(|b| (b, serial)));
+            wake(w.waker.take().as_ref());
+        }
+    }
+
+    fn route_stream(&mut self, serial: u32, item: StreamItem, last: bool) {
+        let tx = if last { self.streams.remove(&serial) } else { self.streams.get(&serial).cloned() };
+        if let Some(tx) = tx {
+            if let Err(TrySendError::Full(item)) = tx.try_send(item) {
+                self.stalled = Some(Box::pin(async move { drop(tx.send(item).await) }));
+                wake(self.task.as_ref());
+            }
+        }
+    }
+
+    fn event(&mut self, ev: ClientEvent) {
+        match ev {
+            ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
+            ClientEvent::CallFailed { serial, error } => {
+                // A call failed by the connection's end: the reason is recorded before the caller
+                // wakes, so that `close_reason()` already tells it (the `Closed` event follows).
+                if let CallError::Closed(reason) = &error {
+                    lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
+                }
+                self.answer(serial, Err(error));
+                self.streams.remove(&serial);
+            }
+            ClientEvent::Event { prog, proc_, body, .. } => {
+                // Each subscriber's queue holds a receiver too: fewer than two means it is gone.
+                self.subscribers.retain(|s| s.tx.receiver_count() > 1);
+                for s in &self.subscribers {
+                    let mut ev = Event { prog, proc_, body: body.clone() };
+                    while let Err(TrySendError::Full(back)) = s.tx.try_send(ev) {
+                        // Drop-oldest: the newest state always gets through.
+                        let _ = s.rx.try_recv();
+                        s.missed.fetch_add(1, Ordering::Relaxed);
+                        ev = back;
+                    }
+                }
+            }
+            ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
+            ClientEvent::StreamHole { serial, hole } => self.route_stream(serial, StreamItem::Hole(hole), false),
+            ClientEvent::StreamEof { serial } => self.route_stream(serial, StreamItem::Eof, false),
+            ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
+            ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
+            ClientEvent::Closed { reason } => {
+                *lock(&self.shared.reason) = Some(reason);
+                self.streams.clear();
+                self.subscribers.clear();
+                wake(self.task.as_ref());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn wake(w: Option<&Waker>) {
+    if let Some(w) = w {
+        w.wake_by_ref();
+    }
+}
