@@ -8,13 +8,15 @@
 //! owner. When the holder's own reply came and other callers still wait, it wakes one of them
 //! to take the buck over: a thread hop only when several callers wait. One background thread
 //! reads while no call is in flight (events, stream data, keepalive), and stays out of the way
-//! for [`GRACE`] after the last call, so that calls in a row never hop to it.
+//! for [`GRACE`] after the last call, so that calls in a row never hop to it. It starts with the
+//! first call, subscription or stream, or a second after the open (adapter-io's `deferred`),
+//! whichever comes first: a connection opened and closed at once starts no thread.
 //!
 //! Every protocol decision (deadlines, keepalive, what a frame means) is the core's; this
 //! module moves bytes and time.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -115,6 +117,9 @@ pub(crate) struct Shared {
     idle: Condvar,
     /// Stream data delivered to stream handles and not yet taken by their readers.
     pub(crate) stream_bytes: AtomicUsize,
+    /// Whether the background reader runs (it starts with the first call, subscription or
+    /// stream, or a second after the open: a connection opened and closed at once has none).
+    reader_started: AtomicBool,
 }
 
 impl Shared {
@@ -142,6 +147,7 @@ impl Shared {
             written_waiters: AtomicUsize::new(0),
             idle: Condvar::new(),
             stream_bytes: AtomicUsize::new(0),
+            reader_started: AtomicBool::new(false),
         })
     }
 
@@ -294,8 +300,14 @@ impl Shared {
         self.idle.notify_all();
     }
 
+    /// Starts the background reader, once.
+    pub(crate) fn start_reader(self: &Arc<Self>) {
+        let s2 = self.clone();
+        adapter_io::deferred::spawn_once(&self.reader_started, "libvirt-reader", move || s2.background());
+    }
+
     /// The background reader: reads while no call is in flight, until the connection closes.
-    pub(crate) fn background(&self) {
+    fn background(&self) {
         let mut st = lock(&self.state);
         while !st.conn.is_closed() {
             let now = Instant::now();
@@ -325,20 +337,13 @@ impl Shared {
 impl State {
     /// Feeds bytes read from the socket (decrypting under TLS).
     fn input(&mut self, now: Instant, data: &[u8]) {
-        let Some(tls) = &mut self.tls else {
-            self.conn.handle_input(now, data);
-            return;
-        };
-        let mut input = data;
-        let mut plain = Vec::new();
-        while !input.is_empty() {
-            if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
-                self.conn.handle_eof(now);
-                return;
-            }
-            let _ = tls.reader().read_to_end(&mut plain);
+        match &mut self.tls {
+            None => self.conn.handle_input(now, data),
+            Some(tls) => match adapter_io::transport::tls_open(tls, data) {
+                Some(plain) => self.conn.handle_input(now, &plain),
+                None => self.conn.handle_eof(now),
+            },
         }
-        self.conn.handle_input(now, &plain);
     }
 
     /// Takes the core's output for one write (encrypting under TLS).
@@ -347,16 +352,7 @@ impl State {
             let Some(b) = self.conn.poll_transmit() else { break };
             match &mut self.tls {
                 None => batch.push(b),
-                Some(tls) => {
-                    let _ = tls.writer().write_all(&b);
-                    let mut out = Vec::with_capacity(b.len() + 64);
-                    while tls.wants_write() {
-                        if tls.write_tls(&mut out).is_err() {
-                            break;
-                        }
-                    }
-                    batch.push(Bytes::from(out));
-                }
+                Some(tls) => batch.push(adapter_io::transport::tls_seal(tls, &b)),
             }
         }
     }
@@ -436,5 +432,11 @@ impl State {
             self.streams.remove(&serial);
         }
         sent
+    }
+}
+
+impl adapter_io::deferred::Deferred for Shared {
+    fn run(self: Arc<Self>) {
+        self.start_reader();
     }
 }

@@ -28,7 +28,6 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -165,12 +164,8 @@ impl Client {
         let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let shared =
             conn::Shared::new(ClientConnection::new(ClientConfig::default(), Instant::now()), tls, read, write);
-        let s2 = shared.clone();
-        thread::Builder::new()
-            .name("libvirt-reader".into())
-            .stack_size(64 * 1024)
-            .spawn(move || s2.background())
-            .map_err(io("cannot start the reader thread"))?;
+        let weak: std::sync::Weak<dyn adapter_io::deferred::Deferred> = Arc::downgrade(&shared) as _;
+        adapter_io::deferred::after(Duration::from_secs(1), weak);
         Ok(Self {
             inner: Arc::new(Inner { shared, channel, options, features: Mutex::new(ServerFeatures::default()) }),
         })
@@ -207,6 +202,7 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, or the connection closing.
     pub fn call_raw(&self, spec: CallSpec, args: &[u8]) -> Result<Bytes, Error> {
+        self.inner.shared.start_reader();
         let serial = self.start_call(spec, args, None, true)?;
         self.wait(serial).map(|(body, _)| body)
     }
@@ -228,6 +224,7 @@ impl Client {
     pub fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, StreamHandle), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = mpsc::channel();
+        self.inner.shared.start_reader();
         let serial = self.start_call(spec, args, Some(stx), true)?;
         let (body, _) = self.wait(serial)?;
         Ok((body, StreamHandle { client: self.clone(), serial, rx: srx, cursor: StreamCursor::default(), done: false }))
@@ -239,6 +236,7 @@ impl Client {
     #[must_use]
     pub fn subscribe(&self) -> Subscription {
         let queue = EventQueue::new(self.inner.options.event_queue);
+        self.inner.shared.start_reader();
         self.inner.shared.with(|st| st.subscribers.push(queue.clone()));
         Subscription::new(queue)
     }
@@ -287,7 +285,8 @@ impl Client {
     /// # Errors
     /// When the call fails.
     pub fn close(&self) -> Result<(), Error> {
-        let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]);
+        let close = CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE);
+        let r = self.start_call(close, &[], None, true).and_then(|serial| self.wait(serial));
         self.inner.shared.close();
         self.inner.channel.shutdown();
         r.map(|_| ())

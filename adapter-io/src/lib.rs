@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod deferred;
 pub mod queue;
 pub mod transport;
 

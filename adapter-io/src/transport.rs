@@ -699,3 +699,27 @@ pub fn write_all_vectored(stream: &mut impl Write, batch: &mut Vec<Bytes>) -> io
     batch.clear();
     Ok(())
 }
+
+/// Decrypts what was read from a TLS socket; `None` when it is not TLS the session accepts.
+pub fn tls_open(tls: &mut rustls::ClientConnection, mut input: &[u8]) -> Option<Vec<u8>> {
+    let mut plain = Vec::new();
+    while !input.is_empty() {
+        if tls.read_tls(&mut input).is_err() || tls.process_new_packets().is_err() {
+            return None;
+        }
+        let _ = tls.reader().read_to_end(&mut plain);
+    }
+    Some(plain)
+}
+
+/// Encrypts `plain` into the TLS records to write (one write's worth).
+pub fn tls_seal(tls: &mut rustls::ClientConnection, plain: &[u8]) -> Bytes {
+    let _ = tls.writer().write_all(plain);
+    let mut out = Vec::with_capacity(plain.len() + 64);
+    while tls.wants_write() {
+        if tls.write_tls(&mut out).is_err() {
+            break;
+        }
+    }
+    Bytes::from(out)
+}
