@@ -12,16 +12,17 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
 use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ClientEvent};
-use smol::channel::{Receiver, Sender, TrySendError};
+use smol::channel::{Sender, TrySendError};
 
 use crate::pump::{Pump, BUDGET};
 use crate::{lock, Cmd, Event, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
@@ -47,12 +48,6 @@ struct Waiter {
     waker: Option<Waker>,
 }
 
-struct Subscriber {
-    tx: Sender<Event>,
-    rx: Receiver<Event>,
-    missed: Arc<AtomicU64>,
-}
-
 /// The connection: the core and the socket (in the pump), the calls waiting, the streams and
 /// subscribers they feed.
 pub(crate) struct Conn {
@@ -60,7 +55,7 @@ pub(crate) struct Conn {
     holder: Holder,
     waiters: HashMap<u32, Waiter>,
     streams: HashMap<u32, Sender<StreamItem>>,
-    subscribers: Vec<Subscriber>,
+    subscribers: Vec<Arc<EventQueue>>,
     /// A stream item waiting for room in its (bounded) queue: until it is delivered nobody
     /// reads or takes events, as libvirt stops reading for a full stream. The task polls it.
     stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -188,7 +183,7 @@ impl Conn {
                     None => drop(ack.try_send(std::io::ErrorKind::BrokenPipe.into())),
                 }
             }
-            Cmd::Subscribe(tx, rx, missed) => self.subscribers.push(Subscriber { tx, rx, missed }),
+            Cmd::Subscribe(queue) => self.subscribers.push(queue),
             Cmd::Keepalive(k) => core.set_keepalive(now, k),
             Cmd::Close => core.close(now),
         }
@@ -301,16 +296,9 @@ impl Conn {
                 self.streams.remove(&serial);
             }
             ClientEvent::Event { prog, proc_, body, .. } => {
-                // Each subscriber's queue holds a receiver too: fewer than two means it is gone.
-                self.subscribers.retain(|s| s.tx.receiver_count() > 1);
-                for s in &self.subscribers {
-                    let mut ev = Event { prog, proc_, body: body.clone() };
-                    while let Err(TrySendError::Full(back)) = s.tx.try_send(ev) {
-                        // Drop-oldest: the newest state always gets through.
-                        let _ = s.rx.try_recv();
-                        s.missed.fetch_add(1, Ordering::Relaxed);
-                        ev = back;
-                    }
+                self.subscribers.retain(|q| !q.is_abandoned());
+                for q in &self.subscribers {
+                    q.push(Ok(Event { prog, proc_, body: body.clone() }));
                 }
             }
             ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
@@ -319,9 +307,11 @@ impl Conn {
             ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
             ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
             ClientEvent::Closed { reason } => {
+                for q in self.subscribers.drain(..) {
+                    q.push(Err(reason.clone()));
+                }
                 *lock(&self.shared.reason) = Some(reason);
                 self.streams.clear();
-                self.subscribers.clear();
                 wake(self.task.as_ref());
             }
             _ => {}
