@@ -22,6 +22,8 @@
 mod checkpoint;
 mod connect;
 mod domain;
+mod domain_guest;
+mod domain_vcpu;
 mod host;
 mod interface;
 mod network;

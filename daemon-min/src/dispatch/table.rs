@@ -43,6 +43,8 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("connect", super::connect::ENTRIES),
     ("host", super::host::ENTRIES),
     ("domain", super::domain::ENTRIES),
+    ("domain_vcpu", super::domain_vcpu::ENTRIES),
+    ("domain_guest", super::domain_guest::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
     ("checkpoint", super::checkpoint::ENTRIES),
     ("network", super::network::ENTRIES),

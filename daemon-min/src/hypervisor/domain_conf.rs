@@ -174,7 +174,7 @@ pub struct DomainDef {
     pub(crate) vcpus_max: u32,
     pub(crate) vcpus_current: Option<u32>,
     pub(crate) vcpu_placement: String,
-    vcpu_cpuset: Option<String>,
+    pub(super) vcpu_cpuset: Option<String>,
     os: Os,
     features: Vec<Element>,
     clock: Element,
@@ -183,7 +183,7 @@ pub struct DomainDef {
     /// `<on_crash>`.
     pub(crate) on_crash: String,
     emulator: Option<String>,
-    devices: Vec<Device>,
+    pub(super) devices: Vec<Device>,
     /// Top-level elements kept verbatim (`memtune`, `numatune`, ...).
     pub(crate) kept: Vec<Element>,
 }

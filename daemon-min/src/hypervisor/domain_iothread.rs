@@ -1,0 +1,249 @@
+//! The test driver's IOThread entries: `virDomainGetIOThreadInfo`, `virDomainAddIOThread`,
+//! `virDomainDelIOThread`, `virDomainPinIOThread` and `virDomainSetIOThreadParams`, as libvirt
+//! 9.0's `src/test/test_driver.c` and `src/hypervisor/domain_driver.c` do them. The IOThreads
+//! of a definition are its `<iothreads>` count and `<iothreadids>`; their pins are
+//! `<cputune><iothreadpin>`; their polling parameters are the test driver's per-domain
+//! `testIOThreadInfo` list, which `virConnectGetAllDomainStats` reports.
+//!
+//! libvirt remembers which IOThread ids it filled in itself (`autofill`) and writes
+//! `<iothreadids>` only when one was not; here a definition either has `<iothreadids>` (every
+//! id explicit) or only a count (ids 1..=N, all filled in).
+
+use proto_core::error::{ErrorCode, ErrorDomain};
+
+use super::domain::DomainHandle;
+use super::domain_conf::DomainDef;
+use super::domain_devices::Device;
+use super::domain_guest::api_arg;
+use super::domain_tune::{validate_params, TypedValue, AFFECT_CONFIG, AFFECT_LIVE};
+use super::domain_vcpu::{bits_of, def_cpumask, pin_of, set_pin};
+use super::error::{self, Result};
+use super::xml::{Element, Node};
+use super::Hypervisor;
+
+/// `REMOTE_IOTHREAD_INFO_MAX`.
+const IOTHREAD_INFO_MAX: usize = 16384;
+
+/// One IOThread's polling parameters (`testIOThreadInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IoThreadPoll {
+    pub(crate) id: u32,
+    pub(crate) poll_max_ns: u64,
+    pub(crate) poll_grow: u32,
+    pub(crate) poll_shrink: u32,
+}
+
+impl IoThreadPoll {
+    /// What the test driver starts an IOThread with.
+    pub(crate) fn new(id: u32) -> Self {
+        Self { id, poll_max_ns: 32768, poll_grow: 0, poll_shrink: 0 }
+    }
+}
+
+/// The definition's IOThread ids, in order.
+pub(super) fn iothread_ids(def: &DomainDef) -> Vec<u32> {
+    if let Some(ids) = def.kept.iter().find(|k| k.name == "iothreadids") {
+        return ids.children_named("iothread").filter_map(|t| t.attr("id")?.trim().parse().ok()).collect();
+    }
+    let n =
+        def.kept.iter().find(|k| k.name == "iothreads").and_then(|e| e.text().trim().parse::<u32>().ok()).unwrap_or(0);
+    (1..=n.min(IOTHREAD_INFO_MAX as u32)).collect()
+}
+
+fn explicit_ids(def: &DomainDef) -> bool {
+    def.kept.iter().any(|k| k.name == "iothreadids")
+}
+
+/// Writes the count and, when `explicit`, the ids.
+fn set_iothread_ids(def: &mut DomainDef, ids: &[u32], explicit: bool) {
+    def.kept.retain(|k| k.name != "iothreads" && k.name != "iothreadids");
+    if ids.is_empty() {
+        return;
+    }
+    let mut count = Element::new("iothreads");
+    count.children.push(Node::Text(ids.len().to_string()));
+    def.kept.push(count);
+    if explicit {
+        let mut list = Element::new("iothreadids");
+        for id in ids {
+            list.children.push(Node::Element(Element::new("iothread").with_attr("id", id.to_string())));
+        }
+        def.kept.push(list);
+    }
+}
+
+fn invalid_test(message: String) -> error::Error {
+    error::e(ErrorCode::VIR_ERR_INVALID_ARG, ErrorDomain::VIR_FROM_TEST, format!("invalid argument: {message}"))
+}
+
+fn invalid_domain(message: String) -> error::Error {
+    error::e(ErrorCode::VIR_ERR_INVALID_ARG, ErrorDomain::VIR_FROM_DOMAIN, format!("invalid argument: {message}"))
+}
+
+/// `virBitmapToData`: bytes up to the highest set bit (one byte when none is).
+fn data_of(bits: &[u32]) -> Vec<u8> {
+    let len = bits.last().map_or(1, |b| (*b as usize + 8) / 8);
+    super::domain_vcpu::map_of(bits, len)
+}
+
+impl Hypervisor {
+    /// `DOMAIN_GET_IOTHREAD_INFO`: each IOThread's id and CPU map (its pin, else the domain's
+    /// CPU set, else as many CPUs as the domain has vCPUs).
+    pub fn domain_get_iothread_info(&self, dom: &DomainHandle, flags: u32) -> Result<Vec<(u32, Vec<u8>)>> {
+        if flags & AFFECT_LIVE != 0 && flags & AFFECT_CONFIG != 0 {
+            return Err(api_arg(
+                "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
+            ));
+        }
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainGetIOThreadInfo")?;
+        let i = self.dom_index(dom)?;
+        let def = self.one_def(i, flags)?;
+        let all: Vec<u32> = (0..def.vcpus()).collect();
+        Ok(iothread_ids(def)
+            .into_iter()
+            .map(|id| {
+                let bits = pin_of(def, "iothreadpin", Some(("iothread", id)))
+                    .or_else(|| def_cpumask(def))
+                    .unwrap_or_else(|| all.clone());
+                (id, data_of(&bits))
+            })
+            .collect())
+    }
+
+    /// `DOMAIN_ADD_IOTHREAD`.
+    pub fn domain_add_iothread(&mut self, dom: &DomainHandle, id: u32, flags: u32) -> Result<()> {
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainAddIOThread")?;
+        if id == 0 {
+            return Err(invalid_test("invalid value of 0 for iothread_id".into()));
+        }
+        let i = self.dom_index(dom)?;
+        self.one_def(i, flags)?;
+        let def = self.one_def_mut(i, flags);
+        let mut ids = iothread_ids(def);
+        if ids.contains(&id) {
+            return Err(invalid_domain(format!("an IOThread is already using iothread_id '{id}'")));
+        }
+        ids.push(id);
+        set_iothread_ids(def, &ids, true);
+        self.domains[i].extra.iothreads.push(IoThreadPoll::new(id));
+        self.persist_domain(i);
+        Ok(())
+    }
+
+    /// `DOMAIN_DEL_IOTHREAD`: an IOThread no disk or controller uses.
+    pub fn domain_del_iothread(&mut self, dom: &DomainHandle, id: u32, flags: u32) -> Result<()> {
+        if id == 0 {
+            return Err(api_arg("iothread_id in virDomainDelIOThread must not be zero"));
+        }
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainDelIOThread")?;
+        let i = self.dom_index(dom)?;
+        self.one_def(i, flags)?;
+        let def = self.one_def_mut(i, flags);
+        let mut ids = iothread_ids(def);
+        let Some(pos) = ids.iter().position(|x| *x == id) else {
+            return Err(invalid_domain(format!("cannot find IOThread '{id}' in iothreadids list")));
+        };
+        let uses = |e: &Element| {
+            e.child("driver").and_then(|d| d.attr("iothread")).and_then(|v| v.trim().parse().ok()) == Some(id)
+        };
+        for d in &def.devices {
+            match d {
+                Device::Disk(disk)
+                    if disk.driver.as_ref().and_then(|e| e.attr("iothread")).and_then(|v| v.trim().parse().ok())
+                        == Some(id) =>
+                {
+                    return Err(invalid_domain(format!(
+                        "cannot remove IOThread {id} since it is being used by disk '{}'",
+                        disk.dst
+                    )));
+                }
+                Device::Other(e) if e.name == "controller" && uses(e) => {
+                    return Err(invalid_domain(format!(
+                        "cannot remove IOThread '{id}' since it is being used by controller"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        // libvirt stops filling in the ids after a removed one, so they are written from then on.
+        let explicit = explicit_ids(def) || pos + 1 < ids.len();
+        ids.remove(pos);
+        set_pin(def, "iothreadpin", Some(("iothread", id)), None);
+        set_iothread_ids(def, &ids, explicit);
+        self.domains[i].extra.iothreads.retain(|t| t.id != id);
+        self.persist_domain(i);
+        Ok(())
+    }
+
+    /// `DOMAIN_PIN_IOTHREAD`.
+    pub fn domain_pin_iothread(&mut self, dom: &DomainHandle, id: u32, cpumap: &[u8], flags: u32) -> Result<()> {
+        if cpumap.is_empty() {
+            return Err(api_arg("cpumap in virDomainPinIOThread must not be NULL"));
+        }
+        error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainPinIOThread")?;
+        let i = self.dom_index(dom)?;
+        self.one_def(i, flags)?;
+        let bits = bits_of(cpumap);
+        if bits.is_empty() {
+            return Err(invalid_test("Empty iothread cpumap list for pinning".into()));
+        }
+        let def = self.one_def_mut(i, flags);
+        let ids = iothread_ids(def);
+        if !ids.contains(&id) {
+            return Err(invalid_test(format!("iothreadid {} not found", id as i32)));
+        }
+        set_iothread_ids(def, &ids, true);
+        set_pin(def, "iothreadpin", Some(("iothread", id)), Some(&bits));
+        self.persist_domain(i);
+        Ok(())
+    }
+
+    /// `DOMAIN_SET_IOTHREAD_PARAMS`: `poll_max_ns` (ullong), `poll_grow`, `poll_shrink` (uint).
+    pub fn domain_set_iothread_params(
+        &mut self,
+        dom: &DomainHandle,
+        id: u32,
+        params: &[(String, TypedValue)],
+        flags: u32,
+    ) -> Result<()> {
+        if params.is_empty() {
+            return Err(api_arg("nparams in virDomainSetIOThreadParams must be greater than zero"));
+        }
+        error::check_flags(flags, AFFECT_LIVE, "testDomainSetIOThreadParams")?;
+        if id == 0 {
+            return Err(invalid_test("invalid value of 0 for iothread_id".into()));
+        }
+        let i = self.dom_index(dom)?;
+        let def = self.one_def(i, flags)?;
+        if !iothread_ids(def).contains(&id) {
+            return Err(invalid_test(format!("cannot find IOThread '{id}' in iothreadids")));
+        }
+        let Some(k) = self.domains[i].extra.iothreads.iter().position(|t| t.id == id) else {
+            // The test driver fails here without saying why.
+            return Err(error::internal("An error occurred, but the cause is unknown"));
+        };
+        validate_params(params, &[("poll_max_ns", "ullong"), ("poll_grow", "uint"), ("poll_shrink", "uint")])?;
+        let t = &mut self.domains[i].extra.iothreads[k];
+        for (field, value) in params {
+            match (field.as_str(), value) {
+                ("poll_max_ns", TypedValue::Ullong(v)) => t.poll_max_ns = *v,
+                ("poll_grow", TypedValue::Uint(v)) => t.poll_grow = *v,
+                ("poll_shrink", TypedValue::Uint(v)) => t.poll_shrink = *v,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitmap_data_stops_at_the_highest_bit() {
+        assert_eq!(data_of(&[]), vec![0]);
+        assert_eq!(data_of(&[0, 1]), vec![3]);
+        assert_eq!(data_of(&[8]), vec![0, 1]);
+    }
+}
