@@ -23,6 +23,7 @@ mod checkpoint;
 mod connect;
 mod domain;
 mod domain_guest;
+mod domain_tuning;
 mod domain_vcpu;
 mod host;
 mod interface;

@@ -45,6 +45,7 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("domain", super::domain::ENTRIES),
     ("domain_vcpu", super::domain_vcpu::ENTRIES),
     ("domain_guest", super::domain_guest::ENTRIES),
+    ("domain_tuning", super::domain_tuning::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
     ("checkpoint", super::checkpoint::ENTRIES),
     ("network", super::network::ENTRIES),

@@ -441,12 +441,7 @@ impl Hypervisor {
 
     /// `CONNECT_GET_ALL_DOMAIN_STATS`: the `state` and `iothread` groups of the domains given
     /// (missing ones skipped) or of all, filtered by the list flags.
-    pub fn get_all_domain_stats(
-        &self,
-        doms: &[DomainHandle],
-        stats: u32,
-        flags: u32,
-    ) -> Result<Vec<StatsRecord>> {
+    pub fn get_all_domain_stats(&self, doms: &[DomainHandle], stats: u32, flags: u32) -> Result<Vec<StatsRecord>> {
         if doms.len() > DOMAIN_LIST_MAX {
             return Err(error::e(
                 ErrorCode::VIR_ERR_RPC,
@@ -504,7 +499,7 @@ impl Hypervisor {
 }
 
 /// `virMacAddrParse`: six hex octets separated by `:`.
-fn parse_mac(s: &str) -> Option<[u8; 6]> {
+pub(super) fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
     let mut parts = s.split(':');
     for o in &mut out {

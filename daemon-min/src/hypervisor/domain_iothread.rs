@@ -219,8 +219,14 @@ impl Hypervisor {
             return Err(invalid_test(format!("cannot find IOThread '{id}' in iothreadids")));
         }
         let Some(k) = self.domains[i].extra.iothreads.iter().position(|t| t.id == id) else {
-            // The test driver fails here without saying why.
-            return Err(error::internal("An error occurred, but the cause is unknown"));
+            // The test driver fails here without saying why (an IOThread of a definition that was
+            // not loaded from a node file and not added by virDomainAddIOThread); the public API
+            // then reports its generic error.
+            return Err(error::e(
+                ErrorCode::VIR_ERR_INTERNAL_ERROR,
+                ErrorDomain::VIR_FROM_NONE,
+                "An error occurred, but the cause is unknown",
+            ));
         };
         validate_params(params, &[("poll_max_ns", "ullong"), ("poll_grow", "uint"), ("poll_shrink", "uint")])?;
         let t = &mut self.domains[i].extra.iothreads[k];

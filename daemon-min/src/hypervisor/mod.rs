@@ -27,6 +27,7 @@ mod domain_metadata;
 mod domain_params;
 mod domain_stats;
 pub mod domain_tune;
+mod domain_tuning;
 mod domain_vcpu;
 mod durable;
 pub mod error;
