@@ -526,4 +526,14 @@ mod tests {
         assert_eq!(ip_prefix(None, None, Some("20"), false), 20);
         assert_eq!(ip_prefix(None, None, None, true), 64);
     }
+
+    #[test]
+    fn peeks_are_bounded_and_count_up() {
+        let h = Hypervisor::new_default("host");
+        let test = h.domain_lookup_by_name("test").unwrap();
+        let e = h.domain_memory_peek(&test, 0, MEMORY_PEEK_BUFFER_MAX + 1, MEMORY_VIRTUAL).unwrap_err();
+        assert_eq!(e.triple(), (1, 7, "internal error: size > maximum buffer size"));
+        assert_eq!(h.domain_memory_peek(&test, 0x1fe, 4, MEMORY_PHYSICAL).unwrap(), vec![0xfe, 0xff, 0, 1]);
+        assert_eq!(h.domain_memory_peek(&test, 0, 0, MEMORY_VIRTUAL).unwrap(), Vec::<u8>::new());
+    }
 }

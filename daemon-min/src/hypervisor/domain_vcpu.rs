@@ -286,6 +286,10 @@ impl Hypervisor {
         if maplen <= 0 {
             return Err(api_arg("maplen in virDomainGetEmulatorPinInfo must be greater than zero"));
         }
+        if i64::from(maplen) > CPUMAPS_MAX {
+            // libvirtd allocates the map, then cannot send a reply that large.
+            return Err(proto_core::error::RemoteError::rpc("Unable to encode message payload").into());
+        }
         error::check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "testDomainGetEmulatorPinInfo")?;
         let i = self.dom_index(dom)?;
         let def = self.one_def(i, flags)?;
@@ -316,5 +320,24 @@ mod tests {
         assert_eq!(map_of(&[0, 2, 15], 2), vec![0b101, 0x80]);
         assert_eq!(map_of(&[0, 2, 15], 1), vec![0b101]);
         assert_eq!(map_of(&[1], 3), vec![2, 0, 0]);
+    }
+
+    #[test]
+    fn map_sizes_are_bounded_before_anything_is_allocated() {
+        let h = Hypervisor::new_default("host");
+        let test = h.domain_lookup_by_name("test").unwrap();
+        let e = h.domain_get_emulator_pin_info(&test, i32::MAX, 0).unwrap_err();
+        assert_eq!(e.triple(), (39, 7, "Unable to encode message payload"));
+        let e = h.domain_get_vcpus(&test, VCPUINFO_MAX + 1, 1).unwrap_err();
+        assert_eq!(e.triple(), (1, 7, "internal error: maxinfo > REMOTE_VCPUINFO_MAX"));
+        let e = h.domain_get_vcpus(&test, VCPUINFO_MAX, i32::MAX).unwrap_err();
+        assert_eq!(e.triple(), (1, 7, "internal error: maxinfo * maplen > REMOTE_CPUMAPS_MAX"));
+        let e = h.domain_get_vcpu_pin_info(&test, 2, i32::MAX, 0).unwrap_err();
+        assert_eq!(e.triple(), (1, 7, "internal error: maxinfo * maplen > REMOTE_CPUMAPS_MAX"));
+        // Within the bounds, the maps are as large as asked and the vCPUs as many as there are.
+        let (info, maps) = h.domain_get_vcpus(&test, 8, 3).unwrap();
+        assert_eq!((info.len(), maps.len()), (2, 24));
+        assert_eq!(&maps[..3], &[0xff, 0xff, 0]);
+        assert_eq!(info[1].cpu, 15);
     }
 }

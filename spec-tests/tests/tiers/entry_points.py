@@ -146,6 +146,7 @@ def main():
     pool = lambda: conn.storagePoolLookupByName("default-pool")
     iface = lambda name="eth1": conn.interfaceLookupByName(name)
     names = lambda objs: sorted(o.name() for o in objs)
+    ro = lambda: libvirt.openReadOnly(URI)
 
     # (id, call, volatile fields)
     table = [
@@ -424,6 +425,17 @@ def main():
         ("tune.rename.slash", lambda: dom("ep-tune").rename("a/b", 0), []),
         ("tune.rename.events", lambda: lifecycle_events(conn, [lambda: dom("ep-tune").rename("ep-tune2", 0)]), []),
         ("tune.rename.XMLDesc", lambda: dom("ep-tune2").XMLDesc(0), []),
+        ("tune.ro.interfaceAddresses.agent", lambda: ro().lookupByName("test").interfaceAddresses(1, 0), []),
+        ("tune.ro.interfaceAddresses.lease", lambda: ro().lookupByName("test").interfaceAddresses(0, 0), []),
+        ("tune.ro.pinVcpu", lambda: ro().lookupByName("test").pinVcpu(0, (True,)), []),
+        ("tune.ro.vcpuPinInfo", lambda: ro().lookupByName("test").vcpuPinInfo(0), []),
+        ("tune.ro.fsInfo", lambda: ro().lookupByName("test").fsInfo(0), []),
+        ("tune.ro.memoryPeek", lambda: ro().lookupByName("test").memoryPeek(0, 4, 1), []),
+        ("tune.ro.launchSecurityInfo", lambda: ro().lookupByName("test").launchSecurityInfo(0), []),
+        ("tune.ro.setPerfEvents", lambda: ro().lookupByName("test").setPerfEvents({"cmt": True}, 0), []),
+        ("tune.ro.blockIoTune", lambda: ro().lookupByName("test").blockIoTune("vda", 0), []),
+        ("tune.ro.allDomainStats", lambda: len(ro().getAllDomainStats(0, 0)), []),
+        ("tune.ro.rename", lambda: ro().lookupByName("ep-tune2").rename("x", 0), []),
         ("tune.undefine", lambda: dom("ep-tune2").undefine(), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
