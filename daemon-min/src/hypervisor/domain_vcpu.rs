@@ -207,6 +207,7 @@ impl Hypervisor {
             ));
         }
         set_pin(def, "vcpupin", Some(("vcpu", vcpu)), Some(&bits_of(cpumap)));
+        self.persist_domain(i);
         Ok(())
     }
 
