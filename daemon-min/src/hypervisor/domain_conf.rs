@@ -312,6 +312,7 @@ impl DomainDef {
                 .push(Node::Element(Element::new("memory").with_attr("mode", "strict").with_attr("placement", "auto")));
             def.kept.push(nt);
         }
+        super::domain_iothread::normalize_ids(&mut def);
         if let Some(devs) = root.child("devices") {
             def.parse_devices(devs)?;
         }

@@ -50,6 +50,35 @@ pub(super) fn iothread_ids(def: &DomainDef) -> Vec<u32> {
     (1..=n.min(IOTHREAD_INFO_MAX as u32)).collect()
 }
 
+/// `virDomainIOThreadIDDefArrayInit` after parsing: when `<iothreadids>` lists fewer ids than
+/// `<iothreads>` counts, the lowest unused ids up to the count are appended (and, as one is
+/// explicit, written from then on); a count below the ids listed becomes their number. At most
+/// `REMOTE_IOTHREAD_INFO_MAX` ids are filled in (libvirt would fill in any count).
+pub(super) fn normalize_ids(def: &mut DomainDef) {
+    let Some(list) = def.kept.iter().find(|k| k.name == "iothreadids") else { return };
+    let mut ids: Vec<u32> = Vec::new();
+    for id in list.children_named("iothread").filter_map(|t| t.attr("id")?.trim().parse().ok()) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let count = def
+        .kept
+        .iter()
+        .find(|k| k.name == "iothreads")
+        .and_then(|e| e.text().trim().parse::<u32>().ok())
+        .unwrap_or(0)
+        .min(IOTHREAD_INFO_MAX as u32) as usize;
+    let mut next = 1u32;
+    while ids.len() < count && next as usize <= count {
+        if !ids.contains(&next) {
+            ids.push(next);
+        }
+        next += 1;
+    }
+    set_iothread_ids(def, &ids, true);
+}
+
 fn explicit_ids(def: &DomainDef) -> bool {
     def.kept.iter().any(|k| k.name == "iothreadids")
 }
@@ -251,5 +280,32 @@ mod tests {
         assert_eq!(data_of(&[]), vec![0]);
         assert_eq!(data_of(&[0, 1]), vec![3]);
         assert_eq!(data_of(&[8]), vec![0, 1]);
+    }
+
+    #[test]
+    fn node_file_domains_start_with_their_iothreads_polling() {
+        let dir = std::env::temp_dir().join(format!("daemon-min-iothreads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("node.xml");
+        std::fs::write(
+            &file,
+            "<node><domain type='test'><name>io</name><memory>65536</memory><iothreads>2</iothreads>\
+             <os><type>hvm</type></os></domain></node>",
+        )
+        .unwrap();
+        let mut h = Hypervisor::from_node_file(&file, "host").unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let io = h.domain_lookup_by_name("io").unwrap();
+        let stats = h.get_all_domain_stats(&[], 1 << 7, 0).unwrap();
+        let names: Vec<&str> = stats[0].1.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names[0], "iothread.count");
+        assert_eq!(stats[0].1[0].1, TypedValue::Uint(2));
+        assert_eq!(stats[0].1[1], ("iothread.1.poll-max-ns".to_owned(), TypedValue::Ullong(32768)));
+        let grow = vec![("poll_grow".to_owned(), TypedValue::Uint(4))];
+        h.domain_set_iothread_params(&io, 2, &grow, 0).unwrap();
+        let stats = h.get_all_domain_stats(&[], 1 << 7, 0).unwrap();
+        assert!(stats[0].1.contains(&("iothread.2.poll-grow".to_owned(), TypedValue::Uint(4))));
+        // Without iothreadids the ids are filled in, and not written.
+        assert!(!h.domain_get_xml_desc(&io, 0).unwrap().contains("iothreadids"));
     }
 }

@@ -50,6 +50,9 @@ TUNE_XML = """<domain type='test'>
   </devices>
 </domain>"""
 
+IO_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory><iothreads>%d</iothreads><iothreadids>%s</iothreadids><os><type>hvm</type></os></domain>"""
+
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
 
@@ -437,6 +440,12 @@ def main():
         ("tune.ro.allDomainStats", lambda: len(ro().getAllDomainStats(0, 0)), []),
         ("tune.ro.rename", lambda: ro().lookupByName("ep-tune2").rename("x", 0), []),
         ("tune.undefine", lambda: dom("ep-tune2").undefine(), []),
+        ("tune.iothreadids.fill", lambda: conn.defineXML(IO_XML % (3, "<iothread id='5'/><iothread id='2'/>")).XMLDesc(0), []),
+        ("tune.iothreadids.fill.info", lambda: [t[0] for t in dom("ep-io").ioThreadInfo(0)], []),
+        ("tune.iothreadids.more", lambda: conn.defineXML(IO_XML % (1, "<iothread id='7'/><iothread id='3'/>")).XMLDesc(0), []),
+        ("tune.iothreadids.del", lambda: dom("ep-io").delIOThread(7, 0), []),
+        ("tune.iothreadids.del.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.iothreadids.undefine", lambda: dom("ep-io").undefine(), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
         ("snap.num", lambda: dom().snapshotNum(0), []),
