@@ -186,6 +186,8 @@ pub struct DomainDef {
     pub(super) devices: Vec<Device>,
     /// Top-level elements kept verbatim (`memtune`, `numatune`, ...).
     pub(crate) kept: Vec<Element>,
+    /// The IOThread ids of `<iothreadids>` libvirt filled in itself (`domain_iothread`).
+    pub(super) iothread_autofill: Vec<u32>,
 }
 
 impl DomainDef {
@@ -305,6 +307,7 @@ impl DomainDef {
             emulator: root.child("devices").and_then(|d| d.child_text("emulator")),
             devices: Vec::new(),
             kept: root.elements().filter(|e| TOP_KEPT.contains(&e.name.as_str())).cloned().collect(),
+            iothread_autofill: Vec::new(),
         };
         if def.vcpu_placement == "auto" && !def.kept.iter().any(|e| e.name == "numatune") {
             let mut nt = Element::new("numatune");

@@ -6,8 +6,9 @@
 //! `testIOThreadInfo` list, which `virConnectGetAllDomainStats` reports.
 //!
 //! libvirt remembers which IOThread ids it filled in itself (`autofill`) and writes
-//! `<iothreadids>` only when one was not; here a definition either has `<iothreadids>` (every
-//! id explicit) or only a count (ids 1..=N, all filled in).
+//! `<iothreadids>` only when one was not; here a definition has only the count when every id
+//! was filled in (ids 1..=N), else `<iothreadids>` with the filled-in ones noted in
+//! `DomainDef::iothread_autofill`.
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
@@ -40,26 +41,38 @@ impl IoThreadPoll {
     }
 }
 
-/// The definition's IOThread ids, in order.
-pub(super) fn iothread_ids(def: &DomainDef) -> Vec<u32> {
+/// The definition's IOThread ids, in order, each with whether libvirt filled it in itself
+/// (`autofill`): without `<iothreadids>` every id is; with it, those in
+/// `DomainDef::iothread_autofill`.
+fn iothread_list(def: &DomainDef) -> Vec<(u32, bool)> {
     if let Some(ids) = def.kept.iter().find(|k| k.name == "iothreadids") {
-        return ids.children_named("iothread").filter_map(|t| t.attr("id")?.trim().parse().ok()).collect();
+        return ids
+            .children_named("iothread")
+            .filter_map(|t| t.attr("id")?.trim().parse().ok())
+            .map(|id| (id, def.iothread_autofill.contains(&id)))
+            .collect();
     }
     let n =
         def.kept.iter().find(|k| k.name == "iothreads").and_then(|e| e.text().trim().parse::<u32>().ok()).unwrap_or(0);
-    (1..=n.min(IOTHREAD_INFO_MAX as u32)).collect()
+    (1..=n.min(IOTHREAD_INFO_MAX as u32)).map(|id| (id, true)).collect()
+}
+
+/// The definition's IOThread ids, in order.
+pub(super) fn iothread_ids(def: &DomainDef) -> Vec<u32> {
+    iothread_list(def).into_iter().map(|(id, _)| id).collect()
 }
 
 /// `virDomainIOThreadIDDefArrayInit` after parsing: when `<iothreadids>` lists fewer ids than
-/// `<iothreads>` counts, the lowest unused ids up to the count are appended (and, as one is
-/// explicit, written from then on); a count below the ids listed becomes their number. At most
-/// `REMOTE_IOTHREAD_INFO_MAX` ids are filled in (libvirt would fill in any count).
+/// `<iothreads>` counts, the lowest unused ids up to the count are appended, filled in; a count
+/// below the ids listed becomes their number. At most `REMOTE_IOTHREAD_INFO_MAX` ids are filled
+/// in (libvirt would fill in any count).
 pub(super) fn normalize_ids(def: &mut DomainDef) {
+    def.iothread_autofill.clear();
     let Some(list) = def.kept.iter().find(|k| k.name == "iothreadids") else { return };
-    let mut ids: Vec<u32> = Vec::new();
+    let mut ids: Vec<(u32, bool)> = Vec::new();
     for id in list.children_named("iothread").filter_map(|t| t.attr("id")?.trim().parse().ok()) {
-        if !ids.contains(&id) {
-            ids.push(id);
+        if !ids.iter().any(|(x, _)| *x == id) {
+            ids.push((id, false));
         }
     }
     let count = def
@@ -71,31 +84,32 @@ pub(super) fn normalize_ids(def: &mut DomainDef) {
         .min(IOTHREAD_INFO_MAX as u32) as usize;
     let mut next = 1u32;
     while ids.len() < count && next as usize <= count {
-        if !ids.contains(&next) {
-            ids.push(next);
+        if !ids.iter().any(|(x, _)| *x == next) {
+            ids.push((next, true));
         }
         next += 1;
     }
-    set_iothread_ids(def, &ids, true);
+    set_iothread_ids(def, &ids);
 }
 
-fn explicit_ids(def: &DomainDef) -> bool {
-    def.kept.iter().any(|k| k.name == "iothreadids")
-}
-
-/// Writes the count and, when `explicit`, the ids.
-fn set_iothread_ids(def: &mut DomainDef, ids: &[u32], explicit: bool) {
+/// Writes the count and, when an id was not filled in (`virDomainDefIothreadShouldFormat`),
+/// every id.
+fn set_iothread_ids(def: &mut DomainDef, ids: &[(u32, bool)]) {
     def.kept.retain(|k| k.name != "iothreads" && k.name != "iothreadids");
+    def.iothread_autofill.clear();
     if ids.is_empty() {
         return;
     }
     let mut count = Element::new("iothreads");
     count.children.push(Node::Text(ids.len().to_string()));
     def.kept.push(count);
-    if explicit {
+    if ids.iter().any(|(_, autofill)| !autofill) {
         let mut list = Element::new("iothreadids");
-        for id in ids {
+        for (id, autofill) in ids {
             list.children.push(Node::Element(Element::new("iothread").with_attr("id", id.to_string())));
+            if *autofill {
+                def.iothread_autofill.push(*id);
+            }
         }
         def.kept.push(list);
     }
@@ -148,12 +162,12 @@ impl Hypervisor {
         let i = self.dom_index(dom)?;
         self.one_def(i, flags)?;
         let def = self.one_def_mut(i, flags);
-        let mut ids = iothread_ids(def);
-        if ids.contains(&id) {
+        let mut ids = iothread_list(def);
+        if ids.iter().any(|(x, _)| *x == id) {
             return Err(invalid_domain(format!("an IOThread is already using iothread_id '{id}'")));
         }
-        ids.push(id);
-        set_iothread_ids(def, &ids, true);
+        ids.push((id, false));
+        set_iothread_ids(def, &ids);
         self.domains[i].extra.iothreads.push(IoThreadPoll::new(id));
         self.persist_domain(i);
         Ok(())
@@ -168,8 +182,8 @@ impl Hypervisor {
         let i = self.dom_index(dom)?;
         self.one_def(i, flags)?;
         let def = self.one_def_mut(i, flags);
-        let mut ids = iothread_ids(def);
-        let Some(pos) = ids.iter().position(|x| *x == id) else {
+        let mut ids = iothread_list(def);
+        let Some(pos) = ids.iter().position(|(x, _)| *x == id) else {
             return Err(invalid_domain(format!("cannot find IOThread '{id}' in iothreadids list")));
         };
         let uses = |e: &Element| {
@@ -194,11 +208,13 @@ impl Hypervisor {
                 _ => {}
             }
         }
-        // libvirt stops filling in the ids after a removed one, so they are written from then on.
-        let explicit = explicit_ids(def) || pos + 1 < ids.len();
+        // The ids after a removed one are no longer filled in (virDomainIOThreadIDDel).
         ids.remove(pos);
+        for (_, autofill) in &mut ids[pos..] {
+            *autofill = false;
+        }
         set_pin(def, "iothreadpin", Some(("iothread", id)), None);
-        set_iothread_ids(def, &ids, explicit);
+        set_iothread_ids(def, &ids);
         self.domains[i].extra.iothreads.retain(|t| t.id != id);
         self.persist_domain(i);
         Ok(())
@@ -217,11 +233,12 @@ impl Hypervisor {
             return Err(invalid_test("Empty iothread cpumap list for pinning".into()));
         }
         let def = self.one_def_mut(i, flags);
-        let ids = iothread_ids(def);
-        if !ids.contains(&id) {
+        let mut ids = iothread_list(def);
+        let Some(slot) = ids.iter_mut().find(|(x, _)| *x == id) else {
             return Err(invalid_test(format!("iothreadid {} not found", id as i32)));
-        }
-        set_iothread_ids(def, &ids, true);
+        };
+        slot.1 = false;
+        set_iothread_ids(def, &ids);
         set_pin(def, "iothreadpin", Some(("iothread", id)), Some(&bits));
         self.persist_domain(i);
         Ok(())
