@@ -319,6 +319,7 @@ impl DomainDef {
         if let Some(devs) = root.child("devices") {
             def.parse_devices(devs)?;
         }
+        super::domain_tuning::normalize(&mut def);
         Ok(def)
     }
 

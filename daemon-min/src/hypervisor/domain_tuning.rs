@@ -485,16 +485,7 @@ impl Hypervisor {
                 ));
             }
         }
-        let mut tune = Element::new("iotune");
-        for (k, name) in IOTUNE.iter().enumerate() {
-            let text = if *name == "group_name" { group.clone() } else { (v[k] != 0).then(|| v[k].to_string()) };
-            if let Some(text) = text {
-                let mut e = Element::new(name);
-                e.children.push(Node::Text(text));
-                tune.children.push(Node::Element(e));
-            }
-        }
-        d.iotune = Some(tune);
+        d.iotune = iotune_element(&v, group);
         self.persist_domain(i);
         Ok(())
     }
@@ -609,20 +600,61 @@ impl Hypervisor {
                 perf[k] = Some(*b);
             }
         }
-        def.kept.retain(|k| k.name != "perf");
-        let mut e = Element::new("perf");
-        for (name, v) in PERF_EVENTS.iter().zip(perf) {
-            if let Some(on) = v {
-                let event =
-                    Element::new("event").with_attr("name", *name).with_attr("enabled", if on { "yes" } else { "no" });
-                e.children.push(Node::Element(event));
-            }
-        }
-        if !e.children.is_empty() {
-            def.kept.push(e);
-        }
+        set_perf(def, perf);
         self.persist_domain(i);
         Ok(())
+    }
+}
+
+/// A parsed definition's tunables written as libvirt writes them back: `<blkiotune>` with the
+/// weight first and devices with nothing set dropped, `<perf>` events in libvirt's order, each
+/// disk's `<iotune>` in libvirt's order without zeros.
+pub(super) fn normalize(def: &mut DomainDef) {
+    if def.kept.iter().any(|k| k.name == "blkiotune") {
+        let (weight, devices) = blkio_of(def);
+        set_blkio(def, weight, &devices);
+    }
+    if def.kept.iter().any(|k| k.name == "perf") {
+        let perf = perf_of(def);
+        set_perf(def, perf);
+    }
+    for d in &mut def.devices {
+        if let Device::Disk(disk) = d {
+            if disk.iotune.is_some() {
+                let (values, group) = iotune_of(disk);
+                disk.iotune = iotune_element(&values, group);
+            }
+        }
+    }
+}
+
+/// `<iotune>` with the values set (and the group name), `None` when nothing is.
+fn iotune_element(values: &[u64; 20], group: Option<String>) -> Option<Element> {
+    let mut tune = Element::new("iotune");
+    for (k, name) in IOTUNE.iter().enumerate() {
+        let text = if *name == "group_name" { group.clone() } else { (values[k] != 0).then(|| values[k].to_string()) };
+        if let Some(text) = text {
+            let mut e = Element::new(name);
+            e.children.push(Node::Text(text));
+            tune.children.push(Node::Element(e));
+        }
+    }
+    (!tune.children.is_empty()).then_some(tune)
+}
+
+/// Writes `<perf>` with the events whose state is known, in libvirt's order.
+fn set_perf(def: &mut DomainDef, perf: [Option<bool>; 22]) {
+    def.kept.retain(|k| k.name != "perf");
+    let mut e = Element::new("perf");
+    for (name, v) in PERF_EVENTS.iter().zip(perf) {
+        if let Some(on) = v {
+            let event =
+                Element::new("event").with_attr("name", *name).with_attr("enabled", if on { "yes" } else { "no" });
+            e.children.push(Node::Element(event));
+        }
+    }
+    if !e.children.is_empty() {
+        def.kept.push(e);
     }
 }
 

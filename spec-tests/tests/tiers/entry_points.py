@@ -53,6 +53,16 @@ TUNE_XML = """<domain type='test'>
 IO_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
 <memory>65536</memory><iothreads>%d</iothreads><iothreadids>%s</iothreadids><os><type>hvm</type></os></domain>"""
 
+TUNED_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory>
+<blkiotune><device><weight>0</weight><path>/dev/sdz</path></device><device><read_bytes_sec>5</read_bytes_sec><path>/dev/sdb</path><weight>20</weight></device><weight>300</weight></blkiotune>
+<perf><event name='mbml' enabled='no'/><event name='cmt' enabled='yes'/></perf>
+<os><type>hvm</type></os>
+<devices>
+<disk type='file' device='disk'><source file='/x.img'/><target dev='vda' bus='virtio'/><iotune><write_iops_sec>0</write_iops_sec><read_iops_sec>7</read_iops_sec><total_bytes_sec>9</total_bytes_sec><group_name>gg</group_name></iotune></disk>
+<interface type='network'><source network='default'/><mac address='52:54:00:00:00:05'/><bandwidth><outbound average='4' burst='2'/><inbound floor='3' peak='8' average='6'/></bandwidth></interface>
+</devices></domain>"""
+
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
 
@@ -460,6 +470,12 @@ def main():
         ("tune.autofill.del.last", lambda: dom("ep-io").delIOThread(2, 0), []),
         ("tune.autofill.del.last.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
         ("tune.autofill.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.parsed.define", lambda: conn.defineXML(TUNED_XML).XMLDesc(0), []),
+        ("tune.parsed.blkioParameters", lambda: dom("ep-io").blkioParameters(0), []),
+        ("tune.parsed.blockIoTune", lambda: dom("ep-io").blockIoTune("vda", 0), []),
+        ("tune.parsed.interfaceParameters", lambda: dom("ep-io").interfaceParameters("52:54:00:00:00:05", 0), []),
+        ("tune.parsed.perfEvents", lambda: dom("ep-io").perfEvents(0), []),
+        ("tune.parsed.undefine", lambda: dom("ep-io").undefine(), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
         ("snap.num", lambda: dom().snapshotNum(0), []),
