@@ -20,7 +20,9 @@
 //! `<iothreadids>` filled in up to `<iothreads>` at define (6 rows added, all the same); 386
 //! same, 4 different with the filled-in ids remembered as libvirt does (14 rows added, all the
 //! same); 392 same, 4 different with defined `<blkiotune>`, `<perf>`, `<iotune>` and
-//! `<bandwidth>` read back and written as libvirt writes them (6 rows added, all the same).
+//! `<bandwidth>` read back and written as libvirt writes them (6 rows added, all the same); 397
+//! same, 4 different with a defined `<cputune>` ordered and its CPU sets written as libvirt
+//! does (5 rows added, all the same).
 //!
 //! Every remaining difference must be listed in [`KNOWN`] with its reason, and every listed one
 //! must still differ. Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips

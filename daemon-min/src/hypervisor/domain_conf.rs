@@ -320,6 +320,7 @@ impl DomainDef {
             def.parse_devices(devs)?;
         }
         super::domain_tuning::normalize(&mut def);
+        super::domain_vcpu::normalize_cputune(&mut def);
         Ok(def)
     }
 

@@ -102,6 +102,30 @@ pub(super) fn set_pin(def: &mut DomainDef, name: &str, key: Option<(&str, u32)>,
     }
 }
 
+/// A parsed `<cputune>` written as libvirt writes it back: children in
+/// `virDomainCputuneDefFormat`'s order, pins' CPU sets in `virBitmapFormat`'s form.
+pub(super) fn normalize_cputune(def: &mut DomainDef) {
+    let Some(pos) = def.kept.iter().position(|k| k.name == "cputune") else { return };
+    let iothreads = super::domain_iothread::iothread_ids(def);
+    let mut tune = def.kept.remove(pos);
+    let mut children: Vec<Element> = tune.elements().cloned().collect();
+    for c in &mut children {
+        if matches!(c.name.as_str(), "vcpupin" | "emulatorpin" | "iothreadpin") {
+            if let Some(bits) = c.attr("cpuset").and_then(|v| parse_bitmap(v).ok()) {
+                let text = format_bitmap(&bits);
+                if let Some(slot) = c.attrs.iter_mut().find(|(k, _)| k == "cpuset") {
+                    slot.1 = text;
+                }
+            }
+        }
+    }
+    children.sort_by_key(|e| cputune_rank(e, &iothreads));
+    tune.children = children.into_iter().map(Node::Element).collect();
+    if !tune.children.is_empty() {
+        def.kept.push(tune);
+    }
+}
+
 /// The CPUs of a `<cputune>` pin, if the definition has it.
 pub(super) fn pin_of(def: &DomainDef, name: &str, key: Option<(&str, u32)>) -> Option<Vec<u32>> {
     let tune = def.kept.iter().find(|k| k.name == "cputune")?;

@@ -63,6 +63,11 @@ TUNED_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e
 <interface type='network'><source network='default'/><mac address='52:54:00:00:00:05'/><bandwidth><outbound average='4' burst='2'/><inbound floor='3' peak='8' average='6'/></bandwidth></interface>
 </devices></domain>"""
 
+CPUTUNE_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory><vcpu cpuset='4-7'>3</vcpu><iothreads>2</iothreads>
+<cputune><iothreadpin iothread='2' cpuset='5,6'/><emulatorpin cpuset='1,2,3'/><vcpupin vcpu='1' cpuset='0,1'/><vcpupin vcpu='0' cpuset='3'/><shares>10</shares></cputune>
+<os><type>hvm</type></os></domain>"""
+
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
 
@@ -476,6 +481,11 @@ def main():
         ("tune.parsed.interfaceParameters", lambda: dom("ep-io").interfaceParameters("52:54:00:00:00:05", 0), []),
         ("tune.parsed.perfEvents", lambda: dom("ep-io").perfEvents(0), []),
         ("tune.parsed.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.cputune.define", lambda: conn.defineXML(CPUTUNE_XML).XMLDesc(0), []),
+        ("tune.cputune.vcpuPinInfo", lambda: dom("ep-io").vcpuPinInfo(0), []),
+        ("tune.cputune.emulatorPinInfo", lambda: dom("ep-io").emulatorPinInfo(0), []),
+        ("tune.cputune.IOThreadInfo", lambda: dom("ep-io").ioThreadInfo(0), []),
+        ("tune.cputune.undefine", lambda: dom("ep-io").undefine(), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
         ("snap.num", lambda: dom().snapshotNum(0), []),
