@@ -137,6 +137,13 @@ def lifecycle_events(conn, calls):
     return seen
 
 
+def stale_stats(conn):
+    """virDomainListGetStats with a domain that no longer exists (libvirt skips it) and one that does."""
+    gone = conn.defineXML(IO_XML.replace("<iothreadids>%s</iothreadids>", "") % 1)
+    gone.undefine()
+    return [[r[0].name(), sorted(r[1])] for r in conn.domainListGetStats([gone, conn.lookupByName("test")], 0, 0)]
+
+
 def no_cpu_time(vcpus):
     """virDomainGetVcpus with each vCPU's CPU time (the wall clock) left out."""
     info, maps = vcpus
@@ -486,6 +493,7 @@ def main():
         ("tune.cputune.emulatorPinInfo", lambda: dom("ep-io").emulatorPinInfo(0), []),
         ("tune.cputune.IOThreadInfo", lambda: dom("ep-io").ioThreadInfo(0), []),
         ("tune.cputune.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.domainListGetStats.gone", lambda: stale_stats(conn), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
         ("snap.num", lambda: dom().snapshotNum(0), []),
