@@ -22,6 +22,9 @@
 mod checkpoint;
 mod connect;
 mod domain;
+mod domain_guest;
+mod domain_tuning;
+mod domain_vcpu;
 mod host;
 mod interface;
 mod network;
