@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 
 use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
+use adapter_io::Delivery;
 use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ClientEvent};
 use smol::channel::{Sender, TrySendError};
 
 use crate::pump::{Pump, BUDGET};
-use crate::{lock, Cmd, Event, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
+use crate::{lock, Cmd, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
 
 /// How long after the last call the connection's task stays off the socket, so that calls in
 /// a row never hand the socket to it and back.
@@ -266,9 +267,10 @@ impl Conn {
         any
     }
 
-    fn answer(&mut self, serial: u32, r: Result<Bytes, CallError>) {
+    fn answer(&mut self, serial: u32, r: Result<(Bytes, u32), CallError>) {
         if let Some(w) = self.waiters.get_mut(&serial) {
-            w.result = Some(r.map(|b| (b, serial)));
+            // The caller learns the serial (a stream's) instead of the descriptor count.
+            w.result = Some(r.map(|(b, _)| (b, serial)));
             wake(w.waker.take().as_ref());
         }
     }
@@ -284,29 +286,26 @@ impl Conn {
     }
 
     fn event(&mut self, ev: ClientEvent) {
-        match ev {
-            ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
-            ClientEvent::CallFailed { serial, error } => {
-                // A call failed by the connection's end: the reason is recorded before the caller
-                // wakes, so that `close_reason()` already tells it (the `Closed` event follows).
-                if let CallError::Closed(reason) = &error {
-                    lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
+        match Delivery::of(ev) {
+            Some(Delivery::Answer { serial, result }) => {
+                if let Err(error) = &result {
+                    // A call failed by the connection's end: the reason is recorded before the
+                    // caller wakes, so that `close_reason()` already tells it.
+                    if let CallError::Closed(reason) = error {
+                        lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
+                    }
+                    self.streams.remove(&serial);
                 }
-                self.answer(serial, Err(error));
-                self.streams.remove(&serial);
+                self.answer(serial, result);
             }
-            ClientEvent::Event { prog, proc_, body, .. } => {
+            Some(Delivery::Event(ev)) => {
                 self.subscribers.retain(|q| !q.is_abandoned());
                 for q in &self.subscribers {
-                    q.push(Ok(Event { prog, proc_, body: body.clone() }));
+                    q.push(Ok(ev.clone()));
                 }
             }
-            ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
-            ClientEvent::StreamHole { serial, hole } => self.route_stream(serial, StreamItem::Hole(hole), false),
-            ClientEvent::StreamEof { serial } => self.route_stream(serial, StreamItem::Eof, false),
-            ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
-            ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
-            ClientEvent::Closed { reason } => {
+            Some(Delivery::Stream { serial, item, last }) => self.route_stream(serial, item, last),
+            Some(Delivery::Closed(reason)) => {
                 for q in self.subscribers.drain(..) {
                     q.push(Err(reason.clone()));
                 }
@@ -314,7 +313,7 @@ impl Conn {
                 self.streams.clear();
                 wake(self.task.as_ref());
             }
-            _ => {}
+            None => {}
         }
     }
 }
