@@ -73,6 +73,16 @@ pub struct Link {
 /// `open_stream`, `stream_send`, …), queued for the connection's driver task.
 impl CommandSink for Link {
     fn submit(&self, command: ServerCommand) {
+        // Answered inline, from the connection's own driver (the usual case): straight to it.
+        let Some(command) = INLINE.with(|i| match &mut *i.borrow_mut() {
+            Some((id, ops)) if *id == self.id() => {
+                ops.push(command);
+                None
+            }
+            _ => Some(command),
+        }) else {
+            return;
+        };
         let _ = self.tx.try_send(Box::new(move |p: &mut Pump<ServerConnection>| {
             // Errors (an answer for a call or stream that is gone) change nothing.
             let _ = p.core.apply(Instant::now(), command);
@@ -80,7 +90,17 @@ impl CommandSink for Link {
     }
 }
 
+thread_local! {
+    /// The connection whose driver runs its handler on this thread (its link's id), and the
+    /// commands the handler gave for it meanwhile.
+    static INLINE: std::cell::RefCell<Option<(usize, Vec<ServerCommand>)>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Link {
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.closed) as usize
+    }
+
     /// Whether the connection is closed.
     #[must_use]
     pub fn is_closed(&self) -> bool {
@@ -281,6 +301,7 @@ async fn connection<H: Handler<Link>>(
         stop: Box::pin(options.group.0.stop.1.clone()),
         stopping: false,
         reason: None,
+        inline: Vec::new(),
     };
     smol::future::poll_fn(|cx| d.poll(cx)).await;
     d.link.closed.store(true, Ordering::Release);
@@ -301,6 +322,8 @@ struct Driver<H: Handler<Link>> {
     stop: Pin<Box<Receiver<()>>>,
     stopping: bool,
     reason: Option<ConnectionError>,
+    /// The commands its handler gave inline (see `INLINE`); kept for its allocation.
+    inline: Vec<ServerCommand>,
 }
 
 impl<H: Handler<Link>> Driver<H> {
@@ -326,6 +349,8 @@ impl<H: Handler<Link>> Driver<H> {
                 self.pump.abandon();
             }
             moved |= self.pump.poll(cx, true);
+            let inline = std::mem::take(&mut self.inline);
+            INLINE.with(|i| *i.borrow_mut() = Some((self.link.id(), inline)));
             while let Some(ev) = self.pump.core.poll_event() {
                 moved = true;
                 let Some(state) = self.state.as_mut() else { break };
@@ -337,6 +362,12 @@ impl<H: Handler<Link>> Driver<H> {
                     ServerEvent::Ignored { .. } => {}
                     ev => self.handler.stream(state, &self.link, ev),
                 }
+            }
+            self.inline = INLINE.with(|i| i.borrow_mut().take()).map(|(_, ops)| ops).unwrap_or_default();
+            for op in self.inline.drain(..) {
+                // Errors (an answer for a call or stream that is gone) change nothing.
+                let _ = self.pump.core.apply(Instant::now(), op);
+                moved = true;
             }
             if self.pump.finished() {
                 return Poll::Ready(());
