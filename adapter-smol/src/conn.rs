@@ -319,7 +319,5 @@ impl Conn {
 }
 
 fn wake(w: Option<&Waker>) {
-    if let Some(w) = w {
-        w.wake_by_ref();
-    }
+    w.into_iter().for_each(Waker::wake_by_ref);
 }

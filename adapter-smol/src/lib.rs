@@ -126,9 +126,15 @@ impl Client {
     /// # Errors
     /// As [`Client::connect`].
     pub async fn connect_target(target: &RemoteTarget, options: &ConnectOptions) -> Result<Self, Error> {
-        let t = target.clone();
-        // The socket path probe, the TCP connect and the ssh/ext command are adapter-io's.
-        let channel = smol::unblock(move || transport::open(&t)).await?;
+        // The socket path probe, the TCP connect and the ssh/ext command are adapter-io's; all
+        // but a unix socket's connect (at once, as libvirt's) may block, so they run off the
+        // executor.
+        let channel = if target.transport == Transport::Unix {
+            transport::open(target)?
+        } else {
+            let t = target.clone();
+            smol::unblock(move || transport::open(&t)).await?
+        };
         let stderr = channel.command_stderr();
         let io_err = |source| Error::Io { what: "cannot register the socket".into(), source };
         let (io, child): (Box<dyn Io>, Option<ChildGuard>) = match channel {
