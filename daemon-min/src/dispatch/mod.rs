@@ -167,8 +167,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 enum DefaultDriver {
     /// The daemon keeps one for its lifetime (`--state-dir`).
     Kept(SharedHypervisor),
-    /// As libvirt's test driver: shared by the open connections, fresh after the last closes.
-    PerConnections(Mutex<WeakHypervisor>),
+    /// As libvirt's test driver: shared by the open connections, fresh after the last closes
+    /// (a copy of the pristine state, built once: parsing it again for every first open
+    /// was most of a connection's cost).
+    PerConnections(Mutex<WeakHypervisor>, Box<Hypervisor>),
 }
 
 /// The daemon's drivers and the dispatch table.
@@ -307,7 +309,8 @@ impl Daemon {
     /// `CONNECT_GET_HOSTNAME` answers.
     #[must_use]
     pub fn new(hostname: String) -> Self {
-        Self::build(DefaultDriver::PerConnections(Mutex::new(WeakHypervisor::default())), hostname)
+        let pristine = Box::new(Hypervisor::new_default(&hostname));
+        Self::build(DefaultDriver::PerConnections(Mutex::new(WeakHypervisor::default()), pristine), hostname)
     }
 
     /// A daemon whose `test:///default` is `default` for the daemon's whole lifetime, whether or
@@ -325,12 +328,12 @@ impl Daemon {
     fn default_driver(&self) -> SharedHypervisor {
         match &self.default {
             DefaultDriver::Kept(hv) => hv.clone(),
-            DefaultDriver::PerConnections(current) => {
+            DefaultDriver::PerConnections(current, pristine) => {
                 let mut current = lock(current);
                 if let Some(hv) = current.upgrade() {
                     return hv;
                 }
-                let hv = SharedHypervisor::new(Hypervisor::new_default(&self.hostname));
+                let hv = SharedHypervisor::new((**pristine).clone());
                 *current = hv.downgrade();
                 hv
             }

@@ -94,7 +94,7 @@ pub mod list_objects {
 }
 
 /// The simulated host and everything on it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Hypervisor {
     hostname: String,
     node_info: NodeInfo,
