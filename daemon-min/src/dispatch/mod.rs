@@ -22,6 +22,7 @@
 mod checkpoint;
 mod connect;
 mod domain;
+mod domain_save;
 mod host;
 mod interface;
 mod network;

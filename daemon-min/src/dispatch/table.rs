@@ -43,6 +43,7 @@ pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("connect", super::connect::ENTRIES),
     ("host", super::host::ENTRIES),
     ("domain", super::domain::ENTRIES),
+    ("domain_save", super::domain_save::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
     ("checkpoint", super::checkpoint::ENTRIES),
     ("network", super::network::ENTRIES),

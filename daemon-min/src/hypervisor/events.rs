@@ -27,7 +27,7 @@ pub mod domain_event {
     /// `VIR_DOMAIN_EVENT_STARTED_BOOTED`.
     pub const STARTED_BOOTED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT`.
-    pub const STARTED_FROM_SNAPSHOT: i32 = 4;
+    pub const STARTED_FROM_SNAPSHOT: i32 = 3;
     /// `VIR_DOMAIN_EVENT_SUSPENDED_PAUSED`.
     pub const SUSPENDED_PAUSED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_RESUMED_UNPAUSED`.

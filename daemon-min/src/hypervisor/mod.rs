@@ -23,6 +23,7 @@ mod domain_conf;
 mod domain_devices;
 mod domain_metadata;
 mod domain_params;
+pub mod domain_save;
 mod domain_stats;
 pub mod domain_tune;
 mod durable;

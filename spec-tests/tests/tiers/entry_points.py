@@ -7,12 +7,19 @@ Volatile fields (different on every run or host, never compared) are replaced by
 in the table's third column. Usage: entry_points.py URI
 """
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
 
 import libvirt
 
 URI = sys.argv[1]
+# Where save images and core dumps go: the daemons write there as their own users. The
+# directory's name is replaced by "$TMP" in every result.
+TMP = tempfile.mkdtemp(prefix="ep-files-")
+os.chmod(TMP, 0o777)
 
 DOM_XML = """<domain type='test'>
   <name>ep-dom</name>
@@ -33,6 +40,11 @@ IFACE_XML = """<interface type='bridge' name='br-ep'><start mode='onboot'/>
 <protocol family='ipv4'><dhcp/></protocol>
 <bridge stp='off' delay='0.01'><interface type='ethernet' name='eth-ep'><mac address='52:54:00:00:00:02'/></interface></bridge>
 </interface>"""
+
+SAVE_XML = """<domain type='test'><name>ep-save</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b03</uuid>
+<memory>1024</memory><os><type>hvm</type></os>
+<devices><interface type='network'><source network='default'/><mac address='52:54:00:00:00:03'/></interface></devices>
+</domain>"""
 
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
@@ -83,6 +95,49 @@ def metadata_events(conn, dom, calls):
         libvirt.virEventRemoveTimeout(tick)
         conn.domainEventDeregisterAny(cb)
     return seen
+
+
+def lifecycle_events(conn, calls):
+    """The LIFECYCLE events (domain, event, detail) that `calls` raise, and the calls' results."""
+    seen = []
+    cb = conn.domainEventRegisterAny(
+        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda c, d, e, det, o: seen.append([d.name(), e, det]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    results = []
+    try:
+        for call in calls:
+            results.append(call())
+        for _ in range(40):
+            if len(seen) >= len(calls):
+                break
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.domainEventDeregisterAny(cb)
+    return [results, seen]
+
+
+def image(name, data):
+    """A file in TMP holding `data`, for the save-image readers."""
+    path = os.path.join(TMP, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def short_read(call):
+    """A save-image read that comes up short: libvirt appends strerror(errno) although no call
+    failed, so the text after the last ': ' is whatever errno a worker thread last held."""
+    try:
+        return call()
+    except libvirt.libvirtError as e:
+        return [e.get_error_code(), e.get_error_domain(), e.get_error_message().rsplit(": ", 1)[0]]
+
+
+def read_file(name):
+    with open(os.path.join(TMP, name), "rb") as f:
+        return f.read()
 
 
 def screenshot(conn, dom, screen, flags):
@@ -348,6 +403,64 @@ def main():
         ("nodedev.caps", lambda: conn.nodeDeviceLookupByName("scsi_host1").listCaps(), []),
         ("nodedev.numOfCaps", lambda: conn.nodeDeviceLookupByName("scsi_host1").numOfCaps(), []),
         ("nodedev.missing", lambda: conn.nodeDeviceLookupByName("nope").name(), []),
+        # --- save/restore, core dumps, starting with files -------------------------------------
+        ("save.createXMLWithFiles", lambda: conn.createXMLWithFiles(SAVE_XML, [], 0).name(), []),
+        ("save.createXMLWithFiles.flags", lambda: conn.createXMLWithFiles(SAVE_XML, [], 2).name(), []),
+        ("save.createWithFiles.running", lambda: dom("ep-save").createWithFiles([], 0), []),
+        ("save.createWithFiles.flags", lambda: dom("ep-save").createWithFiles([], 1), []),
+        ("save.badpath", lambda: dom("ep-save").save("/nonexistent-ep/ep.img"), []),
+        ("save.flags.exclusive", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 6), []),
+        ("save.flags", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 8), []),
+        ("save.dxml", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", SAVE_XML, 0), []),
+        ("save.transient", lambda: lifecycle_events(conn, [lambda: dom("ep-save").save(TMP + "/ep.img")]), []),
+        ("save.transient.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
+        ("save.image.XMLDesc", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 0), []),
+        ("save.image.XMLDesc.secure", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 1), []),
+        ("save.image.XMLDesc.flags", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 2), []),
+        ("save.image.missing", lambda: conn.saveImageGetXMLDesc(TMP + "/none.img", 0), []),
+        ("save.image.dir", lambda: conn.saveImageGetXMLDesc(TMP, 0), []),
+        ("save.image.badmagic", lambda: conn.saveImageGetXMLDesc(image("m.img", b"NotTheMagic!!!!xxxx"), 0), []),
+        ("save.image.short", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("s.img", b"Test"), 0)), []),
+        ("save.image.nolength", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("n.img", b"TestGuestMagic\0\1"), 0)), []),
+        ("save.image.toolong", lambda: conn.saveImageGetXMLDesc(image("l.img", b"TestGuestMagic\0" + (9000).to_bytes(4, "little") + b"x" * 9000), 0), []),
+        ("save.image.truncated", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("t.img", b"TestGuestMagic\0" + (100).to_bytes(4, "little") + b"<domain"), 0)), []),
+        ("save.image.badxml", lambda: conn.saveImageGetXMLDesc(image("x.img", b"TestGuestMagic\0" + (5).to_bytes(4, "little") + b"<a/>x"), 0), []),
+        ("save.restore.badxml", lambda: conn.restore(TMP + "/x.img"), []),
+        ("save.image.define", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML.replace("1024", "2048"), 0), []),
+        ("save.image.define.badxml", lambda: conn.saveImageDefineXML(TMP + "/ep.img", "<domain>", 0), []),
+        ("save.image.define.flags", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML, 8), []),
+        ("save.image.define.exclusive", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML, 6), []),
+        ("save.image.define.badimage", lambda: conn.saveImageDefineXML(TMP + "/m.img", SAVE_XML, 0), []),
+        ("save.image.XMLDesc.defined", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 0), []),
+        ("save.restore.flags", lambda: conn.restoreFlags(TMP + "/ep.img", None, 2), []),
+        ("save.restore.exclusive", lambda: conn.restoreFlags(TMP + "/ep.img", None, 6), []),
+        ("save.restore.dxml", lambda: conn.restoreFlags(TMP + "/ep.img", SAVE_XML, 0), []),
+        ("save.restore.missing", lambda: conn.restore(TMP + "/none.img"), []),
+        ("save.restore", lambda: lifecycle_events(conn, [lambda: conn.restore(TMP + "/ep.img")]), []),
+        ("save.restore.state", lambda: [dom("ep-save").state(0), dom("ep-save").isPersistent()], []),
+        ("save.restore.XMLDesc", lambda: dom("ep-save").XMLDesc(0), []),
+        ("save.restore.again", lambda: conn.restore(TMP + "/ep.img"), []),
+        ("dump.format", lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core1", 1, 0), []),
+        ("dump.format.file", lambda: read_file("core1"), []),
+        ("dump.format.bad", lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 9, 0), []),
+        ("dump.flags.exclusive", lambda: dom("ep-save").coreDump(TMP + "/core", 3), []),
+        ("dump.flags.exclusive.reset", lambda: dom("ep-save").coreDump(TMP + "/core", 10), []),
+        ("dump.flags", lambda: dom("ep-save").coreDump(TMP + "/core", 4), []),
+        ("dump.badpath", lambda: dom("ep-save").coreDump("/nonexistent-ep/core", 0), []),
+        ("dump", lambda: dom("ep-save").coreDump(TMP + "/core", 0), []),
+        ("dump.file", lambda: read_file("core"), []),
+        ("dump.crash", lambda: lifecycle_events(conn, [lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 0, 1)]), []),
+        ("dump.crash.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
+        ("save.persistent", lambda: lifecycle_events(conn, [lambda: dom().save(TMP + "/test.img")]), []),
+        ("save.persistent.state", lambda: [dom().state(0), dom().isActive()], []),
+        ("save.inactive", lambda: dom().save(TMP + "/test2.img"), []),
+        ("dump.inactive", lambda: dom().coreDump(TMP + "/core", 0), []),
+        ("save.restore.persistent", lambda: conn.restore(TMP + "/test.img"), []),
+        ("save.restore.persistent.state", lambda: [dom().state(0), dom().isPersistent(), dom().ID() > 0], []),
+        ("save.restore.persistent.XMLDesc", lambda: dom().XMLDesc(2), []),
+        ("dump.crash.persistent", lambda: dom().coreDump(TMP + "/core", 1), []),
+        ("dump.crash.persistent.state", lambda: dom().state(0), []),
+        ("save.createWithFiles", lambda: lifecycle_events(conn, [lambda: dom().createWithFiles([], 0)]), []),
         # --- drivers the test driver lacks ----------------------------------------------------
         ("secret.list", lambda: conn.listAllSecrets(0), []),
         ("secret.define", lambda: conn.secretDefineXML("<secret ephemeral='no' private='no'/>", 0), []),
@@ -362,7 +475,9 @@ def main():
             out = {"error": [e.get_error_code(), e.get_error_domain(), e.get_error_message()]}
         except Exception as e:  # a client-side failure (e.g. a type the binding refuses)
             out = {"exception": type(e).__name__}
-        print(f"{test_id}\t{json.dumps(out, sort_keys=True)}", flush=True)
+        print(f"{test_id}\t{json.dumps(out, sort_keys=True).replace(TMP, '$TMP')}", flush=True)
+    conn.close()
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":
