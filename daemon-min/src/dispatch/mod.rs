@@ -24,6 +24,7 @@ mod connect;
 mod domain;
 mod domain_save;
 mod host;
+mod host_cpu;
 mod interface;
 mod network;
 mod nodedev;

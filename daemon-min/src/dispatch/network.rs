@@ -30,6 +30,12 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(NetworkDefineXml, try |m, a| m
         .network_define_xml(&a.xml.to_string(), 0)
         .map(|n| RemoteNetworkDefineXmlRet { net: net_out(&n) })),
+    on!(NetworkDefineXmlFlags, try |m, a| m
+        .network_define_xml(&a.xml.to_string(), a.flags)
+        .map(|n| RemoteNetworkDefineXmlFlagsRet { net: net_out(&n) })),
+    on!(NetworkCreateXmlFlags, try |m, a| m
+        .network_create_xml(&a.xml.to_string(), a.flags)
+        .map(|n| RemoteNetworkCreateXmlFlagsRet { net: net_out(&n) })),
     on!(NetworkCreateXml, try |m, a| m
         .network_create_xml(&a.xml.to_string(), 0)
         .map(|n| RemoteNetworkCreateXmlRet { net: net_out(&n) })),

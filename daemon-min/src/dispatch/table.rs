@@ -42,6 +42,7 @@ pub(super) struct Entry {
 pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("connect", super::connect::ENTRIES),
     ("host", super::host::ENTRIES),
+    ("host_cpu", super::host_cpu::ENTRIES),
     ("domain", super::domain::ENTRIES),
     ("domain_save", super::domain_save::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
