@@ -1,6 +1,7 @@
 //! Lifecycle events the model emits, with libvirt's numbers. The RPC layer turns them into
 //! `DOMAIN_EVENT_CALLBACK_LIFECYCLE` (318), `NETWORK_EVENT_LIFECYCLE` (315),
-//! `STORAGE_POOL_EVENT_LIFECYCLE` (370) and `STORAGE_POOL_EVENT_REFRESH` (373) messages.
+//! `STORAGE_POOL_EVENT_LIFECYCLE` (370), `STORAGE_POOL_EVENT_REFRESH` (373) and
+//! `NODE_DEVICE_EVENT_LIFECYCLE` (374) messages.
 
 use super::{DomainHandle, NetworkHandle, PoolHandle};
 
@@ -113,5 +114,14 @@ pub enum Event {
     PoolRefresh {
         /// The pool.
         pool: PoolHandle,
+    },
+    /// `VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE` (0).
+    NodeDeviceLifecycle {
+        /// The device's name.
+        name: String,
+        /// `VIR_NODE_DEVICE_EVENT_CREATED` 0 or `_DELETED` 1.
+        event: i32,
+        /// Always 0.
+        detail: i32,
     },
 }

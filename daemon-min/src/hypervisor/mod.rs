@@ -35,6 +35,7 @@ mod interface;
 mod network;
 mod network_conf;
 mod nodedev;
+mod nodedev_create;
 mod persist;
 mod shared;
 mod snapshot;

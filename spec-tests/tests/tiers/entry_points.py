@@ -33,6 +33,9 @@ DOM_XML = """<domain type='test'>
   </devices>
 </domain>"""
 
+VHBA_XML = """<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'>
+<wwnn>2000000011112222</wwnn><wwpn>1000000011112222</wwpn></capability></capability></device>"""
+
 NET_XML = """<network><name>ep-net</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b02</uuid>
 <bridge name='virbr9'/><ip address='10.9.0.1' netmask='255.255.255.0'/></network>"""
 
@@ -115,6 +118,26 @@ def lifecycle_events(conn, calls):
     finally:
         libvirt.virEventRemoveTimeout(tick)
         conn.domainEventDeregisterAny(cb)
+    return [results, seen]
+
+
+def nodedev_events(conn, calls):
+    """The node-device LIFECYCLE events (device, event, detail) that `calls` raise, and the
+    calls' results."""
+    seen = []
+    cb = conn.nodeDeviceEventRegisterAny(
+        None, libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, lambda c, d, e, det, o: seen.append([d.name(), e, det]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    results = []
+    try:
+        for call in calls:
+            results.append(call())
+        for _ in range(20):
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.nodeDeviceEventDeregisterAny(cb)
     return [results, seen]
 
 
@@ -499,6 +522,32 @@ def main():
         ("net.createXMLFlags.XMLDesc", lambda: net("ep-net3").XMLDesc(0), []),
         ("net.createXMLFlags.destroy", lambda: net("ep-net3").destroy(), []),
         ("net.defineXMLFlags.undefine", lambda: net("ep-net2").undefine(), []),
+        # --- node devices: creating and destroying virtual HBAs ------------------------------
+        ("nodedev.create.flags", lambda: conn.nodeDeviceCreateXML(VHBA_XML, 2).name(), []),
+        ("nodedev.create.badxml", lambda: conn.nodeDeviceCreateXML("<device>", 0).name(), []),
+        ("nodedev.create.badroot", lambda: conn.nodeDeviceCreateXML("<foo/>", 0).name(), []),
+        ("nodedev.create.nocap", lambda: conn.nodeDeviceCreateXML("<device><parent>scsi_host1</parent></device>", 0).name(), []),
+        ("nodedev.create.badcap", lambda: conn.nodeDeviceCreateXML("<device><capability type='x'/></device>", 0).name(), []),
+        ("nodedev.create.notfc", lambda: conn.nodeDeviceCreateXML("<device><parent>scsi_host1</parent><capability type='scsi_host'/></device>", 0).name(), []),
+        ("nodedev.create.system", lambda: conn.nodeDeviceCreateXML("<device><capability type='system'/></device>", 0).name(), []),
+        ("nodedev.create.nowwn", lambda: conn.nodeDeviceCreateXML("<device><capability type='scsi_host'><capability type='fc_host'/></capability></device>", 0).name(), []),
+        ("nodedev.create.badsub", lambda: conn.nodeDeviceCreateXML("<device><capability type='scsi_host'><capability type='x'/></capability></device>", 0).name(), []),
+        ("nodedev.create.parentwwnn", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>", "<parent wwnn='1'>"), 0).name(), []),
+        ("nodedev.create.badparent", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("scsi_host1<", "nope<"), 0).name(), []),
+        ("nodedev.create.parentnotvport", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("scsi_host1<", "scsi_host11<"), 0).name(), []),
+        ("nodedev.create", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceCreateXML(VHBA_XML, 0).name()]), []),
+        ("nodedev.create.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host12").XMLDesc(0), []),
+        ("nodedev.create.parent", lambda: conn.nodeDeviceLookupByName("scsi_host12").parent(), []),
+        ("nodedev.create.again", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("11112222", "33334444"), 0).name(), []),
+        ("nodedev.create.again.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host12").XMLDesc(0), []),
+        ("nodedev.create.list", lambda: sorted(d.name() for d in conn.listAllDevices(0)), []),
+        ("nodedev.create.byparentwwn", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", "<parent wwnn='2000000056785678' wwpn='1000000056785678'/>"), 0).name(), []),
+        ("nodedev.create.byfabric", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", "<parent fabric_wwn='2000000043214321'/>"), 0).name(), []),
+        ("nodedev.create.noparent", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", ""), 0).name(), []),
+        ("nodedev.destroy.computer", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceLookupByName("computer").destroy()]), []),
+        ("nodedev.destroy", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceLookupByName("scsi_host12").destroy()]), []),
+        ("nodedev.destroy.list", lambda: sorted(d.name() for d in conn.listAllDevices(0)), []),
+        ("nodedev.destroy.missing", lambda: conn.nodeDeviceLookupByName("scsi_host12").destroy(), []),
         # --- drivers the test driver lacks ----------------------------------------------------
         ("secret.list", lambda: conn.listAllSecrets(0), []),
         ("secret.define", lambda: conn.secretDefineXML("<secret ephemeral='no' private='no'/>", 0), []),
