@@ -88,7 +88,10 @@ fn observe(uri: &str) -> Vec<String> {
     step("deregister_any.agent", raw(&watcher, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, &enc(&15i32)));
     let unknown = 4242i32;
     step("network.deregister.unknown", raw(&watcher, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, &enc(&unknown)));
-    step("pool.deregister.unknown", raw(&watcher, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, &enc(&unknown)));
+    step(
+        "pool.deregister.unknown",
+        raw(&watcher, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, &enc(&unknown)),
+    );
     step(
         "domain.callback.deregister.unknown",
         raw(&watcher, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &enc(&unknown)),

@@ -39,6 +39,14 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(NetworkCreateXml, try |m, a| m
         .network_create_xml(&a.xml.to_string(), 0)
         .map(|n| RemoteNetworkCreateXmlRet { net: net_out(&n) })),
+    on!(NetworkUpdate, try |m, a| m.network_update(
+        &Uuid(a.net.uuid),
+        a.command,
+        a.section,
+        a.parent_index,
+        &a.xml.to_string(),
+        a.flags
+    )),
     on!(NetworkUndefine, try |m, a| m.network_undefine(&net_in(&a.net))),
     on!(NetworkCreate, try |m, a| m.network_create(&net_in(&a.net))),
     on!(NetworkDestroy, try |m, a| m.network_destroy(&net_in(&a.net))),

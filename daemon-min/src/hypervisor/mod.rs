@@ -34,6 +34,7 @@ mod host_cpu;
 mod interface;
 mod network;
 mod network_conf;
+mod network_update;
 mod nodedev;
 mod nodedev_create;
 mod persist;

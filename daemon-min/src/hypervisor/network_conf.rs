@@ -14,12 +14,12 @@ const KEPT_BEFORE_IP: &[&str] = &["dns", "vlan", "bandwidth", "port"];
 const KEPT_AFTER_IP: &[&str] = &["route", "virtualport", "portgroup"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Ip {
-    family: Option<String>,
-    address: Option<String>,
+pub(super) struct Ip {
+    pub(super) family: Option<String>,
+    pub(super) address: Option<String>,
     netmask: Option<String>,
     prefix: Option<String>,
-    children: Vec<Element>,
+    pub(super) children: Vec<Element>,
 }
 
 /// A parsed network definition.
@@ -35,7 +35,7 @@ pub struct NetworkDef {
     mtu: Option<String>,
     mac: Option<String>,
     domain: Option<Element>,
-    ips: Vec<Ip>,
+    pub(super) ips: Vec<Ip>,
     kept: Vec<Element>,
 }
 
@@ -95,6 +95,11 @@ impl NetworkDef {
                 .cloned()
                 .collect(),
         })
+    }
+
+    /// The netmask and prefix of `<ip>` number `i`, as written.
+    pub(super) fn ip_mask(&self, i: usize) -> (Option<String>, Option<String>) {
+        self.ips.get(i).map_or((None, None), |ip| (ip.netmask.clone(), ip.prefix.clone()))
     }
 
     /// Whether the network has a bridge of its own (no forward, or nat/route/open).
