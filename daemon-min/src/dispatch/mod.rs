@@ -388,7 +388,11 @@ impl Daemon {
         if path.is_empty() || path == "/" {
             return Err(no_driver().into());
         }
-        let hv = Hypervisor::from_node_file(std::path::Path::new(path), &self.hostname).map_err(|_| {
+        let hv = Hypervisor::from_node_file(std::path::Path::new(path), &self.hostname).map_err(|e| {
+            // A node file that wants credentials keeps its own error (see testnode).
+            if e.domain() == ErrorDomain::VIR_FROM_AUTH {
+                return e;
+            }
             crate::hypervisor::Error::from(RemoteError::with_info(
                 ErrorCode::VIR_ERR_XML_ERROR,
                 ErrorDomain::VIR_FROM_TEST,
