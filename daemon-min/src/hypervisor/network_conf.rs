@@ -102,6 +102,28 @@ impl NetworkDef {
         self.ips.get(i).map_or((None, None), |ip| (ip.netmask.clone(), ip.prefix.clone()))
     }
 
+    /// The `<dns>` element, if any.
+    pub(super) fn dns(&self) -> Option<&Element> {
+        self.kept.iter().find(|k| k.name == "dns")
+    }
+
+    /// The `<dns>` element, created if missing.
+    pub(super) fn dns_mut(&mut self) -> &mut Element {
+        let i = match self.kept.iter().position(|k| k.name == "dns") {
+            Some(i) => i,
+            None => {
+                self.kept.insert(0, Element::new("dns"));
+                0
+            }
+        };
+        &mut self.kept[i]
+    }
+
+    /// Drops a `<dns>` left with neither attributes nor records (libvirt formats none then).
+    pub(super) fn tidy_dns(&mut self) {
+        self.kept.retain(|k| k.name != "dns" || !k.attrs.is_empty() || k.elements().next().is_some());
+    }
+
     /// Whether the network has a bridge of its own (no forward, or nat/route/open).
     fn has_bridge(&self) -> bool {
         match self.forward.as_ref().and_then(|f| f.attr("mode")) {

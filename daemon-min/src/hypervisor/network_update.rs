@@ -3,9 +3,10 @@
 //! persistent definition, all or nothing.
 //!
 //! Served sections: the DHCP hosts and ranges of an `<ip>` (with libvirt's parse of `<host>`
-//! and `<range>`, its range checks and its duplicate and lookup rules), and the refusals libvirt
-//! gives for `bridge`, `domain`, `ip`, `forward` and `forward pf`. The DNS, port-group and
-//! forward-interface sections answer "not supported" here (see the README).
+//! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts and TXT
+//! records, and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and
+//! `forward pf`. The DNS SRV, port-group and forward-interface sections answer "not supported"
+//! here.
 
 use std::net::IpAddr;
 
@@ -480,6 +481,136 @@ fn update_dhcp_range(def: &mut NetworkDef, command: u32, parent_index: i32, node
     Ok(())
 }
 
+fn detail(message: String) -> Error {
+    error::e(ErrorCode::VIR_ERR_XML_DETAIL, NET, message)
+}
+
+/// Inserts a DNS record first or last among its kind, in libvirt's order of kinds (forwarders,
+/// TXT, SRV, hosts).
+fn insert_dns(dns: &mut Element, e: Element, first: bool) {
+    const ORDER: [&str; 4] = ["forwarder", "txt", "srv", "host"];
+    let rank = |n: &str| ORDER.iter().position(|o| *o == n).unwrap_or(ORDER.len());
+    dns.children.retain(|c| matches!(c, Node::Element(_)));
+    let mine = rank(&e.name);
+    let at = dns
+        .children
+        .iter()
+        .position(|c| matches!(c, Node::Element(x) if if first { rank(&x.name) >= mine } else { rank(&x.name) > mine }))
+        .unwrap_or(dns.children.len());
+    dns.children.insert(at, Node::Element(e));
+}
+
+fn dns_records<'a>(def: &'a NetworkDef, kind: &'a str) -> Vec<&'a Element> {
+    def.dns().map(|d| d.children_named(kind).collect()).unwrap_or_default()
+}
+
+fn remove_dns(def: &mut NetworkDef, kind: &str, k: usize) {
+    remove_entry(def.dns_mut(), kind, k);
+    def.tidy_dns();
+}
+
+fn update_dns_txt(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
+    if command == MODIFY {
+        return Err(unsupported("DNS TXT records cannot be modified, only added or deleted".into()));
+    }
+    check_element(def, node, "txt")?;
+    let net = def.name.clone();
+    let is_add = command == ADD_FIRST || command == ADD_LAST;
+    let Some(name) = node.attr("name") else {
+        return Err(detail(format!("missing required name attribute in DNS TXT record of network {net}")));
+    };
+    if name.contains([' ', ',']) {
+        return Err(detail(format!("prohibited character in DNS TXT record name '{name}' of network {net}")));
+    }
+    let value = node.attr("value");
+    if value.is_none() && is_add {
+        return Err(detail(format!(
+            "missing required value attribute in DNS TXT record named '{name}' of network {net}"
+        )));
+    }
+    let found = dns_records(def, "txt").iter().position(|t| t.attr("name") == Some(name));
+    match command {
+        ADD_FIRST | ADD_LAST => {
+            if found.is_some() {
+                return Err(invalid(format!("there is already a DNS TXT record with name '{name}' in network {net}")));
+            }
+            let e = Element::new("txt").with_attr("name", name).with_attr("value", value.unwrap_or_default());
+            insert_dns(def.dns_mut(), e, command == ADD_FIRST);
+        }
+        DELETE => {
+            let Some(k) = found else {
+                return Err(invalid(format!("couldn't locate a matching DNS TXT record in network {net}")));
+            };
+            remove_dns(def, "txt", k);
+        }
+        other => return Err(unknown_command(other)),
+    }
+    Ok(())
+}
+
+fn update_dns_host(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
+    if command == MODIFY {
+        return Err(unsupported("DNS HOST records cannot be modified, only added or deleted".into()));
+    }
+    check_element(def, node, "host")?;
+    let net = def.name.clone();
+    let is_add = command == ADD_FIRST || command == ADD_LAST;
+    let ip = match node.attr("ip") {
+        None if is_add => return Err(detail(format!("Missing IP address in network '{net}' DNS HOST record"))),
+        None => None,
+        Some(a) => Some(
+            a.parse::<IpAddr>()
+                .map_err(|_| detail(format!("Invalid IP address in network '{net}' DNS HOST record")))?,
+        ),
+    };
+    let mut names = Vec::new();
+    for h in node.children_named("hostname").filter(|h| !h.children.is_empty()) {
+        let name = h.text();
+        if name.is_empty() {
+            return Err(detail(format!("Missing hostname in network '{net}' DNS HOST record")));
+        }
+        names.push(name);
+    }
+    if names.is_empty() && is_add {
+        return Err(detail(format!("Missing hostname in network '{net}' DNS HOST record")));
+    }
+    if ip.is_none() && names.is_empty() {
+        return Err(detail(format!("Missing ip and hostname in network '{net}' DNS HOST record")));
+    }
+    let existing = dns_records(def, "host");
+    let matching: Vec<usize> = existing
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            let same_ip = ip.is_some() && h.attr("ip").and_then(|a| a.parse::<IpAddr>().ok()) == ip;
+            same_ip || (!is_add && h.children_named("hostname").any(|n| names.contains(&n.text())))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match command {
+        ADD_FIRST | ADD_LAST => {
+            if !matching.is_empty() {
+                return Err(invalid(format!(
+                    "there is already at least one DNS HOST record with a matching field in network {net}"
+                )));
+            }
+            let mut e = Element::new("host").with_attr("ip", ip.map(|a| a.to_string()).unwrap_or_default());
+            e.children = names
+                .into_iter()
+                .map(|n| Node::Element(Element { children: vec![Node::Text(n)], ..Element::new("hostname") }))
+                .collect();
+            insert_dns(def.dns_mut(), e, command == ADD_FIRST);
+        }
+        DELETE => match matching[..] {
+            [] => return Err(invalid(format!("couldn't locate a matching DNS HOST record in network {net}"))),
+            [k] => remove_dns(def, "host", k),
+            _ => return Err(invalid(format!("multiple matching DNS HOST records were found in network {net}"))),
+        },
+        other => return Err(unknown_command(other)),
+    }
+    Ok(())
+}
+
 /// `virNetworkDefUpdateSection` on one definition.
 fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index: i32, xml: &str) -> Result<()> {
     let node =
@@ -493,7 +624,9 @@ fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index
         5 => update_dhcp_range(def, command, parent_index, &node),
         6 => no_support("forward"),
         8 => no_support("forward pf"),
-        7 | 9..=12 => Err(error::e(
+        10 => update_dns_host(def, command, &node),
+        11 => update_dns_txt(def, command, &node),
+        7 | 9 | 12 => Err(error::e(
             ErrorCode::VIR_ERR_NO_SUPPORT,
             NET,
             format!(
