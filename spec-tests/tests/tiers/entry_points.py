@@ -49,6 +49,8 @@ SAVE_XML = """<domain type='test'><name>ep-save</name><uuid>5a1f7a2e-5b07-4d52-9
 <devices><interface type='network'><source network='default'/><mac address='52:54:00:00:00:03'/></interface></devices>
 </domain>"""
 
+FDS_XML = SAVE_XML.replace("ep-save", "ep-fds").replace("0b03", "0b04").replace(":03'", ":04'")
+
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
 
@@ -507,6 +509,11 @@ def main():
         ("save.createXMLWithFiles.flags", lambda: conn.createXMLWithFiles(SAVE_XML, [], 2).name(), []),
         ("save.createWithFiles.running", lambda: dom("ep-save").createWithFiles([], 0), []),
         ("save.createWithFiles.flags", lambda: dom("ep-save").createWithFiles([], 1), []),
+        # Descriptors passed with the call (each after the message, with a byte of its own).
+        ("save.createXMLWithFiles.fds", lambda: conn.createXMLWithFiles(FDS_XML, [os.open("/dev/null", os.O_RDONLY), os.open("/dev/null", os.O_RDONLY)], 0).name(), []),
+        ("save.createWithFiles.fds", lambda: dom("ep-fds").createWithFiles([os.open("/dev/null", os.O_RDONLY)], 0), []),
+        ("save.fds.connection", lambda: [conn.getType(), dom("ep-fds").state(0)], []),
+        ("save.fds.destroy", lambda: dom("ep-fds").destroy(), []),
         ("save.badpath", lambda: dom("ep-save").save("/nonexistent-ep/ep.img"), []),
         ("save.flags.exclusive", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 6), []),
         ("save.flags", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 8), []),
