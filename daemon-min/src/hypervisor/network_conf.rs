@@ -119,6 +119,29 @@ impl NetworkDef {
         &mut self.kept[i]
     }
 
+    /// The `<portgroup>` elements, in order.
+    pub(super) fn portgroups(&self) -> Vec<&Element> {
+        self.kept.iter().filter(|k| k.name == "portgroup").collect()
+    }
+
+    /// Replaces (`Some(k)`, `Some(g)`), removes (`Some(k)`, `None`) or adds (`None`, `Some(g)`,
+    /// first or last) a `<portgroup>`.
+    pub(super) fn set_portgroup(&mut self, k: Option<usize>, group: Option<Element>, first: bool) {
+        let at: Vec<usize> =
+            self.kept.iter().enumerate().filter(|(_, e)| e.name == "portgroup").map(|(i, _)| i).collect();
+        match (k.and_then(|k| at.get(k).copied()), group) {
+            (Some(i), Some(g)) => self.kept[i] = g,
+            (Some(i), None) => {
+                self.kept.remove(i);
+            }
+            (None, Some(g)) => {
+                let i = if first { at.first().copied() } else { at.last().map(|i| i + 1) };
+                self.kept.insert(i.unwrap_or(self.kept.len()), g);
+            }
+            (None, None) => {}
+        }
+    }
+
     /// Drops a `<dns>` left with neither attributes nor records (libvirt formats none then).
     pub(super) fn tidy_dns(&mut self) {
         self.kept.retain(|k| k.name != "dns" || !k.attrs.is_empty() || k.elements().next().is_some());
@@ -207,7 +230,18 @@ impl NetworkDef {
             b.line("</ip>");
         }
         for k in self.kept.iter().filter(|k| KEPT_AFTER_IP.contains(&k.name.as_str())) {
-            b.element(k);
+            // libvirt writes a port group's tags open and closed even when it has nothing inside.
+            if k.name == "portgroup" && k.elements().next().is_none() {
+                let mut open = String::from("<portgroup");
+                for (a, v) in &k.attrs {
+                    let _ = write!(open, " {a}='{}'", escape(v));
+                }
+                open.push('>');
+                b.line(&open);
+                b.line("</portgroup>");
+            } else {
+                b.element(k);
+            }
         }
         b.pop();
         b.line("</network>");

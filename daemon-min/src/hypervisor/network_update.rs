@@ -3,10 +3,10 @@
 //! persistent definition, all or nothing.
 //!
 //! Served sections: the DHCP hosts and ranges of an `<ip>` (with libvirt's parse of `<host>`
-//! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts and TXT
-//! records, and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and
-//! `forward pf`. The DNS SRV, port-group and forward-interface sections answer "not supported"
-//! here.
+//! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts, TXT and SRV
+//! records, port groups (their `<vlan>`, `<virtualport>` and `<bandwidth>` kept as written), and
+//! the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and `forward pf`. The
+//! forward-interface section answers "not supported" here.
 
 use std::net::IpAddr;
 
@@ -611,6 +611,162 @@ fn update_dns_host(def: &mut NetworkDef, command: u32, node: &Element) -> Result
     Ok(())
 }
 
+/// A DNS SRV record as `virNetworkDNSSrvDefParseXML` reads it (`partial` for a delete).
+fn parse_srv(net: &str, node: &Element, partial: bool) -> Result<Element> {
+    const SERVICE_EXTRA: &str = "_-+/*";
+    const PROTOCOL_EXTRA: &str = "-+/";
+    let service = node.attr("service");
+    let shown_service = service.unwrap_or("(null)");
+    if service.is_none() && !partial {
+        return Err(detail(format!("missing required service attribute in DNS SRV record of network '{net}'")));
+    }
+    if let Some(s) = service {
+        if s.len() > 512 - 30 {
+            return Err(detail(format!(
+                "service attribute '{s}' in network '{net}' is too long, limit is {} bytes",
+                512 - 30
+            )));
+        }
+        if !s.chars().all(|c| c.is_ascii_alphanumeric() || SERVICE_EXTRA.contains(c)) {
+            return Err(detail(format!(
+                "invalid character in service attribute '{s}' in DNS SRV record of network '{net}'"
+            )));
+        }
+    }
+    let protocol = node.attr("protocol");
+    if protocol.is_none() && !partial {
+        return Err(detail(format!(
+            "missing required protocol attribute in DNS SRV record '{shown_service}' of network '{net}'"
+        )));
+    }
+    if let Some(p) = protocol {
+        if !p.chars().all(|c| c.is_ascii_alphanumeric() || PROTOCOL_EXTRA.contains(c)) {
+            return Err(detail(format!(
+                "invalid character in protocol attribute '{p}' in DNS SRV record of network '{net}'"
+            )));
+        }
+    }
+    let target = node.attr("target");
+    let mut out = Element::new("srv");
+    for (k, v) in [("service", service), ("protocol", protocol), ("domain", node.attr("domain")), ("target", target)] {
+        if let Some(v) = v {
+            out.attrs.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    for (attr, bad, low) in [("port", "invalid", 1u32), ("priority", "Invalid", 0), ("weight", "invalid", 0)] {
+        let Some(raw) = node.attr(attr).filter(|v| !v.is_empty()) else { continue };
+        let value = raw.parse::<u32>().ok();
+        if value.is_some() && target.is_none() {
+            return Err(detail(format!(
+                "DNS SRV {attr} attribute not permitted without target for service '{shown_service}' in network '{net}'"
+            )));
+        }
+        match value {
+            Some(v) if (low..=65535).contains(&v) => {
+                if v != 0 {
+                    out.attrs.push((attr.to_owned(), v.to_string()));
+                }
+            }
+            _ => {
+                return Err(detail(format!(
+                    "{bad} DNS SRV {attr} attribute for service '{shown_service}' in network '{net}'"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn update_dns_srv(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
+    if command == MODIFY {
+        return Err(unsupported("DNS SRV records cannot be modified, only added or deleted".into()));
+    }
+    check_element(def, node, "srv")?;
+    let net = def.name.clone();
+    let is_add = command == ADD_FIRST || command == ADD_LAST;
+    let srv = parse_srv(&net, node, !is_add)?;
+    let matching: Vec<usize> = dns_records(def, "srv")
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            ["domain", "service", "protocol", "target"].iter().all(|k| srv.attr(k).is_none_or(|v| r.attr(k) == Some(v)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    match command {
+        ADD_FIRST | ADD_LAST => {
+            if !matching.is_empty() {
+                return Err(invalid(format!(
+                    "there is already at least one DNS SRV record matching all specified fields in network {net}"
+                )));
+            }
+            insert_dns(def.dns_mut(), srv, command == ADD_FIRST);
+        }
+        DELETE => match matching[..] {
+            [] => return Err(invalid(format!("couldn't locate a matching DNS SRV record in network {net}"))),
+            [k] => remove_dns(def, "srv", k),
+            _ => {
+                return Err(invalid(format!(
+                    "multiple DNS SRV records matching all specified fields were found in network {net}"
+                )))
+            }
+        },
+        other => return Err(unknown_command(other)),
+    }
+    Ok(())
+}
+
+/// `virNetworkDefUpdatePortGroup`; the group's `<vlan>`, `<virtualport>` and `<bandwidth>`
+/// are kept as written (not checked).
+fn update_portgroup(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
+    check_element(def, node, "portgroup")?;
+    let net = def.name.clone();
+    let Some(name) = node.attr("name") else {
+        return Err(xml_error("Missing required name attribute in portgroup".into()));
+    };
+    let is_default = node.attr("default").is_some_and(|d| d.eq_ignore_ascii_case("yes"));
+    let trust = node.attr("trustGuestRxFilters");
+    if let Some(t) = trust.filter(|t| !matches!(*t, "yes" | "no")) {
+        return Err(error::xml_util_error(&format!(
+            "Invalid value for attribute 'trustGuestRxFilters' in element 'portgroup': '{t}'."
+        )));
+    }
+    let mut group = Element::new("portgroup").with_attr("name", name);
+    if is_default {
+        group.attrs.push(("default".to_owned(), "yes".to_owned()));
+    }
+    if let Some(t) = trust {
+        group.attrs.push(("trustGuestRxFilters".to_owned(), t.to_owned()));
+    }
+    group.children =
+        ["vlan", "virtualport", "bandwidth"].iter().filter_map(|k| node.child(k)).cloned().map(Node::Element).collect();
+    let groups = def.portgroups();
+    let found_name = groups.iter().position(|g| g.attr("name") == Some(name));
+    let found_default = groups.iter().position(|g| g.attr("default").is_some_and(|d| d.eq_ignore_ascii_case("yes")));
+    if found_name.is_none() && matches!(command, MODIFY | DELETE) {
+        return Err(invalid(format!(
+            "couldn't find a portgroup entry in network '{net}' matching <portgroup name='{name}'>"
+        )));
+    }
+    if found_name.is_some() && matches!(command, ADD_FIRST | ADD_LAST) {
+        return Err(invalid(format!(
+            "there is an existing portgroup entry in network '{net}' that matches \"<portgroup name='{name}'>\""
+        )));
+    }
+    if command != DELETE && is_default && found_default.is_some() && found_default != found_name {
+        return Err(invalid(format!(
+            "a different portgroup entry in network '{net}' is already set as the default. Only one default is allowed."
+        )));
+    }
+    match (command, found_name) {
+        (MODIFY, Some(k)) => def.set_portgroup(Some(k), Some(group), false),
+        (ADD_FIRST | ADD_LAST, _) => def.set_portgroup(None, Some(group), command == ADD_FIRST),
+        (DELETE, Some(k)) => def.set_portgroup(Some(k), None, false),
+        (other, _) => return Err(unknown_command(other)),
+    }
+    Ok(())
+}
+
 /// `virNetworkDefUpdateSection` on one definition.
 fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index: i32, xml: &str) -> Result<()> {
     let node =
@@ -625,8 +781,10 @@ fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index
         6 => no_support("forward"),
         8 => no_support("forward pf"),
         10 => update_dns_host(def, command, &node),
+        9 => update_portgroup(def, command, &node),
         11 => update_dns_txt(def, command, &node),
-        7 | 9 | 12 => Err(error::e(
+        12 => update_dns_srv(def, command, &node),
+        7 => Err(error::e(
             ErrorCode::VIR_ERR_NO_SUPPORT,
             NET,
             format!(
