@@ -18,7 +18,8 @@
 //! with network updates (DHCP hosts and ranges, the refused sections; 50 rows added, all the same);
 //! 406 same, 20 different with DNS host and TXT updates (26 rows added, all the same); 410 same,
 //! 20 different with descriptors passed to CREATE_XML_WITH_FILES / CREATE_WITH_FILES (4 rows);
-//! 440 same, 20 different with DNS SRV and port-group updates (30 rows added, all the same).
+//! 440 same, 20 different with DNS SRV and port-group updates (30 rows added, all the same); 453
+//! same, 20 different with forward-interface updates (13 rows added, all the same).
 //!
 //! Every remaining difference must be listed in [`KNOWN`] with its reason, and every listed one
 //! must still differ. Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips

@@ -119,6 +119,11 @@ impl NetworkDef {
         &mut self.kept[i]
     }
 
+    /// The `<forward>` element, if any.
+    pub(super) fn forward_mut(&mut self) -> Option<&mut Element> {
+        self.forward.as_mut()
+    }
+
     /// The `<portgroup>` elements, in order.
     pub(super) fn portgroups(&self) -> Vec<&Element> {
         self.kept.iter().filter(|k| k.name == "portgroup").collect()

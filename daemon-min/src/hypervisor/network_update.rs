@@ -5,8 +5,9 @@
 //! Served sections: the DHCP hosts and ranges of an `<ip>` (with libvirt's parse of `<host>`
 //! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts, TXT and SRV
 //! records, port groups (their `<vlan>`, `<virtualport>` and `<bandwidth>` kept as written), and
-//! the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and `forward pf`. The
-//! forward-interface section answers "not supported" here.
+//! forward interfaces, and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward`
+//! and `forward pf`. Forward interfaces of a network without `<forward>` (which libvirt keeps
+//! but never shows) answer "not supported" here.
 
 use std::net::IpAddr;
 
@@ -767,6 +768,76 @@ fn update_portgroup(def: &mut NetworkDef, command: u32, node: &Element) -> Resul
     Ok(())
 }
 
+/// The forward interfaces of a `<forward>`: its `<interface dev=…>` children, or the `dev`
+/// attribute alone (libvirt reads `<forward dev='X'/>` as one interface X).
+fn forward_ifs(fwd: &Element) -> Vec<String> {
+    let ifs: Vec<String> = fwd.children_named("interface").filter_map(|i| i.attr("dev")).map(str::to_owned).collect();
+    if ifs.is_empty() {
+        fwd.attr("dev").map(str::to_owned).into_iter().collect()
+    } else {
+        ifs
+    }
+}
+
+/// Writes `ifs` back: `<interface>` children after the others, `dev` naming the first.
+fn set_forward_ifs(fwd: &mut Element, ifs: &[String]) {
+    fwd.children.retain(|c| matches!(c, Node::Element(e) if e.name != "interface"));
+    fwd.children.extend(ifs.iter().map(|d| Node::Element(Element::new("interface").with_attr("dev", d.as_str()))));
+    fwd.attrs.retain(|(k, _)| k != "dev");
+    if let Some(first) = ifs.first() {
+        fwd.attrs.insert(0, ("dev".to_owned(), first.clone()));
+    }
+}
+
+fn update_forward_interface(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
+    check_element(def, node, "interface")?;
+    if command == MODIFY {
+        return Err(unsupported("forward interface entries cannot be modified, only added or deleted".into()));
+    }
+    let Some(dev) = node.attr("dev") else {
+        return Err(xml_error("missing dev attribute in <interface> element".into()));
+    };
+    let net = def.name.clone();
+    let Some(fwd) = def.forward_mut() else {
+        // libvirt keeps such interfaces on a network without <forward> but never shows them.
+        return Err(error::e(
+            ErrorCode::VIR_ERR_NO_SUPPORT,
+            NET,
+            "this function is not supported by the connection driver: virNetworkUpdate of the forward interfaces of a network without <forward> (daemon-min)",
+        ));
+    };
+    let mut ifs = forward_ifs(fwd);
+    let found = ifs.iter().position(|d| d == dev);
+    match command {
+        ADD_FIRST | ADD_LAST => {
+            if found.is_some() {
+                return Err(invalid(format!(
+                    "there is an existing interface entry in network '{net}' that matches \"<interface dev='{dev}'>\""
+                )));
+            }
+            let at = if command == ADD_FIRST { 0 } else { ifs.len() };
+            ifs.insert(at, dev.to_owned());
+        }
+        DELETE => {
+            let Some(k) = found else {
+                return Err(invalid(format!(
+                    "couldn't find an interface entry in network '{net}' matching <interface dev='{dev}'>"
+                )));
+            };
+            ifs.remove(k);
+        }
+        other => return Err(unknown_command(other)),
+    }
+    // The parse that checks the result: layer-3 modes take one interface at most.
+    if matches!(fwd.attr("mode"), Some("nat" | "route" | "open")) && ifs.len() > 1 {
+        return Err(xml_error(format!(
+            "multiple forwarding interfaces specified for network '{net}', only one is supported"
+        )));
+    }
+    set_forward_ifs(fwd, &ifs);
+    Ok(())
+}
+
 /// `virNetworkDefUpdateSection` on one definition.
 fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index: i32, xml: &str) -> Result<()> {
     let node =
@@ -784,13 +855,7 @@ fn update_section(def: &mut NetworkDef, command: u32, section: u32, parent_index
         9 => update_portgroup(def, command, &node),
         11 => update_dns_txt(def, command, &node),
         12 => update_dns_srv(def, command, &node),
-        7 => Err(error::e(
-            ErrorCode::VIR_ERR_NO_SUPPORT,
-            NET,
-            format!(
-                "this function is not supported by the connection driver: virNetworkUpdate of section {section} (daemon-min)"
-            ),
-        )),
+        7 => update_forward_interface(def, command, &node),
         _ => Err(unsupported("can't update unrecognized section of network".into())),
     }
 }
