@@ -62,6 +62,26 @@ pub mod dump_flags {
 /// `VIR_DOMAIN_CORE_DUMP_FORMAT_LAST` in libvirt 9.0.
 const CORE_DUMP_FORMAT_LAST: u32 = 5;
 
+/// `O_NONBLOCK`: a client's path may name a FIFO, whose plain `open` waits for the other end;
+/// the model runs under the hypervisor's lock, so that wait would stop every connection. With
+/// it, such an open fails (writing, no reader: ENXIO) or reads come up short, with libvirt's
+/// errors; regular files behave as without it.
+#[cfg(target_os = "linux")]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(not(target_os = "linux"))]
+const O_NONBLOCK: i32 = 0;
+
+/// Opens `path` for writing as libvirt does (`O_CREAT|O_TRUNC|O_WRONLY`, mode 0600).
+fn create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).custom_flags(O_NONBLOCK).open(path)
+}
+
+/// Whether `path` is a regular file (what a failed save may remove: libvirt unlinks whatever
+/// the path names, which for a device node opened as root would delete it).
+fn is_regular(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
 fn system_error(message: String, err: Option<&std::io::Error>) -> Error {
     error::e(ErrorCode::VIR_ERR_SYSTEM_ERROR, ErrorDomain::VIR_FROM_TEST, format!("{message}: {}", strerror(err)))
 }
@@ -119,22 +139,18 @@ fn write_image(path: &Path, def: &DomainDef, id: Option<i32>) -> Result<()> {
     let name = def.name();
     let shown = path.display();
     let xml = def.format(id, true);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+    let mut file = create(path)
         .map_err(|e| system_error(format!("saving domain '{name}' to '{shown}': open failed"), Some(&e)))?;
     let len = i32::try_from(xml.len()).unwrap_or(i32::MAX);
     let written = file
         .write_all(MAGIC)
         .and_then(|()| file.write_all(&len.to_ne_bytes()))
-        .and_then(|()| file.write_all(xml.as_bytes()))
-        .and_then(|()| file.sync_data());
+        .and_then(|()| file.write_all(xml.as_bytes()));
     if let Err(e) = written {
         drop(file);
-        let _ = std::fs::remove_file(path);
+        if is_regular(path) {
+            let _ = std::fs::remove_file(path);
+        }
         return Err(system_error(format!("saving domain '{name}' to '{shown}': write failed"), Some(&e)));
     }
     Ok(())
@@ -158,8 +174,11 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
 /// unnamed interfaces, as `testDomainRestoreFlags` does (reading the image alone does not).
 fn read_image(path: &Path, restore: bool) -> Result<DomainDef> {
     let shown = path.display();
-    let mut file =
-        std::fs::File::open(path).map_err(|e| system_error(format!("cannot read domain image '{shown}'"), Some(&e)))?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(|e| system_error(format!("cannot read domain image '{shown}'"), Some(&e)))?;
     let mut magic = [0u8; 15];
     match read_full(&mut file, &mut magic) {
         Ok(15) => {}
@@ -297,18 +316,11 @@ impl Hypervisor {
         let path = absolute_path(path);
         let shown = path.display();
         let name = &dom.name;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
+        let mut file = create(&path)
             .map_err(|e| system_error(format!("domain '{name}' coredump: failed to open {shown}"), Some(&e)))?;
         file.write_all(MAGIC).map_err(|e| {
             system_error(format!("domain '{name}' coredump: failed to write header to {shown}"), Some(&e))
         })?;
-        file.sync_data()
-            .map_err(|e| system_error(format!("domain '{name}' coredump: write failed: {shown}"), Some(&e)))?;
         drop(file);
         if format != 0 {
             return Err(error::e(
@@ -428,6 +440,29 @@ mod tests {
         assert_eq!(e.triple(), (8, 20, "Flags 'VIR_DUMP_CRASH' and 'VIR_DUMP_LIVE' are mutually exclusive"));
         h.domain_core_dump(&test_dom(&h), core.as_os_str().as_bytes(), 0, 1).unwrap();
         assert_eq!(h.domain_get_state(&test_dom(&h), 0).unwrap(), (DomainState::Shutoff, SHUTOFF_CRASHED));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_fifo_never_blocks_the_daemon() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED a_fifo_never_blocks_the_daemon: no mkfifo");
+            return;
+        }
+        let mut h = Hypervisor::new_default("host");
+        // Writing with no reader: refused at once (ENXIO), the FIFO left in place.
+        let e = h.domain_save(&test_dom(&h), fifo.as_os_str().as_bytes(), None, 0).unwrap_err();
+        assert_eq!(e.code().0, 38);
+        assert!(e.message().ends_with(": open failed: No such device or address"), "{e:?}");
+        assert!(fifo.exists());
+        let e = h.domain_core_dump(&test_dom(&h), fifo.as_os_str().as_bytes(), 0, 0).unwrap_err();
+        assert_eq!(e.code().0, 38);
+        // Reading with no writer: an empty header, at once.
+        let e = h.domain_save_image_get_xml_desc(fifo.as_os_str().as_bytes(), 0).unwrap_err();
+        assert!(e.message().starts_with("incomplete save header"), "{e:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
