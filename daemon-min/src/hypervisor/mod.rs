@@ -35,6 +35,7 @@ mod interface;
 mod network;
 mod network_conf;
 mod network_update;
+mod network_update_dns;
 mod nodedev;
 mod nodedev_create;
 mod persist;

@@ -54,10 +54,10 @@ fn vport_capable(root: &Element) -> bool {
     scsi_hosts(root).any(|h| sub_cap(h, "vport_ops").is_some())
 }
 
-/// The checks of `virNodeDeviceDefParseXML` for a new device; returns the parent reference:
-/// (name, (wwnn, wwpn), fabric wwn).
+/// How a new device names its parent: (name, (wwnn, wwpn), fabric wwn).
 type ParentRef = (Option<String>, Option<(String, String)>, Option<String>);
 
+/// The checks of `virNodeDeviceDefParseXML` for a new device; returns its parent reference.
 fn check_new_device(root: &Element) -> Result<ParentRef> {
     if root.name != "device" {
         return Err(error::xml_util_error(&format!("expecting root element of 'device', not '{}'", root.name)));
