@@ -690,8 +690,10 @@ def main():
             out = {"exception": type(e).__name__}
         print(f"{test_id}\t{json.dumps(out, sort_keys=True).replace(TMP, '$TMP')}", flush=True)
     conn.close()
-    shutil.rmtree(TMP, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
