@@ -19,7 +19,8 @@
 //! 406 same, 20 different with DNS host and TXT updates (26 rows added, all the same); 410 same,
 //! 20 different with descriptors passed to CREATE_XML_WITH_FILES / CREATE_WITH_FILES (4 rows);
 //! 440 same, 20 different with DNS SRV and port-group updates (30 rows added, all the same); 453
-//! same, 20 different with forward-interface updates (13 rows added, all the same).
+//! same, 20 different with forward-interface updates (13 rows added, all the same); 459 same, 20
+//! different with forward interfaces on a network without `<forward>` (6 rows, all the same).
 //!
 //! Every remaining difference must be listed in [`KNOWN`] with its reason, and every listed one
 //! must still differ. Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips

@@ -5,9 +5,8 @@
 //! Served sections: the DHCP hosts and ranges of an `<ip>` (with libvirt's parse of `<host>`
 //! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts, TXT and SRV
 //! records (in `network_update_dns`), port groups (their `<vlan>`, `<virtualport>` and `<bandwidth>` kept as written), and
-//! forward interfaces, and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward`
-//! and `forward pf`. Forward interfaces of a network without `<forward>` (which libvirt keeps
-//! but never shows) answer "not supported" here.
+//! forward interfaces (on a network without `<forward>` an added one is lost at once, as with
+//! libvirt, whose updates start from a formatted copy that cannot show it), and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and `forward pf`.
 
 use std::net::IpAddr;
 
@@ -564,15 +563,7 @@ fn update_forward_interface(def: &mut NetworkDef, command: u32, node: &Element) 
         return Err(xml_error("missing dev attribute in <interface> element".into()));
     };
     let net = def.name.clone();
-    let Some(fwd) = def.forward_mut() else {
-        // libvirt keeps such interfaces on a network without <forward> but never shows them.
-        return Err(error::e(
-            ErrorCode::VIR_ERR_NO_SUPPORT,
-            NET,
-            "this function is not supported by the connection driver: virNetworkUpdate of the forward interfaces of a network without <forward> (daemon-min)",
-        ));
-    };
-    let mut ifs = forward_ifs(fwd);
+    let mut ifs = def.forward_mut().map(|f| forward_ifs(f)).unwrap_or_default();
     let found = ifs.iter().position(|d| d == dev);
     match command {
         ADD_FIRST | ADD_LAST => {
@@ -594,6 +585,11 @@ fn update_forward_interface(def: &mut NetworkDef, command: u32, node: &Element) 
         }
         other => return Err(unknown_command(other)),
     }
+    let Some(fwd) = def.forward_mut() else {
+        // Without <forward>, libvirt takes the interface into a definition that is never
+        // written out, and every update starts from a written-out copy: it is gone at once.
+        return Ok(());
+    };
     // The parse that checks the result: layer-3 modes take one interface at most.
     if matches!(fwd.attr("mode"), Some("nat" | "route" | "open")) && ifs.len() > 1 {
         return Err(xml_error(format!(
