@@ -23,12 +23,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use proto_core::{CallError, ClientConnection, ClientEvent, ConnectionError};
+use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::queue::EventQueue;
+use adapter_io::{queue::EventQueue, Delivery};
 
-use crate::{lock, Event, StreamItem};
+use crate::{lock, StreamItem};
 
 /// A call's outcome: the reply body and the descriptors announced.
 pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
@@ -370,37 +370,26 @@ impl State {
     /// their streams, events to every subscriber.
     fn dispatch(&mut self, stream_bytes: &AtomicUsize) {
         while let Some(ev) = self.conn.poll_event() {
-            match ev {
-                ClientEvent::Reply { serial, fds, body } => self.answer(serial, Ok((body, fds))),
-                ClientEvent::CallFailed { serial, error } => {
-                    self.answer(serial, Err(error));
-                    self.streams.remove(&serial);
+            match Delivery::of(ev) {
+                Some(Delivery::Answer { serial, result }) => {
+                    if result.is_err() {
+                        self.streams.remove(&serial);
+                    }
+                    self.answer(serial, result);
                 }
-                ClientEvent::Event { prog, proc_, body, .. } => {
+                Some(Delivery::Event(ev)) => {
                     self.subscribers.retain(|q| !q.is_abandoned());
                     for q in &self.subscribers {
-                        q.push(Ok(Event { prog, proc_, body: body.clone() }));
+                        q.push(Ok(ev.clone()));
                     }
                 }
-                ClientEvent::StreamData { serial, data } => {
-                    let n = data.len();
-                    if self.route_stream(serial, StreamItem::Data(data), false) {
+                Some(Delivery::Stream { serial, item, last }) => {
+                    let n = if let StreamItem::Data(d) = &item { d.len() } else { 0 };
+                    if self.route_stream(serial, item, last) {
                         stream_bytes.fetch_add(n, Ordering::AcqRel);
                     }
                 }
-                ClientEvent::StreamHole { serial, hole } => {
-                    self.route_stream(serial, StreamItem::Hole(hole), false);
-                }
-                ClientEvent::StreamEof { serial } => {
-                    self.route_stream(serial, StreamItem::Eof, false);
-                }
-                ClientEvent::StreamFinished { serial } => {
-                    self.route_stream(serial, StreamItem::Finished, true);
-                }
-                ClientEvent::StreamError { serial, error } => {
-                    self.route_stream(serial, StreamItem::Error(error), true);
-                }
-                ClientEvent::Closed { reason } => {
+                Some(Delivery::Closed(reason)) => {
                     for q in &self.subscribers {
                         q.push(Err(reason.clone()));
                     }
@@ -411,7 +400,7 @@ impl State {
                         w.wake();
                     }
                 }
-                _ => {}
+                None => {}
             }
         }
     }

@@ -40,6 +40,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+thread_local! {
+    /// The poller of the [`Server::run`] loop this thread runs (its address), if any.
+    static LOOP_POLLER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 #[derive(Debug, Default)]
 struct Wake {
     dirty: Mutex<Vec<usize>>,
@@ -77,7 +82,11 @@ impl CommandSink for Link {
         }
         lock(&self.shared.ops).push(command);
         lock(&self.shared.wake.dirty).push(self.shared.key);
-        let _ = self.shared.poller.notify();
+        // The loop's own thread (a handler answering inline) looks at `dirty` before it waits;
+        // another thread (or another loop's) wakes it.
+        if LOOP_POLLER.get() != Arc::as_ptr(&self.shared.poller) as usize {
+            let _ = self.shared.poller.notify();
+        }
     }
 }
 
@@ -242,6 +251,8 @@ pub struct Server<H: Handler<Link>> {
     max_clients: usize,
     shutdown: Shutdown,
     accepting: bool,
+    /// The read buffer every connection of this loop shares (not zeroed per read).
+    read_buf: Box<[u8]>,
 }
 
 impl<H: Handler<Link>> std::fmt::Debug for Server<H> {
@@ -283,6 +294,7 @@ impl<H: Handler<Link>> Server<H> {
             max_clients: max_clients.max(1),
             shutdown,
             accepting: true,
+            read_buf: vec![0; 64 * 1024].into_boxed_slice(),
         })
     }
 
@@ -307,6 +319,7 @@ impl<H: Handler<Link>> Server<H> {
     /// # Errors
     /// When waiting on the poller fails.
     pub fn run(mut self) -> io::Result<()> {
+        LOOP_POLLER.set(Arc::as_ptr(&self.poller) as usize);
         let mut events = Events::new();
         loop {
             let stopping = self.shutdown.stop.load(Ordering::Acquire);
@@ -321,7 +334,11 @@ impl<H: Handler<Link>> Server<H> {
             }
             let now = Instant::now();
             let next = self.conns.values().filter_map(|c| c.core.poll_timeout()).min();
-            let timeout = next.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(1));
+            let mut timeout = next.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_secs(1));
+            if !lock(&self.wake.dirty).is_empty() {
+                // Answers queued from this thread: no notification came for them.
+                timeout = Duration::ZERO;
+            }
             events.clear();
             self.poller.wait(&mut events, Some(timeout.min(Duration::from_secs(1))))?;
             let mut touched: Vec<usize> = events.iter().map(|e| e.key).collect();
@@ -439,7 +456,11 @@ impl<H: Handler<Link>> Server<H> {
     /// output; then re-arms its interest or retires it.
     fn pump(&mut self, key: usize, now: Instant) {
         let handler = self.handler.clone();
+        let buf = &mut self.read_buf;
         let Some(c) = self.conns.get_mut(&key) else { return };
+        // Whether the socket may hold more: after a short read it does not (the poller is
+        // level-triggered and says so if more comes), which saves a read that would block.
+        let mut more = true;
         for _ in 0..64 {
             let ops: Vec<ServerCommand> = std::mem::take(&mut *lock(&c.link.shared.ops));
             let mut moved = !ops.is_empty();
@@ -447,7 +468,11 @@ impl<H: Handler<Link>> Server<H> {
                 // Errors (an answer for a call or stream that is gone) change nothing.
                 let _ = c.core.apply(now, op);
             }
-            moved |= c.read(now);
+            if more {
+                let (read, again) = c.read(now, buf);
+                moved |= read;
+                more = again;
+            }
             if c.core.poll_timeout().is_some_and(|t| t <= now) {
                 // Due now: calls held back by `max_client_requests` that answers made room for.
                 c.core.handle_timeout(now);
@@ -525,32 +550,32 @@ impl<H: Handler<Link>> Conn<H> {
     }
 
     /// Reads what is there (while the core wants input); true if anything came.
-    fn read(&mut self, now: Instant) -> bool {
+    /// Reads while the core wants input; whether anything came, and whether more may wait.
+    fn read(&mut self, now: Instant, buf: &mut [u8]) -> (bool, bool) {
         if self.eof || self.core.is_closed() || !self.reading() {
-            return false;
+            return (false, false);
         }
-        let mut buf = [0u8; 64 * 1024];
         let mut any = false;
         loop {
-            match self.sock.get_mut().io().read(&mut buf) {
+            match self.sock.get_mut().io().read(buf) {
                 Ok(0) => {
                     self.eof = true;
                     self.core.handle_eof(now);
-                    return true;
+                    return (true, false);
                 }
                 Ok(n) => {
                     any = true;
                     self.input(now, &buf[..n]);
-                    if !self.reading() {
-                        return true;
+                    if !self.reading() || n < buf.len() {
+                        return (true, n == buf.len());
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return any,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (any, false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.eof = true;
                     self.core.handle_eof(now);
-                    return true;
+                    return (true, false);
                 }
             }
         }

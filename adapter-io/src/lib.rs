@@ -111,6 +111,55 @@ pub enum StreamItem {
     Error(Box<RemoteError>),
 }
 
+/// Where a client connection's event goes: both clients hand out what their core produces by
+/// this one routing (replies to their callers, stream packets to their stream, events to every
+/// subscriber, the close to everyone).
+#[derive(Debug)]
+pub enum Delivery {
+    /// A call's outcome: the reply body and the descriptors announced, or why it failed (a
+    /// failed call's stream, if it opened one, is over too).
+    Answer {
+        /// The call's serial.
+        serial: u32,
+        /// The outcome.
+        result: Result<(Bytes, u32), proto_core::CallError>,
+    },
+    /// A stream's packet; `last` when the stream is over after it.
+    Stream {
+        /// The stream's serial.
+        serial: u32,
+        /// The packet.
+        item: StreamItem,
+        /// Whether the stream ends with it.
+        last: bool,
+    },
+    /// An event for every subscriber.
+    Event(Event),
+    /// The connection closed.
+    Closed(proto_core::ConnectionError),
+}
+
+impl Delivery {
+    /// Where `ev` goes; `None` for what no handle waits for.
+    #[must_use]
+    pub fn of(ev: proto_core::ClientEvent) -> Option<Self> {
+        use proto_core::ClientEvent as E;
+        let stream = |serial, item, last| Some(Self::Stream { serial, item, last });
+        match ev {
+            E::Reply { serial, fds, body } => Some(Self::Answer { serial, result: Ok((body, fds)) }),
+            E::CallFailed { serial, error } => Some(Self::Answer { serial, result: Err(error) }),
+            E::Event { prog, proc_, body, .. } => Some(Self::Event(Event { prog, proc_, body })),
+            E::StreamData { serial, data } => stream(serial, StreamItem::Data(data), false),
+            E::StreamHole { serial, hole } => stream(serial, StreamItem::Hole(hole), false),
+            E::StreamEof { serial } => stream(serial, StreamItem::Eof, false),
+            E::StreamFinished { serial } => stream(serial, StreamItem::Finished, true),
+            E::StreamError { serial, error } => stream(serial, StreamItem::Error(error), true),
+            E::Closed { reason } => Some(Self::Closed(reason)),
+            _ => None,
+        }
+    }
+}
+
 /// An event, decoded later by the subscriber with [`Event::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {

@@ -1,9 +1,10 @@
-//! The blocking client's event subscriptions: a bounded queue per subscriber with libvirt's
+//! Both clients' event subscriptions: a bounded queue per subscriber with libvirt's
 //! drop-oldest policy (a slow subscriber never stalls the connection and always sees the newest
-//! state). The connection pushes, the subscriber's thread waits.
+//! state). The connection pushes; the subscriber's thread waits, or its task is woken.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use proto_core::ConnectionError;
@@ -22,9 +23,9 @@ pub struct Subscription {
     queue: Arc<EventQueue>,
 }
 
-/// Queued events (or the close reason), events dropped by overflow, and whether the
-/// subscriber is gone.
-type QueueState = (VecDeque<Result<Event, ConnectionError>>, u64, bool);
+/// Queued events (or the close reason), events dropped by overflow, whether the subscriber is
+/// gone, and the task waiting (async subscribers).
+type QueueState = (VecDeque<Result<Event, ConnectionError>>, u64, bool, Option<Waker>);
 
 /// One subscriber's queue, shared by the connection (which pushes) and the [`Subscription`].
 #[derive(Debug)]
@@ -39,7 +40,7 @@ impl EventQueue {
     #[must_use]
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
-            items: Mutex::new((VecDeque::new(), 0, false)),
+            items: Mutex::new((VecDeque::new(), 0, false, None)),
             ready: Condvar::new(),
             capacity: capacity.max(1),
         })
@@ -59,6 +60,9 @@ impl EventQueue {
             g.1 += 1;
         }
         g.0.push_back(item);
+        if let Some(w) = g.3.take() {
+            w.wake();
+        }
         self.ready.notify_all();
     }
 }
@@ -77,6 +81,23 @@ impl Subscription {
     /// When the connection is closed.
     pub fn recv(&self) -> Result<Event, ConnectionError> {
         self.recv_timeout(Duration::MAX).unwrap_or(Err(ConnectionError::LocallyClosed))
+    }
+
+    /// The next event for a task: as [`Subscription::recv`], without blocking.
+    pub fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<Event, ConnectionError>> {
+        let mut g = lock(&self.queue.items);
+        match g.0.pop_front() {
+            Some(item) => {
+                if item.is_err() {
+                    g.0.push_front(item.clone());
+                }
+                Poll::Ready(item)
+            }
+            None => {
+                g.3 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
     }
 
     /// Waits at most `timeout`; `None` when nothing came.

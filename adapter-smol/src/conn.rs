@@ -12,19 +12,21 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
+use adapter_io::Delivery;
 use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ClientEvent};
-use smol::channel::{Receiver, Sender, TrySendError};
+use smol::channel::{Sender, TrySendError};
 
 use crate::pump::{Pump, BUDGET};
-use crate::{lock, Cmd, Event, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
+use crate::{lock, Cmd, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
 
 /// How long after the last call the connection's task stays off the socket, so that calls in
 /// a row never hand the socket to it and back.
@@ -47,12 +49,6 @@ struct Waiter {
     waker: Option<Waker>,
 }
 
-struct Subscriber {
-    tx: Sender<Event>,
-    rx: Receiver<Event>,
-    missed: Arc<AtomicU64>,
-}
-
 /// The connection: the core and the socket (in the pump), the calls waiting, the streams and
 /// subscribers they feed.
 pub(crate) struct Conn {
@@ -60,7 +56,7 @@ pub(crate) struct Conn {
     holder: Holder,
     waiters: HashMap<u32, Waiter>,
     streams: HashMap<u32, Sender<StreamItem>>,
-    subscribers: Vec<Subscriber>,
+    subscribers: Vec<Arc<EventQueue>>,
     /// A stream item waiting for room in its (bounded) queue: until it is delivered nobody
     /// reads or takes events, as libvirt stops reading for a full stream. The task polls it.
     stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -188,7 +184,7 @@ impl Conn {
                     None => drop(ack.try_send(std::io::ErrorKind::BrokenPipe.into())),
                 }
             }
-            Cmd::Subscribe(tx, rx, missed) => self.subscribers.push(Subscriber { tx, rx, missed }),
+            Cmd::Subscribe(queue) => self.subscribers.push(queue),
             Cmd::Keepalive(k) => core.set_keepalive(now, k),
             Cmd::Close => core.close(now),
         }
@@ -271,9 +267,10 @@ impl Conn {
         any
     }
 
-    fn answer(&mut self, serial: u32, r: Result<Bytes, CallError>) {
+    fn answer(&mut self, serial: u32, r: Result<(Bytes, u32), CallError>) {
         if let Some(w) = self.waiters.get_mut(&serial) {
-            w.result = Some(r.map(|b| (b, serial)));
+            // The caller learns the serial (a stream's) instead of the descriptor count.
+            w.result = Some(r.map(|(b, _)| (b, serial)));
             wake(w.waker.take().as_ref());
         }
     }
@@ -289,42 +286,34 @@ impl Conn {
     }
 
     fn event(&mut self, ev: ClientEvent) {
-        match ev {
-            ClientEvent::Reply { serial, body, .. } => self.answer(serial, Ok(body)),
-            ClientEvent::CallFailed { serial, error } => {
-                // A call failed by the connection's end: the reason is recorded before the caller
-                // wakes, so that `close_reason()` already tells it (the `Closed` event follows).
-                if let CallError::Closed(reason) = &error {
-                    lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
-                }
-                self.answer(serial, Err(error));
-                self.streams.remove(&serial);
-            }
-            ClientEvent::Event { prog, proc_, body, .. } => {
-                // Each subscriber's queue holds a receiver too: fewer than two means it is gone.
-                self.subscribers.retain(|s| s.tx.receiver_count() > 1);
-                for s in &self.subscribers {
-                    let mut ev = Event { prog, proc_, body: body.clone() };
-                    while let Err(TrySendError::Full(back)) = s.tx.try_send(ev) {
-                        // Drop-oldest: the newest state always gets through.
-                        let _ = s.rx.try_recv();
-                        s.missed.fetch_add(1, Ordering::Relaxed);
-                        ev = back;
+        match Delivery::of(ev) {
+            Some(Delivery::Answer { serial, result }) => {
+                if let Err(error) = &result {
+                    // A call failed by the connection's end: the reason is recorded before the
+                    // caller wakes, so that `close_reason()` already tells it.
+                    if let CallError::Closed(reason) = error {
+                        lock(&self.shared.reason).get_or_insert_with(|| reason.clone());
                     }
+                    self.streams.remove(&serial);
+                }
+                self.answer(serial, result);
+            }
+            Some(Delivery::Event(ev)) => {
+                self.subscribers.retain(|q| !q.is_abandoned());
+                for q in &self.subscribers {
+                    q.push(Ok(ev.clone()));
                 }
             }
-            ClientEvent::StreamData { serial, data } => self.route_stream(serial, StreamItem::Data(data), false),
-            ClientEvent::StreamHole { serial, hole } => self.route_stream(serial, StreamItem::Hole(hole), false),
-            ClientEvent::StreamEof { serial } => self.route_stream(serial, StreamItem::Eof, false),
-            ClientEvent::StreamFinished { serial } => self.route_stream(serial, StreamItem::Finished, true),
-            ClientEvent::StreamError { serial, error } => self.route_stream(serial, StreamItem::Error(error), true),
-            ClientEvent::Closed { reason } => {
+            Some(Delivery::Stream { serial, item, last }) => self.route_stream(serial, item, last),
+            Some(Delivery::Closed(reason)) => {
+                for q in self.subscribers.drain(..) {
+                    q.push(Err(reason.clone()));
+                }
                 *lock(&self.shared.reason) = Some(reason);
                 self.streams.clear();
-                self.subscribers.clear();
                 wake(self.task.as_ref());
             }
-            _ => {}
+            None => {}
         }
     }
 }

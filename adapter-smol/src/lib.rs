@@ -45,7 +45,7 @@ use proto_core::{
 };
 pub use pump::Io;
 use pump::Pump;
-use smol::channel::{self, Receiver, Sender};
+use smol::channel::{self, Sender};
 use smol::io::AsyncReadExt;
 use smol::{Async, Timer};
 pub use stream::{Stream, Subscription};
@@ -62,7 +62,7 @@ pub(crate) enum StreamOp {
 
 pub(crate) enum Cmd {
     Stream(u32, StreamOp, Sender<std::io::Error>),
-    Subscribe(Sender<Event>, Receiver<Event>, Arc<AtomicU64>),
+    Subscribe(Arc<adapter_io::queue::EventQueue>),
     Keepalive(Option<KeepaliveConfig>),
     Close,
 }
@@ -271,10 +271,11 @@ impl Client {
     /// counted in [`Subscription::missed`].
     #[must_use]
     pub fn subscribe(&self) -> Subscription {
-        let (tx, rx) = channel::bounded(self.inner.options.event_queue.max(1));
-        let missed = Arc::new(AtomicU64::new(0));
-        let _ = self.send(Cmd::Subscribe(tx, rx.clone(), missed.clone()));
-        Subscription::new(rx, missed, self.inner.shared.clone())
+        let queue = adapter_io::queue::EventQueue::new(self.inner.options.event_queue);
+        if self.send(Cmd::Subscribe(queue.clone())).is_err() {
+            queue.push(Err(self.inner.shared.reason()));
+        }
+        Subscription(adapter_io::queue::Subscription::new(queue))
     }
 
     /// Registers on the server for events of `family` with libvirt's event id, for every object

@@ -2,8 +2,6 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use adapter_io::StreamCursor;
@@ -14,36 +12,29 @@ use smol::future::poll_fn;
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::stream::StreamExt;
 
-use crate::{Client, Cmd, Error, Event, Shared, StreamItem, StreamOp};
+use crate::{Client, Cmd, Error, Event, StreamItem, StreamOp};
 
 /// A bounded queue of events. Overflow policy: when full, the **oldest** event is dropped and
 /// counted in [`Subscription::missed`], so a slow subscriber never stalls the connection and
-/// always sees the newest state. Dropping it stops delivery.
+/// always sees the newest state (adapter-io's queue, as the blocking client's). Dropping it
+/// stops delivery.
 #[derive(Debug)]
-pub struct Subscription {
-    rx: Receiver<Event>,
-    missed: Arc<AtomicU64>,
-    shared: Arc<Shared>,
-}
+pub struct Subscription(pub(crate) adapter_io::queue::Subscription);
 
 impl Subscription {
-    pub(crate) fn new(rx: Receiver<Event>, missed: Arc<AtomicU64>, shared: Arc<Shared>) -> Self {
-        Self { rx, missed, shared }
-    }
-
     /// Waits for the next event; `Err` with the reason once the connection closed and every
     /// queued event was taken.
     ///
     /// # Errors
     /// When the connection is closed.
     pub async fn recv(&self) -> Result<Event, ConnectionError> {
-        self.rx.recv().await.map_err(|_| self.shared.reason())
+        poll_fn(|cx| self.0.poll_recv(cx)).await
     }
 
     /// Events dropped because the queue was full.
     #[must_use]
     pub fn missed(&self) -> u64 {
-        self.missed.load(Ordering::Relaxed)
+        self.0.missed()
     }
 }
 

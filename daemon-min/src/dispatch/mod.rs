@@ -22,7 +22,10 @@
 mod checkpoint;
 mod connect;
 mod domain;
+mod domain_guest;
 mod domain_save;
+mod domain_tuning;
+mod domain_vcpu;
 mod host;
 mod host_cpu;
 mod interface;

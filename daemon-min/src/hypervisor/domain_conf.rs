@@ -174,7 +174,7 @@ pub struct DomainDef {
     pub(crate) vcpus_max: u32,
     pub(crate) vcpus_current: Option<u32>,
     pub(crate) vcpu_placement: String,
-    vcpu_cpuset: Option<String>,
+    pub(super) vcpu_cpuset: Option<String>,
     os: Os,
     features: Vec<Element>,
     clock: Element,
@@ -183,9 +183,11 @@ pub struct DomainDef {
     /// `<on_crash>`.
     pub(crate) on_crash: String,
     emulator: Option<String>,
-    devices: Vec<Device>,
+    pub(super) devices: Vec<Device>,
     /// Top-level elements kept verbatim (`memtune`, `numatune`, ...).
     pub(crate) kept: Vec<Element>,
+    /// The IOThread ids of `<iothreadids>` libvirt filled in itself (`domain_iothread`).
+    pub(super) iothread_autofill: Vec<u32>,
 }
 
 impl DomainDef {
@@ -326,6 +328,7 @@ impl DomainDef {
             emulator: root.child("devices").and_then(|d| d.child_text("emulator")),
             devices: Vec::new(),
             kept: root.elements().filter(|e| TOP_KEPT.contains(&e.name.as_str())).cloned().collect(),
+            iothread_autofill: Vec::new(),
         };
         if def.vcpu_placement == "auto" && !def.kept.iter().any(|e| e.name == "numatune") {
             let mut nt = Element::new("numatune");
@@ -333,9 +336,12 @@ impl DomainDef {
                 .push(Node::Element(Element::new("memory").with_attr("mode", "strict").with_attr("placement", "auto")));
             def.kept.push(nt);
         }
+        super::domain_iothread::normalize_ids(&mut def);
         if let Some(devs) = root.child("devices") {
             def.parse_devices(devs)?;
         }
+        super::domain_tuning::normalize(&mut def);
+        super::domain_vcpu::normalize_cputune(&mut def);
         Ok(def)
     }
 

@@ -130,6 +130,8 @@ pub(super) struct Disk {
     pub(super) readonly: bool,
     pub(super) shareable: bool,
     pub(super) serial: Option<String>,
+    /// `<iotune>` (`virDomainBlockIoTuneInfo`), written after the target.
+    pub(super) iotune: Option<Element>,
     pub(super) others: Vec<Element>,
     pub(super) address: Option<Address>,
 }
@@ -150,12 +152,13 @@ impl Disk {
             readonly: e.child("readonly").is_some(),
             shareable: e.child("shareable").is_some(),
             serial: e.child_text("serial"),
+            iotune: e.child("iotune").cloned(),
             others: e
                 .elements()
                 .filter(|c| {
                     !matches!(
                         c.name.as_str(),
-                        "driver" | "source" | "target" | "readonly" | "shareable" | "serial" | "address"
+                        "driver" | "source" | "target" | "iotune" | "readonly" | "shareable" | "serial" | "address"
                     )
                 })
                 .cloned()
@@ -218,6 +221,9 @@ impl Disk {
         }
         t.push_str("/>");
         b.line(&t);
+        if let Some(iotune) = self.iotune.as_ref().filter(|t| t.elements().next().is_some()) {
+            b.element(iotune);
+        }
         if self.readonly {
             b.line("<readonly/>");
         }
@@ -243,6 +249,8 @@ pub(super) struct Net {
     pub(super) net_type: String,
     pub(super) mac: String,
     pub(super) source: Option<Element>,
+    /// `<bandwidth>`, written after the source.
+    pub(super) bandwidth: Option<super::domain_tuning::Bandwidth>,
     pub(super) script: Option<String>,
     pub(super) ifname: Option<String>,
     pub(super) model: Option<String>,
@@ -274,11 +282,17 @@ impl Net {
             mac: e.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase).unwrap_or_else(random_mac),
             source: source.filter(|s| !s.attrs.is_empty() || s.elements().next().is_some()),
             script: e.child("script").and_then(|s| s.attr("path")).map(str::to_owned),
+            bandwidth: e.child("bandwidth").map(super::domain_tuning::Bandwidth::parse),
             ifname,
             model: e.child("model").and_then(|m| m.attr("type")).map(str::to_owned),
             others: e
                 .elements()
-                .filter(|c| !matches!(c.name.as_str(), "mac" | "source" | "script" | "target" | "model" | "address"))
+                .filter(|c| {
+                    !matches!(
+                        c.name.as_str(),
+                        "mac" | "source" | "bandwidth" | "script" | "target" | "model" | "address"
+                    )
+                })
                 .cloned()
                 .collect(),
             address: e.child("address").map(Address::parse),
@@ -292,6 +306,9 @@ impl Net {
         b.line(&format!("<mac address='{}'/>", escape(&self.mac)));
         if let Some(s) = &self.source {
             b.element(s);
+        }
+        if let Some(bw) = &self.bandwidth {
+            bw.format(b);
         }
         if let Some(s) = &self.script {
             b.line(&format!("<script path='{}'/>", escape(s)));

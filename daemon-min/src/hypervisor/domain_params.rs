@@ -71,7 +71,7 @@ fn cut(mut params: Vec<(String, TypedValue)>, nparams: i32, flags: u32) -> Vec<(
 }
 
 /// `virBitmapParse`: `1,3-5,^4` into the set bits, below `CPUMASK_LEN`.
-fn parse_bitmap(text: &str) -> Result<Vec<u32>> {
+pub(super) fn parse_bitmap(text: &str) -> Result<Vec<u32>> {
     let fail = || invalid_arg(ErrorDomain::VIR_FROM_NONE, format!("Failed to parse bitmap '{text}'"));
     let number = |s: &str| -> Result<u32> {
         let s = s.trim();
@@ -102,7 +102,7 @@ fn parse_bitmap(text: &str) -> Result<Vec<u32>> {
 }
 
 /// `virBitmapFormat`: ascending bits as `0-2,5`.
-fn format_bitmap(bits: &[u32]) -> String {
+pub(super) fn format_bitmap(bits: &[u32]) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < bits.len() {

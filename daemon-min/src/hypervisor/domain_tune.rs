@@ -32,6 +32,10 @@ pub(crate) struct DomainExtra {
     pub(crate) checkpoints: Vec<super::checkpoint::Checkpoint>,
     /// The current checkpoint's name.
     pub(crate) current_checkpoint: Option<String>,
+    /// Whether `/` and `/boot` are frozen (`virDomainFSFreeze`).
+    pub(crate) frozen: [bool; 2],
+    /// The IOThreads' polling parameters (`testIOThreadInfo`), in the order they were added.
+    pub(crate) iothreads: Vec<super::domain_iothread::IoThreadPoll>,
 }
 
 impl Default for DomainExtra {
@@ -44,6 +48,8 @@ impl Default for DomainExtra {
             current_snapshot: None,
             checkpoints: Vec::new(),
             current_checkpoint: None,
+            frozen: [false; 2],
+            iothreads: Vec::new(),
         }
     }
 }

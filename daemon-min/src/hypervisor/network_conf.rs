@@ -152,6 +152,15 @@ impl NetworkDef {
         self.kept.retain(|k| k.name != "dns" || !k.attrs.is_empty() || k.elements().next().is_some());
     }
 
+    /// The first `<ip>` as the test driver's guest addresses read it: (family, address,
+    /// netmask, prefix, the first DHCP range's start).
+    pub(crate) fn first_ip(&self) -> Option<[Option<&str>; 5]> {
+        let ip = self.ips.first()?;
+        let range =
+            ip.children.iter().find(|c| c.name == "dhcp").and_then(|d| d.child("range")).and_then(|r| r.attr("start"));
+        Some([ip.family.as_deref(), ip.address.as_deref(), ip.netmask.as_deref(), ip.prefix.as_deref(), range])
+    }
+
     /// Whether the network has a bridge of its own (no forward, or nat/route/open).
     fn has_bridge(&self) -> bool {
         match self.forward.as_ref().and_then(|f| f.attr("mode")) {

@@ -182,6 +182,9 @@ pub(super) fn load_node(h: &mut Hypervisor, node: &Element, base: Option<&Path>)
             h.start_state(i, reason::RUNNING_BOOTED);
         }
         h.domains[i].state = runstate;
+        // testDomainGenerateIOThreadInfos: node-file domains start with their IOThreads' polling.
+        let ids = super::domain_iothread::iothread_ids(&h.domains[i].def);
+        h.domains[i].extra.iothreads = ids.into_iter().map(super::domain_iothread::IoThreadPoll::new).collect();
         h.domains[i].reason = reason::UNKNOWN;
     }
 

@@ -44,12 +44,46 @@ IFACE_XML = """<interface type='bridge' name='br-ep'><start mode='onboot'/>
 <bridge stp='off' delay='0.01'><interface type='ethernet' name='eth-ep'><mac address='52:54:00:00:00:02'/></interface></bridge>
 </interface>"""
 
-SAVE_XML = """<domain type='test'><name>ep-save</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b03</uuid>
-<memory>1024</memory><os><type>hvm</type></os>
-<devices><interface type='network'><source network='default'/><mac address='52:54:00:00:00:03'/></interface></devices>
+TUNE_XML = """<domain type='test'>
+  <name>ep-tune</name>
+  <uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b03</uuid>
+  <memory>524288</memory>
+  <vcpu current='2'>4</vcpu>
+  <iothreads>2</iothreads>
+  <os><type>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><source file='/default-pool/tune.img'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/></disk>
+    <interface type='network'><mac address='52:54:00:00:00:03'/><source network='default'/></interface>
+    <interface type='user'><mac address='52:54:00:00:00:04'/></interface>
+    <memballoon model='virtio'/>
+  </devices>
 </domain>"""
 
-FDS_XML = SAVE_XML.replace("ep-save", "ep-fds").replace("0b03", "0b04").replace(":03'", ":04'")
+IO_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory><iothreads>%d</iothreads><iothreadids>%s</iothreadids><os><type>hvm</type></os></domain>"""
+
+TUNED_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory>
+<blkiotune><device><weight>0</weight><path>/dev/sdz</path></device><device><read_bytes_sec>5</read_bytes_sec><path>/dev/sdb</path><weight>20</weight></device><weight>300</weight></blkiotune>
+<perf><event name='mbml' enabled='no'/><event name='cmt' enabled='yes'/></perf>
+<os><type>hvm</type></os>
+<devices>
+<disk type='file' device='disk'><source file='/x.img'/><target dev='vda' bus='virtio'/><iotune><write_iops_sec>0</write_iops_sec><read_iops_sec>7</read_iops_sec><total_bytes_sec>9</total_bytes_sec><group_name>gg</group_name></iotune></disk>
+<interface type='network'><source network='default'/><mac address='52:54:00:00:00:05'/><bandwidth><outbound average='4' burst='2'/><inbound floor='3' peak='8' average='6'/></bandwidth></interface>
+</devices></domain>"""
+
+CPUTUNE_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b04</uuid>
+<memory>65536</memory><vcpu cpuset='4-7'>3</vcpu><iothreads>2</iothreads>
+<cputune><iothreadpin iothread='2' cpuset='5,6'/><emulatorpin cpuset='1,2,3'/><vcpupin vcpu='1' cpuset='0,1'/><vcpupin vcpu='0' cpuset='3'/><shares>10</shares></cputune>
+<os><type>hvm</type></os></domain>"""
+
+SAVE_XML = """<domain type='test'><name>ep-save</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b05</uuid>
+<memory>1024</memory><os><type>hvm</type></os>
+<devices><interface type='network'><source network='default'/><mac address='52:54:00:00:00:06'/></interface></devices>
+</domain>"""
+
+FDS_XML = SAVE_XML.replace("ep-save", "ep-fds").replace("0b05", "0b06").replace(":06'", ":07'")
 
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
@@ -103,6 +137,37 @@ def metadata_events(conn, dom, calls):
 
 
 def lifecycle_events(conn, calls):
+    """The LIFECYCLE events (domain, event, detail) that `calls` raise."""
+    seen = []
+    cb = conn.domainEventRegisterAny(
+        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda c, d, e, det, o: seen.append([d.name(), e, det]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    try:
+        for call in calls:
+            call()
+        for _ in range(20):
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.domainEventDeregisterAny(cb)
+    return seen
+
+
+def stale_stats(conn):
+    """virDomainListGetStats with a domain that no longer exists (libvirt skips it) and one that does."""
+    gone = conn.defineXML(IO_XML.replace("<iothreadids>%s</iothreadids>", "") % 1)
+    gone.undefine()
+    return [[r[0].name(), sorted(r[1])] for r in conn.domainListGetStats([gone, conn.lookupByName("test")], 0, 0)]
+
+
+def no_cpu_time(vcpus):
+    """virDomainGetVcpus with each vCPU's CPU time (the wall clock) left out."""
+    info, maps = vcpus
+    return [[[n, st, cpu] for (n, st, _t, cpu) in info], maps]
+
+
+def lifecycle_results(conn, calls):
     """The LIFECYCLE events (domain, event, detail) that `calls` raise, and the calls' results."""
     seen = []
     cb = conn.domainEventRegisterAny(
@@ -186,6 +251,7 @@ def main():
     pool = lambda: conn.storagePoolLookupByName("default-pool")
     iface = lambda name="eth1": conn.interfaceLookupByName(name)
     names = lambda objs: sorted(o.name() for o in objs)
+    ro = lambda: libvirt.openReadOnly(URI)
 
     # (id, call, volatile fields)
     table = [
@@ -224,7 +290,7 @@ def main():
         ("dom.vcpusFlags.max", lambda: dom().vcpusFlags(4), []),
         ("dom.vcpusFlags.both", lambda: dom().vcpusFlags(3), []),
         ("dom.maxVcpus", lambda: dom().maxVcpus(), []),
-        ("dom.vcpus", lambda: dom().vcpus(), []),
+        ("dom.vcpus", lambda: no_cpu_time(dom().vcpus()), []),
         ("dom.vcpuPinInfo", lambda: dom().vcpuPinInfo(0), []),
         ("dom.schedulerType", lambda: dom().schedulerType(), []),
         ("dom.schedulerParameters", lambda: dom().schedulerParameters(), []),
@@ -236,8 +302,8 @@ def main():
         ("dom.numaParameters", lambda: dom().numaParameters(0), []),
         ("dom.interfaceParameters", lambda: dom().interfaceParameters("testnet0", 0), []),
         ("dom.blockIoTune", lambda: dom().blockIoTune("vda", 0), []),
-        ("dom.blockStats", lambda: dom().blockStats("vda"), []),
-        ("dom.interfaceStats", lambda: dom().interfaceStats("testnet0"), []),
+        ("dom.blockStats", lambda: dom().blockStats("vda"), [0, 1, 2, 3, 4]),
+        ("dom.interfaceStats", lambda: dom().interfaceStats("testnet0"), [0, 1, 2, 3, 4, 5, 6, 7]),
         ("dom.memoryStats", lambda: dom().memoryStats(), []),
         ("dom.blockInfo", lambda: dom().blockInfo("vda", 0), []),
         ("dom.blockInfo.path", lambda: dom().blockInfo("/guest/diskimage1", 0), []),
@@ -336,6 +402,178 @@ def main():
         ("dom.define.blockInfo", lambda: dom("ep-dom").blockInfo("vda", 0), []),
         ("dom.define.rename", lambda: dom("ep-dom").rename("ep-dom2", 0), []),
         ("dom.define.list", lambda: names(conn.listAllDomains(0)), []),
+        # --- domains: vCPU, emulator and IOThread placement, guest calls (ep-tune) ------------
+        ("tune.define", lambda: conn.defineXML(TUNE_XML).name(), []),
+        ("tune.vcpus.inactive", lambda: dom("ep-tune").vcpus(), []),
+        ("tune.pinVcpu.inactive", lambda: dom("ep-tune").pinVcpu(0, (True,)), []),
+        ("tune.vcpuPinInfo.inactive", lambda: dom("ep-tune").vcpuPinInfo(0), []),
+        ("tune.pinEmulator.inactive", lambda: dom("ep-tune").pinEmulator((True, True), 0), []),
+        ("tune.IOThreadInfo.inactive", lambda: dom("ep-tune").ioThreadInfo(0), []),
+        ("tune.addIOThread.inactive", lambda: dom("ep-tune").addIOThread(4, 0), []),
+        ("tune.fsInfo.inactive", lambda: dom("ep-tune").fsInfo(0), []),
+        ("tune.create", lambda: dom("ep-tune").create(), []),
+        ("tune.vcpus", lambda: no_cpu_time(dom("ep-tune").vcpus()), []),
+        ("tune.pinVcpu", lambda: dom("ep-tune").pinVcpu(1, (True, False, True)), []),
+        ("tune.pinVcpuFlags", lambda: dom("ep-tune").pinVcpuFlags(0, (False, True), 0), []),
+        ("tune.pinVcpuFlags.flags", lambda: dom("ep-tune").pinVcpuFlags(0, (True,), 2), []),
+        ("tune.pinVcpu.offline", lambda: dom("ep-tune").pinVcpu(3, (True,)), []),
+        ("tune.vcpus.pinned", lambda: no_cpu_time(dom("ep-tune").vcpus()), []),
+        ("tune.vcpuPinInfo", lambda: dom("ep-tune").vcpuPinInfo(0), []),
+        ("tune.vcpuPinInfo.config", lambda: dom("ep-tune").vcpuPinInfo(2), []),
+        ("tune.pinEmulator", lambda: dom("ep-tune").pinEmulator((False, True, True), 0), []),
+        ("tune.pinEmulator.empty", lambda: dom("ep-tune").pinEmulator((False,), 0), []),
+        ("tune.pinEmulator.config", lambda: dom("ep-tune").pinEmulator((True,), 2), []),
+        ("tune.emulatorPinInfo", lambda: dom("ep-tune").emulatorPinInfo(0), []),
+        ("tune.emulatorPinInfo.config", lambda: dom("ep-tune").emulatorPinInfo(2), []),
+        ("tune.IOThreadInfo", lambda: dom("ep-tune").ioThreadInfo(0), []),
+        ("tune.addIOThread", lambda: dom("ep-tune").addIOThread(4, 0), []),
+        ("tune.addIOThread.again", lambda: dom("ep-tune").addIOThread(4, 0), []),
+        ("tune.addIOThread.zero", lambda: dom("ep-tune").addIOThread(0, 0), []),
+        ("tune.addIOThread.config", lambda: dom("ep-tune").addIOThread(6, 2), []),
+        ("tune.IOThreadInfo.added", lambda: dom("ep-tune").ioThreadInfo(0), []),
+        ("tune.IOThreadInfo.config", lambda: dom("ep-tune").ioThreadInfo(2), []),
+        ("tune.pinIOThread", lambda: dom("ep-tune").pinIOThread(4, (False, False, True), 0), []),
+        ("tune.pinIOThread.autofilled", lambda: dom("ep-tune").pinIOThread(1, (True,), 0), []),
+        ("tune.pinIOThread.missing", lambda: dom("ep-tune").pinIOThread(9, (True,), 0), []),
+        ("tune.pinIOThread.empty", lambda: dom("ep-tune").pinIOThread(4, (False,), 0), []),
+        ("tune.IOThreadInfo.pinned", lambda: dom("ep-tune").ioThreadInfo(0), []),
+        ("tune.setIOThreadParams", lambda: dom("ep-tune").setIOThreadParams(4, {"poll_max_ns": 100, "poll_grow": 2}, 1), []),
+        ("tune.setIOThreadParams.flags", lambda: dom("ep-tune").setIOThreadParams(4, {"poll_grow": 1}, 2), []),
+        ("tune.setIOThreadParams.missing", lambda: dom("ep-tune").setIOThreadParams(9, {"poll_grow": 1}, 0), []),
+        ("tune.setIOThreadParams.unpolled", lambda: dom("ep-tune").setIOThreadParams(2, {"poll_grow": 1}, 0), []),
+        ("tune.setIOThreadParams.type", lambda: dom("ep-tune").setIOThreadParams(4, {"poll_grow": 2**40}, 0), []),
+        ("tune.allDomainStats", lambda: sorted(plain(conn.getAllDomainStats(0, 0))), []),
+        ("tune.allDomainStats.active", lambda: sorted(plain(conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 1))), []),
+        ("tune.allDomainStats.inactive", lambda: sorted(plain(conn.getAllDomainStats(0, 2))), []),
+        ("tune.allDomainStats.enforce", lambda: conn.getAllDomainStats(2, 1 << 31), []),
+        ("tune.domainListGetStats", lambda: plain(conn.domainListGetStats([dom("ep-tune")], libvirt.VIR_DOMAIN_STATS_IOTHREAD, 0)), []),
+        ("tune.XMLDesc.pinned", lambda: dom("ep-tune").XMLDesc(0), []),
+        ("tune.XMLDesc.pinned.inactive", lambda: dom("ep-tune").XMLDesc(2), []),
+        ("tune.delIOThread", lambda: dom("ep-tune").delIOThread(4, 0), []),
+        ("tune.delIOThread.again", lambda: dom("ep-tune").delIOThread(4, 0), []),
+        ("tune.delIOThread.first", lambda: dom("ep-tune").delIOThread(1, 0), []),
+        ("tune.XMLDesc.deleted", lambda: dom("ep-tune").XMLDesc(0), []),
+        ("tune.fsFreeze", lambda: dom("ep-tune").fsFreeze(None, 0), []),
+        ("tune.fsFreeze.again", lambda: dom("ep-tune").fsFreeze(["/"], 0), []),
+        ("tune.fsThaw.boot", lambda: dom("ep-tune").fsThaw(["/boot", "/boot"], 0), []),
+        ("tune.fsFreeze.unknown", lambda: dom("ep-tune").fsFreeze(["/x"], 0), []),
+        ("tune.fsThaw", lambda: dom("ep-tune").fsThaw(None, 0), []),
+        ("tune.fsTrim", lambda: dom("ep-tune").fstrim(None, 0, 0), []),
+        ("tune.fsTrim.boot", lambda: dom("ep-tune").fstrim("/boot", 10, 0), []),
+        ("tune.fsTrim.unknown", lambda: dom("ep-tune").fstrim("/x", 0, 0), []),
+        ("tune.fsInfo", lambda: dom("ep-tune").fsInfo(0), []),
+        ("tune.interfaceAddresses", lambda: dom("ep-tune").interfaceAddresses(0, 0), []),
+        ("tune.interfaceAddresses.arp", lambda: dom("ep-tune").interfaceAddresses(2, 0), []),
+        ("tune.interfaceAddresses.source", lambda: dom("ep-tune").interfaceAddresses(7, 0), []),
+        ("tune.interfaceStats", lambda: dom("ep-tune").interfaceStats("testnet1"), [0, 1, 2, 3, 4, 5, 6, 7]),
+        ("tune.interfaceStats.mac", lambda: dom("ep-tune").interfaceStats("52:54:00:00:00:03"), [0, 1, 2, 3, 4, 5, 6, 7]),
+        ("tune.interfaceStats.unknown", lambda: dom("ep-tune").interfaceStats("nope"), []),
+        ("tune.blockStats", lambda: dom("ep-tune").blockStats("hdc"), [0, 1, 2, 3, 4]),
+        ("tune.blockStats.path", lambda: dom("ep-tune").blockStats("/default-pool/tune.img"), [0, 1, 2, 3, 4]),
+        ("tune.blockStats.unknown", lambda: dom("ep-tune").blockStats("vdz"), []),
+        ("tune.memoryPeek", lambda: dom("ep-tune").memoryPeek(250, 10, 1), []),
+        ("tune.memoryPeek.both", lambda: dom("ep-tune").memoryPeek(0, 4, 3), []),
+        ("tune.memoryPeek.none", lambda: dom("ep-tune").memoryPeek(0, 4, 0), []),
+        ("tune.setUserPassword", lambda: dom("ep-tune").setUserPassword("root", "pw", 0), []),
+        ("tune.setUserPassword.flags", lambda: dom("ep-tune").setUserPassword("root", "pw", 4), []),
+        ("tune.sendProcessSignal", lambda: dom("ep-tune").sendProcessSignal(1, 9, 0), []),
+        ("tune.sendProcessSignal.pid", lambda: dom("ep-tune").sendProcessSignal(2, 9, 0), []),
+        ("tune.sendProcessSignal.signum", lambda: dom("ep-tune").sendProcessSignal(1, 99, 0), []),
+        ("tune.setMemoryStatsPeriod", lambda: dom("ep-tune").setMemoryStatsPeriod(10, 0), []),
+        ("tune.setMemoryStatsPeriod.config", lambda: dom("ep-tune").setMemoryStatsPeriod(5, 2), []),
+        ("tune.launchSecurityInfo", lambda: dom("ep-tune").launchSecurityInfo(0), []),
+        ("tune.XMLDesc.guest", lambda: dom("ep-tune").XMLDesc(0), []),
+        ("tune.XMLDesc.guest.inactive", lambda: dom("ep-tune").XMLDesc(2), []),
+        ("tune.blkioParameters", lambda: dom("ep-tune").blkioParameters(0), []),
+        ("tune.setBlkioParameters", lambda: dom("ep-tune").setBlkioParameters({"weight": 500, "device_weight": "/dev/sda,100,/dev/sdb,200", "device_read_bytes_sec": "/dev/sda,1024"}, 0), []),
+        ("tune.setBlkioParameters.merge", lambda: dom("ep-tune").setBlkioParameters({"device_weight": "/dev/sdb,0,/dev/sdc,0", "device_write_iops_sec": "/dev/sdc,7"}, 0), []),
+        ("tune.setBlkioParameters.odd", lambda: dom("ep-tune").setBlkioParameters({"device_weight": "/dev/sda", "weight": 300}, 0), []),
+        ("tune.setBlkioParameters.value", lambda: dom("ep-tune").setBlkioParameters({"device_read_iops_sec": "/dev/sda,x,/dev/sdb,5"}, 0), []),
+        ("tune.setBlkioParameters.config", lambda: dom("ep-tune").setBlkioParameters({"weight": 100}, 2), []),
+        ("tune.blkioParameters.set", lambda: dom("ep-tune").blkioParameters(0), []),
+        ("tune.blkioParameters.config", lambda: dom("ep-tune").blkioParameters(2), []),
+        ("tune.blockIoTune", lambda: dom("ep-tune").blockIoTune("vda", 0), []),
+        ("tune.setBlockIoTune", lambda: dom("ep-tune").setBlockIoTune("vda", {"total_bytes_sec": 1000, "total_bytes_sec_max": 2000, "read_iops_sec": 10, "read_iops_sec_max": 20, "group_name": "g1", "total_iops_sec_max_length": 5}, 0), []),
+        ("tune.setBlockIoTune.both", lambda: dom("ep-tune").setBlockIoTune("vda", {"read_bytes_sec": 5, "read_bytes_sec_max": 6}, 0), []),
+        ("tune.setBlockIoTune.max", lambda: dom("ep-tune").setBlockIoTune("vda", {"write_iops_sec": 50, "write_iops_sec_max": 10}, 0), []),
+        ("tune.setBlockIoTune.limit", lambda: dom("ep-tune").setBlockIoTune("vda", {"size_iops_sec": 10**16}, 0), []),
+        ("tune.setBlockIoTune.path", lambda: dom("ep-tune").setBlockIoTune("/default-pool/tune.img", {"size_iops_sec": 4096}, 0), []),
+        ("tune.setBlockIoTune.missing", lambda: dom("ep-tune").setBlockIoTune("vdz", {"size_iops_sec": 1}, 0), []),
+        ("tune.setBlockIoTune.config", lambda: dom("ep-tune").setBlockIoTune("hdc", {"read_bytes_sec": 1, "read_bytes_sec_max": 2}, 2), []),
+        ("tune.blockIoTune.set", lambda: dom("ep-tune").blockIoTune("vda", 0), []),
+        ("tune.blockIoTune.config", lambda: dom("ep-tune").blockIoTune("hdc", 2), []),
+        ("tune.blockIoTune.missing", lambda: dom("ep-tune").blockIoTune("vdz", 0), []),
+        ("tune.interfaceParameters", lambda: dom("ep-tune").interfaceParameters("testnet0", 0), []),
+        ("tune.setInterfaceParameters", lambda: dom("ep-tune").setInterfaceParameters("testnet0", {"inbound.average": 100, "inbound.peak": 200, "inbound.burst": 300, "outbound.average": 50}, 0), []),
+        ("tune.setInterfaceParameters.clear", lambda: dom("ep-tune").setInterfaceParameters("testnet0", {"outbound.average": 0}, 0), []),
+        ("tune.setInterfaceParameters.empty", lambda: dom("ep-tune").setInterfaceParameters("testnet1", {"outbound.peak": 5}, 0), []),
+        ("tune.setInterfaceParameters.floor", lambda: dom("ep-tune").setInterfaceParameters("52:54:00:00:00:04", {"inbound.floor": 10}, 0), []),
+        ("tune.setInterfaceParameters.unknown", lambda: dom("ep-tune").setInterfaceParameters("nope", {"inbound.average": 1}, 0), []),
+        ("tune.setInterfaceParameters.config", lambda: dom("ep-tune").setInterfaceParameters("testnet0", {"outbound.average": 9, "outbound.burst": 3}, 2), []),
+        ("tune.interfaceParameters.set", lambda: dom("ep-tune").interfaceParameters("testnet0", 0), []),
+        ("tune.interfaceParameters.mac", lambda: dom("ep-tune").interfaceParameters("52:54:00:00:00:04", 0), []),
+        ("tune.interfaceParameters.config", lambda: dom("ep-tune").interfaceParameters("testnet0", 2), []),
+        ("tune.interfaceParameters.unknown", lambda: dom("ep-tune").interfaceParameters("nope", 0), []),
+        ("tune.perfEvents", lambda: dom("ep-tune").perfEvents(0), []),
+        ("tune.setPerfEvents", lambda: dom("ep-tune").setPerfEvents({"cmt": True, "cpu_cycles": False, "emulation_faults": True}, 0), []),
+        ("tune.setPerfEvents.config", lambda: dom("ep-tune").setPerfEvents({"mbml": True}, 2), []),
+        ("tune.perfEvents.set", lambda: dom("ep-tune").perfEvents(0), []),
+        ("tune.perfEvents.config", lambda: dom("ep-tune").perfEvents(2), []),
+        ("tune.XMLDesc.tuned", lambda: dom("ep-tune").XMLDesc(0), []),
+        ("tune.XMLDesc.tuned.inactive", lambda: dom("ep-tune").XMLDesc(2), []),
+        ("tune.rename.active", lambda: dom("ep-tune").rename("ep-tune2", 0), []),
+        ("tune.destroy", lambda: dom("ep-tune").destroy(), []),
+        ("tune.fsFreeze.inactive", lambda: dom("ep-tune").fsFreeze(None, 0), []),
+        ("tune.memoryPeek.inactive", lambda: dom("ep-tune").memoryPeek(0, 4, 1), []),
+        ("tune.rename.self", lambda: dom("ep-tune").rename("ep-tune", 0), []),
+        ("tune.rename.taken", lambda: dom("ep-tune").rename("test", 0), []),
+        ("tune.rename.slash", lambda: dom("ep-tune").rename("a/b", 0), []),
+        ("tune.rename.events", lambda: lifecycle_events(conn, [lambda: dom("ep-tune").rename("ep-tune2", 0)]), []),
+        ("tune.rename.XMLDesc", lambda: dom("ep-tune2").XMLDesc(0), []),
+        ("tune.ro.interfaceAddresses.agent", lambda: ro().lookupByName("test").interfaceAddresses(1, 0), []),
+        ("tune.ro.interfaceAddresses.lease", lambda: ro().lookupByName("test").interfaceAddresses(0, 0), []),
+        ("tune.ro.pinVcpu", lambda: ro().lookupByName("test").pinVcpu(0, (True,)), []),
+        ("tune.ro.vcpuPinInfo", lambda: ro().lookupByName("test").vcpuPinInfo(0), []),
+        ("tune.ro.fsInfo", lambda: ro().lookupByName("test").fsInfo(0), []),
+        ("tune.ro.memoryPeek", lambda: ro().lookupByName("test").memoryPeek(0, 4, 1), []),
+        ("tune.ro.launchSecurityInfo", lambda: ro().lookupByName("test").launchSecurityInfo(0), []),
+        ("tune.ro.setPerfEvents", lambda: ro().lookupByName("test").setPerfEvents({"cmt": True}, 0), []),
+        ("tune.ro.blockIoTune", lambda: ro().lookupByName("test").blockIoTune("vda", 0), []),
+        ("tune.ro.allDomainStats", lambda: len(ro().getAllDomainStats(0, 0)), []),
+        ("tune.ro.rename", lambda: ro().lookupByName("ep-tune2").rename("x", 0), []),
+        ("tune.undefine", lambda: dom("ep-tune2").undefine(), []),
+        ("tune.iothreadids.fill", lambda: conn.defineXML(IO_XML % (3, "<iothread id='5'/><iothread id='2'/>")).XMLDesc(0), []),
+        ("tune.iothreadids.fill.info", lambda: [t[0] for t in dom("ep-io").ioThreadInfo(0)], []),
+        ("tune.iothreadids.more", lambda: conn.defineXML(IO_XML % (1, "<iothread id='7'/><iothread id='3'/>")).XMLDesc(0), []),
+        ("tune.iothreadids.del", lambda: dom("ep-io").delIOThread(7, 0), []),
+        ("tune.iothreadids.del.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.iothreadids.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.autofill.define", lambda: conn.defineXML(IO_XML.replace("<iothreadids>%s</iothreadids>", "") % 3).name(), []),
+        ("tune.autofill.add", lambda: dom("ep-io").addIOThread(4, 0), []),
+        ("tune.autofill.add.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.del.added", lambda: dom("ep-io").delIOThread(4, 0), []),
+        ("tune.autofill.del.added.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.pin", lambda: dom("ep-io").pinIOThread(3, (True,), 0), []),
+        ("tune.autofill.pin.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.del.pinned", lambda: dom("ep-io").delIOThread(3, 0), []),
+        ("tune.autofill.del.pinned.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.del.first", lambda: dom("ep-io").delIOThread(1, 0), []),
+        ("tune.autofill.del.first.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.del.last", lambda: dom("ep-io").delIOThread(2, 0), []),
+        ("tune.autofill.del.last.XMLDesc", lambda: dom("ep-io").XMLDesc(0), []),
+        ("tune.autofill.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.parsed.define", lambda: conn.defineXML(TUNED_XML).XMLDesc(0), []),
+        ("tune.parsed.blkioParameters", lambda: dom("ep-io").blkioParameters(0), []),
+        ("tune.parsed.blockIoTune", lambda: dom("ep-io").blockIoTune("vda", 0), []),
+        ("tune.parsed.interfaceParameters", lambda: dom("ep-io").interfaceParameters("52:54:00:00:00:05", 0), []),
+        ("tune.parsed.perfEvents", lambda: dom("ep-io").perfEvents(0), []),
+        ("tune.parsed.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.cputune.define", lambda: conn.defineXML(CPUTUNE_XML).XMLDesc(0), []),
+        ("tune.cputune.vcpuPinInfo", lambda: dom("ep-io").vcpuPinInfo(0), []),
+        ("tune.cputune.emulatorPinInfo", lambda: dom("ep-io").emulatorPinInfo(0), []),
+        ("tune.cputune.IOThreadInfo", lambda: dom("ep-io").ioThreadInfo(0), []),
+        ("tune.cputune.undefine", lambda: dom("ep-io").undefine(), []),
+        ("tune.domainListGetStats.gone", lambda: stale_stats(conn), []),
         # --- snapshots and checkpoints ----------------------------------------------------
         ("snap.create", lambda: dom().snapshotCreateXML("<domainsnapshot><name>s1</name></domainsnapshot>", 0).getName(), []),
         ("snap.num", lambda: dom().snapshotNum(0), []),
@@ -567,7 +805,7 @@ def main():
         ("save.flags.exclusive", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 6), []),
         ("save.flags", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 8), []),
         ("save.dxml", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", SAVE_XML, 0), []),
-        ("save.transient", lambda: lifecycle_events(conn, [lambda: dom("ep-save").save(TMP + "/ep.img")]), []),
+        ("save.transient", lambda: lifecycle_results(conn, [lambda: dom("ep-save").save(TMP + "/ep.img")]), []),
         ("save.transient.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
         ("save.image.XMLDesc", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 0), []),
         ("save.image.XMLDesc.secure", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 1), []),
@@ -591,7 +829,7 @@ def main():
         ("save.restore.exclusive", lambda: conn.restoreFlags(TMP + "/ep.img", None, 6), []),
         ("save.restore.dxml", lambda: conn.restoreFlags(TMP + "/ep.img", SAVE_XML, 0), []),
         ("save.restore.missing", lambda: conn.restore(TMP + "/none.img"), []),
-        ("save.restore", lambda: lifecycle_events(conn, [lambda: conn.restore(TMP + "/ep.img")]), []),
+        ("save.restore", lambda: lifecycle_results(conn, [lambda: conn.restore(TMP + "/ep.img")]), []),
         ("save.restore.state", lambda: [dom("ep-save").state(0), dom("ep-save").isPersistent()], []),
         ("save.restore.XMLDesc", lambda: dom("ep-save").XMLDesc(0), []),
         ("save.restore.again", lambda: conn.restore(TMP + "/ep.img"), []),
@@ -604,9 +842,9 @@ def main():
         ("dump.badpath", lambda: dom("ep-save").coreDump("/nonexistent-ep/core", 0), []),
         ("dump", lambda: dom("ep-save").coreDump(TMP + "/core", 0), []),
         ("dump.file", lambda: read_file("core"), []),
-        ("dump.crash", lambda: lifecycle_events(conn, [lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 0, 1)]), []),
+        ("dump.crash", lambda: lifecycle_results(conn, [lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 0, 1)]), []),
         ("dump.crash.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
-        ("save.persistent", lambda: lifecycle_events(conn, [lambda: dom().save(TMP + "/test.img")]), []),
+        ("save.persistent", lambda: lifecycle_results(conn, [lambda: dom().save(TMP + "/test.img")]), []),
         ("save.persistent.state", lambda: [dom().state(0), dom().isActive()], []),
         ("save.inactive", lambda: dom().save(TMP + "/test2.img"), []),
         ("dump.inactive", lambda: dom().coreDump(TMP + "/core", 0), []),
@@ -615,7 +853,7 @@ def main():
         ("save.restore.persistent.XMLDesc", lambda: dom().XMLDesc(2), []),
         ("dump.crash.persistent", lambda: dom().coreDump(TMP + "/core", 1), []),
         ("dump.crash.persistent.state", lambda: dom().state(0), []),
-        ("save.createWithFiles", lambda: lifecycle_events(conn, [lambda: dom().createWithFiles([], 0)]), []),
+        ("save.createWithFiles", lambda: lifecycle_results(conn, [lambda: dom().createWithFiles([], 0)]), []),
         # --- host CPU models, free pages, pool sources, network flags --------------------------
         ("host.getCPUModelNames.x86_64", lambda: conn.getCPUModelNames("x86_64", 0), []),
         ("host.getCPUModelNames.ppc64le", lambda: conn.getCPUModelNames("ppc64le", 0), []),
