@@ -34,7 +34,7 @@ use bytes::Bytes;
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, ServerFeatures};
 use proto_core::events::{self, EventFamily, TypedEvent};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::uri::{RemoteTarget, Transport};
 use proto_core::{CallError, ClientConfig, ClientConnection, ConnectionError, Procedure, StreamDirection, StreamHole};
 
 use transport::Channel;
@@ -81,10 +81,7 @@ impl Client {
     /// # Errors
     /// When the URI is invalid, the transport cannot be opened, or the server refuses.
     pub fn connect(uri: &str, options: &ConnectOptions) -> Result<Self, Error> {
-        let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-        let uri = proto_core::uri::select_uri(Some(uri), env_uri.as_deref())
-            .ok_or_else(|| Error::Unsupported("connecting without a URI".into()))?;
-        let target = LibvirtUri::parse(uri)?.resolve(&transport::client_env(), options.read_only)?;
+        let target = transport::resolve(uri, options.read_only)?;
         Self::connect_target(&target, options)
     }
 

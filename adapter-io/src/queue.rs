@@ -119,6 +119,22 @@ impl Subscription {
         }
     }
 
+    /// The next event that belongs to `registration` (typed), for a task.
+    pub fn poll_registered(
+        &self,
+        cx: &mut Context<'_>,
+        registration: &proto_core::events::Registration,
+    ) -> Poll<Result<proto_core::events::TypedEvent, ConnectionError>> {
+        loop {
+            let ev = std::task::ready!(self.poll_recv(cx))?;
+            if let Some(Ok(typed)) = ev.typed() {
+                if registration.accepts(ev.prog, ev.proc_, &typed) {
+                    return Poll::Ready(Ok(typed));
+                }
+            }
+        }
+    }
+
     /// Waits at most `timeout` for the next event that belongs to `registration` (typed);
     /// `None` on timeout, `Some(Err)` once the connection closed.
     pub fn recv_registered(

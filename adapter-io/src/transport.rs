@@ -623,6 +623,18 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     }
 }
 
+/// The target `uri` names (`LIBVIRT_DEFAULT_URI` when it is empty), resolved as libvirt's
+/// remote driver resolves it for this process.
+///
+/// # Errors
+/// No URI at all, or one that is invalid or names something impossible.
+pub fn resolve(uri: &str, read_only: bool) -> Result<RemoteTarget, Error> {
+    let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let uri = proto_core::uri::select_uri(Some(uri), env_uri.as_deref())
+        .ok_or_else(|| Error::Unsupported("connecting without a URI".into()))?;
+    Ok(proto_core::uri::LibvirtUri::parse(uri)?.resolve(&client_env(), read_only)?)
+}
+
 /// The TLS handshake and libvirt's check byte on a blocking socket, for `target`'s PKI (the
 /// verdict and its texts are `proto_core::connect`'s).
 ///

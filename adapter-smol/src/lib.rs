@@ -26,8 +26,8 @@ mod conn;
 mod pump;
 pub mod server;
 mod stream;
+mod tls;
 
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -36,18 +36,16 @@ use adapter_io::transport::{self, Channel, ChildGuard};
 pub use adapter_io::{ConnectOptions, Error, Event, StreamItem};
 use bytes::Bytes;
 use conn::Conn;
-use futures_rustls::{pki_types::ServerName, TlsConnector};
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, ServerFeatures};
-use proto_core::uri::{LibvirtUri, RemoteTarget, Transport};
+use proto_core::uri::{RemoteTarget, Transport};
 use proto_core::{
     CallError, ClientConfig, ClientConnection, ConnectionError, KeepaliveConfig, Procedure, StreamDirection, StreamHole,
 };
 pub use pump::Io;
 use pump::Pump;
 use smol::channel::{self, Sender};
-use smol::io::AsyncReadExt;
-use smol::{Async, Timer};
+use smol::Async;
 pub use stream::{Stream, Subscription};
 
 /// Unsent output above which a stream writer waits (flow control for uploads).
@@ -119,10 +117,7 @@ impl Client {
     /// # Errors
     /// When the URI is invalid, the transport cannot be opened, or the server refuses.
     pub async fn connect(uri: &str, options: &ConnectOptions) -> Result<Self, Error> {
-        let env_uri = std::env::var("LIBVIRT_DEFAULT_URI").ok();
-        let uri = proto_core::uri::select_uri(Some(uri), env_uri.as_deref())
-            .ok_or_else(|| Error::Unsupported("connecting without a URI".into()))?;
-        let target = LibvirtUri::parse(uri)?.resolve(&transport::client_env(), options.read_only)?;
+        let target = transport::resolve(uri, options.read_only)?;
         Self::connect_target(&target, options).await
     }
 
@@ -140,7 +135,7 @@ impl Client {
             Channel::Unix(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
             Channel::Child(s, guard) => (Box::new(Async::new(s).map_err(io_err)?), Some(guard)),
             Channel::Tcp(s) if target.transport == Transport::Tls => {
-                (Box::new(tls_connect(target, Async::new(s).map_err(io_err)?).await?), None)
+                (Box::new(tls::connect(target, Async::new(s).map_err(io_err)?).await?), None)
             }
             Channel::Tcp(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
         };
@@ -350,41 +345,6 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
-/// TLS, then libvirt's check byte (the verdict and its texts are `proto_core::connect`'s).
-async fn tls_connect(target: &RemoteTarget, tcp: Async<TcpStream>) -> Result<impl Io, Error> {
-    use proto_core::connect::{check_tls_byte, CheckByteRead, TlsCheckError, TLS_HANDSHAKE_WAIT};
-    let pki = transport::tls_client_pki(target)?;
-    let presented = pki.presented();
-    let name = ServerName::try_from(target.host.clone())
-        .map_err(|e| Error::Tls(format!("invalid host name '{}': {e}", target.host)))?;
-    let tls_err = |e: TlsCheckError| Error::Tls(e.to_string());
-    let handshaking = std::sync::atomic::AtomicBool::new(true);
-    let handshake = async {
-        let mut tls = TlsConnector::from(pki.config.clone()).connect(name, tcp).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                tls_err(TlsCheckError::ClosedInHandshake)
-            } else {
-                Error::Tls(transport::explain_tls_io_error(&e, target, &pki.paths))
-            }
-        })?;
-        handshaking.store(false, Ordering::Relaxed);
-        let mut check = [0u8; 1];
-        let read = match tls.read(&mut check).await {
-            Ok(1) => CheckByteRead::Byte(check[0]),
-            Ok(_) => CheckByteRead::SessionEnded,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => CheckByteRead::ConnectionClosed,
-            Err(e) => CheckByteRead::Failed(e.to_string()),
-        };
-        check_tls_byte(read, presented).map_err(tls_err)?;
-        Ok(tls)
-    };
-    let timeout = async {
-        Timer::after(TLS_HANDSHAKE_WAIT).await;
-        Err(tls_err(TlsCheckError::Timeout { handshaking: handshaking.load(Ordering::Relaxed) }))
-    };
-    smol::future::or(handshake, timeout).await
-}
-
 /// A server-side event registration with its own bounded queue (drop-oldest, see
 /// [`Subscription`]). Dropping it deregisters on the server (from a detached task).
 #[derive(Debug)]
@@ -406,14 +366,7 @@ impl Registration {
     /// # Errors
     /// When the connection closed.
     pub async fn recv(&self) -> Result<proto_core::events::TypedEvent, ConnectionError> {
-        loop {
-            let ev = self.sub.recv().await?;
-            if let Some(Ok(typed)) = ev.typed() {
-                if self.kind.accepts(ev.prog, ev.proc_, &typed) {
-                    return Ok(typed);
-                }
-            }
-        }
+        smol::future::poll_fn(|cx| self.sub.0.poll_registered(cx, &self.kind)).await
     }
 
     /// Events dropped because the queue was full.

@@ -38,12 +38,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_rustls::TlsAcceptor;
 pub use proto_core::server::CommandSink;
 use proto_core::server::ServerCommand;
 use proto_core::{ConnectionError, ServerConfig, ServerConnection, ServerEvent};
 use smol::channel::{self, Receiver, Sender};
-use smol::io::AsyncWriteExt;
 use smol::stream::StreamExt;
 use smol::{Async, Task, Timer};
 
@@ -264,26 +262,8 @@ async fn connection<H: Handler<Link>>(
         None => io,
         Some(checks) => {
             peer.transport = PeerTransport::Tls;
-            let handshake = async {
-                let mut tls = TlsAcceptor::from(checks.config().clone()).accept(io).await.ok()?;
-                match proto_core::connect::tls_check_reply(checks.check_client(tls.get_ref().1)) {
-                    // libvirt's check byte: the client (its certificate, its DN) was accepted.
-                    Ok(byte) => tls.write_all(&byte).await.ok()?,
-                    Err(why) => {
-                        // As libvirtd: closed with no check byte; the client reports the refusal.
-                        handler.refused(&peer, &why);
-                        return None;
-                    }
-                }
-                tls.flush().await.ok()?;
-                Some(tls)
-            };
-            let timeout = async {
-                Timer::after(Duration::from_secs(30)).await;
-                None
-            };
-            match smol::future::or(handshake, timeout).await {
-                Some(tls) => Box::new(tls),
+            match crate::tls::accept(io, checks, |why| handler.refused(&peer, why)).await {
+                Some(tls) => tls,
                 None => return,
             }
         }
