@@ -100,3 +100,18 @@ fn bad_node_files() {
     let e = Hypervisor::from_node_file(&notnode, "vm").unwrap_err();
     assert_eq!(e.triple(), (27, 5, "XML error: expecting root element of 'node', not 'foo'"));
 }
+
+/// A node file with `<auth>` users never opens through a daemon (libvirtd opens the driver with
+/// no way to ask the client for credentials: `tier_libvirt_python` shows the same outcome on
+/// both); an empty `<auth/>` asks for nothing.
+#[test]
+fn node_files_wanting_credentials_do_not_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_users = dir.path().join("auth.xml");
+    std::fs::write(&with_users, "<node><auth><user password='1'>fred</user></auth></node>").unwrap();
+    let e = Hypervisor::from_node_file(&with_users, "vm").unwrap_err();
+    assert_eq!(e.triple(), (8, 46, "invalid argument: Missing authentication credentials"));
+    let empty = dir.path().join("empty-auth.xml");
+    std::fs::write(&empty, "<node><auth/></node>").unwrap();
+    assert!(Hypervisor::from_node_file(&empty, "vm").is_ok());
+}

@@ -339,6 +339,9 @@ pub struct FrameDecoder {
     want: Option<usize>,
     /// Bytes consumed so far (for error offsets).
     consumed: u64,
+    /// Bytes to drop before the next length word: the one-byte carriers of the descriptors a
+    /// `*_WITH_FDS` message announced (see [`FrameDecoder::skip_fd_carriers`]).
+    skip: usize,
 }
 
 impl FrameDecoder {
@@ -359,6 +362,24 @@ impl FrameDecoder {
         self.buf.len()
     }
 
+    /// After a `*_WITH_FDS` message announcing `n` descriptors: libvirt sends each descriptor
+    /// with one data byte of its own (`sendmsg` with `SCM_RIGHTS`) right after the message, and
+    /// those `n` bytes are not part of the next message. They are dropped as they arrive (read
+    /// without a control buffer, the descriptors themselves are closed by the kernel).
+    pub fn skip_fd_carriers(&mut self, n: usize) {
+        self.skip = self.skip.saturating_add(n);
+    }
+
+    /// Drops what is left of the descriptor carriers from the head of the buffer.
+    fn drop_carriers(&mut self) {
+        let n = self.skip.min(self.buf.len());
+        if n > 0 {
+            self.buf.advance(n);
+            self.skip -= n;
+            self.consumed += n as u64;
+        }
+    }
+
     /// Whether a partial message is held (useful to tell a clean EOF from a truncated one).
     #[must_use]
     pub fn has_partial(&self) -> bool {
@@ -369,15 +390,16 @@ impl FrameDecoder {
     /// whole message is held, or a length word that it would refuse.
     #[must_use]
     pub fn has_message(&self) -> bool {
+        let buf = &self.buf[self.skip.min(self.buf.len())..];
         let len = match self.want {
             Some(len) => len,
-            None if self.buf.len() < VIR_NET_MESSAGE_LEN_MAX => return false,
-            None => match check_length_word(u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])) {
+            None if buf.len() < VIR_NET_MESSAGE_LEN_MAX => return false,
+            None => match check_length_word(u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]])) {
                 Ok(len) => len,
                 Err(_) => return true,
             },
         };
-        self.buf.len() >= len
+        buf.len() >= len
     }
 
     /// Takes the next whole message (header and body, no length word), or `None` when more bytes
@@ -387,6 +409,10 @@ impl FrameDecoder {
     /// When the length word is outside libvirt's limits. The error is sticky for the caller to
     /// handle: the stream cannot be resynchronised.
     pub fn next_message(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        self.drop_carriers();
+        if self.skip > 0 {
+            return Ok(None);
+        }
         let len = match self.want {
             Some(len) => len,
             None => {
@@ -445,6 +471,31 @@ mod tests {
                 status: MessageStatus::from_wire(st).unwrap(),
             }
         })
+    }
+
+    #[test]
+    fn descriptor_carriers_are_dropped_before_the_next_message() {
+        let mut framed = BytesMut::new();
+        let msg = |out: &mut BytesMut, serial: u32| {
+            out.put_u32(28);
+            Header { prog: 1, vers: 1, proc_: 2, ty: MessageType::Call, serial, status: MessageStatus::Ok }.encode(out);
+        };
+        msg(&mut framed, 1);
+        let mut d = FrameDecoder::new();
+        d.push(&framed);
+        assert_eq!(d.next_frame().unwrap().unwrap().header.serial, 1);
+        // Two descriptors announced: their carrier bytes arrive one at a time, then a message.
+        d.skip_fd_carriers(2);
+        d.push(&[0]);
+        assert!(!d.has_message());
+        assert!(d.next_frame().unwrap().is_none());
+        let mut next = BytesMut::new();
+        next.put_u8(0);
+        msg(&mut next, 2);
+        d.push(&next);
+        assert!(d.has_message());
+        assert_eq!(d.next_frame().unwrap().unwrap().header.serial, 2);
+        assert_eq!(d.buffered(), 0);
     }
 
     proptest! {

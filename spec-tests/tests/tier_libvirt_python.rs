@@ -39,21 +39,9 @@ const PATCHES: &[(&str, &str, &str)] = &[
 /// Where daemon-min still differs from libvirtd, and why. Measured: 10 same, 9 different when this
 /// tier came (no scheduler parameters, interfaces, node devices, snapshots, checkpoints,
 /// screenshot); 13 same, 6 different with the first three; 14 same, 5 different with snapshots; 15 same, 4 different with checkpoints;
-/// 16 same, 3 different with the screenshot.
-const KNOWN: &[Known] = &[
-    Known {
-        test: "test_conn.TestLibvirtConnAuth.testOpenAuthBad",
-        reason: "node files' <auth> not modelled: daemon-min opens without asking",
-    },
-    Known {
-        test: "test_conn.TestLibvirtConnAuth.testOpenAuthGood",
-        reason: "libvirtd runs as another user and cannot read the suite's 0600 node file; daemon-min can",
-    },
-    Known {
-        test: "test_conn.TestLibvirtConnAuth.testOpenAuthNone",
-        reason: "node files' <auth> not modelled: daemon-min opens without asking",
-    },
-];
+/// 16 same, 3 different with the screenshot; 19 same, 0 different with node files' `<auth>` (such
+/// a file never opens through a daemon: libvirtd opens the driver without credentials).
+const KNOWN: &[Known] = &[];
 
 /// Runs the patched suite against the daemon listening on `sock`; returns outcomes and the
 /// first line of each non-pass reason.

@@ -12,8 +12,11 @@ use super::table::{encode, typed, Call, Entry};
 use super::wire::s;
 use super::{
     deregister, internal, lock, Daemon, Opened, Outcome, VIR_CONNECT_RO, VIR_DOMAIN_EVENT_ID_LAST,
-    VIR_NETWORK_EVENT_ID_LAST, VIR_STORAGE_POOL_EVENT_ID_LAST,
+    VIR_NETWORK_EVENT_ID_LAST, VIR_NODE_DEVICE_EVENT_ID_LAST, VIR_STORAGE_POOL_EVENT_ID_LAST,
 };
+
+/// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`: the last event the old-style registration serves.
+const VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: i32 = 15;
 use crate::hypervisor::Uuid;
 
 pub(super) static ENTRIES: &[Entry] = &[
@@ -105,7 +108,7 @@ pub(super) static ENTRIES: &[Entry] = &[
         number: REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
         run: |c, args| {
             typed::<ConnectDomainEventCallbackDeregisterAny>(args, |a| {
-                deregister(&mut lock(&c.session.callbacks).domain, a.callback_id)
+                deregister(&mut lock(&c.session.callbacks).domain, a.callback_id, "domain")
             })
         },
     },
@@ -113,21 +116,13 @@ pub(super) static ENTRIES: &[Entry] = &[
         number: REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY,
         run: |c, args| {
             typed::<ConnectDomainEventRegisterAny>(args, |a| {
-                if !(0..VIR_DOMAIN_EVENT_ID_LAST).contains(&a.event_id) {
+                // libvirtd serves the old style only up to VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED.
+                if !(0..=VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED).contains(&a.event_id) {
                     return Err(
                         internal(ErrorDomain::VIR_FROM_RPC, &format!("unsupported event ID {}", a.event_id)).into()
                     );
                 }
-                let mut cbs = lock(&c.session.callbacks);
-                if cbs.domain_old.contains(&a.event_id) {
-                    return Err(internal(
-                        ErrorDomain::VIR_FROM_RPC,
-                        &format!("domain event {} already registered", a.event_id),
-                    )
-                    .into());
-                }
-                cbs.domain_old.push(a.event_id);
-                Ok(())
+                register_old_style(c, a.event_id)
             })
         },
     },
@@ -146,6 +141,54 @@ pub(super) static ENTRIES: &[Entry] = &[
                     .into());
                 }
                 Ok(())
+            })
+        },
+    },
+    // The oldest API: life-cycle events only, the same registration as the old-style
+    // REGISTER_ANY with event 0 (libvirtd registers both alike, and either undoes the other).
+    Entry {
+        number: REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,
+        run: |c, _args| match register_old_style(c, 0) {
+            Ok(()) => encode(&RemoteConnectDomainEventRegisterRet { cb_registered: 0 }),
+            Err(e) => Outcome::Error(e.into()),
+        },
+    },
+    Entry {
+        number: REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
+        run: |c, _args| {
+            let mut cbs = lock(&c.session.callbacks);
+            match cbs.domain_old.iter().position(|e| *e == 0) {
+                Some(i) => {
+                    cbs.domain_old.remove(i);
+                    encode(&RemoteConnectDomainEventDeregisterRet { cb_registered: 0 })
+                }
+                None => Outcome::Error(internal(ErrorDomain::VIR_FROM_RPC, "domain event 0 not registered")),
+            }
+        },
+    },
+    Entry {
+        number: REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY,
+        run: |c, args| {
+            typed::<ConnectNodeDeviceEventRegisterAny>(args, |a| {
+                if !(0..VIR_NODE_DEVICE_EVENT_ID_LAST).contains(&a.event_id) {
+                    return Err(internal(
+                        ErrorDomain::VIR_FROM_RPC,
+                        &format!("unsupported node device event ID {}", a.event_id),
+                    )
+                    .into());
+                }
+                let id = c.daemon.next_callback.fetch_add(1, Ordering::Relaxed);
+                let filter = a.dev.as_ref().map(|d| d.name.to_string());
+                lock(&c.session.callbacks).node_device.insert(id, (a.event_id, filter));
+                Ok(RemoteConnectNodeDeviceEventRegisterAnyRet { callback_id: id })
+            })
+        },
+    },
+    Entry {
+        number: REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY,
+        run: |c, args| {
+            typed::<ConnectNodeDeviceEventDeregisterAny>(args, |a| {
+                deregister(&mut lock(&c.session.callbacks).node_device, a.callback_id, "node device")
             })
         },
     },
@@ -170,7 +213,7 @@ pub(super) static ENTRIES: &[Entry] = &[
         number: REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY,
         run: |c, args| {
             typed::<ConnectNetworkEventDeregisterAny>(args, |a| {
-                deregister(&mut lock(&c.session.callbacks).network, a.callback_id)
+                deregister(&mut lock(&c.session.callbacks).network, a.callback_id, "network")
             })
         },
     },
@@ -195,11 +238,30 @@ pub(super) static ENTRIES: &[Entry] = &[
         number: REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY,
         run: |c, args| {
             typed::<ConnectStoragePoolEventDeregisterAny>(args, |a| {
-                deregister(&mut lock(&c.session.callbacks).pool, a.callback_id)
+                deregister(&mut lock(&c.session.callbacks).pool, a.callback_id, "storage pool")
             })
         },
     },
 ];
+
+/// An old-style domain registration (no callback id on the wire). The driver refuses a second
+/// one for the same event on the connection, as libvirt's event state does; a registration
+/// takes a callback number of the driver's, as it does in libvirt.
+fn register_old_style(c: &mut Call<'_>, event_id: i32) -> crate::hypervisor::Result<()> {
+    let mut cbs = lock(&c.session.callbacks);
+    if cbs.domain_old.contains(&event_id) {
+        return Err(RemoteError::with_info(
+            ErrorCode::VIR_ERR_INVALID_ARG,
+            ErrorDomain::VIR_FROM_NONE,
+            "invalid argument: %s",
+            Some("event callback already tracked"),
+        )
+        .into());
+    }
+    c.daemon.next_callback.fetch_add(1, Ordering::Relaxed);
+    cbs.domain_old.push(event_id);
+    Ok(())
+}
 
 /// Only `REMOTE_AUTH_NONE` is offered, so SASL steps fail as in libvirtd 9.0 (measured in
 /// tests/access.rs).

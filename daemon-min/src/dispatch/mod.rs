@@ -23,9 +23,11 @@ mod checkpoint;
 mod connect;
 mod domain;
 mod domain_guest;
+mod domain_save;
 mod domain_tuning;
 mod domain_vcpu;
 mod host;
+mod host_cpu;
 mod interface;
 mod network;
 mod nodedev;
@@ -56,6 +58,8 @@ const VIR_DOMAIN_EVENT_ID_LAST: i32 = 27;
 const VIR_NETWORK_EVENT_ID_LAST: i32 = 2;
 /// `VIR_STORAGE_POOL_EVENT_ID_LAST`.
 const VIR_STORAGE_POOL_EVENT_ID_LAST: i32 = 2;
+/// `VIR_NODE_DEVICE_EVENT_ID_LAST`.
+const VIR_NODE_DEVICE_EVENT_ID_LAST: i32 = 2;
 /// Where a connection's events go: the listener's handle on it.
 pub trait EventSink: Send + Sync {
     /// Sends a `MESSAGE` of `REMOTE_PROGRAM` with this procedure and body.
@@ -106,6 +110,8 @@ struct Callbacks {
     domain_old: Vec<i32>,
     network: BTreeMap<i32, (i32, Option<Uuid>)>,
     pool: BTreeMap<i32, (i32, Option<Uuid>)>,
+    /// Node-device registrations: id → (event id, device name filter).
+    node_device: BTreeMap<i32, (i32, Option<String>)>,
 }
 
 struct Opened {
@@ -388,7 +394,11 @@ impl Daemon {
         if path.is_empty() || path == "/" {
             return Err(no_driver().into());
         }
-        let hv = Hypervisor::from_node_file(std::path::Path::new(path), &self.hostname).map_err(|_| {
+        let hv = Hypervisor::from_node_file(std::path::Path::new(path), &self.hostname).map_err(|e| {
+            // A node file that wants credentials keeps its own error (see testnode).
+            if e.domain() == ErrorDomain::VIR_FROM_AUTH {
+                return e;
+            }
             crate::hypervisor::Error::from(RemoteError::with_info(
                 ErrorCode::VIR_ERR_XML_ERROR,
                 ErrorDomain::VIR_FROM_TEST,
@@ -462,6 +472,19 @@ impl Daemon {
                         }
                     }
                 }
+                Event::NodeDeviceLifecycle { name, event, detail } => {
+                    for (id, (event_id, filter)) in &cbs.node_device {
+                        if *event_id == 0 && filter.as_ref().is_none_or(|f| f == name) {
+                            let m = RemoteNodeDeviceEventLifecycleMsg {
+                                callback_id: *id,
+                                dev: RemoteNonnullNodeDevice { name: proto_core::XdrString::from(name.as_str()) },
+                                event: *event,
+                                detail: *detail,
+                            };
+                            push(REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, &m);
+                        }
+                    }
+                }
                 Event::PoolRefresh { pool } => {
                     for (id, (event_id, filter)) in &cbs.pool {
                         if *event_id == 1 && filter.is_none_or(|u| u == pool.uuid) {
@@ -513,17 +536,13 @@ impl Daemon {
     }
 }
 
-fn deregister(map: &mut BTreeMap<i32, (i32, Option<Uuid>)>, id: i32) -> Res<()> {
+/// Drops callback `id` of a family (`what`: "domain", "network", ...), or answers libvirtd's
+/// error for an id the connection did not register.
+fn deregister<F>(map: &mut BTreeMap<i32, (i32, F)>, id: i32, what: &str) -> Res<()> {
     if map.remove(&id).is_some() {
         Ok(())
     } else {
-        Err(RemoteError::with_info(
-            ErrorCode::VIR_ERR_INVALID_ARG,
-            ErrorDomain::VIR_FROM_RPC,
-            "invalid argument: %s",
-            Some(&format!("callbackID {id} not registered")),
-        )
-        .into())
+        Err(internal(ErrorDomain::VIR_FROM_RPC, &format!("{what} event callback {id} not registered")).into())
     }
 }
 

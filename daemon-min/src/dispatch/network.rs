@@ -30,9 +30,23 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(NetworkDefineXml, try |m, a| m
         .network_define_xml(&a.xml.to_string(), 0)
         .map(|n| RemoteNetworkDefineXmlRet { net: net_out(&n) })),
+    on!(NetworkDefineXmlFlags, try |m, a| m
+        .network_define_xml(&a.xml.to_string(), a.flags)
+        .map(|n| RemoteNetworkDefineXmlFlagsRet { net: net_out(&n) })),
+    on!(NetworkCreateXmlFlags, try |m, a| m
+        .network_create_xml(&a.xml.to_string(), a.flags)
+        .map(|n| RemoteNetworkCreateXmlFlagsRet { net: net_out(&n) })),
     on!(NetworkCreateXml, try |m, a| m
         .network_create_xml(&a.xml.to_string(), 0)
         .map(|n| RemoteNetworkCreateXmlRet { net: net_out(&n) })),
+    on!(NetworkUpdate, try |m, a| m.network_update(
+        &Uuid(a.net.uuid),
+        a.command,
+        a.section,
+        a.parent_index,
+        &a.xml.to_string(),
+        a.flags
+    )),
     on!(NetworkUndefine, try |m, a| m.network_undefine(&net_in(&a.net))),
     on!(NetworkCreate, try |m, a| m.network_create(&net_in(&a.net))),
     on!(NetworkDestroy, try |m, a| m.network_destroy(&net_in(&a.net))),

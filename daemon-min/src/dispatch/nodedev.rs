@@ -34,6 +34,10 @@ pub(super) static ENTRIES: &[Entry] = &[
     on!(NodeDeviceNumOfCaps, try |m, a| m
         .node_device_list_caps(&a.name.to_string())
         .map(|v| RemoteNodeDeviceNumOfCapsRet { num: count(v.len()) })),
+    on!(NodeDeviceCreateXml, try |m, a| m
+        .node_device_create_xml(&a.xml_desc.to_string(), a.flags)
+        .map(|n| RemoteNodeDeviceCreateXmlRet { dev: dev_out(&n) })),
+    on!(NodeDeviceDestroy, try |m, a| m.node_device_destroy(&a.name.to_string())),
     on!(NodeDeviceListCaps, try |m, a| m
         .node_device_list_caps(&a.name.to_string())
         .map(|v| RemoteNodeDeviceListCapsRet { names: names(v.into_iter().take(max_of(a.maxnames)).collect()) })),

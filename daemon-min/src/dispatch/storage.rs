@@ -14,6 +14,13 @@ use crate::hypervisor::Uuid;
 use crate::hypervisor::{SharedHypervisor, VolumeHandle};
 
 pub(super) static ENTRIES: &[Entry] = &[
+    on!(ConnectFindStoragePoolSources, try |m, a| m
+        .connect_find_storage_pool_sources(
+            &a.type_.to_string(),
+            a.src_spec.as_ref().map(ToString::to_string).as_deref(),
+            a.flags
+        )
+        .map(|x| RemoteConnectFindStoragePoolSourcesRet { xml: s(&x) })),
     on!(StoragePoolLookupByName, try |m, a| m
         .storage_pool_lookup_by_name(&a.name.to_string())
         .map(|p| RemoteStoragePoolLookupByNameRet { pool: pool_out(&p) })),

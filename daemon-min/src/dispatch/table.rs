@@ -42,10 +42,12 @@ pub(super) struct Entry {
 pub(super) const FAMILIES: &[(&str, &[Entry])] = &[
     ("connect", super::connect::ENTRIES),
     ("host", super::host::ENTRIES),
+    ("host_cpu", super::host_cpu::ENTRIES),
     ("domain", super::domain::ENTRIES),
     ("domain_vcpu", super::domain_vcpu::ENTRIES),
     ("domain_guest", super::domain_guest::ENTRIES),
     ("domain_tuning", super::domain_tuning::ENTRIES),
+    ("domain_save", super::domain_save::ENTRIES),
     ("snapshot", super::snapshot::ENTRIES),
     ("checkpoint", super::checkpoint::ENTRIES),
     ("network", super::network::ENTRIES),

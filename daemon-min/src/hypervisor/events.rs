@@ -1,6 +1,7 @@
 //! Lifecycle events the model emits, with libvirt's numbers. The RPC layer turns them into
 //! `DOMAIN_EVENT_CALLBACK_LIFECYCLE` (318), `NETWORK_EVENT_LIFECYCLE` (315),
-//! `STORAGE_POOL_EVENT_LIFECYCLE` (370) and `STORAGE_POOL_EVENT_REFRESH` (373) messages.
+//! `STORAGE_POOL_EVENT_LIFECYCLE` (370), `STORAGE_POOL_EVENT_REFRESH` (373) and
+//! `NODE_DEVICE_EVENT_LIFECYCLE` (374) messages.
 
 use super::{DomainHandle, NetworkHandle, PoolHandle};
 
@@ -27,7 +28,7 @@ pub mod domain_event {
     /// `VIR_DOMAIN_EVENT_STARTED_BOOTED`.
     pub const STARTED_BOOTED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT`.
-    pub const STARTED_FROM_SNAPSHOT: i32 = 4;
+    pub const STARTED_FROM_SNAPSHOT: i32 = 3;
     /// `VIR_DOMAIN_EVENT_SUSPENDED_PAUSED`.
     pub const SUSPENDED_PAUSED: i32 = 0;
     /// `VIR_DOMAIN_EVENT_RESUMED_UNPAUSED`.
@@ -113,5 +114,14 @@ pub enum Event {
     PoolRefresh {
         /// The pool.
         pool: PoolHandle,
+    },
+    /// `VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE` (0).
+    NodeDeviceLifecycle {
+        /// The device's name.
+        name: String,
+        /// `VIR_NODE_DEVICE_EVENT_CREATED` 0 or `_DELETED` 1.
+        event: i32,
+        /// Always 0.
+        detail: i32,
     },
 }

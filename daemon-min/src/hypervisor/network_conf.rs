@@ -14,12 +14,12 @@ const KEPT_BEFORE_IP: &[&str] = &["dns", "vlan", "bandwidth", "port"];
 const KEPT_AFTER_IP: &[&str] = &["route", "virtualport", "portgroup"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Ip {
-    family: Option<String>,
-    address: Option<String>,
+pub(super) struct Ip {
+    pub(super) family: Option<String>,
+    pub(super) address: Option<String>,
     netmask: Option<String>,
     prefix: Option<String>,
-    children: Vec<Element>,
+    pub(super) children: Vec<Element>,
 }
 
 /// A parsed network definition.
@@ -35,7 +35,7 @@ pub struct NetworkDef {
     mtu: Option<String>,
     mac: Option<String>,
     domain: Option<Element>,
-    ips: Vec<Ip>,
+    pub(super) ips: Vec<Ip>,
     kept: Vec<Element>,
 }
 
@@ -95,6 +95,61 @@ impl NetworkDef {
                 .cloned()
                 .collect(),
         })
+    }
+
+    /// The netmask and prefix of `<ip>` number `i`, as written.
+    pub(super) fn ip_mask(&self, i: usize) -> (Option<String>, Option<String>) {
+        self.ips.get(i).map_or((None, None), |ip| (ip.netmask.clone(), ip.prefix.clone()))
+    }
+
+    /// The `<dns>` element, if any.
+    pub(super) fn dns(&self) -> Option<&Element> {
+        self.kept.iter().find(|k| k.name == "dns")
+    }
+
+    /// The `<dns>` element, created if missing.
+    pub(super) fn dns_mut(&mut self) -> &mut Element {
+        let i = match self.kept.iter().position(|k| k.name == "dns") {
+            Some(i) => i,
+            None => {
+                self.kept.insert(0, Element::new("dns"));
+                0
+            }
+        };
+        &mut self.kept[i]
+    }
+
+    /// The `<forward>` element, if any.
+    pub(super) fn forward_mut(&mut self) -> Option<&mut Element> {
+        self.forward.as_mut()
+    }
+
+    /// The `<portgroup>` elements, in order.
+    pub(super) fn portgroups(&self) -> Vec<&Element> {
+        self.kept.iter().filter(|k| k.name == "portgroup").collect()
+    }
+
+    /// Replaces (`Some(k)`, `Some(g)`), removes (`Some(k)`, `None`) or adds (`None`, `Some(g)`,
+    /// first or last) a `<portgroup>`.
+    pub(super) fn set_portgroup(&mut self, k: Option<usize>, group: Option<Element>, first: bool) {
+        let at: Vec<usize> =
+            self.kept.iter().enumerate().filter(|(_, e)| e.name == "portgroup").map(|(i, _)| i).collect();
+        match (k.and_then(|k| at.get(k).copied()), group) {
+            (Some(i), Some(g)) => self.kept[i] = g,
+            (Some(i), None) => {
+                self.kept.remove(i);
+            }
+            (None, Some(g)) => {
+                let i = if first { at.first().copied() } else { at.last().map(|i| i + 1) };
+                self.kept.insert(i.unwrap_or(self.kept.len()), g);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Drops a `<dns>` left with neither attributes nor records (libvirt formats none then).
+    pub(super) fn tidy_dns(&mut self) {
+        self.kept.retain(|k| k.name != "dns" || !k.attrs.is_empty() || k.elements().next().is_some());
     }
 
     /// The first `<ip>` as the test driver's guest addresses read it: (family, address,
@@ -189,7 +244,18 @@ impl NetworkDef {
             b.line("</ip>");
         }
         for k in self.kept.iter().filter(|k| KEPT_AFTER_IP.contains(&k.name.as_str())) {
-            b.element(k);
+            // libvirt writes a port group's tags open and closed even when it has nothing inside.
+            if k.name == "portgroup" && k.elements().next().is_none() {
+                let mut open = String::from("<portgroup");
+                for (a, v) in &k.attrs {
+                    let _ = write!(open, " {a}='{}'", escape(v));
+                }
+                open.push('>');
+                b.line(&open);
+                b.line("</portgroup>");
+            } else {
+                b.element(k);
+            }
         }
         b.pop();
         b.line("</network>");

@@ -12,7 +12,7 @@ use super::xml::{Buf, Element, Node};
 use super::Hypervisor;
 
 /// `virNodeDevCapType` names, in the order of the `VIR_CONNECT_LIST_NODE_DEVICES_CAP_*` bits.
-const CAP_BITS: &[&str] = &[
+pub(super) const CAP_BITS: &[&str] = &[
     "system",
     "pci",
     "usb_device",
@@ -42,7 +42,7 @@ const CAP_BITS: &[&str] = &[
 pub(crate) struct NodeDeviceDef {
     pub(crate) name: String,
     pub(crate) parent: Option<String>,
-    root: Element,
+    pub(super) root: Element,
 }
 
 fn no_device(name: &str) -> Error {
@@ -100,7 +100,7 @@ impl NodeDeviceDef {
 }
 
 impl Hypervisor {
-    fn dev_by_name(&self, name: &str) -> Result<usize> {
+    pub(super) fn dev_by_name(&self, name: &str) -> Result<usize> {
         self.devices.iter().position(|d| d.name == name).ok_or_else(|| no_device(name))
     }
 

@@ -354,10 +354,26 @@ impl Hypervisor {
                 self.domains[i].def = s.def;
             }
         } else {
+            // Running or paused snapshot: a running domain stops first, then starts again from
+            // the snapshot's definition with a new id (transitions 2, 3, 5, 6, 8, 9).
+            if active {
+                let id = self.shutdown_state(di, reason::SHUTOFF_FROM_SNAPSHOT);
+                let d = &self.domains[di];
+                let dom = DomainHandle { name: d.def.name.clone(), uuid: d.def.uuid, id };
+                let (event, detail) = (domain_event::STOPPED, domain_event::STOPPED_FROM_SNAPSHOT);
+                self.events.push(super::Event::DomainLifecycle { dom, event, detail });
+            }
             self.domains[di].def = s.def;
-            if !active {
-                self.start_state(di, reason::RUNNING_FROM_SNAPSHOT);
-                self.dom_event(di, domain_event::STARTED, domain_event::STARTED_FROM_SNAPSHOT);
+            self.start_state(di, reason::RUNNING_FROM_SNAPSHOT);
+            self.dom_event(di, domain_event::STARTED, domain_event::STARTED_FROM_SNAPSHOT);
+            // VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING 1, _PAUSED 2.
+            if flags & 1 == 0 && (s.state == DomainState::Paused || flags & 2 != 0) {
+                let d = &mut self.domains[di];
+                d.state = DomainState::Paused;
+                // VIR_DOMAIN_PAUSED_FROM_SNAPSHOT.
+                d.reason = 7;
+                // VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT.
+                self.dom_event(di, domain_event::SUSPENDED, 5);
             }
         }
         Ok(())

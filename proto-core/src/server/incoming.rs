@@ -90,6 +90,8 @@ impl ServerConnection {
                     if n > VIR_NET_MESSAGE_NUM_FDS_MAX {
                         return Err(DecodeError { offset: r.offset() - 4, kind: DecodeErrorKind::TooManyFds(n) }.into());
                     }
+                    // The descriptors' one-byte carriers follow the message on the stream.
+                    self.decoder.skip_fd_carriers(n as usize);
                     (n, r.take_rest())
                 } else {
                     (0, body)

@@ -7,12 +7,19 @@ Volatile fields (different on every run or host, never compared) are replaced by
 in the table's third column. Usage: entry_points.py URI
 """
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
 
 import libvirt
 
 URI = sys.argv[1]
+# Where save images and core dumps go: the daemons write there as their own users. The
+# directory's name is replaced by "$TMP" in every result.
+TMP = tempfile.mkdtemp(prefix="ep-files-")
+os.chmod(TMP, 0o777)
 
 DOM_XML = """<domain type='test'>
   <name>ep-dom</name>
@@ -25,6 +32,9 @@ DOM_XML = """<domain type='test'>
     <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/></interface>
   </devices>
 </domain>"""
+
+VHBA_XML = """<device><parent>scsi_host1</parent><capability type='scsi_host'><capability type='fc_host'>
+<wwnn>2000000011112222</wwnn><wwpn>1000000011112222</wwpn></capability></capability></device>"""
 
 NET_XML = """<network><name>ep-net</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b02</uuid>
 <bridge name='virbr9'/><ip address='10.9.0.1' netmask='255.255.255.0'/></network>"""
@@ -67,6 +77,13 @@ CPUTUNE_XML = """<domain type='test'><name>ep-io</name><uuid>5a1f7a2e-5b07-4d52-
 <memory>65536</memory><vcpu cpuset='4-7'>3</vcpu><iothreads>2</iothreads>
 <cputune><iothreadpin iothread='2' cpuset='5,6'/><emulatorpin cpuset='1,2,3'/><vcpupin vcpu='1' cpuset='0,1'/><vcpupin vcpu='0' cpuset='3'/><shares>10</shares></cputune>
 <os><type>hvm</type></os></domain>"""
+
+SAVE_XML = """<domain type='test'><name>ep-save</name><uuid>5a1f7a2e-5b07-4d52-9e6e-2a4c1f1a0b05</uuid>
+<memory>1024</memory><os><type>hvm</type></os>
+<devices><interface type='network'><source network='default'/><mac address='52:54:00:00:00:06'/></interface></devices>
+</domain>"""
+
+FDS_XML = SAVE_XML.replace("ep-save", "ep-fds").replace("0b05", "0b06").replace(":06'", ":07'")
 
 VOL_XML = """<volume><name>ep.img</name><capacity unit='M'>10</capacity><allocation unit='M'>1</allocation></volume>"""
 CLONE_XML = """<volume><name>ep-clone.img</name><capacity unit='M'>10</capacity></volume>"""
@@ -148,6 +165,69 @@ def no_cpu_time(vcpus):
     """virDomainGetVcpus with each vCPU's CPU time (the wall clock) left out."""
     info, maps = vcpus
     return [[[n, st, cpu] for (n, st, _t, cpu) in info], maps]
+
+
+def lifecycle_results(conn, calls):
+    """The LIFECYCLE events (domain, event, detail) that `calls` raise, and the calls' results."""
+    seen = []
+    cb = conn.domainEventRegisterAny(
+        None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lambda c, d, e, det, o: seen.append([d.name(), e, det]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    results = []
+    try:
+        for call in calls:
+            results.append(call())
+        for _ in range(40):
+            if len(seen) >= len(calls):
+                break
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.domainEventDeregisterAny(cb)
+    return [results, seen]
+
+
+def nodedev_events(conn, calls):
+    """The node-device LIFECYCLE events (device, event, detail) that `calls` raise, and the
+    calls' results."""
+    seen = []
+    cb = conn.nodeDeviceEventRegisterAny(
+        None, libvirt.VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE, lambda c, d, e, det, o: seen.append([d.name(), e, det]), None
+    )
+    tick = libvirt.virEventAddTimeout(50, lambda *_: None, None)
+    results = []
+    try:
+        for call in calls:
+            results.append(call())
+        for _ in range(20):
+            libvirt.virEventRunDefaultImpl()
+    finally:
+        libvirt.virEventRemoveTimeout(tick)
+        conn.nodeDeviceEventDeregisterAny(cb)
+    return [results, seen]
+
+
+def image(name, data):
+    """A file in TMP holding `data`, for the save-image readers."""
+    path = os.path.join(TMP, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def short_read(call):
+    """A save-image read that comes up short: libvirt appends strerror(errno) although no call
+    failed, so the text after the last ': ' is whatever errno a worker thread last held."""
+    try:
+        return call()
+    except libvirt.libvirtError as e:
+        return [e.get_error_code(), e.get_error_domain(), e.get_error_message().rsplit(": ", 1)[0]]
+
+
+def read_file(name):
+    with open(os.path.join(TMP, name), "rb") as f:
+        return f.read()
 
 
 def screenshot(conn, dom, screen, flags):
@@ -532,9 +612,134 @@ def main():
         ("net.define", lambda: conn.networkDefineXML(NET_XML).name(), []),
         ("net.create", lambda: net("ep-net").create(), []),
         ("net.update", lambda: net("ep-net").update(4, 8, -1, "<host mac='52:54:00:00:00:09' ip='10.9.0.9'/>", 0), []),
+        ("net.update.host.add", lambda: net("ep-net").update(3, 4, -1, "<host mac='52:54:00:00:00:09' name='h9' ip='10.9.0.9'/>", 0), []),
+        ("net.update.host.addfirst", lambda: net("ep-net").update(4, 4, -1, "<host mac='52:54:00:00:00:0A' ip='10.9.0.10'/>", 0), []),
+        ("net.update.host.dup", lambda: net("ep-net").update(3, 4, -1, "<host mac='52:54:00:00:00:09' ip='10.9.0.11'/>", 0), []),
+        ("net.update.host.dupname", lambda: net("ep-net").update(3, 4, -1, "<host name='h9' ip='10.9.0.11'/>", 0), []),
+        ("net.update.host.modify", lambda: net("ep-net").update(1, 4, -1, "<host mac='52:54:00:00:00:09' name='h9b' ip='10.9.0.19'/>", 0), []),
+        ("net.update.host.modify.missing", lambda: net("ep-net").update(1, 4, -1, "<host mac='52:54:00:00:00:99' ip='10.9.0.99'/>", 0), []),
+        ("net.update.host.noname", lambda: net("ep-net").update(3, 4, -1, "<host ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.noip", lambda: net("ep-net").update(3, 4, -1, "<host mac='52:54:00:00:00:0c'/>", 0), []),
+        ("net.update.host.badmac", lambda: net("ep-net").update(3, 4, -1, "<host mac='zz' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.multicast", lambda: net("ep-net").update(3, 4, -1, "<host mac='01:00:00:00:00:01' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.badname", lambda: net("ep-net").update(3, 4, -1, "<host name='-x' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.badid", lambda: net("ep-net").update(3, 4, -1, "<host id='0g' name='x' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.badip", lambda: net("ep-net").update(3, 4, -1, "<host name='x' ip='nope'/>", 0), []),
+        ("net.update.host.v6ip", lambda: net("ep-net").update(3, 4, -1, "<host name='x' ip='fd00::1'/>", 0), []),
+        ("net.update.host.badelem", lambda: net("ep-net").update(3, 4, -1, "<range start='10.9.0.2' end='10.9.0.5'/>", 0), []),
+        ("net.update.host.index", lambda: net("ep-net").update(3, 4, 5, "<host name='x' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.badcmd", lambda: net("ep-net").update(9, 4, -1, "<host name='x' ip='10.9.0.12'/>", 0), []),
+        ("net.update.host.delete.empty", lambda: net("ep-net").update(2, 4, -1, "<host/>", 0), []),
+        ("net.update.host.delete", lambda: net("ep-net").update(2, 4, -1, "<host mac='52:54:00:00:00:0a'/>", 0), []),
+        ("net.update.host.delete.missing", lambda: net("ep-net").update(2, 4, -1, "<host name='zzz'/>", 0), []),
+        ("net.update.range.add", lambda: net("ep-net").update(3, 5, -1, "<range start='10.9.0.100' end='10.9.0.200'/>", 0), []),
+        ("net.update.range.dup", lambda: net("ep-net").update(4, 5, 0, "<range start='10.9.0.100' end='10.9.0.200'/>", 0), []),
+        ("net.update.range.modify", lambda: net("ep-net").update(1, 5, -1, "<range start='10.9.0.100' end='10.9.0.200'/>", 0), []),
+        ("net.update.range.outside", lambda: net("ep-net").update(3, 5, -1, "<range start='10.8.0.100' end='10.8.0.200'/>", 0), []),
+        ("net.update.range.network", lambda: net("ep-net").update(3, 5, -1, "<range start='10.9.0.0' end='10.9.0.20'/>", 0), []),
+        ("net.update.range.broadcast", lambda: net("ep-net").update(3, 5, -1, "<range start='10.9.0.2' end='10.9.0.255'/>", 0), []),
+        ("net.update.range.reversed", lambda: net("ep-net").update(3, 5, -1, "<range start='10.9.0.50' end='10.9.0.40'/>", 0), []),
+        ("net.update.range.noend", lambda: net("ep-net").update(3, 5, -1, "<range start='10.9.0.40'/>", 0), []),
+        ("net.update.range.badstart", lambda: net("ep-net").update(3, 5, -1, "<range start='x' end='10.9.0.40'/>", 0), []),
+        ("net.update.range.v6", lambda: net("ep-net").update(3, 5, -1, "<range start='fd00::2' end='fd00::9'/>", 0), []),
+        ("net.update.range.addfirst", lambda: net("ep-net").update(4, 5, -1, "<range start='10.9.0.20' end='10.9.0.30'/>", 0), []),
+        ("net.update.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.range.delete", lambda: net("ep-net").update(2, 5, -1, "<range start='10.9.0.100' end='10.9.0.200'/>", 0), []),
+        ("net.update.range.delete.missing", lambda: net("ep-net").update(2, 5, -1, "<range start='10.9.0.100' end='10.9.0.200'/>", 0), []),
+        ("net.update.bridge", lambda: net("ep-net").update(3, 1, -1, "<bridge name='x'/>", 0), []),
+        ("net.update.domain", lambda: net("ep-net").update(3, 2, -1, "<domain name='x'/>", 0), []),
+        ("net.update.ip", lambda: net("ep-net").update(3, 3, -1, "<ip address='10.1.1.1'/>", 0), []),
+        ("net.update.forward", lambda: net("ep-net").update(3, 6, -1, "<forward/>", 0), []),
+        ("net.update.section0", lambda: net("ep-net").update(3, 0, -1, "<host/>", 0), []),
+        ("net.update.section13", lambda: net("ep-net").update(3, 13, -1, "<host/>", 0), []),
+        ("net.update.badxml", lambda: net("ep-net").update(3, 4, -1, "<host", 0), []),
+        ("net.update.flags", lambda: net("ep-net").update(3, 4, -1, "<host name='x' ip='10.9.0.12'/>", 4), []),
+        ("net.update.config", lambda: net("ep-net").update(3, 4, -1, "<host name='cfg' ip='10.9.0.30'/>", 2), []),
+        ("net.update.XMLDesc.config", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.live", lambda: net("ep-net").update(3, 4, -1, "<host name='live' ip='10.9.0.31'/>", 1), []),
+        ("net.update.default", lambda: net().update(3, 4, -1, "<host mac='52:54:00:00:00:33' ip='192.168.122.33'/>", 0), []),
+        ("net.update.default.XMLDesc", lambda: net().XMLDesc(0), []),
+        ("net.update.txt.add", lambda: net("ep-net").update(3, 11, -1, "<txt name='example' value='v=1'/>", 0), []),
+        ("net.update.txt.addfirst", lambda: net("ep-net").update(4, 11, -1, "<txt name='first' value='x'/>", 0), []),
+        ("net.update.txt.dup", lambda: net("ep-net").update(3, 11, -1, "<txt name='example' value='other'/>", 0), []),
+        ("net.update.txt.modify", lambda: net("ep-net").update(1, 11, -1, "<txt name='example' value='v=2'/>", 0), []),
+        ("net.update.txt.noname", lambda: net("ep-net").update(3, 11, -1, "<txt value='x'/>", 0), []),
+        ("net.update.txt.badname", lambda: net("ep-net").update(3, 11, -1, "<txt name='a b' value='x'/>", 0), []),
+        ("net.update.txt.novalue", lambda: net("ep-net").update(3, 11, -1, "<txt name='nv'/>", 0), []),
+        ("net.update.txt.badelem", lambda: net("ep-net").update(3, 11, -1, "<srv/>", 0), []),
+        ("net.update.host.dns.add", lambda: net("ep-net").update(3, 10, -1, "<host ip='10.9.0.50'><hostname>web</hostname><hostname>www</hostname></host>", 0), []),
+        ("net.update.host.dns.add2", lambda: net("ep-net").update(4, 10, -1, "<host ip='10.9.0.51'><hostname>db</hostname></host>", 0), []),
+        ("net.update.host.dns.dup", lambda: net("ep-net").update(3, 10, -1, "<host ip='10.9.0.50'><hostname>x</hostname></host>", 0), []),
+        ("net.update.host.dns.noip", lambda: net("ep-net").update(3, 10, -1, "<host><hostname>x</hostname></host>", 0), []),
+        ("net.update.host.dns.badip", lambda: net("ep-net").update(3, 10, -1, "<host ip='x'><hostname>x</hostname></host>", 0), []),
+        ("net.update.host.dns.noname", lambda: net("ep-net").update(3, 10, -1, "<host ip='10.9.0.52'/>", 0), []),
+        ("net.update.host.dns.modify", lambda: net("ep-net").update(1, 10, -1, "<host ip='10.9.0.50'><hostname>x</hostname></host>", 0), []),
+        ("net.update.dns.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.host.dns.delete.byname", lambda: net("ep-net").update(2, 10, -1, "<host><hostname>www</hostname></host>", 0), []),
+        ("net.update.host.dns.delete.missing", lambda: net("ep-net").update(2, 10, -1, "<host ip='10.9.0.99'/>", 0), []),
+        ("net.update.host.dns.delete.empty", lambda: net("ep-net").update(2, 10, -1, "<host/>", 0), []),
+        ("net.update.txt.delete", lambda: net("ep-net").update(2, 11, -1, "<txt name='first'/>", 0), []),
+        ("net.update.txt.delete.missing", lambda: net("ep-net").update(2, 11, -1, "<txt name='first'/>", 0), []),
+        ("net.update.txt.badcmd", lambda: net("ep-net").update(0, 11, -1, "<txt name='z' value='1'/>", 0), []),
+        ("net.update.dns.XMLDesc.after", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.host.dns.delete.last", lambda: net("ep-net").update(2, 10, -1, "<host ip='10.9.0.51'/>", 0), []),
+        ("net.update.txt.delete.last", lambda: net("ep-net").update(2, 11, -1, "<txt name='example'/>", 0), []),
+        ("net.update.dns.XMLDesc.empty", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.srv.add", lambda: net("ep-net").update(3, 12, -1, "<srv service='ldap' protocol='tcp' domain='ex.org' target='t.ex.org' port='389' priority='0' weight='10'/>", 0), []),
+        ("net.update.srv.add2", lambda: net("ep-net").update(4, 12, -1, "<srv service='http' protocol='tcp'/>", 0), []),
+        ("net.update.srv.dup", lambda: net("ep-net").update(3, 12, -1, "<srv service='http' protocol='tcp'/>", 0), []),
+        ("net.update.srv.modify", lambda: net("ep-net").update(1, 12, -1, "<srv service='http' protocol='tcp'/>", 0), []),
+        ("net.update.srv.noservice", lambda: net("ep-net").update(3, 12, -1, "<srv protocol='tcp'/>", 0), []),
+        ("net.update.srv.noprotocol", lambda: net("ep-net").update(3, 12, -1, "<srv service='x'/>", 0), []),
+        ("net.update.srv.badservice", lambda: net("ep-net").update(3, 12, -1, "<srv service='a b' protocol='tcp'/>", 0), []),
+        ("net.update.srv.badprotocol", lambda: net("ep-net").update(3, 12, -1, "<srv service='x' protocol='t_p'/>", 0), []),
+        ("net.update.srv.portnotarget", lambda: net("ep-net").update(3, 12, -1, "<srv service='x' protocol='tcp' port='1'/>", 0), []),
+        ("net.update.srv.badport", lambda: net("ep-net").update(3, 12, -1, "<srv service='x' protocol='tcp' target='t' port='0'/>", 0), []),
+        ("net.update.srv.badpriority", lambda: net("ep-net").update(3, 12, -1, "<srv service='x' protocol='tcp' target='t' priority='70000'/>", 0), []),
+        ("net.update.srv.badweight", lambda: net("ep-net").update(3, 12, -1, "<srv service='x' protocol='tcp' target='t' weight='w'/>", 0), []),
+        ("net.update.srv.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.srv.delete.multi", lambda: net("ep-net").update(2, 12, -1, "<srv protocol='tcp'/>", 0), []),
+        ("net.update.srv.delete", lambda: net("ep-net").update(2, 12, -1, "<srv service='http'/>", 0), []),
+        ("net.update.srv.delete.missing", lambda: net("ep-net").update(2, 12, -1, "<srv service='http'/>", 0), []),
+        ("net.update.srv.delete.last", lambda: net("ep-net").update(2, 12, -1, "<srv service='ldap' protocol='tcp'/>", 0), []),
+        ("net.update.portgroup.add", lambda: net("ep-net").update(3, 9, -1, "<portgroup name='eng' default='YES'><bandwidth><inbound average='1000'/></bandwidth><vlan><tag id='42'/></vlan></portgroup>", 0), []),
+        ("net.update.portgroup.add2", lambda: net("ep-net").update(4, 9, -1, "<portgroup name='sales' trustGuestRxFilters='no'/>", 0), []),
+        ("net.update.portgroup.dup", lambda: net("ep-net").update(3, 9, -1, "<portgroup name='sales'/>", 0), []),
+        ("net.update.portgroup.default2", lambda: net("ep-net").update(3, 9, -1, "<portgroup name='ops' default='yes'/>", 0), []),
+        ("net.update.portgroup.noname", lambda: net("ep-net").update(3, 9, -1, "<portgroup/>", 0), []),
+        ("net.update.portgroup.badtrust", lambda: net("ep-net").update(3, 9, -1, "<portgroup name='x' trustGuestRxFilters='maybe'/>", 0), []),
+        ("net.update.portgroup.modify", lambda: net("ep-net").update(1, 9, -1, "<portgroup name='sales' default='no'/>", 0), []),
+        ("net.update.portgroup.modify.missing", lambda: net("ep-net").update(1, 9, -1, "<portgroup name='none'/>", 0), []),
+        ("net.update.portgroup.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.portgroup.delete", lambda: net("ep-net").update(2, 9, -1, "<portgroup name='eng'/>", 0), []),
+        ("net.update.portgroup.delete.missing", lambda: net("ep-net").update(2, 9, -1, "<portgroup name='eng'/>", 0), []),
+        ("net.update.portgroup.badcmd", lambda: net("ep-net").update(7, 9, -1, "<portgroup name='zz'/>", 0), []),
+        ("net.update.portgroup.XMLDesc.after", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.fwdif.add", lambda: net().update(3, 7, -1, "<interface dev='eth0'/>", 0), []),
+        ("net.update.fwdif.addfirst", lambda: net().update(4, 7, -1, "<interface dev='eth1'/>", 0), []),
+        ("net.update.fwdif.add3", lambda: net().update(3, 7, -1, "<interface dev='eth2'/>", 0), []),
+        ("net.update.fwdif.dup", lambda: net().update(3, 7, -1, "<interface dev='eth0'/>", 0), []),
+        ("net.update.fwdif.modify", lambda: net().update(1, 7, -1, "<interface dev='eth0'/>", 0), []),
+        ("net.update.fwdif.nodev", lambda: net().update(3, 7, -1, "<interface/>", 0), []),
+        ("net.update.fwdif.badelem", lambda: net().update(3, 7, -1, "<host/>", 0), []),
+        ("net.update.fwdif.XMLDesc", lambda: net().XMLDesc(0), []),
+        ("net.update.fwdif.delete.first", lambda: net().update(2, 7, -1, "<interface dev='eth1'/>", 0), []),
+        ("net.update.fwdif.delete.missing", lambda: net().update(2, 7, -1, "<interface dev='eth1'/>", 0), []),
+        ("net.update.fwdif.XMLDesc.after", lambda: net().XMLDesc(0), []),
+        ("net.update.fwdif.delete.rest", lambda: [net().update(2, 7, -1, "<interface dev='eth0'/>", 0), net().update(2, 7, -1, "<interface dev='eth2'/>", 0)], []),
+        ("net.update.fwdif.XMLDesc.none", lambda: net().XMLDesc(0), []),
+        ("net.update.fwdif.noforward.add", lambda: net("ep-net").update(3, 7, -1, "<interface dev='eth5'/>", 0), []),
+        ("net.update.fwdif.noforward.add2", lambda: net("ep-net").update(3, 7, -1, "<interface dev='eth6'/>", 0), []),
+        ("net.update.fwdif.noforward.dup", lambda: net("ep-net").update(4, 7, -1, "<interface dev='eth5'/>", 0), []),
+        ("net.update.fwdif.noforward.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
+        ("net.update.fwdif.noforward.delete", lambda: net("ep-net").update(2, 7, -1, "<interface dev='eth5'/>", 0), []),
+        ("net.update.fwdif.noforward.delete.again", lambda: net("ep-net").update(2, 7, -1, "<interface dev='eth5'/>", 0), []),
         ("net.DHCPLeases", lambda: net().DHCPLeases(None, 0), []),
         ("net.listAllPorts", lambda: net().listAllPorts(0), []),
         ("net.destroy", lambda: net("ep-net").destroy(), []),
+        ("net.update.inactive.live", lambda: net("ep-net").update(3, 4, -1, "<host name='x' ip='10.9.0.12'/>", 1), []),
+        ("net.update.inactive", lambda: net("ep-net").update(3, 4, -1, "<host name='off' ip='10.9.0.40'/>", 0), []),
+        ("net.update.inactive.XMLDesc", lambda: net("ep-net").XMLDesc(0), []),
         ("net.undefine", lambda: net("ep-net").undefine(), []),
         # --- storage ------------------------------------------------------------------------
         ("pool.list", lambda: names(conn.listAllStoragePools(0)), []),
@@ -586,6 +791,133 @@ def main():
         ("nodedev.caps", lambda: conn.nodeDeviceLookupByName("scsi_host1").listCaps(), []),
         ("nodedev.numOfCaps", lambda: conn.nodeDeviceLookupByName("scsi_host1").numOfCaps(), []),
         ("nodedev.missing", lambda: conn.nodeDeviceLookupByName("nope").name(), []),
+        # --- save/restore, core dumps, starting with files -------------------------------------
+        ("save.createXMLWithFiles", lambda: conn.createXMLWithFiles(SAVE_XML, [], 0).name(), []),
+        ("save.createXMLWithFiles.flags", lambda: conn.createXMLWithFiles(SAVE_XML, [], 2).name(), []),
+        ("save.createWithFiles.running", lambda: dom("ep-save").createWithFiles([], 0), []),
+        ("save.createWithFiles.flags", lambda: dom("ep-save").createWithFiles([], 1), []),
+        # Descriptors passed with the call (each after the message, with a byte of its own).
+        ("save.createXMLWithFiles.fds", lambda: conn.createXMLWithFiles(FDS_XML, [os.open("/dev/null", os.O_RDONLY), os.open("/dev/null", os.O_RDONLY)], 0).name(), []),
+        ("save.createWithFiles.fds", lambda: dom("ep-fds").createWithFiles([os.open("/dev/null", os.O_RDONLY)], 0), []),
+        ("save.fds.connection", lambda: [conn.getType(), dom("ep-fds").state(0)], []),
+        ("save.fds.destroy", lambda: dom("ep-fds").destroy(), []),
+        ("save.badpath", lambda: dom("ep-save").save("/nonexistent-ep/ep.img"), []),
+        ("save.flags.exclusive", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 6), []),
+        ("save.flags", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", None, 8), []),
+        ("save.dxml", lambda: dom("ep-save").saveFlags(TMP + "/ep.img", SAVE_XML, 0), []),
+        ("save.transient", lambda: lifecycle_results(conn, [lambda: dom("ep-save").save(TMP + "/ep.img")]), []),
+        ("save.transient.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
+        ("save.image.XMLDesc", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 0), []),
+        ("save.image.XMLDesc.secure", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 1), []),
+        ("save.image.XMLDesc.flags", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 2), []),
+        ("save.image.missing", lambda: conn.saveImageGetXMLDesc(TMP + "/none.img", 0), []),
+        ("save.image.dir", lambda: conn.saveImageGetXMLDesc(TMP, 0), []),
+        ("save.image.badmagic", lambda: conn.saveImageGetXMLDesc(image("m.img", b"NotTheMagic!!!!xxxx"), 0), []),
+        ("save.image.short", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("s.img", b"Test"), 0)), []),
+        ("save.image.nolength", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("n.img", b"TestGuestMagic\0\1"), 0)), []),
+        ("save.image.toolong", lambda: conn.saveImageGetXMLDesc(image("l.img", b"TestGuestMagic\0" + (9000).to_bytes(4, "little") + b"x" * 9000), 0), []),
+        ("save.image.truncated", lambda: short_read(lambda: conn.saveImageGetXMLDesc(image("t.img", b"TestGuestMagic\0" + (100).to_bytes(4, "little") + b"<domain"), 0)), []),
+        ("save.image.badxml", lambda: conn.saveImageGetXMLDesc(image("x.img", b"TestGuestMagic\0" + (5).to_bytes(4, "little") + b"<a/>x"), 0), []),
+        ("save.restore.badxml", lambda: conn.restore(TMP + "/x.img"), []),
+        ("save.image.define", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML.replace("1024", "2048"), 0), []),
+        ("save.image.define.badxml", lambda: conn.saveImageDefineXML(TMP + "/ep.img", "<domain>", 0), []),
+        ("save.image.define.flags", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML, 8), []),
+        ("save.image.define.exclusive", lambda: conn.saveImageDefineXML(TMP + "/ep.img", SAVE_XML, 6), []),
+        ("save.image.define.badimage", lambda: conn.saveImageDefineXML(TMP + "/m.img", SAVE_XML, 0), []),
+        ("save.image.XMLDesc.defined", lambda: conn.saveImageGetXMLDesc(TMP + "/ep.img", 0), []),
+        ("save.restore.flags", lambda: conn.restoreFlags(TMP + "/ep.img", None, 2), []),
+        ("save.restore.exclusive", lambda: conn.restoreFlags(TMP + "/ep.img", None, 6), []),
+        ("save.restore.dxml", lambda: conn.restoreFlags(TMP + "/ep.img", SAVE_XML, 0), []),
+        ("save.restore.missing", lambda: conn.restore(TMP + "/none.img"), []),
+        ("save.restore", lambda: lifecycle_results(conn, [lambda: conn.restore(TMP + "/ep.img")]), []),
+        ("save.restore.state", lambda: [dom("ep-save").state(0), dom("ep-save").isPersistent()], []),
+        ("save.restore.XMLDesc", lambda: dom("ep-save").XMLDesc(0), []),
+        ("save.restore.again", lambda: conn.restore(TMP + "/ep.img"), []),
+        ("dump.format", lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core1", 1, 0), []),
+        ("dump.format.file", lambda: read_file("core1"), []),
+        ("dump.format.bad", lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 9, 0), []),
+        ("dump.flags.exclusive", lambda: dom("ep-save").coreDump(TMP + "/core", 3), []),
+        ("dump.flags.exclusive.reset", lambda: dom("ep-save").coreDump(TMP + "/core", 10), []),
+        ("dump.flags", lambda: dom("ep-save").coreDump(TMP + "/core", 4), []),
+        ("dump.badpath", lambda: dom("ep-save").coreDump("/nonexistent-ep/core", 0), []),
+        ("dump", lambda: dom("ep-save").coreDump(TMP + "/core", 0), []),
+        ("dump.file", lambda: read_file("core"), []),
+        ("dump.crash", lambda: lifecycle_results(conn, [lambda: dom("ep-save").coreDumpWithFormat(TMP + "/core", 0, 1)]), []),
+        ("dump.crash.list", lambda: "ep-save" in names(conn.listAllDomains(0)), []),
+        ("save.persistent", lambda: lifecycle_results(conn, [lambda: dom().save(TMP + "/test.img")]), []),
+        ("save.persistent.state", lambda: [dom().state(0), dom().isActive()], []),
+        ("save.inactive", lambda: dom().save(TMP + "/test2.img"), []),
+        ("dump.inactive", lambda: dom().coreDump(TMP + "/core", 0), []),
+        ("save.restore.persistent", lambda: conn.restore(TMP + "/test.img"), []),
+        ("save.restore.persistent.state", lambda: [dom().state(0), dom().isPersistent(), dom().ID() > 0], []),
+        ("save.restore.persistent.XMLDesc", lambda: dom().XMLDesc(2), []),
+        ("dump.crash.persistent", lambda: dom().coreDump(TMP + "/core", 1), []),
+        ("dump.crash.persistent.state", lambda: dom().state(0), []),
+        ("save.createWithFiles", lambda: lifecycle_results(conn, [lambda: dom().createWithFiles([], 0)]), []),
+        # --- host CPU models, free pages, pool sources, network flags --------------------------
+        ("host.getCPUModelNames.x86_64", lambda: conn.getCPUModelNames("x86_64", 0), []),
+        ("host.getCPUModelNames.ppc64le", lambda: conn.getCPUModelNames("ppc64le", 0), []),
+        ("host.getCPUModelNames.aarch64", lambda: conn.getCPUModelNames("aarch64", 0), []),
+        ("host.getCPUModelNames.s390x", lambda: conn.getCPUModelNames("s390x", 0), []),
+        ("host.getCPUModelNames.mips", lambda: conn.getCPUModelNames("mips", 0), []),
+        ("host.getCPUModelNames.none", lambda: conn.getCPUModelNames("none", 0), []),
+        ("host.getCPUModelNames.unknown", lambda: conn.getCPUModelNames("I686", 0), []),
+        ("host.getCPUModelNames.flags", lambda: conn.getCPUModelNames("i686", 1), []),
+        ("host.getFreePages.one", lambda: conn.getFreePages([4], 0, 1, 0), []),
+        ("host.getFreePages.flags", lambda: conn.getFreePages([4], 0, 1, 1), []),
+        ("pool.sources.netfs", lambda: conn.findStoragePoolSources("netfs", "<source><host name='nfs.example' port='2049'/></source>", 0), []),
+        ("pool.sources.netfs.amp", lambda: conn.findStoragePoolSources("netfs", "<source><host name='a&amp;b'/><host name='c'/></source>", 0), []),
+        ("pool.sources.netfs.nohost", lambda: conn.findStoragePoolSources("netfs", None, 0), []),
+        ("pool.sources.logical.spec", lambda: conn.findStoragePoolSources("logical", "<source><device path='/dev/x'/></source>", 0), []),
+        ("pool.sources.dir", lambda: conn.findStoragePoolSources("dir", None, 0), []),
+        ("pool.sources.fs", lambda: conn.findStoragePoolSources("fs", "<source/>", 0), []),
+        ("pool.sources.iscsi", lambda: conn.findStoragePoolSources("iscsi", None, 0), []),
+        ("pool.sources.unknown", lambda: conn.findStoragePoolSources("nope", None, 0), []),
+        ("pool.sources.unknown.spec", lambda: conn.findStoragePoolSources("nope", "<source/>", 0), []),
+        ("pool.sources.badroot", lambda: conn.findStoragePoolSources("logical", "<foo/>", 0), []),
+        ("pool.sources.badxml", lambda: conn.findStoragePoolSources("netfs", "<source>", 0), []),
+        ("pool.sources.hostnoname", lambda: conn.findStoragePoolSources("netfs", "<source><host/></source>", 0), []),
+        ("pool.sources.badport", lambda: conn.findStoragePoolSources("netfs", "<source><host name='a' port='x'/></source>", 0), []),
+        ("pool.sources.baddevice", lambda: conn.findStoragePoolSources("logical", "<source><device/></source>", 0), []),
+        ("pool.sources.badformat", lambda: conn.findStoragePoolSources("netfs", "<source><host name='a'/><format type='xx'/></source>", 0), []),
+        ("pool.sources.protocol", lambda: conn.findStoragePoolSources("netfs", "<source><host name='a'/><format type='cifs'/><protocol ver='3'/></source>", 0), []),
+        ("pool.sources.protocol.comma", lambda: conn.findStoragePoolSources("netfs", "<source><host name='a'/><protocol ver='3,4'/></source>", 0), []),
+        ("pool.sources.flags", lambda: conn.findStoragePoolSources("logical", None, 1), []),
+        ("net.defineXMLFlags", lambda: conn.networkDefineXMLFlags(NET_XML.replace("ep-net", "ep-net2").replace("0b02", "0b12").replace("virbr9", "virbr8").replace("10.9.", "10.8."), 0).name(), []),
+        ("net.defineXMLFlags.validate", lambda: conn.networkDefineXMLFlags(NET_XML.replace("ep-net", "ep-net2").replace("0b02", "0b12").replace("virbr9", "virbr8").replace("10.9.", "10.8."), 1).name(), []),
+        ("net.defineXMLFlags.flags", lambda: conn.networkDefineXMLFlags(NET_XML, 2).name(), []),
+        ("net.createXMLFlags.flags", lambda: conn.networkCreateXMLFlags(NET_XML, 2).name(), []),
+        ("net.createXMLFlags", lambda: conn.networkCreateXMLFlags(NET_XML.replace("ep-net", "ep-net3").replace("0b02", "0b13").replace("virbr9", "virbr7").replace("10.9.", "10.7."), 1).name(), []),
+        ("net.createXMLFlags.list", lambda: [names(conn.listAllNetworks(1)), names(conn.listAllNetworks(2))], []),
+        ("net.createXMLFlags.XMLDesc", lambda: net("ep-net3").XMLDesc(0), []),
+        ("net.createXMLFlags.destroy", lambda: net("ep-net3").destroy(), []),
+        ("net.defineXMLFlags.undefine", lambda: net("ep-net2").undefine(), []),
+        # --- node devices: creating and destroying virtual HBAs ------------------------------
+        ("nodedev.create.flags", lambda: conn.nodeDeviceCreateXML(VHBA_XML, 2).name(), []),
+        ("nodedev.create.badxml", lambda: conn.nodeDeviceCreateXML("<device>", 0).name(), []),
+        ("nodedev.create.badroot", lambda: conn.nodeDeviceCreateXML("<foo/>", 0).name(), []),
+        ("nodedev.create.nocap", lambda: conn.nodeDeviceCreateXML("<device><parent>scsi_host1</parent></device>", 0).name(), []),
+        ("nodedev.create.badcap", lambda: conn.nodeDeviceCreateXML("<device><capability type='x'/></device>", 0).name(), []),
+        ("nodedev.create.notfc", lambda: conn.nodeDeviceCreateXML("<device><parent>scsi_host1</parent><capability type='scsi_host'/></device>", 0).name(), []),
+        ("nodedev.create.system", lambda: conn.nodeDeviceCreateXML("<device><capability type='system'/></device>", 0).name(), []),
+        ("nodedev.create.nowwn", lambda: conn.nodeDeviceCreateXML("<device><capability type='scsi_host'><capability type='fc_host'/></capability></device>", 0).name(), []),
+        ("nodedev.create.badsub", lambda: conn.nodeDeviceCreateXML("<device><capability type='scsi_host'><capability type='x'/></capability></device>", 0).name(), []),
+        ("nodedev.create.parentwwnn", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>", "<parent wwnn='1'>"), 0).name(), []),
+        ("nodedev.create.badparent", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("scsi_host1<", "nope<"), 0).name(), []),
+        ("nodedev.create.parentnotvport", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("scsi_host1<", "scsi_host11<"), 0).name(), []),
+        ("nodedev.create", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceCreateXML(VHBA_XML, 0).name()]), []),
+        ("nodedev.create.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host12").XMLDesc(0), []),
+        ("nodedev.create.parent", lambda: conn.nodeDeviceLookupByName("scsi_host12").parent(), []),
+        ("nodedev.create.again", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("11112222", "33334444"), 0).name(), []),
+        ("nodedev.create.again.XMLDesc", lambda: conn.nodeDeviceLookupByName("scsi_host12").XMLDesc(0), []),
+        ("nodedev.create.list", lambda: sorted(d.name() for d in conn.listAllDevices(0)), []),
+        ("nodedev.create.byparentwwn", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", "<parent wwnn='2000000056785678' wwpn='1000000056785678'/>"), 0).name(), []),
+        ("nodedev.create.byfabric", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", "<parent fabric_wwn='2000000043214321'/>"), 0).name(), []),
+        ("nodedev.create.noparent", lambda: conn.nodeDeviceCreateXML(VHBA_XML.replace("<parent>scsi_host1</parent>", ""), 0).name(), []),
+        ("nodedev.destroy.computer", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceLookupByName("computer").destroy()]), []),
+        ("nodedev.destroy", lambda: nodedev_events(conn, [lambda: conn.nodeDeviceLookupByName("scsi_host12").destroy()]), []),
+        ("nodedev.destroy.list", lambda: sorted(d.name() for d in conn.listAllDevices(0)), []),
+        ("nodedev.destroy.missing", lambda: conn.nodeDeviceLookupByName("scsi_host12").destroy(), []),
         # --- drivers the test driver lacks ----------------------------------------------------
         ("secret.list", lambda: conn.listAllSecrets(0), []),
         ("secret.define", lambda: conn.secretDefineXML("<secret ephemeral='no' private='no'/>", 0), []),
@@ -600,8 +932,12 @@ def main():
             out = {"error": [e.get_error_code(), e.get_error_domain(), e.get_error_message()]}
         except Exception as e:  # a client-side failure (e.g. a type the binding refuses)
             out = {"exception": type(e).__name__}
-        print(f"{test_id}\t{json.dumps(out, sort_keys=True)}", flush=True)
+        print(f"{test_id}\t{json.dumps(out, sort_keys=True).replace(TMP, '$TMP')}", flush=True)
+    conn.close()
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
