@@ -52,6 +52,7 @@ pub mod connect;
 pub mod domain;
 pub mod domain_event;
 mod domain_jobs;
+mod domain_migrate;
 pub mod domain_snapshot;
 mod domain_types;
 pub mod enums;
