@@ -58,6 +58,7 @@ mod domain_types;
 pub mod enums;
 pub mod enumutil;
 pub mod error;
+pub mod event;
 pub mod interface;
 pub mod network;
 pub mod nodedev;
