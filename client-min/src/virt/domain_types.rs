@@ -340,3 +340,128 @@ pub struct DomainStatsRecord {
     /// Its statistics.
     pub params: TypedParams,
 }
+
+/// `virDomainMigrate3`/`virDomainMigrateToURI3`'s parameters (`VIR_MIGRATE_PARAM_…`).
+#[derive(Clone, Debug, Default)]
+pub struct MigrateParameters {
+    /// `auto_converge.increment`.
+    pub auto_converge_increment: Option<i32>,
+    /// `auto_converge.initial`.
+    pub auto_converge_initial: Option<i32>,
+    /// `bandwidth` (MiB/s).
+    pub bandwidth: Option<u64>,
+    /// `bandwidth.postcopy` (MiB/s).
+    pub bandwidth_postcopy: Option<u64>,
+    /// `compression`.
+    pub compression: Option<String>,
+    /// `compression.mt.dthreads`.
+    pub compression_mt_dthreads: Option<i32>,
+    /// `compression.mt.level`.
+    pub compression_mt_level: Option<i32>,
+    /// `compression.mt.threads`.
+    pub compression_mt_threads: Option<i32>,
+    /// `compression.xbzrle.cache`.
+    pub compression_xbzrle_cache: Option<u64>,
+    /// `compression.zlib.level` (libvirt 9.1's name; libvirt 9.0 has no such parameter).
+    pub compression_zlib_level: Option<i32>,
+    /// `compression.zstd.level` (libvirt 9.1's name; libvirt 9.0 has no such parameter).
+    pub compression_zstd_level: Option<i32>,
+    /// `destination_name`.
+    pub dest_name: Option<String>,
+    /// `destination_xml`.
+    pub dest_xml: Option<String>,
+    /// `disks_port`.
+    pub disks_port: Option<i32>,
+    /// `disks_uri`.
+    pub disks_uri: Option<String>,
+    /// `graphics_uri`.
+    pub graphics_uri: Option<String>,
+    /// `listen_address`.
+    pub listen_address: Option<String>,
+    /// `migrate_disks`: one parameter per disk.
+    pub migrate_disks: Vec<String>,
+    /// `parallel.connections`.
+    pub parallel_connections: Option<i32>,
+    /// `persistent_xml`.
+    pub persist_xml: Option<String>,
+    /// `tls.destination`.
+    pub tls_destination: Option<String>,
+    /// `migrate_uri`.
+    pub uri: Option<String>,
+}
+
+/// `VIR_MIGRATE_PARAM_COMPRESSION_ZLIB_LEVEL` (libvirt 9.1).
+const COMPRESSION_ZLIB_LEVEL: &str = "compression.zlib.level";
+/// `VIR_MIGRATE_PARAM_COMPRESSION_ZSTD_LEVEL` (libvirt 9.1).
+const COMPRESSION_ZSTD_LEVEL: &str = "compression.zstd.level";
+
+impl MigrateParameters {
+    /// From typed parameters (every `migrate_disks` entry; the first of any other field).
+    pub fn from_params(p: &TypedParams) -> Self {
+        Self {
+            auto_converge_increment: p.i32(sys::VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT),
+            auto_converge_initial: p.i32(sys::VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL),
+            bandwidth: p.u64(sys::VIR_MIGRATE_PARAM_BANDWIDTH),
+            bandwidth_postcopy: p.u64(sys::VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY),
+            compression: p.string(sys::VIR_MIGRATE_PARAM_COMPRESSION),
+            compression_mt_dthreads: p.i32(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS),
+            compression_mt_level: p.i32(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL),
+            compression_mt_threads: p.i32(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS),
+            compression_xbzrle_cache: p.u64(sys::VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE),
+            compression_zlib_level: p.i32(COMPRESSION_ZLIB_LEVEL),
+            compression_zstd_level: p.i32(COMPRESSION_ZSTD_LEVEL),
+            dest_name: p.string(sys::VIR_MIGRATE_PARAM_DEST_NAME),
+            dest_xml: p.string(sys::VIR_MIGRATE_PARAM_DEST_XML),
+            disks_port: p.i32(sys::VIR_MIGRATE_PARAM_DISKS_PORT),
+            disks_uri: p.string(sys::VIR_MIGRATE_PARAM_DISKS_URI),
+            graphics_uri: p.string(sys::VIR_MIGRATE_PARAM_GRAPHICS_URI),
+            listen_address: p.string(sys::VIR_MIGRATE_PARAM_LISTEN_ADDRESS),
+            migrate_disks: p
+                .0
+                .iter()
+                .filter(|x| x.field == sys::VIR_MIGRATE_PARAM_MIGRATE_DISKS)
+                .filter_map(|x| match &x.value {
+                    TypedParamValue::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            parallel_connections: p.i32(sys::VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS),
+            persist_xml: p.string(sys::VIR_MIGRATE_PARAM_PERSIST_XML),
+            tls_destination: p.string(sys::VIR_MIGRATE_PARAM_TLS_DESTINATION),
+            uri: p.string(sys::VIR_MIGRATE_PARAM_URI),
+        }
+    }
+
+    /// To typed parameters: the fields that are set, in `virt`'s order.
+    pub fn to_params(&self) -> TypedParams {
+        let mut p = TypedParams::default();
+        let i = |v: Option<i32>| v.map(TypedParamValue::Int);
+        let u = |v: Option<u64>| v.map(TypedParamValue::ULLong);
+        let st = |v: &Option<String>| v.clone().map(TypedParamValue::String);
+        p.push(sys::VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT, i(self.auto_converge_increment));
+        p.push(sys::VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL, i(self.auto_converge_initial));
+        p.push(sys::VIR_MIGRATE_PARAM_BANDWIDTH, u(self.bandwidth));
+        p.push(sys::VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY, u(self.bandwidth_postcopy));
+        p.push(sys::VIR_MIGRATE_PARAM_COMPRESSION, st(&self.compression));
+        p.push(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_DTHREADS, i(self.compression_mt_dthreads));
+        p.push(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_LEVEL, i(self.compression_mt_level));
+        p.push(sys::VIR_MIGRATE_PARAM_COMPRESSION_MT_THREADS, i(self.compression_mt_threads));
+        p.push(sys::VIR_MIGRATE_PARAM_COMPRESSION_XBZRLE_CACHE, u(self.compression_xbzrle_cache));
+        p.push(COMPRESSION_ZLIB_LEVEL, i(self.compression_zlib_level));
+        p.push(COMPRESSION_ZSTD_LEVEL, i(self.compression_zstd_level));
+        p.push(sys::VIR_MIGRATE_PARAM_DEST_NAME, st(&self.dest_name));
+        p.push(sys::VIR_MIGRATE_PARAM_DEST_XML, st(&self.dest_xml));
+        p.push(sys::VIR_MIGRATE_PARAM_DISKS_PORT, i(self.disks_port));
+        p.push(sys::VIR_MIGRATE_PARAM_DISKS_URI, st(&self.disks_uri));
+        p.push(sys::VIR_MIGRATE_PARAM_GRAPHICS_URI, st(&self.graphics_uri));
+        p.push(sys::VIR_MIGRATE_PARAM_LISTEN_ADDRESS, st(&self.listen_address));
+        for disk in &self.migrate_disks {
+            p.push(sys::VIR_MIGRATE_PARAM_MIGRATE_DISKS, Some(TypedParamValue::String(disk.clone())));
+        }
+        p.push(sys::VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, i(self.parallel_connections));
+        p.push(sys::VIR_MIGRATE_PARAM_PERSIST_XML, st(&self.persist_xml));
+        p.push(sys::VIR_MIGRATE_PARAM_TLS_DESTINATION, st(&self.tls_destination));
+        p.push(sys::VIR_MIGRATE_PARAM_URI, st(&self.uri));
+        p
+    }
+}
