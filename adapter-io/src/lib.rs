@@ -111,6 +111,30 @@ pub enum StreamItem {
     Error(Box<RemoteError>),
 }
 
+/// Runs a closure when dropped, unless defused first: what a future does when it is dropped
+/// before it finished (a call cancelled by dropping its future).
+pub struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    /// A guard that runs `f` when dropped.
+    pub fn new(f: F) -> Self {
+        Self(Some(f))
+    }
+
+    /// Drops the guard without running its closure.
+    pub fn defuse(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
 /// Where a client connection's event goes: both clients hand out what their core produces by
 /// this one routing (replies to their callers, stream packets to their stream, events to every
 /// subscriber, the close to everyone).

@@ -94,9 +94,7 @@ impl Conn {
     ) -> Result<u32, CallError> {
         let serial = self.pump.core.call_raw(Instant::now(), spec, args)?;
         self.waiters.insert(serial, Waiter { result: None, waker: None });
-        if let Some(s) = stream {
-            self.streams.insert(serial, s);
-        }
+        self.streams.extend(stream.map(|s| (serial, s)));
         if spec.deadline.is_some() {
             // The task arms its timer for the core's deadlines.
             wake(self.task.as_ref());

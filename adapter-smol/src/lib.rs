@@ -28,7 +28,7 @@ pub mod server;
 mod stream;
 mod tls;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -87,6 +87,25 @@ struct Inner {
     conn: Arc<Mutex<Conn>>,
     shared: Arc<Shared>,
     options: ConnectOptions,
+    /// Whether the connection's task runs: it starts with the first call, subscription or
+    /// stream after the open (or a call with a deadline), or a second after the open, so a
+    /// connection opened and closed at once spawns none.
+    task: AtomicBool,
+}
+
+impl Inner {
+    fn start_task(&self) {
+        if !self.task.swap(true, Ordering::AcqRel) {
+            let task = self.conn.clone();
+            smol::spawn(smol::future::poll_fn(move |cx| lock(&task).poll_task(cx))).detach();
+        }
+    }
+}
+
+impl adapter_io::deferred::Deferred for Inner {
+    fn run(self: Arc<Self>) {
+        self.start_task();
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -149,26 +168,26 @@ impl Client {
         // Pipelined in two batches (two round trips), except under TLS.
         let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags())
             .pipelined(target.transport != Transport::Tls);
-        while !seq.is_done() {
-            let mut pending = Vec::with_capacity(3);
-            for (spec, args) in seq.next_batch() {
-                match client.start_call(spec, &args, None) {
-                    Ok(p) => pending.push(p),
-                    Err(e) => return Err(explained(stderr.as_ref(), e).await),
+        let opened = async {
+            while !seq.is_done() {
+                let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None));
+                for serial in calls.collect::<Result<Vec<u32>, Error>>()? {
+                    let reply = match client.finish_call(serial).await {
+                        Ok((body, _)) => Ok(body),
+                        Err(Error::Call(e)) => Err(e),
+                        Err(other) => return Err(other),
+                    };
+                    seq.on_reply(reply)?;
                 }
             }
-            for serial in pending {
-                let reply = match client.finish_call(serial).await {
-                    Ok((body, _)) => Ok(body),
-                    Err(Error::Call(e)) => Err(e),
-                    Err(other) => return Err(explained(stderr.as_ref(), other).await),
-                };
-                if let Err(e) = seq.on_reply(reply) {
-                    return Err(explained(stderr.as_ref(), e.into()).await);
-                }
-            }
-        }
-        let features = seq.features();
+            Ok(seq.features())
+        };
+        let features = match (opened.await, stderr) {
+            (Ok(features), _) => features,
+            // With what the transport command said (its last words are waited for off the executor).
+            (Err(e), Some(s)) => return Err(smol::unblock(move || s.explain(e)).await),
+            (Err(e), None) => return Err(e),
+        };
         *lock(&client.inner.shared.features) = features;
         if features.keepalive && options.keepalive.is_some() {
             client.send(Cmd::Keepalive(options.keepalive))?;
@@ -182,9 +201,10 @@ impl Client {
         let shared = Arc::new(Shared::default());
         let pump = Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io);
         let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
-        let task = conn.clone();
-        smol::spawn(smol::future::poll_fn(move |cx| lock(&task).poll_task(cx))).detach();
-        Self { inner: Arc::new(Inner { conn, shared, options }) }
+        let inner = Arc::new(Inner { conn, shared, options, task: AtomicBool::new(false) });
+        let weak: std::sync::Weak<dyn adapter_io::deferred::Deferred> = Arc::downgrade(&inner) as _;
+        adapter_io::deferred::after(std::time::Duration::from_secs(1), weak);
+        Self { inner }
     }
 
     /// Applies a command (stream operations, subscriptions, keepalive, close).
@@ -207,6 +227,7 @@ impl Client {
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
     ) -> Result<(Bytes, u32), Error> {
+        self.inner.start_task();
         let serial = self.start_call(spec, args, stream)?;
         self.finish_call(serial).await
     }
@@ -217,6 +238,10 @@ impl Client {
             (Some(t), None) => spec.with_deadline(Instant::now() + t),
             _ => spec,
         };
+        if spec.deadline.is_some() {
+            // The task fires the core's timers.
+            self.inner.start_task();
+        }
         let mut conn = lock(&self.inner.conn);
         if conn.done {
             return Err(self.closed_error());
@@ -228,9 +253,9 @@ impl Client {
     /// [`conn`]). Dropping the future before the reply cancels the call; the core drops a late
     /// reply.
     async fn finish_call(&self, serial: u32) -> Result<(Bytes, u32), Error> {
-        let mut guard = CancelOnDrop { client: self, serial: Some(serial) };
+        let guard = adapter_io::OnDrop::new(|| lock(&self.inner.conn).cancel(serial));
         let r = smol::future::poll_fn(|cx| lock(&self.inner.conn).poll_call(cx, serial)).await;
-        guard.serial = None;
+        guard.defuse();
         match r {
             Some(r) => r.map_err(Error::Call),
             None => Err(self.closed_error()),
@@ -272,6 +297,7 @@ impl Client {
     /// counted in [`Subscription::missed`].
     #[must_use]
     pub fn subscribe(&self) -> Subscription {
+        self.inner.start_task();
         let queue = adapter_io::queue::EventQueue::new(self.inner.options.event_queue);
         if self.send(Cmd::Subscribe(queue.clone())).is_err() {
             queue.push(Err(self.inner.shared.reason()));
@@ -332,22 +358,13 @@ impl Client {
     /// # Errors
     /// When the call fails.
     pub async fn close(&self) -> Result<(), Error> {
-        let r = self.call_raw(CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE), &[]).await;
+        let close = CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE);
+        let r = match self.start_call(close, &[], None) {
+            Ok(serial) => self.finish_call(serial).await.map(drop),
+            Err(e) => Err(e),
+        };
         let _ = self.send(Cmd::Close);
-        r.map(drop)
-    }
-}
-
-struct CancelOnDrop<'a> {
-    client: &'a Client,
-    serial: Option<u32>,
-}
-
-impl Drop for CancelOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(serial) = self.serial {
-            lock(&self.client.inner.conn).cancel(serial);
-        }
+        r
     }
 }
 
@@ -393,14 +410,5 @@ impl Drop for Registration {
             let _ = client.call_raw(CallSpec::remote(proc_), &args).await;
         })
         .detach();
-    }
-}
-
-/// `e` with what the transport command said (see `CommandStderr::explain`); the wait for its
-/// last words blocks, so it runs off the executor.
-async fn explained(stderr: Option<&transport::CommandStderr>, e: Error) -> Error {
-    match stderr.cloned() {
-        Some(s) => smol::unblock(move || s.explain(e)).await,
-        None => e,
     }
 }
