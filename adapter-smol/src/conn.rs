@@ -85,6 +85,11 @@ impl Conn {
         }
     }
 
+    /// How long since the last call ended.
+    pub(crate) fn idle_for(&self) -> Duration {
+        self.last_call.elapsed()
+    }
+
     /// Queues a call; the caller then polls [`Conn::poll_call`].
     pub(crate) fn start_call(
         &mut self,
@@ -128,9 +133,7 @@ impl Conn {
             self.holder = Holder::Call(serial);
             let moved = self.pump.poll_write(cx) | self.pump.poll_read(cx) | self.drain();
             if !moved {
-                if let Some(w) = self.waiters.get_mut(&serial) {
-                    w.waker = Some(cx.waker().clone());
-                }
+                self.waiters.entry(serial).and_modify(|w| w.waker = Some(cx.waker().clone()));
                 return Poll::Pending;
             }
         }
@@ -140,11 +143,9 @@ impl Conn {
 
     /// A call future was dropped before its reply: the core forgets the call.
     pub(crate) fn cancel(&mut self, serial: u32) {
-        if let Some(w) = self.waiters.remove(&serial) {
-            if w.result.is_none() {
-                self.pump.core.cancel(serial);
-                self.streams.remove(&serial);
-            }
+        if self.waiters.remove(&serial).is_some_and(|w| w.result.is_none()) {
+            self.pump.core.cancel(serial);
+            self.streams.remove(&serial);
         }
         self.release(serial);
     }
@@ -156,8 +157,7 @@ impl Conn {
             return;
         }
         self.holder = Holder::Nobody;
-        let next = self.waiters.values_mut().find(|w| w.result.is_none() && w.waker.is_some());
-        match next {
+        match self.waiters.values_mut().find(|w| w.result.is_none() && w.waker.is_some()) {
             Some(w) => wake(w.waker.take().as_ref()),
             None if self.pump.wants_write() => wake(self.task.as_ref()),
             None => {}
@@ -199,9 +199,7 @@ impl Conn {
 
     /// The connection's task: idle reading, the core's timers, the stalled stream, the end.
     pub(crate) fn poll_task(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            self.task = Some(cx.waker().clone());
-        }
+        self.task = Some(cx.waker().clone());
         for _ in 0..BUDGET {
             let mut moved = false;
             if self.stalled.as_mut().is_some_and(|f| f.as_mut().poll(cx).is_ready()) {

@@ -48,6 +48,8 @@ use smol::channel::{self, Sender};
 use smol::Async;
 pub use stream::{Stream, Subscription};
 
+/// How long a connection is idle before its task starts (see [`Inner::task`]).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 /// Unsent output above which a stream writer waits (flow control for uploads).
 const STREAM_BACKLOG: usize = 4 << 20;
 
@@ -87,9 +89,10 @@ struct Inner {
     conn: Arc<Mutex<Conn>>,
     shared: Arc<Shared>,
     options: ConnectOptions,
-    /// Whether the connection's task runs: it starts with the first call, subscription or
-    /// stream after the open (or a call with a deadline), or a second after the open, so a
-    /// connection opened and closed at once spawns none.
+    /// Whether the connection's task runs: it starts with the first subscription or stream,
+    /// the first call with a deadline, or once the connection was idle for a second: a
+    /// connection opened and closed at once spawns none, and calls in a row never share the
+    /// socket with it (another thread in smol's reactor would hand every reply over).
     task: AtomicBool,
 }
 
@@ -104,7 +107,11 @@ impl Inner {
 
 impl adapter_io::deferred::Deferred for Inner {
     fn run(self: Arc<Self>) {
-        self.start_task();
+        if lock(&self.conn).idle_for() < IDLE {
+            adapter_io::deferred::after(IDLE, Arc::downgrade(&self) as _);
+        } else {
+            self.start_task();
+        }
     }
 }
 
@@ -202,8 +209,7 @@ impl Client {
         let pump = Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io);
         let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
         let inner = Arc::new(Inner { conn, shared, options, task: AtomicBool::new(false) });
-        let weak: std::sync::Weak<dyn adapter_io::deferred::Deferred> = Arc::downgrade(&inner) as _;
-        adapter_io::deferred::after(std::time::Duration::from_secs(1), weak);
+        adapter_io::deferred::after(IDLE, Arc::downgrade(&inner) as _);
         Self { inner }
     }
 
@@ -227,7 +233,6 @@ impl Client {
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
     ) -> Result<(Bytes, u32), Error> {
-        self.inner.start_task();
         let serial = self.start_call(spec, args, stream)?;
         self.finish_call(serial).await
     }
@@ -288,6 +293,7 @@ impl Client {
     pub async fn call_stream(&self, spec: CallSpec, args: &[u8]) -> Result<(Bytes, Stream), Error> {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = channel::bounded(16);
+        self.inner.start_task();
         let (body, serial) = self.call_bytes(spec, args, Some(stx)).await?;
         Ok((body, Stream::new(self.clone(), serial, srx)))
     }
