@@ -359,10 +359,20 @@ impl StreamHandle {
 
     /// The next item from the server; `None` once the stream is over.
     pub fn recv(&mut self) -> Option<StreamItem> {
-        if self.done {
-            return None;
+        let item = if self.done { None } else { self.rx.recv().ok() };
+        self.took(item)
+    }
+
+    /// The next item if [`StreamHandle::recv`] would not block: `Some(None)` once the stream
+    /// is over, `None` while nothing has arrived.
+    pub fn try_recv(&mut self) -> Option<Option<StreamItem>> {
+        match self.rx.try_recv() {
+            Err(mpsc::TryRecvError::Empty) if !self.done => None,
+            r => Some(self.took(r.ok().filter(|_| !self.done))),
         }
-        let item = self.rx.recv().ok();
+    }
+
+    fn took(&mut self, item: Option<StreamItem>) -> Option<StreamItem> {
         if let Some(StreamItem::Data(d)) = &item {
             self.client.inner.shared.stream_bytes.fetch_sub(d.len(), Ordering::AcqRel);
         }
