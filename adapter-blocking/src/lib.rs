@@ -204,6 +204,17 @@ impl Client {
         self.wait(serial).map(|(body, _)| body)
     }
 
+    /// Calls a procedure as `VIR_NET_CALL_WITH_FDS`, passing `fd` after the message (unix
+    /// sockets only: elsewhere the call fails and the connection closes, as libvirt's).
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`]; `Io` when the descriptor cannot be passed.
+    pub fn call_with_fd(&self, spec: CallSpec, args: &[u8], fd: std::os::fd::RawFd) -> Result<Bytes, Error> {
+        self.inner.shared.start_reader();
+        let serial = self.inner.shared.start_call_fd(spec.with_fds(1), args, fd)?;
+        self.wait(serial).map(|(body, _)| body)
+    }
+
     /// Calls a generated procedure with typed arguments and decodes its typed reply.
     ///
     /// # Errors
@@ -366,10 +377,8 @@ impl StreamHandle {
     /// The next item if [`StreamHandle::recv`] would not block: `Some(None)` once the stream
     /// is over, `None` while nothing has arrived.
     pub fn try_recv(&mut self) -> Option<Option<StreamItem>> {
-        match self.rx.try_recv() {
-            Err(mpsc::TryRecvError::Empty) if !self.done => None,
-            r => Some(self.took(r.ok().filter(|_| !self.done))),
-        }
+        let r = if self.done { Err(mpsc::TryRecvError::Disconnected) } else { self.rx.try_recv() };
+        (!matches!(r, Err(mpsc::TryRecvError::Empty))).then(|| self.took(r.ok()))
     }
 
     fn took(&mut self, item: Option<StreamItem>) -> Option<StreamItem> {
