@@ -14,6 +14,8 @@ for uri in sys.argv[1:]:
     out("read-only-fd", lambda: ro.lookupByName("test").openGraphicsFD(0, 0))
     c = V.open(uri)
     dom = c.lookupByName("test")
+    out("negative", lambda: dom.openGraphics(0, -1, 0))
+    out("closed", lambda: dom.openGraphics(0, 999, 0))
     out("not-a-socket", lambda: dom.openGraphics(0, r, 0))
     out("open-graphics", lambda: dom.openGraphics(0, a.fileno(), 0))
     out("after", lambda: dom.isActive())

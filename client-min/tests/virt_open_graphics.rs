@@ -47,6 +47,8 @@ fn ours(uris: &[&str]) -> Vec<String> {
         lines.push(out("read-only-fd", rodom.open_graphics_fd(0, 0).map(|fd| fd.to_string())));
         let c = Connect::open(Some(uri)).unwrap();
         let dom = c.lookup_domain_by_name("test").unwrap();
+        lines.push(out("negative", none(dom.open_graphics(0, -1, 0))));
+        lines.push(out("closed", none(dom.open_graphics(0, 999, 0))));
         lines.push(out("not-a-socket", none(dom.open_graphics(0, r, 0))));
         lines.push(out("open-graphics", none(dom.open_graphics(0, a.as_raw_fd(), 0))));
         lines.push(out("after", dom.is_active().map(|b| u8::from(b).to_string())));
@@ -66,6 +68,7 @@ fn open_graphics_as_libvirt() {
     eprintln!("libvirt.so, libvirtd:\n{}", theirs.join("\n"));
     // The descriptor went out and the connection goes on (unix); TCP refuses and closes.
     assert!(theirs.contains(&"after ok 1".to_string()), "{theirs:?}");
+    assert!(theirs.contains(&"closed err 38 20 Unable to access file descriptor 999: Bad file descriptor".to_string()));
     assert!(theirs.iter().any(|l| l.ends_with("Sending file descriptors is not supported on this socket")));
     assert_eq!(ours(&uris), theirs, "libvirtd");
     let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")));

@@ -42,10 +42,11 @@ impl Domain {
     pub fn open_graphics(&self, idx: u32, fd: i32, flags: u32) -> Result<(), Error> {
         const FUNC: &str = "virDomainOpenGraphics";
         if fd < 0 {
-            return Err(Error::invalid_arg(FUNC, format!("fd in {FUNC} must be non-negative")));
+            return Err(Error::invalid_arg(FUNC, format!("fd in {FUNC} must be zero or greater")));
         }
         let stat = nix::sys::stat::fstat(RawFd::from(fd)).map_err(|e| {
-            let msg = format!("Unable to access file descriptor {fd}: {}", e.desc());
+            let e = crate::driver::strerror(&std::io::Error::from(e));
+            let msg = format!("Unable to access file descriptor {fd}: {e}");
             Error::in_api(FUNC, ErrorNumber::SystemError, msg)
         })?;
         if stat.st_mode & nix::libc::S_IFMT != nix::libc::S_IFSOCK {
