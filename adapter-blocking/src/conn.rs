@@ -17,12 +17,14 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
@@ -167,24 +169,30 @@ impl Shared {
     /// caller queues more and flushes once).
     pub(crate) fn start_call(
         &self,
-        spec: proto_core::client::CallSpec,
+        spec: CallSpec,
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
         flush: bool,
     ) -> Result<u32, CallError> {
-        {
-            let mut st = lock(&self.state);
-            let serial = st.conn.call_raw(Instant::now(), spec, args)?;
-            st.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone), sleeping: false });
-            if let Some(s) = stream {
-                st.streams.insert(serial, s);
-            }
-            drop(st);
-            if flush {
-                self.flush();
-            }
-            Ok(serial)
+        let serial = lock(&self.state).queue_call(spec, args, stream)?;
+        if flush {
+            self.flush();
         }
+        Ok(serial)
+    }
+
+    /// Queues a call announcing one descriptor and writes it, last of what is queued, with
+    /// `fd` right behind it (nothing may come between the message and the descriptor's
+    /// carrier byte). A failure closes the connection, as libvirt's client does.
+    pub(crate) fn start_call_fd(&self, spec: CallSpec, args: &[u8], fd: RawFd) -> Result<u32, crate::Error> {
+        let mut w = lock(&self.writer);
+        let Writer { stream, batch } = &mut *w;
+        let serial =
+            self.with(|st| st.queue_call(spec, args, None).inspect(|_| batch.extend(st.conn.drain_transmit())))?;
+        adapter_io::transport::write_with_fd(stream, batch, fd).inspect_err(|_| self.close())?;
+        drop(w);
+        self.flush();
+        Ok(serial)
     }
 
     /// Waits for the reply to `serial`, reading the socket itself while nobody else does.
@@ -347,6 +355,13 @@ impl State {
     }
 
     /// Takes the core's output for one write (encrypting under TLS).
+    fn queue_call(&mut self, spec: CallSpec, args: &[u8], tx: Option<Sender<StreamItem>>) -> Result<u32, CallError> {
+        let serial = self.conn.call_raw(Instant::now(), spec, args)?;
+        self.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone), sleeping: false });
+        self.streams.extend(tx.map(|s| (serial, s)));
+        Ok(serial)
+    }
+
     fn output(&mut self, batch: &mut Vec<Bytes>) {
         while batch.len() < 64 {
             let Some(b) = self.conn.poll_transmit() else { break };

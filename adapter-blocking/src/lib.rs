@@ -204,6 +204,17 @@ impl Client {
         self.wait(serial).map(|(body, _)| body)
     }
 
+    /// Calls a procedure as `VIR_NET_CALL_WITH_FDS`, passing `fd` after the message (unix
+    /// sockets only: elsewhere the call fails and the connection closes, as libvirt's).
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`]; `Io` when the descriptor cannot be passed.
+    pub fn call_with_fd(&self, spec: CallSpec, args: &[u8], fd: std::os::fd::RawFd) -> Result<Bytes, Error> {
+        self.inner.shared.start_reader();
+        let serial = self.inner.shared.start_call_fd(spec.with_fds(1), args, fd)?;
+        self.wait(serial).map(|(body, _)| body)
+    }
+
     /// Calls a generated procedure with typed arguments and decodes its typed reply.
     ///
     /// # Errors
@@ -359,10 +370,18 @@ impl StreamHandle {
 
     /// The next item from the server; `None` once the stream is over.
     pub fn recv(&mut self) -> Option<StreamItem> {
-        if self.done {
-            return None;
-        }
-        let item = self.rx.recv().ok();
+        let item = if self.done { None } else { self.rx.recv().ok() };
+        self.took(item)
+    }
+
+    /// The next item if [`StreamHandle::recv`] would not block: `Some(None)` once the stream
+    /// is over, `None` while nothing has arrived.
+    pub fn try_recv(&mut self) -> Option<Option<StreamItem>> {
+        let r = if self.done { Err(mpsc::TryRecvError::Disconnected) } else { self.rx.try_recv() };
+        (!matches!(r, Err(mpsc::TryRecvError::Empty))).then(|| self.took(r.ok()))
+    }
+
+    fn took(&mut self, item: Option<StreamItem>) -> Option<StreamItem> {
         if let Some(StreamItem::Data(d)) = &item {
             self.client.inner.shared.stream_bytes.fetch_sub(d.len(), Ordering::AcqRel);
         }

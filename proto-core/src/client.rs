@@ -479,6 +479,12 @@ impl ClientConnection {
         self.out.pop()
     }
 
+    /// Everything queued to write, in order (what [`ClientConnection::poll_transmit`] gives
+    /// until it gives nothing).
+    pub fn drain_transmit(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+        std::iter::from_fn(|| self.out.pop())
+    }
+
     /// The next event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
@@ -630,6 +636,8 @@ impl ClientConnection {
             Ok(v) => v,
             Err(e) => return Err(ProtocolError::Decode(e)),
         };
+        // The descriptors' one-byte carriers follow the message on the stream: not a message.
+        self.decoder.skip_fd_carriers(fds as usize);
         let event = match header.status {
             MessageStatus::Ok => {
                 if let Some(s) = self.streams.get_mut(&serial) {

@@ -201,7 +201,7 @@ pub(crate) fn shown_uri(given: &str) -> String {
 }
 
 /// `strerror`'s text for an I/O error (without Rust's " (os error N)").
-fn strerror(e: &std::io::Error) -> String {
+pub(crate) fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) if e.raw_os_error().is_some() => s[..i].to_owned(),

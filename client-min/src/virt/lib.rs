@@ -51,6 +51,7 @@ pub mod asynchronous;
 pub mod connect;
 pub mod domain;
 pub mod domain_event;
+mod domain_graphics;
 mod domain_jobs;
 mod domain_migrate;
 pub mod domain_snapshot;

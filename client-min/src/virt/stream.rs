@@ -1,6 +1,7 @@
 //! `virStream…`: a data stream a call (volume upload/download, screenshot, console) attaches to.
 
-use std::sync::Mutex;
+use std::os::raw::c_int;
+use std::sync::{Arc, Mutex};
 
 use adapter_blocking::{StreamHandle, StreamItem};
 use proto_core::client::CallSpec;
@@ -8,13 +9,15 @@ use proto_core::Procedure;
 
 use crate::connect::Connect;
 use crate::error::{Error, ErrorDomain, ErrorNumber};
+use crate::event::{event_add_timeout, EventTimeoutWatch};
 use crate::sys;
 
 /// A stream (`virStreamPtr`): created unattached, then handed to the call that uses it.
 pub struct Stream {
     conn: Connect,
     flags: sys::virStreamFlags,
-    state: Mutex<Option<(StreamHandle, Cursor)>>,
+    state: Arc<Mutex<Option<(StreamHandle, Cursor)>>>,
+    watch: EventSlot,
 }
 
 impl std::fmt::Debug for Stream {
@@ -43,6 +46,8 @@ const AT_HOLE: isize = -3;
 /// server ended the stream (end of data, or its own finish).
 #[derive(Debug, Default)]
 pub(crate) struct Cursor {
+    /// An item a readiness check took in and `push` has not seen.
+    peeked: Option<Option<StreamItem>>,
     data: bytes::Bytes,
     hole: u64,
     eof: bool,
@@ -73,6 +78,20 @@ impl Cursor {
             return Some(0);
         }
         None
+    }
+
+    /// Whether a receive would not block (libvirt's `rx || incomingEOF || err || closed`);
+    /// `try_recv` asks the transport without waiting.
+    pub(crate) fn ready(&mut self, try_recv: impl FnOnce() -> Option<Option<StreamItem>>) -> bool {
+        if self.peeked.is_none() && self.data.is_empty() && self.hole == 0 && !self.eof {
+            self.peeked = try_recv();
+        }
+        self.peeked.is_some() || !self.data.is_empty() || self.hole > 0 || self.eof
+    }
+
+    /// The item a readiness check took in, if any (taken).
+    pub(crate) fn peeked(&mut self) -> Option<Option<StreamItem>> {
+        self.peeked.take()
     }
 
     /// Takes the next message in; an error for a stream the server failed or a connection
@@ -109,7 +128,12 @@ impl Stream {
     /// `virStreamNew`. Like libvirt, any flags are accepted and kept; calls on this stream
     /// block until data or space is there (`VIR_STREAM_NONBLOCK` does not change that here).
     pub fn new(conn: &Connect, flags: sys::virStreamFlags) -> Result<Self, Error> {
-        Ok(Self { conn: conn.clone(), flags, state: Mutex::new(None) })
+        Ok(Self { conn: conn.clone(), flags, state: Arc::default(), watch: EventSlot::default() })
+    }
+
+    /// Another handle on the same stream (what a stream callback is given).
+    fn share(&self) -> Self {
+        Self { conn: self.conn.clone(), flags: self.flags, state: self.state.clone(), watch: self.watch.clone() }
     }
 
     /// Refuses a stream of another connection than `conn` (`virCheck…` in the APIs that attach
@@ -169,7 +193,8 @@ impl Stream {
             if let Some(n) = cursor.take(buf, flags) {
                 return Ok(n);
             }
-            cursor.push(h.recv())?;
+            let item = cursor.peeked().unwrap_or_else(|| h.recv());
+            cursor.push(item)?;
         }
     }
 
@@ -198,4 +223,119 @@ impl Stream {
             None => Ok(()),
         }
     }
+
+    /// `virStreamEventAddCallback`: from the default event loop ([`crate::event`]), call `cb`
+    /// with the `VIR_STREAM_EVENT_…` that are ready among `events` (readable: a receive would
+    /// not block; writable: always, sends are queued). One callback per stream.
+    pub fn event_add_callback<F: 'static + FnMut(&Self, sys::virStreamEventType)>(
+        &mut self,
+        events: sys::virStreamEventType,
+        mut cb: F,
+    ) -> Result<(), Error> {
+        if self.lock().is_none() {
+            return Err(not_supported("virStreamEventAddCallback"));
+        }
+        let (st, state) = (self.share(), self.state.clone());
+        let ready = move || match &mut *state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Some((h, cursor)) => cursor.ready(|| h.try_recv()),
+            None => true,
+        };
+        self.watch.add(events, ready, move |ev| cb(&st, ev))
+    }
+
+    /// `virStreamEventUpdateCallback`: the events the callback is called for from now on.
+    pub fn event_update_callback(&self, events: sys::virStreamEventType) -> Result<(), Error> {
+        if self.lock().is_none() {
+            return Err(not_supported("virStreamEventUpdateCallback"));
+        }
+        self.watch.update(events)
+    }
+
+    /// `virStreamEventRemoveCallback`.
+    pub fn event_remove_callback(&self) -> Result<(), Error> {
+        if self.lock().is_none() {
+            return Err(not_supported("virStreamEventRemoveCallback"));
+        }
+        self.watch.remove()
+    }
+}
+
+/// libvirt's error for a stream no call has opened (it has no driver yet).
+pub(crate) fn not_supported(func: &str) -> Error {
+    let msg = format!("this function is not supported by the connection driver: {func}");
+    Error::new(ErrorNumber::NoSupport, ErrorDomain::Streams, msg)
+}
+
+/// How often a stream callback's timer looks for data while none is pending. libvirt's
+/// client thread re-arms the timer when data arrives; the loop here is the calling thread's,
+/// so the timer polls instead (an iteration may then end having called nothing).
+const POLL_MS: c_int = 10;
+
+/// A stream's callback registration (`virNetClientStream`'s `cbTimer`/`cbEvents`): a timer
+/// of the default event loop that calls the callback while its events are ready.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EventSlot(Arc<Mutex<Option<(c_int, sys::virStreamEventType)>>>);
+
+impl EventSlot {
+    fn get(&self) -> std::sync::MutexGuard<'_, Option<(c_int, sys::virStreamEventType)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `virNetClientStreamEventAddCallback`; `ready` says whether a receive would not block.
+    pub(crate) fn add(
+        &self,
+        events: sys::virStreamEventType,
+        mut ready: impl FnMut() -> bool + 'static,
+        mut call: impl FnMut(sys::virStreamEventType) + 'static,
+    ) -> Result<(), Error> {
+        let mut slot = self.get();
+        if slot.is_some() {
+            return Err(Error::rpc("internal error: multiple stream callbacks not supported"));
+        }
+        let me = self.clone();
+        let timer = event_add_timeout(
+            0,
+            move |timer, _| {
+                let Some((_, want)) = *me.get() else { return };
+                let mut ev = want & sys::VIR_STREAM_EVENT_WRITABLE;
+                if want & sys::VIR_STREAM_EVENT_READABLE != 0 && ready() {
+                    ev |= sys::VIR_STREAM_EVENT_READABLE;
+                }
+                if ev != 0 {
+                    call(ev);
+                }
+                let Some((_, want)) = *me.get() else { return };
+                let now = want & sys::VIR_STREAM_EVENT_WRITABLE != 0
+                    || (want & sys::VIR_STREAM_EVENT_READABLE != 0 && ready());
+                EventTimeoutWatch(timer).event_update_timeout(if now { 0 } else { POLL_MS });
+            },
+            std::ptr::null_mut(),
+        )
+        // virEventAddTimeout reports nothing: virDispatchError's message for no error.
+        .map_err(|_| {
+            Error::new(ErrorNumber::InternalError, ErrorDomain::None, "An error occurred, but the cause is unknown")
+        })?;
+        *slot = Some((timer.as_raw(), events));
+        Ok(())
+    }
+
+    /// `virNetClientStreamEventUpdateCallback`.
+    pub(crate) fn update(&self, events: sys::virStreamEventType) -> Result<(), Error> {
+        let mut slot = self.get();
+        let (timer, want) = slot.as_mut().ok_or_else(no_callback)?;
+        *want = events;
+        EventTimeoutWatch(*timer).event_update_timeout(0);
+        Ok(())
+    }
+
+    /// `virNetClientStreamEventRemoveCallback`.
+    pub(crate) fn remove(&self) -> Result<(), Error> {
+        let (timer, _) = self.get().take().ok_or_else(no_callback)?;
+        let _ = EventTimeoutWatch(timer).event_remove_timeout();
+        Ok(())
+    }
+}
+
+fn no_callback() -> Error {
+    Error::rpc("internal error: no stream callback registered")
 }

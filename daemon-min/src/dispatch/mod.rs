@@ -230,6 +230,7 @@ pub fn api_name(proc_name: &str) -> String {
             "Fsinfo" => "FSInfo",
             "Wwn" => "WWN",
             "Dhcp" => "DHCP",
+            "Fd" => "FD",
             other => other,
         };
         out.push_str(&fixed.replacen("Pm", "PM", 1));
@@ -560,6 +561,7 @@ mod tests {
         assert_eq!(api_name("REMOTE_PROC_DOMAIN_PM_WAKEUP"), "virDomainPMWakeup");
         assert_eq!(api_name("REMOTE_PROC_CONNECT_GET_URI"), "virConnectGetURI");
         assert_eq!(api_name("REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS"), "virConnectListAllNWFilters");
+        assert_eq!(api_name("REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD"), "virDomainOpenGraphicsFD");
     }
 
     #[test]

@@ -1,20 +1,23 @@
 //! `virStream…`, async: the blocking [`crate::stream::Stream`]'s methods on adapter-smol's
 //! streams (the same receive cursor).
 
+use std::sync::Arc;
+
 use proto_core::client::CallSpec;
 use proto_core::Procedure;
 use smol::lock::Mutex;
 
 use super::connect::Connect;
 use crate::error::Error;
-use crate::stream::{in_use, io_error, unused, Cursor};
+use crate::stream::{in_use, io_error, not_supported, unused, Cursor, EventSlot};
 use crate::sys;
 
 /// An async stream (`virStreamPtr`): created unattached, then handed to the call that uses it.
 pub struct Stream {
     conn: Connect,
     flags: sys::virStreamFlags,
-    state: Mutex<Option<(adapter_smol::Stream, Cursor)>>,
+    state: Arc<Mutex<Option<(adapter_smol::Stream, Cursor)>>>,
+    watch: EventSlot,
 }
 
 impl std::fmt::Debug for Stream {
@@ -26,7 +29,12 @@ impl std::fmt::Debug for Stream {
 impl Stream {
     /// `virStreamNew`.
     pub fn new(conn: &Connect, flags: sys::virStreamFlags) -> Result<Self, Error> {
-        Ok(Self { conn: conn.clone(), flags, state: Mutex::new(None) })
+        Ok(Self { conn: conn.clone(), flags, state: Arc::default(), watch: EventSlot::default() })
+    }
+
+    /// Another handle on the same stream (what a stream callback is given).
+    fn share(&self) -> Self {
+        Self { conn: self.conn.clone(), flags: self.flags, state: self.state.clone(), watch: self.watch.clone() }
     }
 
     /// Refuses a stream of another connection than `conn`, with `message`.
@@ -80,7 +88,11 @@ impl Stream {
             if let Some(n) = cursor.take(buf, flags) {
                 return Ok(n);
             }
-            cursor.push(h.recv().await)?;
+            let item = match cursor.peeked() {
+                Some(item) => item,
+                None => h.recv().await,
+            };
+            cursor.push(item)?;
         }
     }
 
@@ -94,7 +106,8 @@ impl Stream {
 
     /// `virStreamFinish`.
     pub async fn finish(self) -> Result<(), Error> {
-        match self.state.into_inner() {
+        let state = self.state.lock().await.take();
+        match state {
             Some((_, c)) if c.finished => Ok(()),
             Some((h, _)) => Ok(h.finish().await?),
             None => Ok(()),
@@ -103,9 +116,51 @@ impl Stream {
 
     /// `virStreamAbort`.
     pub async fn abort(self) -> Result<(), Error> {
-        match self.state.into_inner() {
+        let state = self.state.lock().await.take();
+        match state {
             Some((h, _)) => Ok(h.abort().await?),
             None => Ok(()),
         }
+    }
+
+    /// `virStreamEventAddCallback`, as the blocking [`crate::stream::Stream`]'s: `cb` runs
+    /// from the default event loop ([`crate::event::event_run_default_impl`]).
+    pub fn event_add_callback<F: 'static + FnMut(&Self, sys::virStreamEventType)>(
+        &mut self,
+        events: sys::virStreamEventType,
+        mut cb: F,
+    ) -> Result<(), Error> {
+        if self.unopened() {
+            return Err(not_supported("virStreamEventAddCallback"));
+        }
+        let (st, state) = (self.share(), self.state.clone());
+        // Locked by a call in progress: not ready yet. Otherwise one poll of the receiver.
+        let ready = move || match state.try_lock().as_deref_mut() {
+            Some(Some((h, cursor))) => cursor.ready(|| smol::block_on(smol::future::poll_once(h.recv()))),
+            Some(None) => true,
+            None => false,
+        };
+        self.watch.add(events, ready, move |ev| cb(&st, ev))
+    }
+
+    /// `virStreamEventUpdateCallback`.
+    pub fn event_update_callback(&self, events: sys::virStreamEventType) -> Result<(), Error> {
+        if self.unopened() {
+            return Err(not_supported("virStreamEventUpdateCallback"));
+        }
+        self.watch.update(events)
+    }
+
+    /// `virStreamEventRemoveCallback`.
+    pub fn event_remove_callback(&self) -> Result<(), Error> {
+        if self.unopened() {
+            return Err(not_supported("virStreamEventRemoveCallback"));
+        }
+        self.watch.remove()
+    }
+
+    /// No call has opened the stream (a call holding it counts as opened).
+    fn unopened(&self) -> bool {
+        self.state.try_lock().is_some_and(|s| s.is_none())
     }
 }
