@@ -1,4 +1,4 @@
-//! Differential tier 3: our own table of libvirt entry points (`tests/tiers/entry_points.py`),
+//! Differential tier 3: our own table of libvirt entry points (`tests/tiers/entry_points.py`, its rows in `ep_domains.py`, `ep_objects.py` and `ep_files.py`),
 //! called in order through Debian's python3-libvirt on a fresh libvirtd 9.0 and on a fresh
 //! daemon-min; each call's result (value, or error code, domain and message) is compared field by
 //! field, and the tier prints `entry-points: N same, M different`. The fields that change from
