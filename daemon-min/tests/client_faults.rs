@@ -265,4 +265,24 @@ fn call_after_the_daemon_died(runtime: &[&str]) {
     }
 }
 
-on_both_runtimes!(one_byte_writes, cut_mid_reply, frozen_then_killed, call_after_the_daemon_died);
+/// Our clients start their background reader (blocking) or their connection's task (smol) only
+/// when needed, at the latest once the connection has been idle for a second: a client that
+/// makes no call still answers the daemon's keepalive (a PING every second, dropped after three
+/// missed) and works after five idle seconds.
+fn idle_clients_answer_keepalive(runtime: &[&str]) {
+    let d = DaemonMin::start(daemon_bin(), "keepalive_interval = 1\nkeepalive_count = 3\n", runtime);
+    let c = Client::connect(&d.unix_uri(), &ConnectOptions::default()).unwrap();
+    let s =
+        smol::block_on(adapter_smol::Client::connect(&d.unix_uri(), &adapter_smol::ConnectOptions::default())).unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(c.call::<ConnectGetHostname>(&()).is_ok(), "blocking: {:?}", c.close_reason());
+    assert!(smol::block_on(s.call::<ConnectGetHostname>(&())).is_ok(), "smol: {:?}", s.close_reason());
+}
+
+on_both_runtimes!(
+    one_byte_writes,
+    cut_mid_reply,
+    frozen_then_killed,
+    call_after_the_daemon_died,
+    idle_clients_answer_keepalive
+);
