@@ -255,6 +255,36 @@ impl Hypervisor {
 
     // ----- domains: definition ----------------------------------------------------------------
 
+    /// Adds `def` as a live definition (`virDomainObjListAdd` with `VIR_DOMAIN_OBJ_LIST_ADD_LIVE`):
+    /// over a persistent domain of the same name and UUID its definition is kept as the next
+    /// boot's, otherwise a new transient domain, shut off, is added. The domain's index.
+    pub(super) fn add_live(&mut self, def: DomainDef) -> Result<usize> {
+        Ok(match self.dom_slot(&def, true)? {
+            Some(i) => {
+                let d = &mut self.domains[i];
+                if d.persistent && d.new_def.is_none() {
+                    d.new_def = Some(std::mem::replace(&mut d.def, def));
+                } else {
+                    d.def = def;
+                }
+                i
+            }
+            None => {
+                self.domains.push(DomainObj {
+                    def,
+                    new_def: None,
+                    id: -1,
+                    state: DomainState::Shutoff,
+                    reason: reason::UNKNOWN,
+                    persistent: false,
+                    autostart: false,
+                    extra: Default::default(),
+                });
+                self.domains.len() - 1
+            }
+        })
+    }
+
     /// Where a new definition goes: `Ok(Some(i))` replaces domain `i`, `Ok(None)` adds one
     /// (`virDomainObjListAddLocked`).
     pub(super) fn dom_slot(&self, def: &DomainDef, check_live: bool) -> Result<Option<usize>> {
@@ -319,30 +349,7 @@ impl Hypervisor {
     pub fn domain_create_xml(&mut self, xml: &str, flags: u32) -> Result<DomainHandle> {
         error::check_flags(flags, 16, "testDomainCreateXML")?;
         let def = DomainDef::parse(xml)?;
-        let i = match self.dom_slot(&def, true)? {
-            Some(i) => {
-                let d = &mut self.domains[i];
-                if d.persistent && d.new_def.is_none() {
-                    d.new_def = Some(std::mem::replace(&mut d.def, def));
-                } else {
-                    d.def = def;
-                }
-                i
-            }
-            None => {
-                self.domains.push(DomainObj {
-                    def,
-                    new_def: None,
-                    id: -1,
-                    state: DomainState::Shutoff,
-                    reason: reason::UNKNOWN,
-                    persistent: false,
-                    autostart: false,
-                    extra: Default::default(),
-                });
-                self.domains.len() - 1
-            }
-        };
+        let i = self.add_live(def)?;
         self.start_state(i, reason::RUNNING_BOOTED);
         self.dom_event(i, domain_event::STARTED, domain_event::STARTED_BOOTED);
         self.persist_domain(i);

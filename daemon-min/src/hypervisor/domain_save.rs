@@ -23,7 +23,7 @@ use proto_core::error::{ErrorCode, ErrorDomain};
 use super::domain::reason;
 use super::error::{self, Error, Result};
 use super::events::domain_event;
-use super::{DomainDef, DomainHandle, DomainObj, DomainState, Hypervisor};
+use super::{DomainDef, DomainHandle, Hypervisor};
 
 /// `TEST_SAVE_MAGIC` with its NUL.
 const MAGIC: &[u8; 15] = b"TestGuestMagic\0";
@@ -245,30 +245,7 @@ impl Hypervisor {
             return Err(xml_modification_unsupported());
         }
         let def = read_image(&absolute_path(path), true)?;
-        let i = match self.dom_slot(&def, true)? {
-            Some(i) => {
-                let d = &mut self.domains[i];
-                if d.persistent && d.new_def.is_none() {
-                    d.new_def = Some(std::mem::replace(&mut d.def, def));
-                } else {
-                    d.def = def;
-                }
-                i
-            }
-            None => {
-                self.domains.push(DomainObj {
-                    def,
-                    new_def: None,
-                    id: -1,
-                    state: DomainState::Shutoff,
-                    reason: reason::UNKNOWN,
-                    persistent: false,
-                    autostart: false,
-                    extra: Default::default(),
-                });
-                self.domains.len() - 1
-            }
-        };
+        let i = self.add_live(def)?;
         self.start_state(i, RUNNING_RESTORED);
         self.dom_event(i, domain_event::STARTED, STARTED_RESTORED);
         self.persist_domain(i);
@@ -347,7 +324,7 @@ fn xml_modification_unsupported() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hypervisor::Event;
+    use crate::hypervisor::{DomainState, Event};
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("daemon-min-save-{}-{name}", std::process::id()));
