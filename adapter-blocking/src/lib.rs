@@ -96,7 +96,7 @@ impl Client {
         } else {
             None
         };
-        Self::open(channel, tls, Some(target.name.clone()), target.connect_open_flags(), options)
+        Self::open(channel, tls, ConnectSequence::for_target(target), options)
     }
 
     /// Runs the open sequence over a channel the caller already has (e.g. one end of a socket
@@ -111,14 +111,13 @@ impl Client {
         flags: u32,
         options: &ConnectOptions,
     ) -> Result<Self, Error> {
-        Self::open(channel, None, name, flags, options)
+        Self::open(channel, None, ConnectSequence::new(name, flags), options)
     }
 
     fn open(
         channel: Channel,
         tls: Option<rustls::ClientConnection>,
-        name: Option<String>,
-        flags: u32,
+        mut seq: ConnectSequence,
         options: &ConnectOptions,
     ) -> Result<Self, Error> {
         let stderr = channel.command_stderr();
@@ -126,10 +125,7 @@ impl Client {
             Some(s) => s.explain(e),
             None => e,
         };
-        let tls_free = tls.is_none();
         let client = Self::start(channel, tls, options.clone()).map_err(explain)?;
-        // Pipelined in two batches (two round trips, one write each), except under TLS.
-        let mut seq = ConnectSequence::new(name, flags).pipelined(tls_free);
         while !seq.is_done() {
             let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None, false));
             let serials = calls.collect::<Result<Vec<u32>, Error>>().map_err(explain)?;

@@ -172,9 +172,7 @@ impl Client {
             Channel::Tcp(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
         };
         let client = Self::start(io, child, options.clone());
-        // Pipelined in two batches (two round trips), except under TLS.
-        let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags())
-            .pipelined(target.transport != Transport::Tls);
+        let mut seq = ConnectSequence::for_target(target);
         let opened = async {
             while !seq.is_done() {
                 let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None));

@@ -10,7 +10,7 @@
 //!    `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK` (15), which decide the event API.
 //!
 //! Adapters send it in two batches ([`ConnectSequence::next_batch`]): 1–3 together, then 4
-//! (one call at a time over TLS, see [`ConnectSequence::pipelined`]).
+//! (one call at a time over TLS, see [`ConnectSequence::for_target`]).
 //!
 //! ```
 //! use proto_core::connect::ConnectSequence;
@@ -204,17 +204,18 @@ impl ConnectSequence {
     /// pick) with `flags` (`VIR_CONNECT_RO` for read-only).
     #[must_use]
     pub fn new(name: Option<String>, flags: u32) -> Self {
-        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default(), pipelined: false }
+        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default(), pipelined: true }
     }
 
-    /// Whether [`ConnectSequence::next_batch`] may batch calls. Not over TLS: libvirtd 9.0
-    /// reads one message per readable event and never looks at what its TLS library already
-    /// holds (`virNetSocketHasCachedData` knows SASL and ssh, not TLS), so a second call that
-    /// arrived with the first can sit unread; pipelined opens over TLS hung in our tests.
+    /// The sequence that opens `target`: its name and `CONNECT_OPEN` flags, pipelined except
+    /// over TLS. libvirtd 9.0 reads one message per readable event and never looks at what its
+    /// TLS library already holds (`virNetSocketHasCachedData` knows SASL and ssh, not TLS), so a
+    /// second call that arrived with the first can sit unread: pipelined opens over TLS hung.
     #[must_use]
-    pub fn pipelined(mut self, on: bool) -> Self {
-        self.pipelined = on;
-        self
+    pub fn for_target(target: &crate::uri::RemoteTarget) -> Self {
+        let mut seq = Self::new(Some(target.name.clone()), target.connect_open_flags());
+        seq.pipelined = target.transport != crate::uri::Transport::Tls;
+        seq
     }
 
     /// The next call to make, or `None` when the connection is open.
@@ -245,8 +246,8 @@ impl ConnectSequence {
         }
     }
 
-    /// The calls that may be sent together from here (one unless
-    /// [`ConnectSequence::pipelined`]), in order: their replies go to
+    /// The calls that may be sent together from here (one at a time over TLS, see
+    /// [`ConnectSequence::for_target`]), in order: their replies go to
     /// [`ConnectSequence::on_reply`] in the same order. `AUTH_LIST`, the keepalive probe and
     /// `CONNECT_OPEN` form one batch (only `REMOTE_AUTH_NONE` is supported, so `CONNECT_OPEN`
     /// does not depend on `AUTH_LIST`'s answer: a server that wants SASL or polkit refuses the
@@ -410,9 +411,12 @@ mod tests {
 
     #[test]
     fn batches_are_the_sequence_in_two_round_trips() {
-        let unbatched = ConnectSequence::new(Some("test:///default".into()), 0);
-        assert_eq!(unbatched.next_batch().len(), 1, "not pipelined unless asked");
-        let mut s = unbatched.pipelined(true);
+        let env = crate::uri::ClientEnv::default();
+        let tls = crate::uri::LibvirtUri::parse("test+tls://host.example/default").unwrap().resolve(&env, false);
+        assert_eq!(ConnectSequence::for_target(&tls.unwrap()).next_batch().len(), 1, "one at a time over TLS");
+        let tcp = crate::uri::LibvirtUri::parse("test+tcp://host.example/default").unwrap().resolve(&env, false);
+        assert_eq!(ConnectSequence::for_target(&tcp.unwrap()).next_batch().len(), 3);
+        let mut s = ConnectSequence::new(Some("test:///default".into()), 0);
         let one_by_one: Vec<_> = {
             let mut t = s.clone();
             let replies = [Ok(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0])), int(1), Ok(Bytes::new()), int(1), int(1)];
