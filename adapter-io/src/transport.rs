@@ -280,6 +280,21 @@ fn bracket(host: &str) -> String {
     }
 }
 
+/// The CA certificates of libvirt's `cacert.pem` (client and server alike), with libvirt's
+/// error texts.
+fn ca_roots(ca: &str) -> Result<Arc<rustls::RootCertStore>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let tls = |what: String| move |e: rustls::pki_types::pem::Error| Error::Tls(format!("{what}: {e}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca)
+        .map_err(tls(format!("cannot read CA certificate '{ca}'")))?
+    {
+        let cert = cert.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
+        roots.add(cert).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
+    }
+    Ok(Arc::new(roots))
+}
+
 /// A rustls client configuration from libvirt's PKI files (CA certificate, and the client
 /// certificate and key when both exist), with hostname verification unless `no_verify`.
 ///
@@ -301,12 +316,7 @@ pub fn tls_client_config(
     let builder = if no_verify {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).map_err(tls(format!("cannot read CA certificate '{ca}'")))? {
-            let cert = cert.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
-            roots.add(cert).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
-        }
-        let mut verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider);
+        let mut verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(ca_roots(ca)?, provider);
         if let Some(crl) = ca_crl {
             verifier = verifier.with_crls(read_crls(crl)?).allow_unknown_revocation_status();
         }
@@ -434,12 +444,7 @@ pub fn tls_server_config(
     let builder = if no_verify_client {
         builder.with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(ca).map_err(tls(format!("cannot read CA certificate '{ca}'")))? {
-            let c = c.map_err(tls(format!("cannot parse CA certificate '{ca}'")))?;
-            roots.add(c).map_err(|e| Error::Tls(format!("bad CA certificate '{ca}': {e}")))?;
-        }
-        let mut verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+        let mut verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(ca_roots(ca)?, provider);
         if let Some(crl) = ca_crl {
             verifier = verifier.with_crls(read_crls(crl)?).allow_unknown_revocation_status();
         }
