@@ -629,12 +629,7 @@ impl<H: Handler<Link>> Conn<H> {
             }
         }
         if let Some((tls, _)) = &mut self.tls {
-            let mut v = Vec::new();
-            while tls.wants_write() {
-                if tls.write_tls(&mut v).is_err() {
-                    break;
-                }
-            }
+            let v = adapter_io::transport::tls_records(tls);
             if !v.is_empty() {
                 self.out_len += v.len();
                 self.out.push_back(Bytes::from(v));

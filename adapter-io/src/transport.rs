@@ -776,11 +776,16 @@ pub fn tls_open(tls: &mut rustls::ClientConnection, mut input: &[u8]) -> Option<
 /// Encrypts `plain` into the TLS records to write (one write's worth).
 pub fn tls_seal(tls: &mut rustls::ClientConnection, plain: &[u8]) -> Bytes {
     let _ = tls.writer().write_all(plain);
-    let mut out = Vec::with_capacity(plain.len() + 64);
+    Bytes::from(tls_records(tls))
+}
+
+/// The TLS records a session has ready to write (either side's).
+pub fn tls_records<D>(tls: &mut rustls::ConnectionCommon<D>) -> Vec<u8> {
+    let mut out = Vec::new();
     while tls.wants_write() {
         if tls.write_tls(&mut out).is_err() {
             break;
         }
     }
-    Bytes::from(out)
+    out
 }
