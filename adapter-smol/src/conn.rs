@@ -112,6 +112,9 @@ impl Conn {
     pub(crate) fn poll_call(&mut self, cx: &mut Context<'_>, serial: u32) -> Poll<Option<CallResult>> {
         for _ in 0..BUDGET {
             let Some(w) = self.waiters.get_mut(&serial) else { return Poll::Ready(None) };
+            // Polled now: the waker it left is stale (its own reply must not wake it again, which
+            // makes `block_on` poll the reactor and this call once more). Pending stores it anew.
+            w.waker = None;
             if let Some(r) = w.result.take() {
                 self.waiters.remove(&serial);
                 self.last_call = Instant::now();
@@ -131,8 +134,9 @@ impl Conn {
             // Take the socket (from nobody, or from the idle task: its registration is replaced
             // and it wakes once to see it no longer holds it).
             self.holder = Holder::Call(serial);
-            let moved = self.pump.poll_write(cx) | self.pump.poll_read(cx) | self.drain();
-            if !moved {
+            // A write alone needs no second round: the read that follows it registered interest.
+            let _ = self.pump.poll_write(cx);
+            if !(self.pump.poll_read(cx) | self.drain()) {
                 self.waiters.entry(serial).and_modify(|w| w.waker = Some(cx.waker().clone()));
                 return Poll::Pending;
             }

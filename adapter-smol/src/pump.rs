@@ -199,8 +199,10 @@ impl<C: Core> Pump<C> {
                 }
                 break;
             }
-            let slices: Vec<IoSlice<'_>> = self.out.iter().map(|b| IoSlice::new(b)).collect();
-            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices) {
+            // At most 64 buffers (see above): no allocation per write.
+            let mut slices = [IoSlice::new(&[]); 64];
+            let n = slices.iter_mut().zip(&self.out).map(|(s, b)| *s = IoSlice::new(b)).count();
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]) {
                 Poll::Ready(Ok(mut n)) if n > 0 => {
                     self.out_len -= n;
                     while n > 0 {
