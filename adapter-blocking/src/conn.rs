@@ -375,7 +375,10 @@ impl State {
     /// Wakes one waiting caller to take the buck over, when it is free and someone waits.
     fn hand_over(&self) {
         if self.reader.is_some() {
-            if let Some(w) = self.waiters.values().find(|w| w.result.is_none() && w.sleeping) {
+            // The oldest call's thread: libvirtd answers roughly in order, so the next reply
+            // is most likely its own and it returns without waking anyone else.
+            let oldest = self.waiters.iter().filter(|(_, w)| w.result.is_none() && w.sleeping).min_by_key(|(s, _)| **s);
+            if let Some((_, w)) = oldest {
                 w.wake();
             }
         }
