@@ -96,7 +96,7 @@ impl Client {
         } else {
             None
         };
-        Self::open(channel, tls, ConnectSequence::for_target(target), options)
+        Self::open(channel, tls, ConnectSequence::for_target(target).offer_keepalive(options.offer_keepalive), options)
     }
 
     /// Runs the open sequence over a channel the caller already has (e.g. one end of a socket

@@ -15,6 +15,9 @@ pub trait Deferred: Send + Sync {
 
 type Entry = (Instant, Weak<dyn Deferred>);
 
+/// How late an entry may run.
+const SLACK: Duration = Duration::from_millis(50);
+
 #[derive(Default)]
 struct Queue {
     entries: Mutex<VecDeque<Entry>>,
@@ -55,7 +58,9 @@ fn run(queue: &Queue) {
         match entries.front() {
             None => entries = queue.ready.wait(entries).unwrap_or_else(std::sync::PoisonError::into_inner),
             Some((due, _)) if *due > now => {
-                let wait = *due - now;
+                // Late by up to SLACK: entries due close together run in one wake-up, not one
+                // wake-up (and a context switch) per short-lived connection.
+                let wait = (*due - now).max(SLACK);
                 entries = queue.ready.wait_timeout(entries, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
             }
             Some(_) => {

@@ -79,6 +79,11 @@ pub struct ConnectOptions {
     pub read_only: bool,
     /// Keepalive once the server agrees (virsh's default: interval 5 s, count 6); `None` for off.
     pub keepalive: Option<KeepaliveConfig>,
+    /// Whether the open offers keepalive to the server (`VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`),
+    /// as libvirt's client does when it has an event loop; the server then pings the connection
+    /// while it is idle. `false` opens as libvirt's client without an event loop: no probe, and
+    /// no keepalive either way (`keepalive` then has no effect). Default `true`.
+    pub offer_keepalive: bool,
     /// How long a call may wait for its reply before it is cancelled; `None` waits forever.
     pub call_timeout: Option<Duration>,
     /// Capacity of each event subscription's queue.
@@ -90,6 +95,7 @@ impl Default for ConnectOptions {
         Self {
             read_only: false,
             keepalive: Some(KeepaliveConfig::VIRSH_DEFAULT),
+            offer_keepalive: true,
             call_timeout: None,
             event_queue: 1024,
         }

@@ -172,7 +172,7 @@ impl Client {
             Channel::Tcp(s) => (Box::new(Async::new(s).map_err(io_err)?), None),
         };
         let client = Self::start(io, child, options.clone());
-        let mut seq = ConnectSequence::for_target(target);
+        let mut seq = ConnectSequence::for_target(target).offer_keepalive(options.offer_keepalive);
         let opened = async {
             while !seq.is_done() {
                 let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None));

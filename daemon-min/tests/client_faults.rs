@@ -268,15 +268,25 @@ fn call_after_the_daemon_died(runtime: &[&str]) {
 /// Our clients start their background reader (blocking) or their connection's task (smol) only
 /// when needed, at the latest once the connection has been idle for a second: a client that
 /// makes no call still answers the daemon's keepalive (a PING every second, dropped after three
-/// missed) and works after five idle seconds.
+/// missed) and works after five idle seconds. Clients that do not offer keepalive (libvirt's
+/// client without an event loop) make no probe, and the daemon then never pings nor drops them.
 fn idle_clients_answer_keepalive(runtime: &[&str]) {
     let d = DaemonMin::start(daemon_bin(), "keepalive_interval = 1\nkeepalive_count = 3\n", runtime);
     let c = Client::connect(&d.unix_uri(), &ConnectOptions::default()).unwrap();
     let s =
         smol::block_on(adapter_smol::Client::connect(&d.unix_uri(), &adapter_smol::ConnectOptions::default())).unwrap();
+    let quiet = ConnectOptions { offer_keepalive: false, ..ConnectOptions::default() };
+    let c2 = Client::connect(&d.unix_uri(), &quiet).unwrap();
+    let s2 = smol::block_on(adapter_smol::Client::connect(&d.unix_uri(), &quiet)).unwrap();
+    assert!(c.features().keepalive && s.features().keepalive, "the default open offers keepalive");
+    assert!(!c2.features().keepalive && !s2.features().keepalive, "no probe, no keepalive");
     std::thread::sleep(Duration::from_secs(6));
-    assert!(c.call::<ConnectGetHostname>(&()).is_ok(), "blocking: {:?}", c.close_reason());
-    assert!(smol::block_on(s.call::<ConnectGetHostname>(&())).is_ok(), "smol: {:?}", s.close_reason());
+    for (name, c) in [("blocking", &c), ("blocking without keepalive", &c2)] {
+        assert!(c.call::<ConnectGetHostname>(&()).is_ok(), "{name}: {:?}", c.close_reason());
+    }
+    for (name, s) in [("smol", &s), ("smol without keepalive", &s2)] {
+        assert!(smol::block_on(s.call::<ConnectGetHostname>(&())).is_ok(), "{name}: {:?}", s.close_reason());
+    }
 }
 
 on_both_runtimes!(

@@ -193,6 +193,8 @@ pub struct ConnectSequence {
     step: Step,
     features: ServerFeatures,
     pipelined: bool,
+    /// Whether step 2 is made (see [`ConnectSequence::offer_keepalive`]).
+    keepalive: bool,
 }
 
 fn feature_args(feature: i32) -> Bytes {
@@ -204,7 +206,33 @@ impl ConnectSequence {
     /// pick) with `flags` (`VIR_CONNECT_RO` for read-only).
     #[must_use]
     pub fn new(name: Option<String>, flags: u32) -> Self {
-        Self { name, flags, step: Step::AuthList, features: ServerFeatures::default(), pipelined: true }
+        Self {
+            name,
+            flags,
+            step: Step::AuthList,
+            features: ServerFeatures::default(),
+            pipelined: true,
+            keepalive: true,
+        }
+    }
+
+    /// Whether the sequence offers keepalive (step 2, the default). libvirt's client makes that
+    /// probe only when it can answer the server's pings, i.e. with an event loop registered
+    /// (`virNetClientKeepAliveIsSupported` in `doRemoteOpen`): a program without one sends
+    /// neither the probe nor pings, and libvirtd then never pings it nor keeps a timer for it.
+    #[must_use]
+    pub fn offer_keepalive(mut self, offer: bool) -> Self {
+        self.keepalive = offer;
+        self
+    }
+
+    /// The step after `AUTH_LIST`.
+    fn after_auth(&self) -> Step {
+        if self.keepalive {
+            Step::Keepalive
+        } else {
+            Step::Open
+        }
     }
 
     /// The sequence that opens `target`: its name and `CONNECT_OPEN` flags, pipelined except
@@ -263,7 +291,7 @@ impl ConnectSequence {
             batch.push(call);
             let barrier = probe.step == Step::Open || !self.pipelined;
             probe.step = match probe.step {
-                Step::AuthList => Step::Keepalive,
+                Step::AuthList => self.after_auth(),
                 Step::Keepalive => Step::Open,
                 Step::Open => Step::EventCallback,
                 Step::EventCallback => Step::CloseCallback,
@@ -311,7 +339,7 @@ impl ConnectSequence {
                     Err(CallError::Remote(e)) if e.is_unknown_procedure() => {}
                     Err(error) => return Err(OpenError::Call { step: "AUTH_LIST", error }),
                 }
-                self.step = Step::Keepalive;
+                self.step = self.after_auth();
             }
             Step::Keepalive => {
                 if let Err(error @ CallError::Closed(_)) = &reply {
@@ -442,6 +470,26 @@ mod tests {
         s.on_reply(int(1)).unwrap();
         assert!(s.is_done() && s.next_batch().is_empty());
         assert!(s.features().close_callback);
+    }
+
+    #[test]
+    fn without_keepalive_the_probe_is_not_made() {
+        // libvirt's client without an event loop: AUTH_LIST, CONNECT_OPEN, the two probes.
+        let mut s = ConnectSequence::new(Some("test:///default".into()), 0).offer_keepalive(false);
+        let first = s.next_batch();
+        assert_eq!(first.iter().map(|c| c.0.proc_).collect::<Vec<_>>(), vec![66, 1]);
+        for r in [Ok(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 0])), Ok(Bytes::new())] {
+            s.on_reply(r).unwrap();
+        }
+        let second = s.next_batch();
+        assert_eq!(
+            second.iter().map(|c| (c.0.proc_, c.1.to_vec())).collect::<Vec<_>>(),
+            vec![(60, vec![0, 0, 0, 14]), (60, vec![0, 0, 0, 15])]
+        );
+        s.on_reply(int(1)).unwrap();
+        s.on_reply(int(1)).unwrap();
+        assert!(s.is_done());
+        assert!(!s.features().keepalive, "no probe: the server is not known to run keepalive");
     }
 
     #[test]
