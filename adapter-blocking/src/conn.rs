@@ -28,7 +28,7 @@ use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::{queue::EventQueue, Delivery};
+use adapter_io::{queue::EventQueue, wake::WakeList, Delivery};
 
 use crate::{lock, StreamItem};
 
@@ -51,6 +51,14 @@ thread_local! {
     static WAKE: Arc<Condvar> = Arc::new(Condvar::new());
 }
 
+/// The longest a waiting caller sleeps before it looks again (a safety net: it is woken).
+const NAP: Duration = Duration::from_millis(100);
+
+/// Releases the state, then wakes the callers its holder's work answered (adapter-io's `wake`).
+fn unlock(st: MutexGuard<'_, State>) {
+    adapter_io::wake::unlock(st, |st| &mut st.to_wake);
+}
+
 struct Waiter {
     result: Option<CallResult>,
     wake: Arc<Condvar>,
@@ -59,9 +67,11 @@ struct Waiter {
 }
 
 impl Waiter {
-    fn wake(&self) {
+    /// Queues its thread's wake-up for [`unlock`] (a notification is a system call: only when
+    /// the thread sleeps).
+    fn wake(&self, to_wake: &mut WakeList) {
         if self.sleeping {
-            self.wake.notify_one();
+            to_wake.push(&self.wake);
         }
     }
 }
@@ -79,11 +89,7 @@ impl Reader {
     fn arm(&mut self, deadline: Option<Instant>, now: Instant) {
         let want =
             deadline.map_or(MAX_WAIT, |d| d.saturating_duration_since(now)).clamp(Duration::from_millis(1), MAX_WAIT);
-        let reset = match self.timeout {
-            None => true,
-            Some(t) => want < t || want > t * 4,
-        };
-        if reset && self.stream.set_read_timeout(Some(want)).is_ok() {
+        if self.timeout.is_none_or(|t| want < t || want > t * 4) && self.stream.set_read_timeout(Some(want)).is_ok() {
             self.timeout = Some(want);
         }
     }
@@ -100,6 +106,8 @@ pub(crate) struct State {
     /// `None` while a thread reads (it holds the buck).
     reader: Option<Reader>,
     waiters: HashMap<u32, Waiter>,
+    /// Sleeping callers to wake once the lock is released ([`unlock`]).
+    to_wake: WakeList,
     pub(crate) streams: HashMap<u32, Sender<StreamItem>>,
     pub(crate) subscribers: Vec<Arc<EventQueue>>,
     last_call: Instant,
@@ -137,6 +145,7 @@ impl Shared {
             tls,
             reader: Some(reader),
             waiters: HashMap::new(),
+            to_wake: WakeList::default(),
             streams: HashMap::new(),
             subscribers: Vec::new(),
             last_call: Instant::now(),
@@ -155,12 +164,10 @@ impl Shared {
 
     /// Runs `f` on the state, hands out what it produced, and writes what it queued.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let r = {
-            let mut st = lock(&self.state);
-            let r = f(&mut st);
-            st.dispatch(&self.stream_bytes);
-            r
-        };
+        let mut st = lock(&self.state);
+        let r = f(&mut st);
+        st.dispatch(&self.stream_bytes);
+        unlock(st);
         self.flush();
         r
     }
@@ -200,14 +207,15 @@ impl Shared {
         let mut st = lock(&self.state);
         loop {
             let Some(w) = st.waiters.get_mut(&serial) else {
-                return Err(CallError::Closed(
-                    st.conn.close_reason().cloned().unwrap_or(ConnectionError::LocallyClosed),
-                ));
+                let reason = st.conn.close_reason().cloned().unwrap_or(ConnectionError::LocallyClosed);
+                unlock(st);
+                return Err(CallError::Closed(reason));
             };
             if let Some(r) = w.result.take() {
                 st.waiters.remove(&serial);
                 st.last_call = Instant::now();
                 st.hand_over();
+                unlock(st);
                 return r;
             }
             let wake = w.wake.clone();
@@ -217,7 +225,7 @@ impl Shared {
                     if let Some(w) = st.waiters.get_mut(&serial) {
                         w.sleeping = true;
                     }
-                    let mut st = wake.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut st = wake.wait_timeout(st, NAP).unwrap_or_else(std::sync::PoisonError::into_inner).0;
                     if let Some(w) = st.waiters.get_mut(&serial) {
                         w.sleeping = false;
                     }
@@ -230,7 +238,7 @@ impl Shared {
     /// One read with the buck held: feeds the core, fires its timers, hands out what came.
     fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
-        drop(st);
+        unlock(st);
         let r = reader.stream.read(&mut reader.buf);
         let now = Instant::now();
         st = lock(&self.state);
@@ -248,7 +256,7 @@ impl Shared {
         st.reader = Some(reader);
         st.dispatch(&self.stream_bytes);
         if st.conn.wants_write() {
-            drop(st);
+            unlock(st);
             self.flush();
             st = lock(&self.state);
         }
@@ -275,6 +283,7 @@ impl Shared {
                     let mut st = lock(&self.state);
                     st.conn.handle_eof(Instant::now());
                     st.dispatch(&self.stream_bytes);
+                    unlock(st);
                 }
                 if self.written_waiters.load(Ordering::SeqCst) > 0 {
                     self.written.notify_all();
@@ -328,7 +337,7 @@ impl Shared {
                     st.conn.handle_timeout(Instant::now());
                     st.dispatch(&self.stream_bytes);
                     if st.conn.wants_write() {
-                        drop(st);
+                        unlock(st);
                         self.flush();
                         st = lock(&self.state);
                     }
@@ -338,7 +347,10 @@ impl Shared {
             let reader = st.reader.take().expect("checked above");
             st = self.read_once(st, reader);
             st.hand_over();
+            unlock(st);
+            st = lock(&self.state);
         }
+        unlock(st);
     }
 }
 
@@ -373,13 +385,13 @@ impl State {
     }
 
     /// Wakes one waiting caller to take the buck over, when it is free and someone waits.
-    fn hand_over(&self) {
+    fn hand_over(&mut self) {
         if self.reader.is_some() {
             // The oldest call's thread: libvirtd answers roughly in order, so the next reply
             // is most likely its own and it returns without waking anyone else.
             let oldest = self.waiters.iter().filter(|(_, w)| w.result.is_none() && w.sleeping).min_by_key(|(s, _)| **s);
             if let Some((_, w)) = oldest {
-                w.wake();
+                w.wake(&mut self.to_wake);
             }
         }
     }
@@ -415,7 +427,7 @@ impl State {
                     // Calls the core never saw fail (it fails its own pending calls itself).
                     for w in self.waiters.values_mut().filter(|w| w.result.is_none()) {
                         w.result = Some(Err(CallError::Closed(reason.clone())));
-                        w.wake();
+                        w.wake(&mut self.to_wake);
                     }
                 }
                 None => {}
@@ -426,7 +438,7 @@ impl State {
     fn answer(&mut self, serial: u32, r: CallResult) {
         if let Some(w) = self.waiters.get_mut(&serial) {
             w.result = Some(r);
-            w.wake();
+            w.wake(&mut self.to_wake);
         }
     }
 

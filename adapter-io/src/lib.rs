@@ -11,6 +11,7 @@
 pub mod deferred;
 pub mod queue;
 pub mod transport;
+pub mod wake;
 
 use std::io;
 use std::time::Duration;
