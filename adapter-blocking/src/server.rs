@@ -510,8 +510,11 @@ impl<H: Handler<Link>> Server<H> {
                 break;
             }
         }
-        *lock(&c.link.shared.backlog) = c.out_len;
-        c.link.shared.drained.notify_all();
+        // Waiters are woken only when the backlog shrank (a notification is a system call).
+        let shrank = std::mem::replace(&mut *lock(&c.link.shared.backlog), c.out_len) > c.out_len;
+        if shrank {
+            c.link.shared.drained.notify_all();
+        }
         let closed = c.core.is_closed() || c.eof;
         if closed && c.closed_at.is_none() {
             c.closed_at = Some(now);
