@@ -125,16 +125,24 @@ impl std::fmt::Debug for Connect {
     }
 }
 
+/// The options `virConnectOpen*` open with: keepalive is offered to the daemon only once an
+/// event loop is registered ([`crate::event::event_register_default_impl`]), as libvirt's
+/// client offers it (`virNetClientKeepAliveIsSupported` in `doRemoteOpen`); a program without
+/// one makes libvirt.so's calls, without the keepalive probe.
+fn api_options(read_only: bool) -> ConnectOptions {
+    ConnectOptions { read_only, offer_keepalive: crate::event::registered(), ..ConnectOptions::default() }
+}
+
 impl Connect {
     /// Opens `uri` read-write (`virConnectOpen`); `None` means `LIBVIRT_DEFAULT_URI`, else the
     /// daemon's default.
     pub fn open(uri: Option<&str>) -> Result<Self, Error> {
-        Self::open_with(uri, &ConnectOptions::default())
+        Self::open_with(uri, &api_options(false))
     }
 
     /// Opens `uri` read-only (`virConnectOpenReadOnly`).
     pub fn open_read_only(uri: Option<&str>) -> Result<Self, Error> {
-        Self::open_with(uri, &ConnectOptions { read_only: true, ..ConnectOptions::default() })
+        Self::open_with(uri, &api_options(true))
     }
 
     /// `virConnectOpenAuth`. The transports this crate has authenticate without asking
@@ -142,8 +150,7 @@ impl Connect {
     /// "unsupported authentication type"), so the callback is never called.
     pub fn open_auth(uri: Option<&str>, auth: &mut ConnectAuth, flags: sys::virConnectFlags) -> Result<Self, Error> {
         let _ = auth;
-        let read_only = flags & sys::VIR_CONNECT_RO != 0;
-        Self::open_with(uri, &ConnectOptions { read_only, ..ConnectOptions::default() })
+        Self::open_with(uri, &api_options(flags & sys::VIR_CONNECT_RO != 0))
     }
 
     /// Opens with explicit adapter options (keepalive, call timeout, event queue).

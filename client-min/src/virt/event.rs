@@ -163,6 +163,12 @@ pub fn event_add_timeout<F: 'static + FnMut(c_int, *mut c_void)>(
     Ok(EventTimeoutWatch(timer))
 }
 
+/// Whether [`event_register_default_impl`] was called (libvirt's client offers keepalive only
+/// then).
+pub(crate) fn registered() -> bool {
+    REGISTERED.load(Ordering::SeqCst)
+}
+
 /// `virEventRegisterDefaultImpl`: makes the default loop the one handles and timeouts go to.
 pub fn event_register_default_impl() -> Result<(), Error> {
     REGISTERED.store(true, Ordering::SeqCst);
