@@ -42,6 +42,8 @@
 //! assert_eq!(host, "host");
 //! ```
 
+mod fds;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -71,11 +73,15 @@ pub struct ClientConfig {
     /// [`ClientConnection::set_keepalive`] once the server accepted
     /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`, as libvirt's client does.
     pub keepalive: Option<KeepaliveConfig>,
+    /// Whether the transport passes descriptors (a unix socket): the adapter reads with
+    /// [`ClientConnection::handle_input_fds`]. Elsewhere a reply announcing descriptors fails
+    /// the connection, as libvirt's client does.
+    pub fd_passing: bool,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        Self { max_in_flight: 4096, keepalive: None }
+        Self { max_in_flight: 4096, keepalive: None, fd_passing: false }
     }
 }
 
@@ -91,6 +97,13 @@ impl ClientConfig {
     #[must_use]
     pub fn with_keepalive(mut self, k: Option<KeepaliveConfig>) -> Self {
         self.keepalive = k;
+        self
+    }
+
+    /// Sets [`ClientConfig::fd_passing`].
+    #[must_use]
+    pub fn with_fd_passing(mut self, on: bool) -> Self {
+        self.fd_passing = on;
         self
     }
 }
@@ -161,7 +174,8 @@ pub enum ClientEvent {
     Reply {
         /// The call's serial.
         serial: u32,
-        /// Descriptors the server announced (`VIR_NET_REPLY_WITH_FDS`); the adapter receives them.
+        /// Descriptors the reply carried (`VIR_NET_REPLY_WITH_FDS`): the first `fds` of the
+        /// adapter's queue (see [`ClientConnection::handle_input_fds`]).
         fds: u32,
         /// The encoded return value.
         body: Bytes,
@@ -269,6 +283,7 @@ pub struct ClientConnection {
     keepalive: Keepalive,
     closed: Option<ConnectionError>,
     late_replies: u64,
+    fds: fds::ReplyFds,
 }
 
 impl ClientConnection {
@@ -277,6 +292,7 @@ impl ClientConnection {
     pub fn new(config: ClientConfig, now: Instant) -> Self {
         let mut keepalive = Keepalive::default();
         keepalive.set(now, config.keepalive);
+        let fds = fds::ReplyFds::new(config.fd_passing);
         Self {
             config,
             decoder: FrameDecoder::new(),
@@ -290,6 +306,7 @@ impl ClientConnection {
             keepalive,
             closed: None,
             late_replies: 0,
+            fds,
         }
     }
 
@@ -298,12 +315,31 @@ impl ClientConnection {
 
     /// Feeds bytes read from the transport.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-        if self.closed.is_some() || data.is_empty() {
-            return;
+        self.handle_input_fds(now, data, 0);
+    }
+
+    /// Feeds bytes read from a unix socket with the `fds` descriptors that came with them
+    /// (`SCM_RIGHTS`), which the adapter appended to its queue of descriptors. Returns how
+    /// many of them to keep: the adapter closes the others (the last it appended). A
+    /// [`ClientEvent::Reply`] takes the first `fds` of the queue.
+    pub fn handle_input_fds(&mut self, now: Instant, data: &[u8], fds: usize) -> usize {
+        self.fds.begin(fds);
+        if self.closed.is_none() && !data.is_empty() {
+            self.decoder.push(data);
+            self.read_messages(now);
         }
-        self.decoder.push(data);
+        self.fds.end()
+    }
+
+    fn read_messages(&mut self, now: Instant) {
         loop {
-            match self.decoder.next_message() {
+            let carriers = self.decoder.fd_carriers_left();
+            let next = self.decoder.next_message();
+            match self.fds.carriers(carriers - self.decoder.fd_carriers_left()) {
+                Ok(reply) => self.events.extend(reply),
+                Err(e) => return self.fail(ConnectionError::Protocol(e)),
+            }
+            match next {
                 Ok(Some(msg)) => {
                     self.keepalive.on_input(now);
                     if let Err(e) = self.handle_message(msg) {
@@ -567,7 +603,7 @@ impl ClientConnection {
         if self.closed.is_some() {
             return;
         }
-        let mut serials: Vec<u32> = self.pending.keys().copied().collect();
+        let mut serials: Vec<u32> = self.pending.keys().copied().chain(self.fds.abandon()).collect();
         serials.sort_unstable();
         for serial in serials {
             self.events.push_back(ClientEvent::CallFailed { serial, error: CallError::Closed(reason.clone()) });
@@ -624,26 +660,24 @@ impl ClientConnection {
             .pending
             .get(&serial)
             .is_some_and(|p| p.prog == header.prog && p.vers == header.vers && p.proc_ == header.proc_);
-        if !matches {
-            if !self.pending.contains_key(&serial) && self.was_issued(serial) {
-                // A cancelled or timed-out call's reply: drop it.
-                self.late_replies += 1;
-                return Ok(());
-            }
+        if !matches && (self.pending.contains_key(&serial) || !self.was_issued(serial)) {
             return Err(ProtocolError::UnexpectedReply { serial });
         }
-        let (fds, body) = match (Frame { header, body }).split_fds() {
-            Ok(v) => v,
-            Err(e) => return Err(ProtocolError::Decode(e)),
-        };
+        let (fds, body) = (Frame { header, body }).split_fds().map_err(ProtocolError::Decode)?;
         // The descriptors' one-byte carriers follow the message on the stream: not a message.
         self.decoder.skip_fd_carriers(fds as usize);
+        if !matches {
+            // A cancelled or timed-out call's reply: dropped, and its descriptors closed.
+            self.late_replies += 1;
+            return self.fds.announce(fds, None).map(drop);
+        }
         let event = match header.status {
             MessageStatus::Ok => {
                 if let Some(s) = self.streams.get_mut(&serial) {
                     s.open = true;
                 }
-                ClientEvent::Reply { serial, fds, body }
+                // Delivered once its descriptors came, as libvirt dispatches it.
+                self.fds.announce(fds, Some(ClientEvent::Reply { serial, fds, body }))?
             }
             MessageStatus::Error => {
                 self.streams.remove(&serial);
@@ -651,7 +685,8 @@ impl ClientConnection {
                     Ok(e) => CallError::Remote(Box::new(e)),
                     Err(e) => CallError::Decode(e),
                 };
-                ClientEvent::CallFailed { serial, error }
+                self.fds.announce(fds, None)?;
+                Some(ClientEvent::CallFailed { serial, error })
             }
             MessageStatus::Continue => return Err(ProtocolError::UnexpectedStatus { status: header.status }),
         };
@@ -660,7 +695,7 @@ impl ClientConnection {
                 self.deadlines.remove(&(d, serial));
             }
         }
-        self.events.push_back(event);
+        self.events.extend(event);
         Ok(())
     }
 

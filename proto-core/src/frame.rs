@@ -370,6 +370,12 @@ impl FrameDecoder {
         self.skip = self.skip.saturating_add(n);
     }
 
+    /// Descriptor carriers still to drop (see [`FrameDecoder::skip_fd_carriers`]).
+    #[must_use]
+    pub fn fd_carriers_left(&self) -> usize {
+        self.skip
+    }
+
     /// Drops what is left of the descriptor carriers from the head of the buffer.
     fn drop_carriers(&mut self) {
         let n = self.skip.min(self.buf.len());

@@ -107,6 +107,13 @@ pub enum ProtocolError {
         /// The status.
         status: MessageStatus,
     },
+    /// A reply announced descriptors on a transport that cannot pass them (libvirt's
+    /// `virNetSocketRecvFD` on anything but a unix socket).
+    #[error("Receiving file descriptors is not supported on this socket")]
+    FdPassingUnsupported,
+    /// A descriptor's carrier byte came without the descriptor (`virSocketRecvFD`'s `EACCES`).
+    #[error("Failed to recv file descriptor: the carrier byte came without one")]
+    FdNotReceived,
 }
 
 /// Why a call could not be started or did not complete.
