@@ -16,8 +16,8 @@
 //! module moves bytes and time.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
-use std::os::fd::RawFd;
+use std::io;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -28,12 +28,12 @@ use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::{queue::EventQueue, wake::WakeList, Delivery};
+use adapter_io::{fds::Received, queue::EventQueue, wake::WakeList, Delivery};
 
 use crate::{lock, StreamItem};
 
-/// A call's outcome: the reply body and the descriptors announced.
-pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
+/// A call's outcome: the reply body and the descriptors it carried.
+pub(crate) type CallResult = Result<(Bytes, Vec<OwnedFd>), CallError>;
 
 /// How long after the last call the background reader stays away from the socket.
 const GRACE: Duration = Duration::from_millis(20);
@@ -80,6 +80,8 @@ impl Waiter {
 pub(crate) struct Reader {
     stream: Stream,
     buf: Box<[u8]>,
+    /// The descriptors the last read brought (unix sockets).
+    got: Vec<OwnedFd>,
     /// The read timeout set on the socket. It is changed only when a deadline is nearer than it
     /// (or far above it), not before every read.
     timeout: Option<Duration>,
@@ -103,6 +105,8 @@ struct Writer {
 pub(crate) struct State {
     pub(crate) conn: ClientConnection,
     tls: Option<rustls::ClientConnection>,
+    /// Descriptors received for replies not handed out yet.
+    fds: Received,
     /// `None` while a thread reads (it holds the buck).
     reader: Option<Reader>,
     waiters: HashMap<u32, Waiter>,
@@ -139,10 +143,12 @@ impl Shared {
         read: Stream,
         write: Stream,
     ) -> Arc<Self> {
-        let reader = Reader { stream: read, buf: vec![0; 256 * 1024].into_boxed_slice(), timeout: None };
+        let buf = vec![0; 256 * 1024].into_boxed_slice();
+        let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None };
         let state = State {
             conn,
             tls,
+            fds: Received::default(),
             reader: Some(reader),
             waiters: HashMap::new(),
             to_wake: WakeList::default(),
@@ -196,7 +202,7 @@ impl Shared {
         let Writer { stream, batch } = &mut *w;
         let serial =
             self.with(|st| st.queue_call(spec, args, None).inspect(|_| batch.extend(st.conn.drain_transmit())))?;
-        adapter_io::transport::write_with_fd(stream, batch, fd).inspect_err(|_| self.close())?;
+        adapter_io::fds::write_with_fd(stream, batch, fd).inspect_err(|_| self.close())?;
         drop(w);
         self.flush();
         Ok(serial)
@@ -239,12 +245,12 @@ impl Shared {
     fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
-        let r = reader.stream.read(&mut reader.buf);
+        let r = adapter_io::fds::read(&mut reader.stream, &mut reader.buf, &mut reader.got);
         let now = Instant::now();
         st = lock(&self.state);
         match r {
             Ok(0) => st.conn.handle_eof(now),
-            Ok(n) => st.input(now, &reader.buf[..n]),
+            Ok(n) => st.input(now, &reader.buf[..n], &mut reader.got),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -355,10 +361,10 @@ impl Shared {
 }
 
 impl State {
-    /// Feeds bytes read from the socket (decrypting under TLS).
-    fn input(&mut self, now: Instant, data: &[u8]) {
+    /// Feeds bytes read from the socket, with the descriptors that came (decrypting under TLS).
+    fn input(&mut self, now: Instant, data: &[u8], got: &mut Vec<OwnedFd>) {
         match &mut self.tls {
-            None => self.conn.handle_input(now, data),
+            None => self.fds.feed(got, |n| self.conn.handle_input_fds(now, data, n)),
             Some(tls) => match adapter_io::transport::tls_open(tls, data) {
                 Some(plain) => self.conn.handle_input(now, &plain),
                 None => self.conn.handle_eof(now),
@@ -407,12 +413,7 @@ impl State {
                     }
                     self.answer(serial, result);
                 }
-                Some(Delivery::Event(ev)) => {
-                    self.subscribers.retain(|q| !q.is_abandoned());
-                    for q in &self.subscribers {
-                        q.push(Ok(ev.clone()));
-                    }
-                }
+                Some(Delivery::Event(ev)) => adapter_io::queue::publish(&mut self.subscribers, &Ok(ev)),
                 Some(Delivery::Stream { serial, item, last }) => {
                     let n = if let StreamItem::Data(d) = &item { d.len() } else { 0 };
                     if self.route_stream(serial, item, last) {
@@ -420,9 +421,7 @@ impl State {
                     }
                 }
                 Some(Delivery::Closed(reason)) => {
-                    for q in &self.subscribers {
-                        q.push(Err(reason.clone()));
-                    }
+                    adapter_io::queue::publish(&mut self.subscribers, &Err(reason.clone()));
                     self.streams.clear();
                     // Calls the core never saw fail (it fails its own pending calls itself).
                     for w in self.waiters.values_mut().filter(|w| w.result.is_none()) {
@@ -435,7 +434,8 @@ impl State {
         }
     }
 
-    fn answer(&mut self, serial: u32, r: CallResult) {
+    fn answer(&mut self, serial: u32, r: Result<(Bytes, u32), CallError>) {
+        let r = r.map(|(body, n)| (body, self.fds.take(n)));
         if let Some(w) = self.waiters.get_mut(&serial) {
             w.result = Some(r);
             w.wake(&mut self.to_wake);

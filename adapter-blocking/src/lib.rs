@@ -131,12 +131,7 @@ impl Client {
             let serials = calls.collect::<Result<Vec<u32>, Error>>().map_err(explain)?;
             client.inner.shared.flush();
             for serial in serials {
-                let reply = match client.wait(serial) {
-                    Ok((body, _)) => Ok(body),
-                    Err(Error::Call(e)) => Err(e),
-                    Err(other) => return Err(explain(other)),
-                };
-                seq.on_reply(reply).map_err(|e| explain(e.into()))?;
+                adapter_io::open_step(&mut seq, client.wait(serial).map(|(body, _)| body)).map_err(explain)?;
             }
         }
         let features = seq.features();
@@ -155,8 +150,8 @@ impl Client {
         };
         let read = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let shared =
-            conn::Shared::new(ClientConnection::new(ClientConfig::default(), Instant::now()), tls, read, write);
+        let config = ClientConfig::default().with_fd_passing(matches!(read, transport::Stream::Unix(_)));
+        let shared = conn::Shared::new(ClientConnection::new(config, Instant::now()), tls, read, write);
         let weak: std::sync::Weak<dyn adapter_io::deferred::Deferred> = Arc::downgrade(&shared) as _;
         adapter_io::deferred::after(Duration::from_secs(1), weak);
         Ok(Self {
@@ -185,7 +180,7 @@ impl Client {
         Ok(self.inner.shared.start_call(spec, args, stream, flush)?)
     }
 
-    fn wait(&self, serial: u32) -> Result<(Bytes, u32), Error> {
+    fn wait(&self, serial: u32) -> Result<(Bytes, Vec<std::os::fd::OwnedFd>), Error> {
         self.inner.shared.wait(serial).map_err(Error::Call)
     }
 
@@ -200,15 +195,25 @@ impl Client {
         self.wait(serial).map(|(body, _)| body)
     }
 
-    /// Calls a procedure as `VIR_NET_CALL_WITH_FDS`, passing `fd` after the message (unix
-    /// sockets only: elsewhere the call fails and the connection closes, as libvirt's).
+    /// Calls a procedure, as `VIR_NET_CALL_WITH_FDS` passing `fd` after the message when there
+    /// is one (unix sockets only: elsewhere the call fails and the connection closes, as
+    /// libvirt's), and returns the reply body with the descriptors the reply carried
+    /// (`VIR_NET_REPLY_WITH_FDS`, received on unix sockets only).
     ///
     /// # Errors
     /// As [`Client::call_raw`]; `Io` when the descriptor cannot be passed.
-    pub fn call_with_fd(&self, spec: CallSpec, args: &[u8], fd: std::os::fd::RawFd) -> Result<Bytes, Error> {
+    pub fn call_fds(
+        &self,
+        spec: CallSpec,
+        args: &[u8],
+        fd: Option<std::os::fd::RawFd>,
+    ) -> Result<(Bytes, Vec<std::os::fd::OwnedFd>), Error> {
         self.inner.shared.start_reader();
-        let serial = self.inner.shared.start_call_fd(spec.with_fds(1), args, fd)?;
-        self.wait(serial).map(|(body, _)| body)
+        let serial = match fd {
+            Some(fd) => self.inner.shared.start_call_fd(spec.with_fds(1), args, fd)?,
+            None => self.start_call(spec, args, None, true)?,
+        };
+        self.wait(serial)
     }
 
     /// Calls a generated procedure with typed arguments and decodes its typed reply.

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod deferred;
+pub mod fds;
 pub mod queue;
 pub mod transport;
 pub mod wake;
@@ -189,6 +190,20 @@ impl Delivery {
             _ => None,
         }
     }
+}
+
+/// Feeds a call's outcome to the open sequence: the server's reply or error is the sequence's to
+/// judge; any other failure (the transport's) ends the open as it is. Both clients open so.
+///
+/// # Errors
+/// The failure, or the sequence's verdict on the reply.
+pub fn open_step(seq: &mut proto_core::connect::ConnectSequence, outcome: Result<Bytes, Error>) -> Result<(), Error> {
+    let reply = match outcome {
+        Ok(body) => Ok(body),
+        Err(Error::Call(e)) => Err(e),
+        Err(other) => return Err(other),
+    };
+    Ok(seq.on_reply(reply)?)
 }
 
 /// An event, decoded later by the subscriber with [`Event::decode`].

@@ -67,6 +67,15 @@ impl EventQueue {
     }
 }
 
+/// Hands an event (or the close reason) to every subscriber still there, forgetting the ones
+/// that left: what both clients do with their connection's events.
+pub fn publish(subscribers: &mut Vec<Arc<EventQueue>>, item: &Result<Event, ConnectionError>) {
+    subscribers.retain(|q| !q.is_abandoned());
+    for q in subscribers.iter() {
+        q.push(item.clone());
+    }
+}
+
 impl Subscription {
     /// The subscriber's end of `queue`.
     #[must_use]

@@ -683,50 +683,6 @@ pub fn tls_client_handshake(target: &RemoteTarget, channel: &Channel) -> Result<
     Ok(tls)
 }
 
-/// Passes `fd` over a unix socket as libvirt's `virNetSocketSendFD` does: one carrier byte
-/// (0) with the descriptor in an `SCM_RIGHTS` control message, sent right after the
-/// `VIR_NET_CALL_WITH_FDS` message that announces it.
-///
-/// # Errors
-/// As sendmsg(2); `Unsupported` on a TCP socket, where libvirt refuses it too.
-pub fn send_fd(stream: &Stream, fd: std::os::fd::RawFd) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-    use std::os::fd::AsRawFd;
-    let Stream::Unix(sock) = stream else {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "Sending file descriptors is not supported on this socket",
-        ));
-    };
-    let fds = [fd];
-    let n = sendmsg::<UnixAddr>(
-        sock.as_raw_fd(),
-        &[IoSlice::new(&[0])],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::MSG_NOSIGNAL,
-        None,
-    )?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(io::ErrorKind::WriteZero.into())
-    }
-}
-
-/// Writes `batch` (its last message announcing one descriptor) and passes `fd` right behind
-/// it; on anything but a unix socket, refuses without writing (and drops `batch`).
-///
-/// # Errors
-/// As [`write_all_vectored`] and [`send_fd`].
-pub fn write_with_fd(stream: &mut Stream, batch: &mut Vec<Bytes>, fd: std::os::fd::RawFd) -> Result<(), Error> {
-    let r = match stream {
-        Stream::Unix(_) => write_all_vectored(stream, batch).and_then(|()| send_fd(stream, fd)),
-        Stream::Tcp(_) => send_fd(stream, fd),
-    };
-    batch.clear();
-    r.map_err(|source| Error::Io { what: "cannot pass the descriptor".into(), source })
-}
-
 /// Writes every buffer of `batch` (16 at a time, vectored) and empties it.
 ///
 /// # Errors

@@ -11,12 +11,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use adapter_io::fds::Passed;
 use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
 use adapter_io::Delivery;
@@ -26,13 +28,14 @@ use proto_core::{CallError, ClientConnection, ClientEvent};
 use smol::channel::{Sender, TrySendError};
 
 use crate::pump::{Pump, BUDGET};
-use crate::{lock, Cmd, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
+use crate::{lock, Cmd, Error, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
 
 /// How long after the last call the connection's task stays off the socket, so that calls in
 /// a row never hand the socket to it and back.
 const GRACE: Duration = Duration::from_millis(20);
 
-pub(crate) type CallResult = Result<(Bytes, u32), CallError>;
+/// A call's outcome: the reply body, the call's serial and the descriptors the reply carried.
+pub(crate) type CallResult = Result<(Bytes, u32, Vec<OwnedFd>), CallError>;
 
 /// Who polls the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,14 +93,22 @@ impl Conn {
         self.last_call.elapsed()
     }
 
-    /// Queues a call; the caller then polls [`Conn::poll_call`].
+    /// Queues a call (passing `fd` right after it); the caller then polls [`Conn::poll_call`].
     pub(crate) fn start_call(
         &mut self,
         spec: CallSpec,
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
-    ) -> Result<u32, CallError> {
-        let serial = self.pump.core.call_raw(Instant::now(), spec, args)?;
+        fd: Option<Passed>,
+    ) -> Result<u32, Error> {
+        if fd.is_some() && !self.pump.passes_fds() {
+            // Nothing is sent; libvirt's client closes the connection.
+            self.command(Cmd::Close);
+            return Err(adapter_io::fds::unsupported());
+        }
+        let spec = if fd.is_some() { spec.with_fds(1) } else { spec };
+        let serial = self.pump.core.call_raw(Instant::now(), spec, args).map_err(Error::Call)?;
+        self.pump.pass_fd(fd);
         self.waiters.insert(serial, Waiter { result: None, waker: None });
         self.streams.extend(stream.map(|s| (serial, s)));
         if spec.deadline.is_some() {
@@ -268,9 +279,10 @@ impl Conn {
     }
 
     fn answer(&mut self, serial: u32, r: Result<(Bytes, u32), CallError>) {
+        // The caller learns the serial (a stream's) and takes the reply's descriptors.
+        let r = r.map(|(b, n)| (b, serial, self.pump.take_fds(n)));
         if let Some(w) = self.waiters.get_mut(&serial) {
-            // The caller learns the serial (a stream's) instead of the descriptor count.
-            w.result = Some(r.map(|(b, _)| (b, serial)));
+            w.result = Some(r);
             wake(w.waker.take().as_ref());
         }
     }
@@ -298,17 +310,11 @@ impl Conn {
                 }
                 self.answer(serial, result);
             }
-            Some(Delivery::Event(ev)) => {
-                self.subscribers.retain(|q| !q.is_abandoned());
-                for q in &self.subscribers {
-                    q.push(Ok(ev.clone()));
-                }
-            }
+            Some(Delivery::Event(ev)) => adapter_io::queue::publish(&mut self.subscribers, &Ok(ev)),
             Some(Delivery::Stream { serial, item, last }) => self.route_stream(serial, item, last),
             Some(Delivery::Closed(reason)) => {
-                for q in self.subscribers.drain(..) {
-                    q.push(Err(reason.clone()));
-                }
+                adapter_io::queue::publish(&mut self.subscribers, &Err(reason.clone()));
+                self.subscribers.clear();
                 *lock(&self.shared.reason) = Some(reason);
                 self.streams.clear();
                 wake(self.task.as_ref());

@@ -28,10 +28,12 @@ pub mod server;
 mod stream;
 mod tls;
 
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use adapter_io::fds::Passed;
 use adapter_io::transport::{self, Channel, ChildGuard};
 pub use adapter_io::{ConnectOptions, Error, Event, StreamItem};
 use bytes::Bytes;
@@ -39,9 +41,7 @@ use conn::Conn;
 use proto_core::client::CallSpec;
 use proto_core::connect::{ConnectSequence, ServerFeatures};
 use proto_core::uri::{RemoteTarget, Transport};
-use proto_core::{
-    CallError, ClientConfig, ClientConnection, ConnectionError, KeepaliveConfig, Procedure, StreamDirection, StreamHole,
-};
+use proto_core::{CallError, ConnectionError, KeepaliveConfig, Procedure, StreamDirection, StreamHole};
 pub use pump::Io;
 use pump::Pump;
 use smol::channel::{self, Sender};
@@ -175,14 +175,9 @@ impl Client {
         let mut seq = ConnectSequence::for_target(target).offer_keepalive(options.offer_keepalive);
         let opened = async {
             while !seq.is_done() {
-                let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None));
+                let calls = seq.next_batch().into_iter().map(|(spec, args)| client.start_call(spec, &args, None, None));
                 for serial in calls.collect::<Result<Vec<u32>, Error>>()? {
-                    let reply = match client.finish_call(serial).await {
-                        Ok((body, _)) => Ok(body),
-                        Err(Error::Call(e)) => Err(e),
-                        Err(other) => return Err(other),
-                    };
-                    seq.on_reply(reply)?;
+                    adapter_io::open_step(&mut seq, client.finish_call(serial).await.map(|(body, ..)| body))?;
                 }
             }
             Ok(seq.features())
@@ -204,7 +199,7 @@ impl Client {
     #[must_use]
     pub fn start(io: Box<dyn Io>, child: Option<ChildGuard>, options: ConnectOptions) -> Self {
         let shared = Arc::new(Shared::default());
-        let pump = Pump::new(ClientConnection::new(ClientConfig::default(), Instant::now()), io);
+        let pump = Pump::client(io);
         let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
         let inner = Arc::new(Inner { conn, shared, options, task: AtomicBool::new(false) });
         adapter_io::deferred::after(IDLE, Arc::downgrade(&inner) as _);
@@ -230,13 +225,19 @@ impl Client {
         spec: CallSpec,
         args: &[u8],
         stream: Option<Sender<StreamItem>>,
-    ) -> Result<(Bytes, u32), Error> {
-        let serial = self.start_call(spec, args, stream)?;
+    ) -> Result<(Bytes, u32, Vec<OwnedFd>), Error> {
+        let serial = self.start_call(spec, args, stream, None)?;
         self.finish_call(serial).await
     }
 
-    /// Queues a call; [`Client::finish_call`] waits for its reply.
-    fn start_call(&self, spec: CallSpec, args: &[u8], stream: Option<Sender<StreamItem>>) -> Result<u32, Error> {
+    /// Queues a call (passing `fd` after it); [`Client::finish_call`] waits for its reply.
+    fn start_call(
+        &self,
+        spec: CallSpec,
+        args: &[u8],
+        stream: Option<Sender<StreamItem>>,
+        fd: Option<Passed>,
+    ) -> Result<u32, Error> {
         let spec = match (self.inner.options.call_timeout, spec.deadline) {
             (Some(t), None) => spec.with_deadline(Instant::now() + t),
             _ => spec,
@@ -249,13 +250,13 @@ impl Client {
         if conn.done {
             return Err(self.closed_error());
         }
-        conn.start_call(spec, args, stream).map_err(Error::Call)
+        conn.start_call(spec, args, stream, fd)
     }
 
     /// Waits for the reply to `serial`, doing the connection's I/O while nobody else does (see
     /// [`conn`]). Dropping the future before the reply cancels the call; the core drops a late
     /// reply.
-    async fn finish_call(&self, serial: u32) -> Result<(Bytes, u32), Error> {
+    async fn finish_call(&self, serial: u32) -> Result<(Bytes, u32, Vec<OwnedFd>), Error> {
         let guard = adapter_io::OnDrop::new(|| lock(&self.inner.conn).cancel(serial));
         let r = smol::future::poll_fn(|cx| lock(&self.inner.conn).poll_call(cx, serial)).await;
         guard.defuse();
@@ -279,8 +280,26 @@ impl Client {
     /// As [`Client::call_raw`], and when the reply does not decode.
     pub async fn call<P: Procedure>(&self, args: &P::Args) -> Result<P::Ret, Error> {
         let bytes = proto_core::xdr::to_bytes(args).map_err(CallError::from)?;
-        let (body, _) = self.call_bytes(CallSpec::of::<P>(), &bytes, None).await?;
+        let (body, ..) = self.call_bytes(CallSpec::of::<P>(), &bytes, None).await?;
         proto_core::xdr::from_bytes(body).map_err(|e| Error::Call(CallError::Decode(e)))
+    }
+
+    /// Calls a procedure, as `VIR_NET_CALL_WITH_FDS` passing `fd` after the message when there
+    /// is one (unix sockets only: elsewhere the call fails and the connection closes, as
+    /// libvirt's), and returns the reply body with the descriptors the reply carried
+    /// (`VIR_NET_REPLY_WITH_FDS`, received on unix sockets only).
+    ///
+    /// # Errors
+    /// As [`Client::call_raw`]; `Io` when the descriptor cannot be passed.
+    pub async fn call_fds(
+        &self,
+        spec: CallSpec,
+        args: &[u8],
+        fd: Option<RawFd>,
+    ) -> Result<(Bytes, Vec<OwnedFd>), Error> {
+        let fd = fd.map(Passed::dup).transpose().map_err(adapter_io::fds::pass_error)?;
+        let serial = self.start_call(spec, args, None, fd)?;
+        self.finish_call(serial).await.map(|(body, _, fds)| (body, fds))
     }
 
     /// Calls a procedure that opens a stream (a read stream unless `spec` says otherwise);
@@ -292,7 +311,7 @@ impl Client {
         let spec = if spec.stream == StreamDirection::None { spec.with_stream(StreamDirection::Read) } else { spec };
         let (stx, srx) = channel::bounded(16);
         self.inner.start_task();
-        let (body, serial) = self.call_bytes(spec, args, Some(stx)).await?;
+        let (body, serial, _) = self.call_bytes(spec, args, Some(stx)).await?;
         Ok((body, Stream::new(self.clone(), serial, srx)))
     }
 
@@ -324,8 +343,7 @@ impl Client {
         let sub = self.subscribe();
         let args = family.register_args(event_id, filter).map_err(proto_core::CallError::from)?;
         let body = self.call_raw(CallSpec::remote(family.register_proc()), &args).await?;
-        let kind = proto_core::events::Registration::from_reply(Some(family), body)
-            .map_err(|e| Error::Call(proto_core::CallError::Decode(e)))?;
+        let kind = proto_core::events::Registration::from_reply(Some(family), body).map_err(CallError::Decode)?;
         Ok(Registration { client: self.clone(), kind, sub })
     }
 
@@ -363,7 +381,7 @@ impl Client {
     /// When the call fails.
     pub async fn close(&self) -> Result<(), Error> {
         let close = CallSpec::remote(proto_core::connect::REMOTE_PROC_CONNECT_CLOSE);
-        let r = match self.start_call(close, &[], None) {
+        let r = match self.start_call(close, &[], None, None) {
             Ok(serial) => self.finish_call(serial).await.map(drop),
             Err(e) => Err(e),
         };

@@ -1,22 +1,33 @@
 //! Moving bytes and time between one socket and one core: the part of a connection's driver
 //! task that the client and the server share.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
+use adapter_io::fds::{Passed, Received};
 use bytes::{Buf, Bytes};
-use proto_core::{ClientConnection, ServerConnection};
+use proto_core::{ClientConfig, ClientConnection, ServerConnection};
 use smol::channel::Sender;
 use smol::io::{AsyncRead, AsyncWrite};
-use smol::Timer;
+use smol::{Async, Timer};
 
 /// A byte stream a connection runs on: a socket, or TLS over one.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + Any {
+    /// The unix socket, when the stream is one (descriptors pass only there, as in libvirt).
+    fn unix(&self) -> Option<&Async<UnixStream>>;
+}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + Any> Io for T {
+    fn unix(&self) -> Option<&Async<UnixStream>> {
+        (self as &dyn Any).downcast_ref()
+    }
+}
 
 thread_local! {
     /// The read buffer every connection driven on this thread shares.
@@ -31,6 +42,8 @@ const LINGER: Duration = Duration::from_secs(5);
 /// The verbs both connection types share.
 pub(crate) trait Core {
     fn input(&mut self, now: Instant, data: &[u8]);
+    /// Input with the descriptors that came with it: how many to keep.
+    fn input_fds(&mut self, now: Instant, data: &[u8], fds: usize) -> usize;
     fn eof(&mut self, now: Instant);
     fn timeout(&mut self, now: Instant);
     fn transmit(&mut self) -> Option<Bytes>;
@@ -41,10 +54,13 @@ pub(crate) trait Core {
 }
 
 macro_rules! core {
-    ($t:ty, $readable:expr) => {
+    ($t:ty, $readable:expr, $fds:expr) => {
         impl Core for $t {
             fn input(&mut self, now: Instant, data: &[u8]) {
                 self.handle_input(now, data);
+            }
+            fn input_fds(&mut self, now: Instant, data: &[u8], fds: usize) -> usize {
+                $fds(self, now, data, fds)
             }
             fn eof(&mut self, now: Instant) {
                 self.handle_eof(now);
@@ -70,8 +86,11 @@ macro_rules! core {
         }
     };
 }
-core!(ClientConnection, |c: &ClientConnection| !c.is_closed());
-core!(ServerConnection, ServerConnection::wants_read);
+core!(ClientConnection, |c: &ClientConnection| !c.is_closed(), ClientConnection::handle_input_fds);
+core!(ServerConnection, ServerConnection::wants_read, |c: &mut ServerConnection, now, data: &[u8], _| {
+    c.handle_input(now, data);
+    0
+});
 
 pub(crate) struct Pump<C> {
     pub(crate) core: C,
@@ -87,6 +106,28 @@ pub(crate) struct Pump<C> {
     dead: bool,
     /// Released (dropped) once the unsent output is at most their bound: flow control.
     drained: Vec<(usize, Sender<io::Error>)>,
+    /// Descriptors received (a client on a unix socket reads with recvmsg), for the core's replies.
+    fds: Option<Received>,
+    /// The descriptors the last read brought.
+    got: Vec<OwnedFd>,
+    /// Descriptors to pass once the output before them is written: (output offset, descriptor).
+    fds_out: VecDeque<(u64, Passed)>,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl Pump<ClientConnection> {
+    /// A client's: on a unix socket, it passes and receives descriptors.
+    pub(crate) fn client(io: Box<dyn Io>) -> Self {
+        let unix = io.unix().is_some();
+        let core = ClientConnection::new(ClientConfig::default().with_fd_passing(unix), Instant::now());
+        Self { fds: unix.then(Received::default), ..Self::new(core, io) }
+    }
+
+    /// A reply's descriptors (the first `n` received).
+    pub(crate) fn take_fds(&mut self, n: u32) -> Vec<OwnedFd> {
+        self.fds.as_mut().map(|q| q.take(n)).unwrap_or_default()
+    }
 }
 
 impl<C: Core> Pump<C> {
@@ -102,7 +143,22 @@ impl<C: Core> Pump<C> {
             unflushed: false,
             dead: false,
             drained: Vec::new(),
+            fds: None,
+            got: Vec::new(),
+            fds_out: VecDeque::new(),
+            written: 0,
         }
+    }
+
+    /// Whether the transport passes descriptors (a unix socket).
+    pub(crate) fn passes_fds(&self) -> bool {
+        self.io.unix().is_some()
+    }
+
+    /// Passes `fd` right after the output queued so far (`VIR_NET_CALL_WITH_FDS`).
+    pub(crate) fn pass_fd(&mut self, fd: Option<Passed>) {
+        let at = self.written + (self.out_len + self.core.buffered()) as u64;
+        self.fds_out.extend(fd.map(|fd| (at, fd)));
     }
 
     /// Output queued and not yet written.
@@ -121,6 +177,7 @@ impl<C: Core> Pump<C> {
         self.out.clear();
         self.out_len = 0;
         self.drained.clear();
+        self.fds_out.clear();
     }
 
     /// Whether the connection is over: the core is closed and its output written (or given up
@@ -157,10 +214,16 @@ impl<C: Core> Pump<C> {
             // (the core copies what it needs into its deframer).
             let r = READ_BUF.with(|buf| {
                 let mut buf = buf.borrow_mut();
-                let r = Pin::new(&mut self.io).poll_read(cx, &mut buf[..]);
+                let r = match (&mut self.fds, self.io.unix()) {
+                    (Some(_), Some(sock)) => poll_recv(sock, cx, &mut buf, &mut self.got),
+                    _ => Pin::new(&mut self.io).poll_read(cx, &mut buf[..]),
+                };
                 if let Poll::Ready(Ok(n)) = r {
-                    if n > 0 {
-                        self.core.input(Instant::now(), &buf[..n]);
+                    let (now, core, data) = (Instant::now(), &mut self.core, &buf[..n]);
+                    match &mut self.fds {
+                        Some(q) if n > 0 => q.feed(&mut self.got, |fds| core.input_fds(now, data, fds)),
+                        _ if n > 0 => core.input(now, data),
+                        _ => {}
                     }
                 }
                 r
@@ -189,6 +252,17 @@ impl<C: Core> Pump<C> {
                 self.out_len += b.len();
                 self.out.push_back(b);
             }
+            // A descriptor goes right after the message announcing it (nothing in between).
+            let limit = self.fds_out.front().map(|(at, _)| usize::try_from(at - self.written).unwrap_or(usize::MAX));
+            if limit == Some(0) {
+                match self.poll_pass(cx) {
+                    Poll::Ready(Ok(())) => drop(self.fds_out.pop_front()),
+                    Poll::Ready(Err(_)) => self.fail(),
+                    Poll::Pending => break,
+                }
+                moved = true;
+                continue;
+            }
             if self.out.is_empty() {
                 if self.unflushed {
                     match Pin::new(&mut self.io).poll_flush(cx) {
@@ -199,12 +273,22 @@ impl<C: Core> Pump<C> {
                 }
                 break;
             }
-            // At most 64 buffers (see above): no allocation per write.
+            // At most 64 buffers (see above): no allocation per write. A descriptor to pass
+            // cuts the write where it goes.
             let mut slices = [IoSlice::new(&[]); 64];
-            let n = slices.iter_mut().zip(&self.out).map(|(s, b)| *s = IoSlice::new(b)).count();
+            let mut room = limit.unwrap_or(usize::MAX);
+            let n = (slices.iter_mut().zip(&self.out))
+                .map_while(|(s, b)| {
+                    let take = b.len().min(room);
+                    room -= take;
+                    *s = IoSlice::new(&b[..take]);
+                    (take > 0 || room > 0).then_some(())
+                })
+                .count();
             match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..n]) {
                 Poll::Ready(Ok(mut n)) if n > 0 => {
                     self.out_len -= n;
+                    self.written += n as u64;
                     while n > 0 {
                         let first = &mut self.out[0];
                         if n >= first.len() {
@@ -227,6 +311,19 @@ impl<C: Core> Pump<C> {
         moved
     }
 
+    /// Passes the first descriptor of [`Pump::fds_out`] when the socket takes it.
+    fn poll_pass(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let (Some(sock), Some((_, fd))) = (self.io.unix(), self.fds_out.front()) else {
+            return Poll::Ready(Err(io::ErrorKind::Unsupported.into()));
+        };
+        loop {
+            match fd.send(sock.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(sock.poll_writable(cx))?,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
         self.poll_timer_with(cx, None)
     }
@@ -247,5 +344,21 @@ impl<C: Core> Pump<C> {
         self.armed = None;
         self.core.timeout(Instant::now());
         true
+    }
+}
+
+/// One read of a unix socket with the descriptors that came (as `Async`'s `poll_read`, with
+/// recvmsg in place of read).
+fn poll_recv(
+    sock: &Async<UnixStream>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+    got: &mut Vec<OwnedFd>,
+) -> Poll<io::Result<usize>> {
+    loop {
+        match adapter_io::fds::recv_with_fds(sock.get_ref(), buf, got) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(sock.poll_readable(cx))?,
+            r => return Poll::Ready(r),
+        }
     }
 }
