@@ -215,13 +215,7 @@ fn differences(blocking: &Methods, asynchronous: &Methods) -> Vec<String> {
 fn async_twin_has_every_blocking_method() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/virt");
     let (blocking, asynchronous) = methods(&dir);
-    let mut diff = differences(&blocking, &asynchronous);
-    // Documented in VIRT.md: descriptor passing exists on adapter-blocking's client only.
-    let blocking_only = ["Domain::open_graphics is blocking only", "Domain::open_graphics_fd is blocking only"];
-    for known in blocking_only {
-        assert!(diff.iter().any(|d| d == known), "{known}: no longer, update this test and VIRT.md");
-    }
-    diff.retain(|d| !blocking_only.contains(&d.as_str()));
+    let diff = differences(&blocking, &asynchronous);
     assert!(diff.is_empty(), "the async twin and the blocking API differ:\n{}", diff.join("\n"));
     // The reading found the API: virt 0.5.0's methods are there (VIRT.md's table), and
     // the ones each side writes for itself.

@@ -1,31 +1,18 @@
 //! `virDomainOpenGraphics`/`virDomainOpenGraphicsFD`: a graphical console through a
-//! descriptor, passed over the connection's unix socket (blocking API only: adapter-smol's
-//! client cannot pass descriptors).
+//! descriptor, passed over the connection's unix socket in either direction (blocking and
+//! async).
 
-use std::os::fd::RawFd;
+use std::os::fd::{IntoRawFd, RawFd};
 
 use proto_core::client::CallSpec;
 use proto_core::programs::remote as r;
 
-use crate::connect::Connect;
 use crate::domain::Domain;
 use crate::error::{Error, ErrorDomain, ErrorNumber};
+use crate::macros::twin;
 
 /// `VIR_DRV_FEATURE_FD_PASSING` (`src/libvirt_internal.h`).
 const FEATURE_FD_PASSING: i32 = 8;
-
-/// The public API's checks (`virCheckReadOnlyGoto`, then `VIR_DRV_SUPPORTS_FEATURE(…,
-/// VIR_DRV_FEATURE_FD_PASSING)`: a call to the daemon, whose failure is the error).
-fn check_fd_passing(conn: &Connect, func: &str) -> Result<(), Error> {
-    conn.check_rw(func)?;
-    let args = r::RemoteConnectSupportsFeatureArgs { feature: FEATURE_FD_PASSING };
-    if conn.call::<r::ConnectSupportsFeature>(&args)?.supported != 0 {
-        Ok(())
-    } else {
-        let msg = "fd passing is not supported by this connection";
-        Err(Error::in_api(func, ErrorNumber::ArgumentUnsupported, msg))
-    }
-}
 
 /// What the client library says when the descriptor cannot go out (then the connection is
 /// closed, as libvirt's client closes it).
@@ -36,39 +23,67 @@ fn pass_error(e: adapter_blocking::Error) -> Error {
     }
 }
 
-impl Domain {
+/// `virDomainOpenGraphics`'s checks of the caller's descriptor, before any call.
+fn check_socket(fd: i32, func: &str) -> Result<(), Error> {
+    if fd < 0 {
+        return Err(Error::invalid_arg(func, format!("fd in {func} must be zero or greater")));
+    }
+    let stat = nix::sys::stat::fstat(RawFd::from(fd)).map_err(|e| {
+        let e = crate::driver::strerror(&std::io::Error::from(e));
+        let msg = format!("Unable to access file descriptor {fd}: {e}");
+        Error::in_api(func, ErrorNumber::SystemError, msg)
+    })?;
+    if stat.st_mode & nix::libc::S_IFMT != nix::libc::S_IFSOCK {
+        return Err(Error::invalid_arg(func, format!("fd {fd} must be a socket")));
+    }
+    Ok(())
+}
+
+fn encode<T: proto_core::XdrEncode>(args: &T) -> Result<bytes::Bytes, Error> {
+    proto_core::xdr::to_bytes(args).map_err(|e| Error::rpc(e.to_string()))
+}
+
+twin! { Connect, Domain; impl Domain {
+    /// The public API's checks (`virCheckReadOnlyGoto`, then `VIR_DRV_SUPPORTS_FEATURE(…,
+    /// VIR_DRV_FEATURE_FD_PASSING)`: a call to the daemon, whose failure is the error).
+    async fn check_fd_passing(&self, func: &str) -> Result<(), Error> {
+        self.conn.check_rw(func)?;
+        let args = r::RemoteConnectSupportsFeatureArgs { feature: FEATURE_FD_PASSING };
+        if aw!(self.conn.call::<r::ConnectSupportsFeature>(&args))?.supported != 0 {
+            Ok(())
+        } else {
+            let msg = "fd passing is not supported by this connection";
+            Err(Error::in_api(func, ErrorNumber::ArgumentUnsupported, msg))
+        }
+    }
+
     /// `virDomainOpenGraphics`: connects the graphics console `idx` to `fd`, a socket of the
     /// caller's, which is passed to the daemon (`VIR_NET_CALL_WITH_FDS`; unix sockets only).
-    pub fn open_graphics(&self, idx: u32, fd: i32, flags: u32) -> Result<(), Error> {
+    pub async fn open_graphics(&self, idx: u32, fd: i32, flags: u32) -> Result<(), Error> {
         const FUNC: &str = "virDomainOpenGraphics";
-        if fd < 0 {
-            return Err(Error::invalid_arg(FUNC, format!("fd in {FUNC} must be zero or greater")));
-        }
-        let stat = nix::sys::stat::fstat(RawFd::from(fd)).map_err(|e| {
-            let e = crate::driver::strerror(&std::io::Error::from(e));
-            let msg = format!("Unable to access file descriptor {fd}: {e}");
-            Error::in_api(FUNC, ErrorNumber::SystemError, msg)
-        })?;
-        if stat.st_mode & nix::libc::S_IFMT != nix::libc::S_IFSOCK {
-            return Err(Error::invalid_arg(FUNC, format!("fd {fd} must be a socket")));
-        }
-        check_fd_passing(&self.conn, FUNC)?;
-        let args = r::RemoteDomainOpenGraphicsArgs { dom: self.raw(), idx, flags };
-        let body = proto_core::xdr::to_bytes(&args).map_err(|e| Error::rpc(e.to_string()))?;
+        check_socket(fd, FUNC)?;
+        aw!(self.check_fd_passing(FUNC))?;
+        let body = encode(&r::RemoteDomainOpenGraphicsArgs { dom: self.raw(), idx, flags })?;
         let spec = CallSpec::of::<r::DomainOpenGraphics>();
-        self.conn.client().call_with_fd(spec, &body, fd).map_err(pass_error)?;
+        aw!(self.conn.client().call_fds(spec, &body, Some(fd))).map_err(pass_error)?;
         Ok(())
     }
 
-    /// `virDomainOpenGraphicsFD`: asks the daemon for a descriptor connected to the graphics
-    /// console `idx`. Receiving descriptors is not implemented: the call is made and its error
-    /// is libvirt's; a success (`VIR_NET_REPLY_WITH_FDS`) reports "no file descriptor
-    /// received" (the descriptor is closed, the connection goes on).
-    pub fn open_graphics_fd(&self, idx: u32, flags: u32) -> Result<u32, Error> {
-        const FUNC: &str = "virDomainOpenGraphicsFD";
-        check_fd_passing(&self.conn, FUNC)?;
-        let args = r::RemoteDomainOpenGraphicsFdArgs { dom: self.raw(), idx, flags };
-        self.conn.call::<r::DomainOpenGraphicsFd>(&args)?;
-        Err(Error::new(ErrorNumber::InternalError, ErrorDomain::Rpc, "internal error: no file descriptor received"))
+    /// `virDomainOpenGraphicsFD`: a descriptor connected to the graphics console `idx`, which
+    /// the daemon passes back (`VIR_NET_REPLY_WITH_FDS`; unix sockets only). The caller owns
+    /// it (and closes it). As libvirt's remote driver: a reply without a descriptor is "no file
+    /// descriptor received", one with several "too many file descriptors received" (they are
+    /// closed).
+    pub async fn open_graphics_fd(&self, idx: u32, flags: u32) -> Result<u32, Error> {
+        aw!(self.check_fd_passing("virDomainOpenGraphicsFD"))?;
+        let body = encode(&r::RemoteDomainOpenGraphicsFdArgs { dom: self.raw(), idx, flags })?;
+        let spec = CallSpec::of::<r::DomainOpenGraphicsFd>();
+        let (_, mut fds) = aw!(self.conn.client().call_fds(spec, &body, None))?;
+        let received = |what| Error::new(ErrorNumber::InternalError, ErrorDomain::Rpc, format!("internal error: {what}"));
+        match (fds.pop(), fds.len()) {
+            (Some(fd), 0) => Ok(fd.into_raw_fd().unsigned_abs()),
+            (None, _) => Err(received("no file descriptor received")),
+            (Some(_), _) => Err(received("too many file descriptors received")),
+        }
     }
-}
+}}
