@@ -119,7 +119,7 @@ pub(crate) struct Pump<C> {
 impl Pump<ClientConnection> {
     /// A client's: on a unix socket, it passes and receives descriptors.
     pub(crate) fn client(io: Box<dyn Io>) -> Self {
-        let unix = io.unix().is_some();
+        let unix = (*io).unix().is_some();
         let core = ClientConnection::new(ClientConfig::default().with_fd_passing(unix), Instant::now());
         Self { fds: unix.then(Received::default), ..Self::new(core, io) }
     }
@@ -152,7 +152,7 @@ impl<C: Core> Pump<C> {
 
     /// Whether the transport passes descriptors (a unix socket).
     pub(crate) fn passes_fds(&self) -> bool {
-        self.io.unix().is_some()
+        (*self.io).unix().is_some()
     }
 
     /// Passes `fd` right after the output queued so far (`VIR_NET_CALL_WITH_FDS`).
@@ -214,7 +214,7 @@ impl<C: Core> Pump<C> {
             // (the core copies what it needs into its deframer).
             let r = READ_BUF.with(|buf| {
                 let mut buf = buf.borrow_mut();
-                let r = match (&mut self.fds, self.io.unix()) {
+                let r = match (&mut self.fds, (*self.io).unix()) {
                     (Some(_), Some(sock)) => poll_recv(sock, cx, &mut buf, &mut self.got),
                     _ => Pin::new(&mut self.io).poll_read(cx, &mut buf[..]),
                 };
@@ -313,7 +313,7 @@ impl<C: Core> Pump<C> {
 
     /// Passes the first descriptor of [`Pump::fds_out`] when the socket takes it.
     fn poll_pass(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let (Some(sock), Some((_, fd))) = (self.io.unix(), self.fds_out.front()) else {
+        let (Some(sock), Some((_, fd))) = ((*self.io).unix(), self.fds_out.front()) else {
             return Poll::Ready(Err(io::ErrorKind::Unsupported.into()));
         };
         loop {

@@ -79,7 +79,7 @@ twin! { Connect, Domain; impl Domain {
         let body = encode(&r::RemoteDomainOpenGraphicsFdArgs { dom: self.raw(), idx, flags })?;
         let spec = CallSpec::of::<r::DomainOpenGraphicsFd>();
         let (_, mut fds) = aw!(self.conn.client().call_fds(spec, &body, None))?;
-        let received = |what| Error::new(ErrorNumber::InternalError, ErrorDomain::Rpc, format!("internal error: {what}"));
+        let received = |what| Error::new(ErrorNumber::InternalError, ErrorDomain::Remote, format!("internal error: {what}"));
         match (fds.pop(), fds.len()) {
             (Some(fd), 0) => Ok(fd.into_raw_fd().unsigned_abs()),
             (None, _) => Err(received("no file descriptor received")),
