@@ -11,9 +11,10 @@
 //! Receiving a descriptor (`VIR_NET_REPLY_WITH_FDS`), which neither test driver does, is shown
 //! against a small fake daemon in this file that answers the open sequence and then
 //! `DOMAIN_OPEN_GRAPHICS_FD` as a scenario says (one descriptor, two, none, a carrier byte
-//! without its descriptor, more than libvirt's 32, and one over TCP): libvirt.so, the
-//! blocking API and the async twin get the same results and errors, the descriptor works
-//! (it is a pipe the daemon wrote to), and this process holds no descriptor more afterwards.
+//! without its descriptor, two descriptors with one carrier, more than libvirt's 32, and one
+//! over TCP): libvirt.so, the blocking API and the async twin get the same results and
+//! errors, the descriptor works (it is a pipe the daemon wrote to), and none of the daemon's
+//! descriptors stays open in this process, while the connection is open and after.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,6 +29,8 @@ use virt::connect::Connect;
 use virt::error::Error;
 
 const PYTHON: &str = include_str!("virt_open_graphics.py");
+/// The tests run one at a time: one counts the process's descriptors.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const PYTHON_FD: &str = include_str!("virt_open_graphics_fd.py");
 
 fn python(python: &str, script_text: &str, uris: &[&str]) -> Vec<String> {
@@ -115,6 +118,7 @@ fn ours_async(uris: &[&str]) -> Vec<String> {
 
 #[test]
 fn open_graphics_as_libvirt() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(py) = require_python_libvirt() else { return };
     let Some(daemon) = Libvirtd::start_or_skip() else { return };
     let uris = [daemon.unix_uri(), daemon.tcp_uri()];
@@ -161,15 +165,44 @@ impl<T: Read + Write> ReadWrite for T {}
 
 /// What the fake daemon passes after `DOMAIN_OPEN_GRAPHICS_FD`'s reply, per scenario (the
 /// name the client opens, `test:///NAME`): how many descriptors the reply announces and the
-/// carriers that follow, each with a descriptor or not. Over TCP no descriptor can go.
-fn scenario(name: &str, unix: bool) -> Option<(u32, Vec<bool>)> {
+/// carriers that follow, with how many descriptors each (the ends of a pipe the daemon wrote
+/// to). Over TCP no descriptor can go.
+fn scenario(name: &str, unix: bool) -> Option<(u32, Vec<usize>)> {
+    let n = usize::from(unix);
     match name {
-        "one" => Some((1, vec![unix])),
-        "two" => Some((2, vec![unix, unix])),
-        "bare" => Some((1, vec![false])),
+        "one" => Some((1, vec![n])),
+        "two" => Some((2, vec![n, n])),
+        "bare" => Some((1, vec![0])),
+        // One announced, two with its carrier: libvirt fails (its control buffer holds one).
+        "stray" => Some((1, vec![2 * n])),
         "many" => Some((33, vec![])),
         _ => None,
     }
+}
+
+/// The pipe the fake daemon made last (`pipe:[inode]`).
+static PIPE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Whether a descriptor of this process still refers to the fake daemon's last pipe, once the
+/// daemon dropped its own (it does right after passing them).
+fn pipe_held() -> bool {
+    let pipe = PIPE.lock().unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while open_fds().iter().any(|l| l.contains(&pipe)) {
+        if Instant::now() > deadline {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// Passes `fds` with one carrier byte in one sendmsg.
+fn send_fds(sock: &UnixStream, fds: &[std::os::fd::RawFd]) {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
+    let rights = [ControlMessage::ScmRights(fds)];
+    let one = [std::io::IoSlice::new(&[0])];
+    assert_eq!(sendmsg::<UnixAddr>(sock.as_raw_fd(), &one, &rights, MsgFlags::empty(), None).unwrap(), 1);
 }
 
 /// Answers a client as a daemon would, enough for `lookupByName` and `openGraphicsFD`.
@@ -210,9 +243,14 @@ fn serve(mut peer: Peer) {
                     let (pr, mut pw) = std::io::pipe().unwrap();
                     pw.write_all(b"graphics").unwrap();
                     let ends = [OwnedFd::from(pr), OwnedFd::from(pw)];
-                    for (i, with_fd) in carriers.into_iter().enumerate() {
+                    let link = std::fs::read_link(format!("/proc/self/fd/{}", ends[0].as_raw_fd())).unwrap();
+                    *PIPE.lock().unwrap() = link.display().to_string();
+                    let mut next = ends.iter().map(AsRawFd::as_raw_fd);
+                    for fds in carriers {
+                        let fds: Vec<_> = next.by_ref().take(fds).collect();
                         match &peer {
-                            Peer::Unix(s) if with_fd => adapter_io::fds::send_fd(s, ends[i].as_raw_fd()).unwrap(),
+                            Peer::Unix(s) if fds.len() == 1 => adapter_io::fds::send_fd(s, fds[0]).unwrap(),
+                            Peer::Unix(s) if !fds.is_empty() => send_fds(s, &fds),
                             _ => peer.io().write_all(&[0]).unwrap(),
                         }
                     }
@@ -308,6 +346,7 @@ fn open_fd_ours(uris: &[String]) -> Vec<String> {
         let c = Connect::open(Some(uri)).unwrap();
         let dom = c.lookup_domain_by_name("test").unwrap();
         lines.extend(open_fd_steps(dom.open_graphics_fd(0, 0), c.is_alive()));
+        assert!(!pipe_held(), "{uri}: a descriptor the daemon passed is still open");
     }
     lines
 }
@@ -321,6 +360,7 @@ fn open_fd_ours_async(uris: &[String]) -> Vec<String> {
             let dom = c.lookup_domain_by_name("test").await.unwrap();
             let got = dom.open_graphics_fd(0, 0).await;
             lines.extend(open_fd_steps(got, c.is_alive()));
+            assert!(!pipe_held(), "{uri}: a descriptor the daemon passed is still open (async)");
         }
         lines
     })
@@ -337,8 +377,10 @@ fn open_fds() -> Vec<String> {
 
 #[test]
 fn open_graphics_fd_receives_as_libvirt() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let fake = FakeDaemon::start();
-    let mut uris: Vec<String> = ["one", "two", "none", "bare", "many"].iter().map(|n| fake.unix_uri(n)).collect();
+    let mut uris: Vec<String> =
+        ["one", "two", "none", "bare", "stray", "many"].iter().map(|n| fake.unix_uri(n)).collect();
     uris.push(fake.tcp_uri("one"));
     // async-io's reactor (its epoll and notifier descriptors) lives as long as the process.
     smol::block_on(smol::Timer::after(Duration::from_millis(1)));
@@ -349,7 +391,8 @@ fn open_graphics_fd_receives_as_libvirt() {
     eprintln!("this crate:\n{}", blocking.join("\n"));
     assert_eq!(blocking[0], "open-graphics-fd ok graphics", "the descriptor works");
     assert_eq!(asynchronous, blocking, "async and blocking");
-    // Every descriptor received is the caller's or closed (the connections' end asynchronously).
+    // Every descriptor received is the caller's or closed, also once the connections are gone
+    // (they end asynchronously).
     let deadline = Instant::now() + Duration::from_secs(5);
     while open_fds() > before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

@@ -111,8 +111,9 @@ pub enum ProtocolError {
     /// `virNetSocketRecvFD` on anything but a unix socket).
     #[error("Receiving file descriptors is not supported on this socket")]
     FdPassingUnsupported,
-    /// A descriptor's carrier byte came without the descriptor (`virSocketRecvFD`'s `EACCES`).
-    #[error("Failed to recv file descriptor: the carrier byte came without one")]
+    /// A descriptor's carrier byte came without exactly one descriptor (`virSocketRecvFD`'s
+    /// `EACCES`).
+    #[error("Failed to recv file descriptor: a carrier byte came without exactly one")]
     FdNotReceived,
 }
 

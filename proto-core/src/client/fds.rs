@@ -4,11 +4,13 @@
 //! libvirt's server sends each descriptor after the reply with one carrier byte of its own
 //! (`sendmsg`, `SCM_RIGHTS`), and the client dispatches the reply once it received them all.
 //! The adapter reads a unix socket with `recvmsg` and appends the descriptors that came with
-//! each read to a queue of its own; the core assigns them to the carrier bytes of that read,
-//! in order (the kernel ends a read after the bytes a descriptor came with, so they belong to
-//! that read's carriers). It tells the adapter how many to keep (the others, the last ones it
-//! appended, are closed: sent without a reply announcing them, or for a reply nobody waits
-//! for) and a reply's [`ClientEvent::Reply`] says how many of the queue's first ones are its.
+//! each read to a queue of its own. The kernel ends a read after the bytes descriptors came
+//! with, so a read's descriptors came with its last bytes: with a carrier, they are that
+//! carrier's, which must bring exactly one (libvirt's `virSocketRecvFD` fails on a carrier
+//! with none or several); with other bytes, nobody announced them and they are closed, as
+//! libvirt's plain read drops them. The core tells the adapter how many to keep (the others,
+//! the last ones it appended, are closed, also a late or failed reply's) and a reply's
+//! [`ClientEvent::Reply`] says how many of the queue's first ones are its.
 
 use crate::{ClientEvent, ProtocolError};
 
@@ -68,11 +70,11 @@ impl ReplyFds {
         Ok(None)
     }
 
-    /// `n` carrier bytes were read: each takes a descriptor of the read (libvirt's
-    /// `virNetSocketRecvFD` fails on a carrier without one). The reply, once complete.
+    /// `n` carrier bytes were read: each takes one descriptor of the read, which must bring
+    /// as many as it had carriers. The reply, once complete.
     pub(super) fn carriers(&mut self, n: usize) -> Result<Option<ClientEvent>, ProtocolError> {
         let Some(w) = self.waiting.as_mut().filter(|_| n > 0) else { return Ok(None) };
-        if self.arrived < n {
+        if self.arrived != n {
             return Err(ProtocolError::FdNotReceived);
         }
         self.arrived -= n;
