@@ -253,7 +253,10 @@ impl<C: Core> Pump<C> {
                 self.out.push_back(b);
             }
             // A descriptor goes right after the message announcing it (nothing in between).
-            let limit = self.fds_out.front().map(|(at, _)| usize::try_from(at - self.written).unwrap_or(usize::MAX));
+            let limit = self
+                .fds_out
+                .front()
+                .map(|(at, _)| usize::try_from(at.saturating_sub(self.written)).unwrap_or(usize::MAX));
             if limit == Some(0) {
                 match self.poll_pass(cx) {
                     Poll::Ready(Ok(())) => drop(self.fds_out.pop_front()),

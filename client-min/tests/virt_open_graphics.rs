@@ -405,3 +405,37 @@ fn open_graphics_fd_receives_as_libvirt() {
     eprintln!("libvirt.so:\n{}", theirs.join("\n"));
     assert_eq!(blocking, theirs, "libvirt.so");
 }
+
+/// adapter-smol passes a call's descriptor right after the bytes queued before it, while other
+/// tasks keep queueing calls: libvirtd reads each descriptor where it belongs (a carrier byte
+/// out of place would break its framing and the connection) and answers every call.
+#[test]
+fn async_open_graphics_among_other_calls() {
+    use virt::asynchronous::connect::Connect;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(daemon) = Libvirtd::start_or_skip() else { return };
+    let uri = daemon.unix_uri();
+    let (a, _b) = UnixStream::pair().unwrap();
+    smol::block_on(async {
+        let c = Connect::open(Some(&uri)).await.unwrap();
+        let dom = c.lookup_domain_by_name("test").await.unwrap();
+        let busy: Vec<_> = (0..8)
+            .map(|_| {
+                let dom = dom.clone();
+                smol::spawn(async move {
+                    for _ in 0..50 {
+                        assert!(dom.is_active().await.unwrap());
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..20 {
+            let e = dom.open_graphics(0, a.as_raw_fd(), 0).await.unwrap_err();
+            assert!(e.message().contains("not supported by the connection driver"), "{e}");
+        }
+        for t in busy {
+            t.await;
+        }
+        assert!(c.is_alive().unwrap());
+    });
+}
