@@ -238,6 +238,8 @@ fn async_twin_has_every_blocking_method() {
         ("Domain", "suspend"),
         ("Domain", "is_active"),
         ("Domain", "name"),
+        ("Domain", "open_graphics"),
+        ("Domain", "open_graphics_fd"),
         ("StorageVol", "create_xml"),
         ("Stream", "recv_flags"),
     ] {
