@@ -43,6 +43,9 @@
 //! ```
 
 mod fds;
+mod stream;
+
+pub use stream::{ClientStream, StreamError};
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
@@ -50,10 +53,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use crate::error::RemoteError;
-use crate::frame::{
-    encode_frame_with, Frame, FrameDecoder, Header, MessageStatus, MessageType, StreamHole,
-    VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX,
-};
+use crate::frame::{encode_frame_with, Frame, FrameDecoder, Header, MessageStatus, MessageType, StreamHole};
 use crate::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::program::{
     Procedure, StreamDirection, KEEPALIVE_PROC_PING, KEEPALIVE_PROC_PONG, KEEPALIVE_PROGRAM, REMOTE_PROGRAM,
@@ -251,21 +251,6 @@ struct StreamState {
     open: bool,
     /// This side sent finish or abort: nothing more may be sent.
     local_done: bool,
-}
-
-/// Why a stream operation was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StreamError {
-    /// The opening call has not been answered yet.
-    #[error("the stream is not open yet")]
-    NotOpen,
-    /// This side already finished or aborted the stream.
-    #[error("the stream was already finished or aborted")]
-    AlreadyFinished,
-    /// The connection is closed.
-    #[error("connection closed: {0}")]
-    Closed(ConnectionError),
 }
 
 /// The client side of a libvirt RPC connection. See the [module docs](self) for the drive loop.
@@ -726,82 +711,6 @@ impl ClientConnection {
             }
         };
         self.events.push_back(event);
-        Ok(())
-    }
-}
-
-/// Sending side of one stream, borrowed from its [`ClientConnection`].
-#[derive(Debug)]
-pub struct ClientStream<'a> {
-    conn: &'a mut ClientConnection,
-    serial: u32,
-}
-
-impl ClientStream<'_> {
-    fn state(&self) -> Result<Header, StreamError> {
-        if let Some(r) = &self.conn.closed {
-            return Err(StreamError::Closed(r.clone()));
-        }
-        match self.conn.streams.get(&self.serial) {
-            Some(s) if s.local_done => Err(StreamError::AlreadyFinished),
-            Some(s) if !s.open => Err(StreamError::NotOpen),
-            Some(s) => Ok(s.header),
-            None => Err(StreamError::AlreadyFinished),
-        }
-    }
-
-    /// Sends data (`STREAM`/`CONTINUE`), in chunks of at most 262120 bytes as libvirt does.
-    /// The chunks share `data`'s memory.
-    ///
-    /// # Errors
-    /// When the stream is not open, already finished, or the connection is closed.
-    pub fn send(&mut self, data: Bytes) -> Result<(), StreamError> {
-        let header = self.state()?;
-        let mut data = data;
-        while !data.is_empty() {
-            let chunk = data.split_to(data.len().min(VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX));
-            self.conn.out.push_frame_shared(&header, chunk);
-        }
-        Ok(())
-    }
-
-    /// Sends a sparse hole (`STREAM_HOLE`/`CONTINUE`).
-    ///
-    /// # Errors
-    /// As [`ClientStream::send`].
-    pub fn send_hole(&mut self, hole: StreamHole) -> Result<(), StreamError> {
-        let header = self.state()?.with(MessageType::StreamHole, MessageStatus::Continue);
-        let mut body = [0u8; 12];
-        body[..8].copy_from_slice(&hole.length.to_be_bytes());
-        body[8..].copy_from_slice(&hole.flags.to_be_bytes());
-        self.conn.out.push_frame(&header, &body);
-        Ok(())
-    }
-
-    /// Finishes the stream (`STREAM`/`OK`, empty); the server confirms with
-    /// [`ClientEvent::StreamFinished`] or reports [`ClientEvent::StreamError`].
-    ///
-    /// # Errors
-    /// As [`ClientStream::send`].
-    pub fn finish(&mut self) -> Result<(), StreamError> {
-        self.end(MessageStatus::Ok)
-    }
-
-    /// Aborts the stream (`STREAM`/`ERROR`, empty); the server confirms with
-    /// [`ClientEvent::StreamFinished`].
-    ///
-    /// # Errors
-    /// As [`ClientStream::send`].
-    pub fn abort(&mut self) -> Result<(), StreamError> {
-        self.end(MessageStatus::Error)
-    }
-
-    fn end(&mut self, status: MessageStatus) -> Result<(), StreamError> {
-        let header = self.state()?.with(MessageType::Stream, status);
-        self.conn.out.push_frame(&header, &[]);
-        if let Some(s) = self.conn.streams.get_mut(&self.serial) {
-            s.local_done = true;
-        }
         Ok(())
     }
 }
