@@ -225,6 +225,7 @@ fn serve(mut peer: Peer) {
                     conn.reply(id, &())
                 }
                 r::REMOTE_PROC_CONNECT_CLOSE => conn.reply(id, &()),
+                r::REMOTE_PROC_DOMAIN_IS_ACTIVE => conn.reply(id, &r::RemoteDomainIsActiveRet { active: 1 }),
                 r::REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME => {
                     let dom = r::RemoteNonnullDomain { name: "test".into(), uuid: [7; 16], id: 1 };
                     conn.reply(id, &r::RemoteDomainLookupByNameRet { dom })
@@ -336,8 +337,8 @@ fn read_fd(fd: u32) -> String {
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-fn open_fd_steps(got: Result<u32, Error>, alive: Result<bool, Error>) -> [String; 2] {
-    [line("open-graphics-fd", got.map(read_fd), -1), line("alive", bit(alive), -1)]
+fn open_fd_steps(got: Result<u32, Error>, alive: Result<bool, Error>, after: Result<bool, Error>) -> [String; 3] {
+    [line("open-graphics-fd", got.map(read_fd), -1), line("alive", bit(alive), -1), line("after", bit(after), -1)]
 }
 
 fn open_fd_ours(uris: &[String]) -> Vec<String> {
@@ -345,7 +346,8 @@ fn open_fd_ours(uris: &[String]) -> Vec<String> {
     for uri in uris {
         let c = Connect::open(Some(uri)).unwrap();
         let dom = c.lookup_domain_by_name("test").unwrap();
-        lines.extend(open_fd_steps(dom.open_graphics_fd(0, 0), c.is_alive()));
+        let got = dom.open_graphics_fd(0, 0);
+        lines.extend(open_fd_steps(got, c.is_alive(), dom.is_active()));
         assert!(!pipe_held(), "{uri}: a descriptor the daemon passed is still open");
     }
     lines
@@ -359,7 +361,7 @@ fn open_fd_ours_async(uris: &[String]) -> Vec<String> {
             let c = Connect::open(Some(uri)).await.unwrap();
             let dom = c.lookup_domain_by_name("test").await.unwrap();
             let got = dom.open_graphics_fd(0, 0).await;
-            lines.extend(open_fd_steps(got, c.is_alive()));
+            lines.extend(open_fd_steps(got, c.is_alive(), dom.is_active().await));
             assert!(!pipe_held(), "{uri}: a descriptor the daemon passed is still open (async)");
         }
         lines

@@ -15,4 +15,5 @@ for uri in sys.argv[1:]:
         return data
     out("open-graphics-fd", graphics)
     out("alive", lambda: c.isAlive())
+    out("after", lambda: dom.isActive())
     c = dom = None

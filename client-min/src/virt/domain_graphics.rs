@@ -39,6 +39,34 @@ fn check_socket(fd: i32, func: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// What libvirt's client reports to the call whose reply's descriptors cannot be received
+/// (`virnetsocket.c`, `virnetmessage.c`); the connection is closed, and the calls after it get
+/// "client socket is closed".
+fn recv_error(e: adapter_blocking::Error) -> Error {
+    use proto_core::{CallError, ConnectionError, DecodeErrorKind, ProtocolError};
+    let adapter_blocking::Error::Call(CallError::Closed(ConnectionError::Protocol(p))) = &e else {
+        return Error::from(e);
+    };
+    match p {
+        ProtocolError::FdNotReceived => {
+            Error::new(ErrorNumber::SystemError, ErrorDomain::Rpc, "Failed to recv file descriptor: Permission denied")
+        }
+        ProtocolError::FdPassingUnsupported => Error::rpc(format!("internal error: {p}")),
+        ProtocolError::Decode(d) => match d.kind {
+            DecodeErrorKind::TooManyFds(n) => Error::new(
+                ErrorNumber::Rpc,
+                ErrorDomain::Rpc,
+                format!(
+                    "Received too many FDs {n}, expected {} maximum",
+                    proto_core::frame::VIR_NET_MESSAGE_NUM_FDS_MAX
+                ),
+            ),
+            _ => Error::from(e),
+        },
+        _ => Error::from(e),
+    }
+}
+
 fn encode<T: proto_core::XdrEncode>(args: &T) -> Result<bytes::Bytes, Error> {
     proto_core::xdr::to_bytes(args).map_err(|e| Error::rpc(e.to_string()))
 }
@@ -78,7 +106,7 @@ twin! { Connect, Domain; impl Domain {
         aw!(self.check_fd_passing("virDomainOpenGraphicsFD"))?;
         let body = encode(&r::RemoteDomainOpenGraphicsFdArgs { dom: self.raw(), idx, flags })?;
         let spec = CallSpec::of::<r::DomainOpenGraphicsFd>();
-        let (_, mut fds) = aw!(self.conn.client().call_fds(spec, &body, None))?;
+        let (_, mut fds) = aw!(self.conn.client().call_fds(spec, &body, None)).map_err(recv_error)?;
         let received = |what| Error::new(ErrorNumber::InternalError, ErrorDomain::Remote, format!("internal error: {what}"));
         match (fds.pop(), fds.len()) {
             (Some(fd), 0) => Ok(fd.into_raw_fd().unsigned_abs()),

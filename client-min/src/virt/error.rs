@@ -4,7 +4,7 @@ use std::fmt;
 
 use adapter_blocking::Error as AdapterError;
 use proto_core::connect::OpenError;
-use proto_core::{CallError, ConnectionError, DecodeErrorKind, ProtocolError};
+use proto_core::CallError;
 
 pub use crate::enums::{ErrorDomain, ErrorDomainEnum, ErrorLevel, ErrorLevelEnum, ErrorNumber, ErrorNumberEnum};
 use crate::enumutil::RawEnum;
@@ -119,13 +119,6 @@ impl From<AdapterError> for Error {
             let message = r.message.as_ref().map_or_else(|| "Unknown error".to_owned(), ToString::to_string);
             return Self::from_raw(r.effective_code().0, r.domain.0, r.level.0, message);
         }
-        // What libvirt's client reports when a reply's descriptors cannot be received
-        // (`virnetsocket.c`, `virnetmessage.c`); the connection is closed.
-        if let AdapterError::Call(CallError::Closed(ConnectionError::Protocol(p))) = &e {
-            if let Some(fd) = fd_error(p) {
-                return fd;
-            }
-        }
         match e {
             AdapterError::Call(CallError::Closed(_))
             | AdapterError::Open(OpenError::Call { error: CallError::Closed(_), .. }) => {
@@ -140,28 +133,6 @@ impl From<AdapterError> for Error {
             other => Self::rpc(format!("internal error: {other}")),
         }
     }
-}
-
-/// libvirt's error for a reply's descriptors that cannot be received, if `p` is one.
-fn fd_error(p: &ProtocolError) -> Option<Error> {
-    Some(match p {
-        ProtocolError::FdNotReceived => {
-            Error::new(ErrorNumber::SystemError, ErrorDomain::Rpc, "Failed to recv file descriptor: Permission denied")
-        }
-        ProtocolError::FdPassingUnsupported => Error::rpc(format!("internal error: {p}")),
-        ProtocolError::Decode(d) => match d.kind {
-            DecodeErrorKind::TooManyFds(n) => Error::new(
-                ErrorNumber::Rpc,
-                ErrorDomain::Rpc,
-                format!(
-                    "Received too many FDs {n}, expected {} maximum",
-                    proto_core::frame::VIR_NET_MESSAGE_NUM_FDS_MAX
-                ),
-            ),
-            _ => return None,
-        },
-        _ => return None,
-    })
 }
 
 impl fmt::Display for Error {
