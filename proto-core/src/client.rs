@@ -321,7 +321,7 @@ impl ClientConnection {
             let carriers = self.decoder.fd_carriers_left();
             let next = self.decoder.next_message();
             match self.fds.carriers(carriers - self.decoder.fd_carriers_left()) {
-                Ok(reply) => self.events.extend(reply),
+                Ok(reply) => reply.into_iter().for_each(|ev| self.deliver(ev)),
                 Err(e) => return self.fail(ConnectionError::Protocol(e)),
             }
             match next {
@@ -353,6 +353,7 @@ impl ClientConnection {
             }
             self.deadlines.pop_first();
             if self.pending.remove(&serial).is_some() {
+                self.fds.forget(Some(serial));
                 self.streams.remove(&serial);
                 self.events.push_back(ClientEvent::CallFailed { serial, error: CallError::TimedOut });
             }
@@ -464,6 +465,7 @@ impl ClientConnection {
             self.deadlines.remove(&(d, serial));
         }
         self.streams.remove(&serial);
+        self.fds.forget(Some(serial));
         true
     }
 
@@ -588,7 +590,8 @@ impl ClientConnection {
         if self.closed.is_some() {
             return;
         }
-        let mut serials: Vec<u32> = self.pending.keys().copied().chain(self.fds.abandon()).collect();
+        self.fds.forget(None);
+        let mut serials: Vec<u32> = self.pending.keys().copied().collect();
         serials.sort_unstable();
         for serial in serials {
             self.events.push_back(ClientEvent::CallFailed { serial, error: CallError::Closed(reason.clone()) });
@@ -661,7 +664,8 @@ impl ClientConnection {
                 if let Some(s) = self.streams.get_mut(&serial) {
                     s.open = true;
                 }
-                // Delivered once its descriptors came, as libvirt dispatches it.
+                // Delivered once its descriptors came, as libvirt dispatches it: the call is in
+                // flight until then.
                 self.fds.announce(fds, Some(ClientEvent::Reply { serial, fds, body }))?
             }
             MessageStatus::Error => {
@@ -675,13 +679,20 @@ impl ClientConnection {
             }
             MessageStatus::Continue => return Err(ProtocolError::UnexpectedStatus { status: header.status }),
         };
-        if let Some(p) = self.pending.remove(&serial) {
-            if let Some(d) = p.deadline {
-                self.deadlines.remove(&(d, serial));
+        event.into_iter().for_each(|ev| self.deliver(ev));
+        Ok(())
+    }
+
+    /// Hands out a call's outcome: the call is no longer in flight.
+    fn deliver(&mut self, event: ClientEvent) {
+        if let ClientEvent::Reply { serial, .. } | ClientEvent::CallFailed { serial, .. } = &event {
+            if let Some(p) = self.pending.remove(serial) {
+                if let Some(d) = p.deadline {
+                    self.deadlines.remove(&(d, *serial));
+                }
             }
         }
-        self.events.extend(event);
-        Ok(())
+        self.events.push_back(event);
     }
 
     fn handle_stream(&mut self, header: Header, body: Bytes) -> Result<(), ProtocolError> {

@@ -143,9 +143,32 @@ fn a_carrier_missing_at_the_end_of_file_fails_the_waiting_call() {
     let (mut c, now) = client(true);
     let serial = c.call_raw(now, SPEC, &[]).unwrap();
     c.handle_input_fds(now, &with_fds(serial, 1), 0);
+    assert!(c.is_in_flight(serial), "in flight until its descriptors came");
     c.handle_eof(now);
     let evs = events(&mut c);
     assert!(matches!(&evs[0], ClientEvent::CallFailed { serial: s, error: CallError::Closed(_) } if *s == serial));
+    assert_eq!(evs.len(), 2, "{evs:?}");
+}
+
+#[test]
+fn a_call_cancelled_or_timed_out_while_its_descriptors_come_gets_nothing() {
+    let (mut c, now) = client(true);
+    let cancelled = c.call_raw(now, SPEC, &[]).unwrap();
+    let timed_out = c.call_raw(now, SPEC.with_deadline(now + std::time::Duration::from_secs(1)), &[]).unwrap();
+    let last = c.call_raw(now, SPEC, &[]).unwrap();
+    assert_eq!(c.handle_input_fds(now, &with_fds(cancelled, 1), 0), 0);
+    assert!(c.cancel(cancelled), "still in flight");
+    assert_eq!(c.handle_input_fds(now, &[0], 1), 0, "its descriptor is closed");
+    assert_eq!(c.handle_input_fds(now, &with_fds(timed_out, 1), 0), 0);
+    c.handle_timeout(now + std::time::Duration::from_secs(2));
+    assert_eq!(c.handle_input_fds(now, &[0], 1), 0, "its descriptor is closed");
+    let mut r = with_fds(last, 1);
+    r.push(0);
+    assert_eq!(c.handle_input_fds(now, &r, 1), 1);
+    let evs = events(&mut c);
+    assert!(matches!(&evs[0], ClientEvent::CallFailed { serial, error: CallError::TimedOut } if *serial == timed_out));
+    assert!(matches!(&evs[1], ClientEvent::Reply { serial, fds: 1, .. } if *serial == last), "{evs:?}");
+    assert_eq!(evs.len(), 2);
 }
 
 #[test]

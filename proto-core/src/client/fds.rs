@@ -88,11 +88,14 @@ impl ReplyFds {
         Ok(self.waiting.take().and_then(|w| w.event))
     }
 
-    /// The connection failed: the serial of a reply still waiting for its descriptors.
-    pub(super) fn abandon(&mut self) -> Option<u32> {
-        match self.waiting.take()?.event? {
-            ClientEvent::Reply { serial, .. } => Some(serial),
-            _ => None,
+    /// The call `serial` no longer waits (cancelled, timed out; `None`: the connection
+    /// failed): should its reply wait for descriptors, it is dropped and they are closed.
+    pub(super) fn forget(&mut self, serial: Option<u32>) {
+        if let Some(w) = &mut self.waiting {
+            if serial.is_none() || matches!(&w.event, Some(ClientEvent::Reply { serial: s, .. }) if Some(*s) == serial)
+            {
+                w.event = None;
+            }
         }
     }
 }
