@@ -6,13 +6,14 @@ order (later calls see what earlier ones did), each result printed as one line:
 Volatile fields (different on every run or host, never compared) are replaced by "*" and named
 in the table's third column. Usage: entry_points.py URI
 """
-# The rows live in ep_domains.py, ep_objects.py and ep_files.py (in this order), the documents and
+# The rows live in ep_domains.py, ep_objects.py, ep_files.py and ep_cpu.py (in this order), the documents and
 # helpers they use in ep_common.py.
 # pylint: disable=unused-wildcard-import,wildcard-import
 from ep_common import *  # noqa: F401,F403
 import ep_domains
 import ep_objects
 import ep_files
+import ep_cpu
 
 
 def main():
@@ -31,6 +32,7 @@ def main():
         ep_domains.rows(conn, dom, net, pool, iface, names, ro)
         + ep_objects.rows(conn, dom, net, pool, iface, names, ro)
         + ep_files.rows(conn, dom, net, pool, iface, names, ro)
+        + ep_cpu.rows(conn, dom, net, pool, iface, names, ro)
     )
     for test_id, call, volatile in table:
         try:
