@@ -282,7 +282,11 @@ impl Net {
             mac: e.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase).unwrap_or_else(random_mac),
             source: source.filter(|s| !s.attrs.is_empty() || s.elements().next().is_some()),
             script: e.child("script").and_then(|s| s.attr("path")).map(str::to_owned),
-            bandwidth: e.child("bandwidth").map(super::domain_tuning::Bandwidth::parse),
+            // Without a direction libvirt keeps no <bandwidth> at all.
+            bandwidth: e
+                .child("bandwidth")
+                .filter(|b| b.child("inbound").is_some() || b.child("outbound").is_some())
+                .map(super::domain_tuning::Bandwidth::parse),
             ifname,
             model: e.child("model").and_then(|m| m.attr("type")).map(str::to_owned),
             others: e

@@ -121,7 +121,7 @@ fn c_number(s: &str) -> Option<(bool, Option<u64>)> {
 }
 
 /// `virStrToLong_uip` (base 10): no minus sign, fits 32 bits.
-fn uip(s: &str) -> Option<u32> {
+pub(super) fn uip(s: &str) -> Option<u32> {
     match c_number(s)? {
         (false, Some(v)) => u32::try_from(v).ok(),
         _ => None,
