@@ -32,11 +32,12 @@
 //! different with CPU baselines (`ep_cpu.py`: 46 rows added, all the same — x86 models picked
 //! and the `<feature>` lines printed, with and without EXPAND_FEATURES, host CPUs as
 //! `virsh capabilities` shows them, AMD and Hygon, ppc64, ARM, s390 and unknown architectures,
-//! every refusal, and `virsh cpu-baseline FILE` run against each daemon); 765 same, 0
-//! different with the parsers' edges (`ep_conf.py`: 69 rows added, 47 of which differed before
+//! every refusal, and `virsh cpu-baseline FILE` run against each daemon); 777 same, 0
+//! different with the parsers' edges (`ep_conf.py`: 81 rows added, 50 of which differed before
 //! — `<bandwidth>` rates on interfaces, networks and port groups, `<cputune>` pins duplicated,
-//! incomplete or out of range, port groups' `<vlan>` and `<virtualport>`, node devices of every
-//! capability type — and are now the same).
+//! incomplete or out of range, `<vlan>` and `<virtualport>` of networks, port groups (defined
+//! or added by NETWORK_UPDATE) and interfaces, node devices of every capability type — and are
+//! now the same).
 //!
 //! Every remaining difference must be listed in [`KNOWN`] with its reason, and every listed one
 //! must still differ. Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips

@@ -36,6 +36,17 @@ def net_define_dump(conn, xml):
         n.undefine()
 
 
+def net_update_dump(conn, portgroup):
+    """Adds a port group to a fresh network (NETWORK_UPDATE, config), reads it back, undefines it."""
+    n = conn.networkDefineXML(CONF_NET % "")
+    try:
+        n.update(libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, libvirt.VIR_NETWORK_SECTION_PORTGROUP, -1, portgroup,
+                 libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
+        return n.XMLDesc(0)
+    finally:
+        n.undefine()
+
+
 # A minimal document for each node device capability type, then one with the type's details.
 NODEDEV_CAPS = {
     "pci": "<domain>0</domain><bus>1</bus><slot>2</slot><function>3</function><product id='0x1234'/><vendor id='0x8086'/>",
@@ -109,6 +120,19 @@ def rows(conn, dom, net, pool, iface_, names, ro):
         ("conf.net.bandwidth.peak_only", lambda: net_define_dump(conn, CONF_NET % "<bandwidth><outbound peak='5'/></bandwidth>"), []),
         ("conf.net.bandwidth.floor", lambda: net_define_dump(conn, CONF_NET % "<bandwidth><inbound average='5' floor='2'/></bandwidth>"), []),
         ("conf.net.bandwidth", lambda: net_define_dump(conn, CONF_NET % "<bandwidth><inbound average='5' burst='2'/></bandwidth>"), []),
+        ("conf.net.vlan", lambda: net_define_dump(conn, CONF_NET % "<vlan trunk='yes'><tag id='0042' nativeMode='tagged'/></vlan>"), []),
+        ("conf.net.vlan.bad", lambda: net_define_dump(conn, CONF_NET % "<vlan><tag id='x'/></vlan>"), []),
+        ("conf.net.vlan.trunk", lambda: net_define_dump(conn, CONF_NET % "<vlan trunk='maybe'><tag id='1'/></vlan>"), []),
+        ("conf.net.vlan.native_trunk_no", lambda: net_define_dump(conn, CONF_NET % "<vlan trunk='no'><tag id='1' nativeMode='untagged'/></vlan>"), []),
+        ("conf.net.virtualport.bad", lambda: net_define_dump(conn, CONF_NET % "<virtualport type='foo'/>"), []),
+        ("conf.net.update.portgroup", lambda: net_update_dump(conn, "<portgroup name='u1'><bandwidth><outbound average='9'/><inbound average='8'/></bandwidth><vlan trunk='no'><tag id='9'/></vlan></portgroup>"), []),
+        ("conf.net.update.portgroup.badvlan", lambda: net_update_dump(conn, "<portgroup name='u2'><vlan><tag id='9999'/></vlan></portgroup>"), []),
+        ("conf.net.update.portgroup.badbandwidth", lambda: net_update_dump(conn, "<portgroup name='u3'><bandwidth><inbound peak='1'/></bandwidth></portgroup>"), []),
+        ("conf.iface.vlan.bad", lambda: define_dump(conn, CONF_DOM % ("", "<interface type='bridge'><source bridge='br0'/><vlan><tag id='5000'/></vlan></interface>")), []),
+        ("conf.iface.vlan", lambda: define_dump(conn, CONF_DOM % ("", "<interface type='bridge'><mac address='52:54:00:00:0c:15'/><source bridge='br0'/><vlan trunk='no'><tag id='05'/></vlan></interface>")), []),
+        ("conf.iface.order", lambda: define_dump(conn, CONF_DOM % ("", "<interface type='network'><mac address='52:54:00:00:0c:16'/><bandwidth><inbound average='3'/></bandwidth>"
+                                                                  "<virtualport type='802.1Qbh'><parameters profileid='prof1'/></virtualport><source network='default'/><vlan><tag id='3'/></vlan></interface>")), []),
+        ("conf.iface.virtualport.bad", lambda: define_dump(conn, CONF_DOM % ("", "<interface type='bridge'><source bridge='br0'/><virtualport type='foo'/></interface>")), []),
     ]
     # --- node devices of every capability type (testNodeDeviceCreateXML) -----------------------
     for cap, body in NODEDEV_CAPS.items():
