@@ -1,7 +1,9 @@
 //! Hostile XML documents (issue: every byte a client sends is bounded): domains, networks, pools
 //! and volumes nested 254 to 500,000 levels deep, internal and external entities, an entity loop,
 //! "billion laughs", a DTD on the network, and `test:///dev/zero` as a node file (daemon-min read
-//! it to the end of memory before). python3-libvirt sends each to Debian's libvirtd 9.0
+//! it to the end of memory before); CPU definitions for `CONNECT_BASELINE_CPU` nested as deep,
+//! with entity loops, 20,000 features (libvirt's duplicate check is quadratic, daemon-min's is
+//! not: same answers) and the protocol's 256 CPUs each listing every feature of the map. python3-libvirt sends each to Debian's libvirtd 9.0
 //! and to daemon-min (both runtimes); the transcripts (every error triple, then a listing that
 //! shows the daemon still serves) must be identical. Before the parser was bounded, the 500,000
 //! level domain overflowed daemon-min's stack and took every connection with it.

@@ -1,4 +1,4 @@
-//! Differential tier 3: our own table of libvirt entry points (`tests/tiers/entry_points.py`, its rows in `ep_domains.py`, `ep_objects.py` and `ep_files.py`),
+//! Differential tier 3: our own table of libvirt entry points (`tests/tiers/entry_points.py`, its rows in `ep_domains.py`, `ep_objects.py`, `ep_files.py`, `ep_cpu.py` and `ep_conf.py`),
 //! called in order through Debian's python3-libvirt on a fresh libvirtd 9.0 and on a fresh
 //! daemon-min; each call's result (value, or error code, domain and message) is compared field by
 //! field, and the tier prints `entry-points: N same, M different`. The fields that change from
@@ -28,7 +28,16 @@
 //! descriptors passed with the call, CPU model names, free pages, pool source discovery, the
 //! network define/create flags, network updates of every section, creating and destroying node
 //! devices and their events: 248 rows added, all the same; the 4 rows that differed before are
-//! now the same; the save files go to a temporary directory whose name is masked).
+//! now the same; the save files go to a temporary directory whose name is masked); 696 same, 0
+//! different with CPU baselines (`ep_cpu.py`: 46 rows added, all the same — x86 models picked
+//! and the `<feature>` lines printed, with and without EXPAND_FEATURES, host CPUs as
+//! `virsh capabilities` shows them, AMD and Hygon, ppc64, ARM, s390 and unknown architectures,
+//! every refusal, and `virsh cpu-baseline FILE` run against each daemon); 777 same, 0
+//! different with the parsers' edges (`ep_conf.py`: 81 rows added, 50 of which differed before
+//! — `<bandwidth>` rates on interfaces, networks and port groups, `<cputune>` pins duplicated,
+//! incomplete or out of range, `<vlan>` and `<virtualport>` of networks, port groups (defined
+//! or added by NETWORK_UPDATE) and interfaces, node devices of every capability type — and are
+//! now the same).
 //!
 //! Every remaining difference must be listed in [`KNOWN`] with its reason, and every listed one
 //! must still differ. Fails under `CI=true` when libvirtd or python3-libvirt is missing; skips

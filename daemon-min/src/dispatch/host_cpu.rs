@@ -1,5 +1,5 @@
-//! The host's CPU models and free pages (the hypervisor table's `connectGetCPUModelNames` and
-//! `nodeGetFreePages`), with the checks libvirtd's dispatch and libvirt's API make around them.
+//! The host's CPU models, CPU baselines and free pages (the hypervisor table's
+//! `connectGetCPUModelNames`, `connectBaselineCPU` and `nodeGetFreePages`), with the checks libvirtd's dispatch and libvirt's API make around them.
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 use proto_core::programs::remote::*;
@@ -49,7 +49,23 @@ fn node_get_free_pages(m: &mut Hypervisor, a: &RemoteNodeGetFreePagesArgs) -> Re
     ))
 }
 
+/// `remoteDispatchConnectBaselineCPU` around `virConnectBaselineCPU`: an empty list reaches
+/// the API as a NULL array, which it refuses before the driver sees it.
+fn connect_baseline_cpu(m: &mut Hypervisor, a: &RemoteConnectBaselineCpuArgs) -> Result<RemoteConnectBaselineCpuRet> {
+    if a.xml_cp_us.is_empty() {
+        return Err(e(
+            ErrorCode::VIR_ERR_INVALID_ARG,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            // As libvirtd words it: no "invalid argument: " before it (measured).
+            "xmlCPUs in virConnectBaselineCPU must not be NULL",
+        ));
+    }
+    let docs: Vec<String> = a.xml_cp_us.iter().map(ToString::to_string).collect();
+    Ok(RemoteConnectBaselineCpuRet { cpu: s(&m.connect_baseline_cpu(&docs, a.flags)?) })
+}
+
 pub(super) static ENTRIES: &[Entry] = &[
+    on!(ConnectBaselineCpu, try |m, a| connect_baseline_cpu(m, &a)),
     on!(NodeGetFreePages, try |m, a| node_get_free_pages(m, &a)),
     on!(ConnectGetCpuModelNames, try |m, a| {
         let models = m.connect_get_cpu_model_names(&a.arch.to_string(), a.flags)?;

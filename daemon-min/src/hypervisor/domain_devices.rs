@@ -249,6 +249,10 @@ pub(super) struct Net {
     pub(super) net_type: String,
     pub(super) mac: String,
     pub(super) source: Option<Element>,
+    /// `<vlan>` as libvirt writes it back (set by the definition's parser, which checks it).
+    pub(super) vlan: Option<Element>,
+    /// `<virtualport>`, its type checked by the definition's parser.
+    pub(super) virtualport: Option<Element>,
     /// `<bandwidth>`, written after the source.
     pub(super) bandwidth: Option<super::domain_tuning::Bandwidth>,
     pub(super) script: Option<String>,
@@ -282,7 +286,13 @@ impl Net {
             mac: e.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase).unwrap_or_else(random_mac),
             source: source.filter(|s| !s.attrs.is_empty() || s.elements().next().is_some()),
             script: e.child("script").and_then(|s| s.attr("path")).map(str::to_owned),
-            bandwidth: e.child("bandwidth").map(super::domain_tuning::Bandwidth::parse),
+            vlan: e.child("vlan").cloned(),
+            virtualport: e.child("virtualport").cloned(),
+            // Without a direction libvirt keeps no <bandwidth> at all.
+            bandwidth: e
+                .child("bandwidth")
+                .filter(|b| b.child("inbound").is_some() || b.child("outbound").is_some())
+                .map(super::domain_tuning::Bandwidth::parse),
             ifname,
             model: e.child("model").and_then(|m| m.attr("type")).map(str::to_owned),
             others: e
@@ -290,7 +300,15 @@ impl Net {
                 .filter(|c| {
                     !matches!(
                         c.name.as_str(),
-                        "mac" | "source" | "bandwidth" | "script" | "target" | "model" | "address"
+                        "mac"
+                            | "source"
+                            | "vlan"
+                            | "virtualport"
+                            | "bandwidth"
+                            | "script"
+                            | "target"
+                            | "model"
+                            | "address"
                     )
                 })
                 .cloned()
@@ -306,6 +324,9 @@ impl Net {
         b.line(&format!("<mac address='{}'/>", escape(&self.mac)));
         if let Some(s) = &self.source {
             b.element(s);
+        }
+        for e in [&self.vlan, &self.virtualport].into_iter().flatten() {
+            b.element(e);
         }
         if let Some(bw) = &self.bandwidth {
             bw.format(b);

@@ -102,6 +102,103 @@ pub(super) fn set_pin(def: &mut DomainDef, name: &str, key: Option<(&str, u32)>,
     }
 }
 
+/// `virXMLPropUInt(node, attr, 10, REQUIRED [| NONZERO])`.
+fn pin_number(pin: &Element, attr: &str, nonzero: bool) -> Result<u32> {
+    let what = |m: String| error::xml_util_error(&m);
+    let Some(v) = pin.attr(attr) else {
+        return Err(what(format!("Missing required attribute '{attr}' in element '{}'", pin.name)));
+    };
+    match super::host_cpu_def::uip(v) {
+        None => Err(what(format!(
+            "Invalid value for attribute '{attr}' in element '{}': '{v}'. Expected non-negative integer value",
+            pin.name
+        ))),
+        Some(0) if nonzero => {
+            Err(what(format!("Invalid value for attribute '{attr}' in element '{}': Zero is not permitted", pin.name)))
+        }
+        Some(n) => Ok(n),
+    }
+}
+
+/// A pin's `cpuset`: present, a bitmap, not empty.
+fn pin_cpuset(pin: &Element) -> Result<()> {
+    let Some(text) = pin.attr("cpuset") else {
+        return Err(error::e(
+            ErrorCode::VIR_ERR_INTERNAL_ERROR,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            format!("internal error: missing cpuset for {}", pin.name),
+        ));
+    };
+    if parse_bitmap(text)?.is_empty() {
+        return Err(error::e(
+            ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            format!("unsupported configuration: Invalid value of 'cpuset': {text}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks `virDomainDefParseXML` makes on `<cputune>`'s pins, in its order (every
+/// `vcpupin`, then `emulatorpin`, then every `iothreadpin`); a `vcpupin` of a vCPU the domain
+/// does not have is dropped, as libvirt drops it.
+pub(super) fn check_cputune(def: &mut DomainDef) -> Result<()> {
+    let Some(pos) = def.kept.iter().position(|k| k.name == "cputune") else { return Ok(()) };
+    let iothreads = super::domain_iothread::iothread_ids(def);
+    let max = def.vcpus_max;
+    let tune = &def.kept[pos];
+    let internal = |m: String| error::e(ErrorCode::VIR_ERR_INTERNAL_ERROR, ErrorDomain::VIR_FROM_DOMAIN, m);
+    let mut pinned = std::collections::HashSet::new();
+    let mut missing_vcpus = std::collections::HashSet::new();
+    for pin in tune.children_named("vcpupin") {
+        let vcpu = pin_number(pin, "vcpu", false)?;
+        if vcpu >= max {
+            missing_vcpus.insert(vcpu);
+            continue;
+        }
+        if pin.attr("cpuset").is_some() && pinned.contains(&vcpu) {
+            return Err(internal(format!("internal error: duplicate vcpupin for vcpu '{vcpu}'")));
+        }
+        pin_cpuset(pin)?;
+        pinned.insert(vcpu);
+    }
+    let emulator: Vec<&Element> = tune.children_named("emulatorpin").collect();
+    if emulator.len() > 1 {
+        return Err(error::e(
+            ErrorCode::VIR_ERR_XML_ERROR,
+            ErrorDomain::VIR_FROM_DOMAIN,
+            "XML error: only one emulatorpin is supported",
+        ));
+    }
+    if let Some(pin) = emulator.first() {
+        pin_cpuset(pin)?;
+    }
+    let mut pinned = std::collections::HashSet::new();
+    for pin in tune.children_named("iothreadpin") {
+        let id = pin_number(pin, "iothread", true)?;
+        if !iothreads.contains(&id) {
+            return Err(error::e(
+                ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
+                ErrorDomain::VIR_FROM_DOMAIN,
+                format!("unsupported configuration: Cannot find 'iothread' : {id}"),
+            ));
+        }
+        pin_cpuset(pin)?;
+        if !pinned.insert(id) {
+            return Err(internal(format!("internal error: duplicate iothreadpin for same iothread '{id}'")));
+        }
+    }
+    if !missing_vcpus.is_empty() {
+        def.kept[pos].children.retain(|c| match c {
+            Node::Element(e) if e.name == "vcpupin" => {
+                !e.attr("vcpu").and_then(super::host_cpu_def::uip).is_some_and(|v| missing_vcpus.contains(&v))
+            }
+            _ => true,
+        });
+    }
+    Ok(())
+}
+
 /// A parsed `<cputune>` written as libvirt writes it back: children in
 /// `virDomainCputuneDefFormat`'s order, pins' CPU sets in `virBitmapFormat`'s form.
 pub(super) fn normalize_cputune(def: &mut DomainDef) {

@@ -11,7 +11,7 @@ use super::error::{self, Result};
 use super::Hypervisor;
 
 /// `virArch` names (libvirt 9.0), `none` (0) first: it is not an architecture one can ask for.
-const ARCHES: &[&str] = &[
+pub(super) const ARCHES: &[&str] = &[
     "none",
     "alpha",
     "armv6l",

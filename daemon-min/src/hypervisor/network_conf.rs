@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::error::{self, Doc, Result};
+use super::netdev_conf;
 use super::uuid::Uuid;
 use super::xml::{self, escape, Buf, Element};
 
@@ -64,6 +65,21 @@ impl NetworkDef {
             f
         });
         let bridge = root.child("bridge");
+        let kept = root
+            .elements()
+            .filter(|e| KEPT_BEFORE_IP.contains(&e.name.as_str()) || KEPT_AFTER_IP.contains(&e.name.as_str()))
+            .map(|e| match e.name.as_str() {
+                // The network's own <bandwidth> takes a classID but no floor.
+                "bandwidth" => netdev_conf::bandwidth(e, true, false),
+                "vlan" => netdev_conf::vlan(e).map(Some),
+                "virtualport" => netdev_conf::virtualport(e).map(|()| Some(e.clone())),
+                "portgroup" => netdev_conf::portgroup(e).map(Some),
+                _ => Ok(Some(e.clone())),
+            })
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(Self {
             name,
             uuid,
@@ -89,11 +105,7 @@ impl NetworkDef {
                     children: ip.elements().cloned().collect(),
                 })
                 .collect(),
-            kept: root
-                .elements()
-                .filter(|e| KEPT_BEFORE_IP.contains(&e.name.as_str()) || KEPT_AFTER_IP.contains(&e.name.as_str()))
-                .cloned()
-                .collect(),
+            kept,
         })
     }
 

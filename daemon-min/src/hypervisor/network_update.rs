@@ -4,7 +4,7 @@
 //!
 //! Served sections: the DHCP hosts and ranges of an `<ip>` (with libvirt's parse of `<host>`
 //! and `<range>`, its range checks and its duplicate and lookup rules), DNS hosts, TXT and SRV
-//! records (in `network_update_dns`), port groups (their `<vlan>`, `<virtualport>` and `<bandwidth>` kept as written), and
+//! records (in `network_update_dns`), port groups (read and written back as a definition's are, `netdev_conf::portgroup`), and
 //! forward interfaces (on a network without `<forward>` an added one is lost at once, as with
 //! libvirt, whose updates start from a formatted copy that cannot show it), and the refusals libvirt gives for `bridge`, `domain`, `ip`, `forward` and `forward pf`.
 
@@ -482,30 +482,13 @@ fn update_dhcp_range(def: &mut NetworkDef, command: u32, parent_index: i32, node
     Ok(())
 }
 
-/// `virNetworkDefUpdatePortGroup`; the group's `<vlan>`, `<virtualport>` and `<bandwidth>`
-/// are kept as written (not checked).
+/// `virNetworkDefUpdatePortGroup`, the group read as `virNetworkPortGroupParseXML` reads it.
 fn update_portgroup(def: &mut NetworkDef, command: u32, node: &Element) -> Result<()> {
     check_element(def, node, "portgroup")?;
     let net = def.name.clone();
-    let Some(name) = node.attr("name") else {
-        return Err(xml_error("Missing required name attribute in portgroup".into()));
-    };
-    let is_default = node.attr("default").is_some_and(|d| d.eq_ignore_ascii_case("yes"));
-    let trust = node.attr("trustGuestRxFilters");
-    if let Some(t) = trust.filter(|t| !matches!(*t, "yes" | "no")) {
-        return Err(error::xml_util_error(&format!(
-            "Invalid value for attribute 'trustGuestRxFilters' in element 'portgroup': '{t}'."
-        )));
-    }
-    let mut group = Element::new("portgroup").with_attr("name", name);
-    if is_default {
-        group.attrs.push(("default".to_owned(), "yes".to_owned()));
-    }
-    if let Some(t) = trust {
-        group.attrs.push(("trustGuestRxFilters".to_owned(), t.to_owned()));
-    }
-    group.children =
-        ["vlan", "virtualport", "bandwidth"].iter().filter_map(|k| node.child(k)).cloned().map(Node::Element).collect();
+    let group = super::netdev_conf::portgroup(node)?;
+    let name = node.attr("name").unwrap_or_default();
+    let is_default = group.attr("default").is_some();
     let groups = def.portgroups();
     let found_name = groups.iter().position(|g| g.attr("name") == Some(name));
     let found_default = groups.iter().position(|g| g.attr("default").is_some_and(|d| d.eq_ignore_ascii_case("yes")));

@@ -9,8 +9,9 @@
 //! The `<device>` document is checked as `virNodeDeviceDefParseXML` checks a new device: parent
 //! WWNs in pairs, at least one capability with a known type, `system` with its UUID, the
 //! `scsi_host` sub-capabilities (an `fc_host` must bring its WWNs: libvirt cannot generate them
-//! for the test driver). Other capability types are not checked further; they end in "Device is
-//! not a fibre channel HBA".
+//! for the test driver); every other type's required fields (`nodedev_caps`), and those with
+//! no parser refused as "unknown capability type". What passes ends in "Device is not a fibre
+//! channel HBA".
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
@@ -90,12 +91,15 @@ fn check_new_device(root: &Element) -> Result<ParentRef> {
             )));
         };
         match kind {
-            "fc_host" | "vports" => return Err(internal(&format!("unknown capability type '{index}' for '{NEW}'"))),
+            "fc_host" | "vports" | "scsi_generic" | "mdev_types" | "vdpa" | "vpd" => {
+                return Err(internal(&format!("unknown capability type '{index}' for '{NEW}'")))
+            }
             "system" if non_empty(cap.child("hardware").and_then(|h| h.child_text("uuid"))).is_none() => {
                 return Err(internal(&format!("no system UUID supplied for '{NEW}'")));
             }
             "scsi_host" => check_scsi_host(cap)?,
-            _ => {}
+            "system" => {}
+            other => super::nodedev_caps::check(other, cap, NEW)?,
         }
     }
     Ok((name, pair, fabric))

@@ -64,6 +64,29 @@ case("billion laughs network", conn.networkDefineXML, f"<!DOCTYPE d [{LOL}]><net
 case("DTD not fetched", conn.defineXML,
      f"<!DOCTYPE domain SYSTEM 'http://127.0.0.1:9/x.dtd'><domain type='test'><name>dtd</name>{TAIL}")
 
+
+def baseline(label, cpus, flags=0):
+    """CONNECT_BASELINE_CPU: the result's digest, or the error triple."""
+    try:
+        out = conn.baselineCPU(cpus, flags)
+        print(f"{label}: OK sha1:{hashlib.sha1(out.encode()).hexdigest()[:16]}")
+    except libvirt.libvirtError as e:
+        print(f"{label}: {e.get_error_code()} {e.get_error_domain()} {e.get_error_message()[:160]!r}")
+
+
+CPU = "<cpu><arch>x86_64</arch><model>Haswell</model>%s</cpu>"
+FEATURES = [line.split("'")[1] for line in open("/usr/share/libvirt/cpu_map/x86_features.xml", encoding="utf-8")
+            if "<feature name=" in line]
+for depth in (255, 256, 500000):
+    baseline(f"cpu depth {depth}", [CPU % nested(depth)])
+baseline("cpu billion laughs", [f"<!DOCTYPE d [{LOL}]>" + CPU % "<vendor>&h;</vendor>"])
+# libvirt compares each feature with every earlier one; 20,000 distinct unknown names.
+baseline("cpu 20000 features", [CPU % "".join(f"<feature name='f{i}'/>" for i in range(20000))])
+baseline("cpu 20000 features, last repeated",
+         [CPU % "".join(f"<feature name='f{i}'/>" for i in list(range(20000)) + [19999])])
+# The most the protocol carries: 256 CPUs, each with every feature of the map.
+baseline("cpu 256 with every feature", [CPU % "".join(f"<feature name='{f}'/>" for f in FEATURES)] * 256, 1)
+
 print("still serving:", sorted(d.name() for d in conn.listAllDomains(0)))
 
 # A node file the client names is read by the daemon: a device that never ends is no document.

@@ -6,13 +6,15 @@ order (later calls see what earlier ones did), each result printed as one line:
 Volatile fields (different on every run or host, never compared) are replaced by "*" and named
 in the table's third column. Usage: entry_points.py URI
 """
-# The rows live in ep_domains.py, ep_objects.py and ep_files.py (in this order), the documents and
+# The rows live in ep_domains.py, ep_objects.py, ep_files.py, ep_cpu.py and ep_conf.py (in this order), the documents and
 # helpers they use in ep_common.py.
 # pylint: disable=unused-wildcard-import,wildcard-import
 from ep_common import *  # noqa: F401,F403
 import ep_domains
 import ep_objects
 import ep_files
+import ep_cpu
+import ep_conf
 
 
 def main():
@@ -31,6 +33,8 @@ def main():
         ep_domains.rows(conn, dom, net, pool, iface, names, ro)
         + ep_objects.rows(conn, dom, net, pool, iface, names, ro)
         + ep_files.rows(conn, dom, net, pool, iface, names, ro)
+        + ep_cpu.rows(conn, dom, net, pool, iface, names, ro)
+        + ep_conf.rows(conn, dom, net, pool, iface, names, ro)
     )
     for test_id, call, volatile in table:
         try:
