@@ -193,3 +193,74 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The unpacked upstream tarball of Debian's source package `package` at `version` (e.g.
+/// `libsys-virt-perl`, `9.0.0-1`), fetched with `apt-get source --download-only` (Debian's
+/// mirror, the `deb-src` lines of the machine's apt sources) and unpacked under
+/// `target/tier-cache/`, where it is reused; `unpacked` names the directory the `.orig` tarball
+/// unpacks to (e.g. `Sys-Virt-v9.0.0`). Nothing is committed.
+///
+/// `None`, after a loud `SKIPPED` message, when the mirror does not serve it. Unlike a missing
+/// peer this also skips under `CI=true`: the mirror answering "404 Not Found" for a source
+/// package is a refusal, not a failure of the machine's set-up (`.ci/install-peers` cannot
+/// change it). A developer can put the same tree at `target/tier-cache/UNPACKED` by hand.
+#[must_use]
+pub fn debian_source(package: &str, version: &str, unpacked: &str) -> Option<PathBuf> {
+    let cache = profile_dir().parent().expect("target dir").join("tier-cache");
+    let dir = cache.join(unpacked);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    std::fs::create_dir_all(&cache).expect("create target/tier-cache");
+    let out = Command::new("apt-get")
+        .args(["source", "--download-only", "--quiet"])
+        .arg(format!("{package}={version}"))
+        .current_dir(&cache)
+        .stdin(Stdio::null())
+        .output();
+    let upstream = version.rsplit_once('-').map_or(version, |(u, _)| u);
+    let prefix = format!("{package}_{upstream}.orig.tar.");
+    let tarball = std::fs::read_dir(&cache).into_iter().flatten().flatten().map(|e| e.path()).find(|p| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && !n.ends_with(".asc"))
+    });
+    let untarred = tarball.as_ref().is_some_and(|t| {
+        Command::new("tar").arg("xf").arg(t).arg("-C").arg(&cache).status().is_ok_and(|s| s.success())
+    });
+    if untarred && dir.is_dir() {
+        return Some(dir);
+    }
+    let why = match &out {
+        Ok(o) => String::from_utf8_lossy(&o.stderr).lines().find(|l| l.starts_with("E:")).unwrap_or("").to_owned(),
+        Err(e) => format!("apt-get: {e}"),
+    };
+    eprintln!();
+    eprintln!("**************************************************************************");
+    eprintln!("SKIPPED: cannot fetch Debian's source package {package} {version} ({why})");
+    eprintln!("  (or put its unpacked upstream tree at {})", dir.display());
+    eprintln!("**************************************************************************");
+    None
+}
+
+/// Whether `program args…` runs and exits 0 (e.g. `perl -MSys::Virt -e1`): the check that a
+/// client library is installed. Like `require_peer`, a failure fails under `CI=true` (the
+/// message names the Debian `package` that `.ci/install-peers` installs) and skips loudly
+/// elsewhere.
+#[must_use]
+pub fn require_runs(program: &str, args: &[&str], package: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        let cmd = format!("{program} {}", args.join(" "));
+        assert!(!is_ci(), "`{cmd}` fails ({package} missing?), and CI=true forbids skipping: run .ci/install-peers");
+        eprintln!();
+        eprintln!("**************************************************************************");
+        eprintln!("SKIPPED: `{cmd}` fails (apt-get install {package})");
+        eprintln!("**************************************************************************");
+    }
+    ok
+}
