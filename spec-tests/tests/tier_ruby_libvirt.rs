@@ -1,9 +1,9 @@
 //! Differential tier: ruby-libvirt's own tests (`tests/test_*.rb` of Debian's source package
 //! `ruby-libvirt` 0.7.1, fetched at test time and cached under `target/tier-cache/`) run with
 //! Debian's installed ruby-libvirt against a fresh libvirtd 9.0 and a fresh daemon-min, one
-//! daemon after the other. Every check's outcome (`OK`, `FAIL`, `SKIPPED` lines of the suite's
-//! `test_utils.rb`), each file's exit status and the exception that ended it, if any, are
-//! compared; the tier prints `ruby-libvirt: N same, M different`.
+//! daemon after the other. Every check's outcome (`OK`, `FAIL` with the error it reports,
+//! `SKIPPED`: the lines of the suite's `test_utils.rb`), each file's exit status and the
+//! exception that ended it, if any, are compared; the tier prints `ruby-libvirt: N same, M different`.
 //!
 //! The suite opens `qemu:///system` (written in most files, and `test_utils.rb`'s `URI`, whose
 //! default the suite's own `RUBY_LIBVIRT_TEST_URI` overrides), and `test_open.rb` opens libvirt's
@@ -63,7 +63,15 @@ const LEFTOVERS: &[&str] = &[
 const FILE_TIMEOUT_SECS: u32 = 120;
 
 /// Where daemon-min still differs from libvirtd, and why. Measured when this tier came:
-/// `ruby-libvirt: 650 same, 3 different`, these three.
+/// `ruby-libvirt: 650 same, 3 different`, these three (631 checks pass on libvirtd, 12 fail).
+///
+/// Four files end early on both daemons, on an error the suite does not expect from a call
+/// outside its checks (`test_conn.rb`, `test_nwfilter.rb` and `test_secret.rb` define an
+/// nwfilter or a secret, which the test driver lacks; `test_domain.rb` destroys a transient
+/// domain that its `shutdown` already removed), so their later checks run on neither. Run once
+/// by hand with those calls' errors ignored (a Ruby prelude, not part of the tier: it changes
+/// the suite's flow): `1003 same, 3 different`, the same three, and every failed check's error
+/// message identical.
 const KNOWN: &[Known] = &[
     Known {
         test: "test_conn.rb connect.baseline_cpu CPU XML #1",
@@ -81,7 +89,7 @@ const KNOWN: &[Known] = &[
 
 /// `N ok, M fail, K skip` over the checks of one daemon's run.
 fn totals(outcomes: &Outcomes) -> String {
-    let count = |o: &str| outcomes.values().filter(|v| *v == o).count();
+    let count = |o: &str| outcomes.values().filter(|v| v.split(':').next() == Some(o)).count();
     format!("{} ok, {} fail, {} skip", count("ok"), count("fail"), count("skip"))
 }
 
@@ -130,8 +138,10 @@ fn run_suite(suite: &Path, work: &Path, sock: &Path) -> (Outcomes, Outcomes) {
             let n = seen.entry(check.clone()).or_default();
             *n += 1;
             let id = format!("{file} {check} #{n}");
+            // A failed check's outcome holds why: the error libvirt reported must be libvirtd's.
+            let outcome = if why.is_empty() { outcome.to_owned() } else { format!("{outcome}: {why}") };
             reasons.insert(id.clone(), why);
-            outcomes.insert(id, outcome.to_owned());
+            outcomes.insert(id, outcome);
         }
         // The exception that ended the file early, if any (ruby's first line of the trace,
         // e.g. `test_conn.rb:494:in `define_nwfilter_xml': Call to … (Libvirt::DefinitionError)`).
