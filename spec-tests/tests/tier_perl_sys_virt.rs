@@ -37,14 +37,16 @@ const FILES: &[&str] = &[
     "800-events.t",
 ];
 
-/// How long one file may run. Each takes well under a second but `800-events.t`, which hangs
-/// after its last check on both daemons (freeing its last domain closes the remote connection,
+/// How long one file may run. The others take well under a second; `800-events.t` reaches its
+/// last check after about 6 s (its event loop waits for a timer) and then hangs on both daemons (freeing its last domain closes the remote connection,
 /// whose socket watch removal calls back into the suite's Perl event loop, which re-enters
 /// libvirt on a mutex the closing thread holds: a client-side self-deadlock, seen in gdb) and so
 /// always ends with `timeout`'s exit status 124: this bounds what that costs.
 const FILE_TIMEOUT_SECS: u32 = 15;
 
-/// Where daemon-min still differs from libvirtd, and why.
+/// Where daemon-min still differs from libvirtd, and why. Measured when this tier came:
+/// `perl Sys::Virt: 215 same, 0 different` (the 208 checks pass on both, and the 7 files'
+/// plans, exit statuses and diagnostics are equal).
 const KNOWN: &[Known] = &[];
 
 /// One TAP line's test number, description and outcome (`ok`, `not ok`, `skip`, `todo`).
@@ -66,12 +68,12 @@ fn tap_line(line: &str) -> Option<(u32, String, &'static str)> {
     Some((number, desc.trim().to_owned(), outcome))
 }
 
-/// Runs the patched files against the daemon listening on `sock`: outcomes by check, and the
-/// lines each file printed on standard error (Test::More's diagnostics), by file.
-fn run_suite(suite: &Path, work: &Path, sock: &Path) -> (Outcomes, Outcomes) {
+/// Runs the patched files against the daemon listening on `sock`: outcomes by check, and by
+/// file its plan, exit status and Test::More's diagnostics (what a failed check got).
+fn run_suite(suite: &Path, work: &Path, sock: &Path) -> Outcomes {
     let _ = std::fs::remove_dir_all(work);
     differential::copy_dir(&suite.join("t"), &work.join("t")).expect("copy the suite");
-    let (mut outcomes, mut diagnostics) = (Outcomes::new(), Outcomes::new());
+    let mut outcomes = Outcomes::new();
     for file in FILES {
         let path = work.join("t").join(file);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -95,11 +97,16 @@ fn run_suite(suite: &Path, work: &Path, sock: &Path) -> (Outcomes, Outcomes) {
                 outcomes.insert(format!("{file} {n:03} {desc}"), outcome.to_owned());
             }
         }
-        outcomes.insert(format!("{file} (exit)"), format!("{plan}, exit {:?}", out.status.code()));
-        diagnostics.insert((*file).to_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let diagnostics: Vec<&str> = stderr.lines().filter(|l| l.starts_with('#')).collect();
+        let exit = format!("{plan}, exit {:?}", out.status.code());
+        outcomes.insert(
+            format!("{file} (exit)"),
+            [exit.as_str()].iter().chain(&diagnostics).copied().collect::<Vec<_>>().join("\n"),
+        );
     }
     assert!(outcomes.len() >= 150, "the suite ran only {} checks:\n{outcomes:#?}", outcomes.len());
-    (outcomes, diagnostics)
+    outcomes
 }
 
 #[test]
@@ -115,22 +122,13 @@ fn perl_sys_virt_suite_same_outcomes() {
     let work = std::env::temp_dir().join(format!("tier-perl-sys-virt-{}", std::process::id()));
 
     let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let (theirs, their_diag) = run_suite(&suite, &work.join("libvirtd"), libvirtd.unix_socket_path());
+    let theirs = run_suite(&suite, &work.join("libvirtd"), libvirtd.unix_socket_path());
     drop(libvirtd);
     let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let (ours, our_diag) = run_suite(&suite, &work.join("daemon-min"), &ours_daemon.unix_socket_path());
+    let ours = run_suite(&suite, &work.join("daemon-min"), &ours_daemon.unix_socket_path());
     drop(ours_daemon);
     let _ = std::fs::remove_dir_all(&work);
 
     let problems = compare("perl Sys::Virt", &theirs, &ours, KNOWN);
-    for file in FILES {
-        let (a, b) = (their_diag.get(*file), our_diag.get(*file));
-        if a != b {
-            let show = |d: Option<&String>| {
-                d.map_or(String::new(), |d| d.lines().take(12).collect::<Vec<_>>().join("\n      "))
-            };
-            println!("  {file} diagnostics:\n    libvirtd:\n      {}\n    daemon-min:\n      {}", show(a), show(b));
-        }
-    }
     assert!(problems.is_empty(), "perl Sys::Virt tier:\n{}", problems.join("\n"));
 }
