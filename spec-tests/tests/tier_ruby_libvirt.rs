@@ -63,20 +63,18 @@ const LEFTOVERS: &[&str] = &[
 const FILE_TIMEOUT_SECS: u32 = 120;
 
 /// Where daemon-min still differs from libvirtd, and why. Measured when this tier came:
-/// `ruby-libvirt: 650 same, 3 different`, these three (631 checks pass on libvirtd, 12 fail).
+/// `ruby-libvirt: 650 same, 3 different` (631 checks pass on libvirtd, 12 fail): these two and
+/// `connect.baseline_cpu`, until daemon-min served `CONNECT_BASELINE_CPU`; then `651 same, 2
+/// different`.
 ///
 /// Four files end early on both daemons, on an error the suite does not expect from a call
 /// outside its checks (`test_conn.rb`, `test_nwfilter.rb` and `test_secret.rb` define an
 /// nwfilter or a secret, which the test driver lacks; `test_domain.rb` destroys a transient
 /// domain that its `shutdown` already removed), so their later checks run on neither. Run once
 /// by hand with those calls' errors ignored (a Ruby prelude, not part of the tier: it changes
-/// the suite's flow): `1003 same, 3 different`, the same three, and every failed check's error
-/// message identical.
+/// the suite's flow), before `CONNECT_BASELINE_CPU` was served: `1003 same, 3 different`, the
+/// same three, and every failed check's error message identical.
 const KNOWN: &[Known] = &[
-    Known {
-        test: "test_conn.rb connect.baseline_cpu CPU XML #1",
-        reason: "CONNECT_BASELINE_CPU is not served yet (being added in daemon-min/src/hypervisor/host_cpu_*.rs)",
-    },
     Known {
         test: "test_storage.rb storage_volume.download stream, offset, and length args #1",
         reason: "daemon-min's volume streams, its extension: libvirt 9.0's test driver has no volume download",
