@@ -19,6 +19,13 @@
 //! must still differ. Fails under `CI=true` when libvirtd, ruby or ruby-libvirt is missing
 //! (`.ci/install-peers` installs them); skips loudly otherwise, and everywhere when Debian's
 //! mirror does not serve the source package (see `differential::debian_source`).
+//!
+//! Not in the default run (`#[ignore]`): the Debian mirror this project's machines reach answers
+//! "404 Not Found" for this source package's tarballs, so CI could only ever skip it. Run it with
+//! `cargo test -p spec-tests --test tier_ruby_libvirt -- --ignored --nocapture` where the source is
+//! served (or its upstream tree, tag `ruby-libvirt-0.7.1`, is unpacked in `target/tier-cache`).
+//! Last run (2026-12-05, the tree from the upstream tag): `ruby-libvirt: 651 same, 2 different`
+//! (the two in [`KNOWN`]: daemon-min's volume upload/download, which the test driver lacks).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -166,6 +173,7 @@ fn run_suite(suite: &Path, work: &Path, sock: &Path) -> (Outcomes, Outcomes) {
 }
 
 #[test]
+#[ignore = "Debian's mirror here answers 404 for the ruby-libvirt source package; run with --ignored where it is served (or its tree is in target/tier-cache)"]
 fn ruby_libvirt_suite_same_outcomes() {
     if require_peer("libvirtd").is_none()
         || require_peer("ruby").is_none()
