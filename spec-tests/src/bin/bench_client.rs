@@ -73,14 +73,6 @@ fn get_state_args(dom: RemoteNonnullDomain) -> RemoteDomainGetStateArgs {
 
 type R = Result<(), String>;
 
-/// Our clients as `bench/libvirt_client.c` runs libvirt's: a program without an event loop,
-/// whose open offers no keepalive (libvirt's client probes it only with an event loop), so
-/// libvirtd keeps no keepalive timer for either. With keepalive offered (our default, virsh's)
-/// libvirtd makes about a fifth more system calls per connection; calls cost it the same.
-fn like_the_c_client() -> adapter_blocking::ConnectOptions {
-    adapter_blocking::ConnectOptions { keepalive: None, offer_keepalive: false, ..Default::default() }
-}
-
 fn run(client: &str, uri: &str, threads: usize, n: usize, connect: bool) -> R {
     let threads = threads.max(1);
     match client {
@@ -92,8 +84,8 @@ fn run(client: &str, uri: &str, threads: usize, n: usize, connect: bool) -> R {
 }
 
 fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
-    use adapter_blocking::Client;
-    let opts = like_the_c_client();
+    use adapter_blocking::{Client, ConnectOptions};
+    let opts = ConnectOptions::default();
     let e = |e: adapter_blocking::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
@@ -121,8 +113,8 @@ fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
 }
 
 async fn smol_client(uri: &str, tasks: usize, n: usize, connect: bool) -> R {
-    use adapter_smol::Client;
-    let opts = like_the_c_client();
+    use adapter_smol::{Client, ConnectOptions};
+    let opts = ConnectOptions::default();
     let e = |e: adapter_smol::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
@@ -209,7 +201,7 @@ fn core(uri: &str, n: usize) -> R {
     };
     let conn = ClientConnection::new(ClientConfig::default(), Instant::now());
     let mut c = CoreClient { conn, sock, buf: vec![0; 64 * 1024] };
-    let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags()).offer_keepalive(false);
+    let mut seq = ConnectSequence::new(Some(target.name.clone()), target.connect_open_flags());
     while let Some((spec, args)) = seq.next_call() {
         let body = c.call_raw(spec, &args)?;
         seq.on_reply(Ok(body)).map_err(|e| e.to_string())?;
