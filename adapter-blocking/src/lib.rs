@@ -246,7 +246,7 @@ impl Client {
     pub fn subscribe(&self) -> Subscription {
         let queue = EventQueue::new(self.inner.options.event_queue);
         self.inner.shared.start_reader();
-        self.inner.shared.with(|st| st.subscribers.push(queue.clone()));
+        self.inner.shared.subscribe(queue.clone());
         Subscription::new(queue)
     }
 
