@@ -351,7 +351,9 @@ impl<C: Core> Pump<C> {
 }
 
 /// One read of a unix socket with the descriptors that came (as `Async`'s `poll_read`, with
-/// recvmsg in place of read).
+/// recvmsg in place of read). It asks the reactor first: `poll_read` reads first, and after a
+/// read async-io still reports the socket readable once, so every wait began with two reads that
+/// found nothing; this way one.
 fn poll_recv(
     sock: &Async<UnixStream>,
     cx: &mut Context<'_>,
@@ -359,8 +361,9 @@ fn poll_recv(
     got: &mut Vec<OwnedFd>,
 ) -> Poll<io::Result<usize>> {
     loop {
+        ready!(sock.poll_readable(cx))?;
         match adapter_io::fds::recv_with_fds(sock.get_ref(), buf, got) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(sock.poll_readable(cx))?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             r => return Poll::Ready(r),
         }
     }
