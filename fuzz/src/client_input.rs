@@ -71,6 +71,8 @@ struct ClientHarness {
     cancelled: HashSet<u32>,
     closed_seen: bool,
     out: OutputCheck,
+    /// Descriptors the core kept (the adapter's queue), not yet taken by a reply.
+    fd_queue: usize,
 }
 
 impl ClientHarness {
@@ -122,7 +124,16 @@ impl ClientHarness {
             }
             assert!(!self.closed_seen, "event after Closed: {ev:?}");
             match ev {
-                ClientEvent::Reply { serial, .. } | ClientEvent::CallFailed { serial, .. } => {
+                ClientEvent::Reply { serial, fds, .. } => {
+                    // A reply takes its descriptors from the adapter's queue: never more than came.
+                    let fds = fds as usize;
+                    assert!(fds <= self.fd_queue, "reply {serial} takes {fds} descriptors, {} queued", self.fd_queue);
+                    self.fd_queue -= fds;
+                    assert!(self.issued.contains(&serial), "completion for serial {serial} never issued");
+                    assert!(!self.cancelled.contains(&serial), "completion for cancelled serial {serial}");
+                    assert!(self.completed.insert(serial), "serial {serial} completed twice");
+                }
+                ClientEvent::CallFailed { serial, .. } => {
                     assert!(self.issued.contains(&serial), "completion for serial {serial} never issued");
                     assert!(!self.cancelled.contains(&serial), "completion for cancelled serial {serial}");
                     assert!(self.completed.insert(serial), "serial {serial} completed twice");
@@ -216,7 +227,8 @@ pub fn mirror_calls(wire: &[u8]) -> Vec<ClientCall> {
 
 /// `client_handle_input`: a client with [`CLIENT_CALLS`] in flight (or, in mirror mode, the
 /// [`mirror_calls`] of the wire) is fed the wire bytes in the chunks the control bytes choose,
-/// with time passing and commands in between.
+/// with time passing and commands in between. The connection is a unix socket's: a chunk of `n`
+/// bytes comes with `n % 3` descriptors, and replies never take more than the core kept.
 ///
 /// Control commands (`Ctrl::cmd(op, arg)`): 0 call `CLIENT_CALLS[arg % 7]`; 1 cancel the
 /// `arg`-th issued serial; 2 send data on every stream (300 kB when `arg` = 7); 3 send a hole;
@@ -226,7 +238,11 @@ pub fn run_client(data: &[u8]) {
     let Split { mirror, ctrl, wire } = Split::parse(data);
     let start = Instant::now();
     let max_in_flight = if mirror { MIRROR_MAX_IN_FLIGHT } else { CLIENT_MAX_IN_FLIGHT };
-    let config = ClientConfig::default().with_max_in_flight(max_in_flight).with_keepalive(Some(HARNESS_KEEPALIVE));
+    // A unix socket: descriptors may come with any read (`Ctrl::Feed(n)` brings `n % 3`).
+    let config = ClientConfig::default()
+        .with_max_in_flight(max_in_flight)
+        .with_keepalive(Some(HARNESS_KEEPALIVE))
+        .with_fd_passing(true);
     let mut h = ClientHarness {
         conn: ClientConnection::new(config, start),
         max_in_flight,
@@ -239,6 +255,7 @@ pub fn run_client(data: &[u8]) {
         cancelled: HashSet::new(),
         closed_seen: false,
         out: OutputCheck::default(),
+        fd_queue: 0,
     };
     let first = if mirror { mirror_calls(wire) } else { CLIENT_CALLS.to_vec() };
     let n = first.len();
@@ -249,15 +266,17 @@ pub fn run_client(data: &[u8]) {
     h.drain();
 
     let mut wire = wire;
-    let mut feed = |h: &mut ClientHarness, n: usize| {
+    let mut feed = |h: &mut ClientHarness, n: usize, fds: usize| {
         let n = n.min(wire.len());
         let (chunk, rest) = wire.split_at(n);
         wire = rest;
-        h.conn.handle_input(h.now, chunk);
+        let kept = h.conn.handle_input_fds(h.now, chunk, fds);
+        assert!(kept <= fds, "keep {kept} of {fds} descriptors");
+        h.fd_queue += kept;
     };
     for &b in ctrl {
         match Ctrl::from_byte(b) {
-            Ctrl::Feed(n) => feed(&mut h, n),
+            Ctrl::Feed(n) => feed(&mut h, n, n % 3),
             Ctrl::Tick(d) => {
                 h.now += d;
                 h.conn.handle_timeout(h.now);
@@ -281,7 +300,7 @@ pub fn run_client(data: &[u8]) {
                 }
             }
             Ctrl::Cmd { arg: 7, .. } => h.conn.handle_eof(h.now),
-            Ctrl::Cmd { arg, .. } => feed(&mut h, (usize::from(arg) + 1) * 1024),
+            Ctrl::Cmd { arg, .. } => feed(&mut h, (usize::from(arg) + 1) * 1024, 0),
         }
         h.drain();
     }
