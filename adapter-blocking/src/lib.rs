@@ -16,8 +16,7 @@
 //! let host: proto_core::XdrString = proto_core::xdr::from_bytes(body).unwrap();
 //! println!("{host}");
 //! ```
-// The one exception is `poll.rs`, which registers sockets with `polling` (see there).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod conn;

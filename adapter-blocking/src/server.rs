@@ -16,12 +16,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use polling::{Event, Events, Poller};
 pub use proto_core::server::CommandSink;
 use proto_core::server::ServerCommand;
 use proto_core::{ConnectionError, ServerConfig, ServerConnection, ServerEvent};
 
-use crate::poll::Registered;
+use crate::poll::{Event, Events, Poller, Registered};
 pub use crate::transport::ServerTls;
 
 /// Unsent bytes after which a connection is dropped as not reading.
