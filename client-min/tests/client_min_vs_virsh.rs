@@ -456,15 +456,7 @@ fn volume_streams_match_virsh() {
 #[test]
 fn daemon_min_sequences_match_virsh() {
     let Some(virsh) = require_peer("virsh") else { return };
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
-        .filter(|p| p.exists());
-    let Some(binary) = binary else {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let dir = std::env::temp_dir().join(format!("client-min-dm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("cm1.xml"), DOMAIN_XML).unwrap();

@@ -328,15 +328,7 @@ fn against_libvirtd() {
 
 #[test]
 fn against_daemon_min() {
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
-        .filter(|p| p.exists());
-    let Some(binary) = binary else {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uri = daemon.tcp_uri();
     smol::block_on(async {

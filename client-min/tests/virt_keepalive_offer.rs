@@ -8,15 +8,7 @@ use virt::connect::Connect;
 
 #[test]
 fn keepalive_is_offered_once_an_event_loop_is_registered() {
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
-        .filter(|p| p.exists());
-    let Some(binary) = binary else {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uri = daemon.unix_uri();
     let plain = Connect::open(Some(&uri)).unwrap();

@@ -195,23 +195,10 @@ fn migration_errors_as_libvirts_client_against_libvirtd() {
     compare(python, &uri, &uri);
 }
 
-/// daemon-min's binary, built next to the tests (`cargo build -p daemon-min`).
-fn daemon_min_binary() -> Option<std::path::PathBuf> {
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
-        .filter(|p| p.exists());
-    if binary.is_none() {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-    }
-    binary
-}
-
 #[test]
 fn migration_errors_as_libvirts_client_against_daemon_min() {
     let Some(python) = require_python_libvirt() else { return };
-    let Some(binary) = daemon_min_binary() else { return };
+    let binary = spec_tests::differential::daemon_min_binary();
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uri = daemon.tcp_uri();
     compare(python, &uri, &uri);
@@ -361,7 +348,7 @@ fn same_feature_probes_as_libvirts_client_against_libvirtd() {
 #[test]
 fn same_feature_probes_as_libvirts_client_against_daemon_min() {
     let Some(python) = require_python_libvirt() else { return };
-    let Some(binary) = daemon_min_binary() else { return };
+    let binary = spec_tests::differential::daemon_min_binary();
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     same_probes(python, std::net::SocketAddr::from(([127, 0, 0, 1], daemon.port())));
 }

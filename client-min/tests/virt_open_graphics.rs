@@ -131,12 +131,7 @@ fn open_graphics_as_libvirt() {
     assert!(theirs.iter().any(|l| l.ends_with("Sending file descriptors is not supported on this socket")));
     assert_eq!(ours(&uris), theirs, "libvirtd");
     assert_eq!(ours_async(&uris), theirs, "libvirtd, async");
-    let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")));
-    let Some(binary) = binary.filter(|p| p.exists()) else {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let dm = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uris = [dm.unix_uri(), dm.tcp_uri()];
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();

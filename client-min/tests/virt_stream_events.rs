@@ -196,12 +196,7 @@ fn stream_callbacks_as_libvirt() {
     assert!(theirs.iter().any(|l| l == "reads eof1 r1 True True"), "{theirs:?}");
     assert_eq!(blocking(&uri, true), theirs, "blocking, libvirtd");
     assert_eq!(asynchronous(&uri), theirs[1..], "async, libvirtd");
-    let binary = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")));
-    let Some(binary) = binary.filter(|p| p.exists()) else {
-        assert!(!spec_tests::libvirtd::is_ci(), "daemon-min is not built next to the tests");
-        eprintln!("SKIPPED: daemon-min is not built (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let dm = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uri = dm.unix_uri();
     let theirs = python(py, &uri);

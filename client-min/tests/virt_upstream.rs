@@ -212,14 +212,7 @@ fn virt_tests_pass_through_the_in_process_test_driver() {
 
 #[test]
 fn virt_tests_pass_against_daemon_min() {
-    let binary = std::env::current_exe()
-        .ok()
-        .and_then(|p| Some(p.parent()?.parent()?.join("daemon-min")))
-        .filter(|p| p.exists());
-    let Some(binary) = binary else {
-        skip("daemon-min is not built next to the tests (cargo build -p daemon-min)");
-        return;
-    };
+    let binary = spec_tests::differential::daemon_min_binary();
     let daemon = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let skips = ["connect::test_get_uri"];
     check("daemon-min", Some(&daemon.unix_uri()), &skips);
