@@ -17,7 +17,7 @@ use rustix::event::{epoll, eventfd, EventfdFlags, Timespec};
 /// The eventfd's key in the epoll set.
 const WAKE: u64 = u64::MAX;
 
-/// Interest in a socket, or readiness reported for it: its key and directions.
+/// Interest in a socket: its key and directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Event {
     pub(crate) key: usize,
@@ -61,17 +61,9 @@ impl Events {
     pub(crate) fn clear(&mut self) {
         self.0.clear();
     }
-    /// The sockets reported (not the loop's own wake-up).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
-        self.0.iter().filter_map(|e| {
-            let (data, flags) = (e.data, e.flags);
-            let key = data.u64();
-            (key != WAKE).then(|| Event {
-                key: key as usize,
-                readable: flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::HUP | epoll::EventFlags::ERR),
-                writable: flags.intersects(epoll::EventFlags::OUT | epoll::EventFlags::HUP | epoll::EventFlags::ERR),
-            })
-        })
+    /// The keys of the sockets reported (not the loop's own wake-up).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().map(|e| e.data).filter(|d| d.u64() != WAKE).map(|d| d.u64() as usize)
     }
 }
 
@@ -109,10 +101,7 @@ impl Poller {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
         }
-        if events.0.iter().any(|e| {
-            let data = e.data;
-            data.u64() == WAKE
-        }) {
+        if events.0.iter().map(|e| e.data).any(|d| d.u64() == WAKE) {
             let mut buf = [0u8; 8];
             let _ = rustix::io::read(&self.wake, &mut buf);
         }

@@ -340,7 +340,7 @@ impl<H: Handler<Link>> Server<H> {
             }
             events.clear();
             self.poller.wait(&mut events, Some(timeout.min(Duration::from_secs(1))))?;
-            let mut touched: Vec<usize> = events.iter().map(|e| e.key).collect();
+            let mut touched: Vec<usize> = events.keys().collect();
             touched.append(&mut lock(&self.wake.dirty));
             let now = Instant::now();
             for key in touched {
