@@ -28,7 +28,7 @@ use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::{fds::Received, queue::EventQueue, wake::WakeList, Delivery};
+use adapter_io::{busy_poll::BusyPoll, fds::Received, queue::EventQueue, wake::WakeList, Delivery};
 
 use crate::{lock, StreamItem};
 
@@ -68,9 +68,18 @@ struct Waiter {
     wake: Arc<Condvar>,
     /// Whether its thread sleeps on `wake` (a notification is a system call: only then).
     sleeping: bool,
+    /// When the call was queued.
+    sent: Instant,
+    /// How long its thread spins for the reply once it reads (decided when it first does).
+    spin: Option<Option<Duration>>,
 }
 
 impl Waiter {
+    /// Until when its thread, about to read, spins before it sleeps (`None`: it sleeps).
+    fn spin_until(&mut self, busy: &mut BusyPoll) -> Option<Instant> {
+        self.spin.get_or_insert_with(|| busy.plan()).map(|w| self.sent + w)
+    }
+
     /// Queues its thread's wake-up for [`unlock`] (a notification is a system call: only when
     /// the thread sleeps).
     fn wake(&self, to_wake: &mut WakeList) {
@@ -119,6 +128,8 @@ pub(crate) struct State {
     pub(crate) streams: HashMap<u32, Sender<StreamItem>>,
     pub(crate) subscribers: Vec<Arc<EventQueue>>,
     last_call: Instant,
+    /// Whether a caller waiting for its reply spins before it sleeps (adapter-io's `busy_poll`).
+    busy: BusyPoll,
 }
 
 /// One connection's state and I/O, shared by every handle and the background reader.
@@ -146,6 +157,7 @@ impl Shared {
         tls: Option<rustls::ClientConnection>,
         read: Stream,
         write: Stream,
+        busy: BusyPoll,
     ) -> Arc<Self> {
         let buf = vec![0; 256 * 1024].into_boxed_slice();
         let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None };
@@ -159,6 +171,7 @@ impl Shared {
             streams: HashMap::new(),
             subscribers: Vec::new(),
             last_call: Instant::now(),
+            busy,
         };
         Arc::new(Self {
             state: Mutex::new(state),
@@ -226,15 +239,24 @@ impl Shared {
                 return Err(CallError::Closed(reason));
             };
             if let Some(r) = w.result.take() {
+                let (sent, spin) = (w.sent, w.spin);
                 st.waiters.remove(&serial);
                 st.last_call = Instant::now();
+                if let Some(spin) = spin {
+                    let took = st.last_call - sent;
+                    st.busy.record(spin.is_some(), took);
+                }
                 st.hand_over();
                 unlock(st);
                 return r;
             }
             let wake = w.wake.clone();
             st = match st.reader.take() {
-                Some(reader) => self.read_once(st, reader),
+                Some(reader) => {
+                    let State { waiters, busy, .. } = &mut *st;
+                    let until = waiters.get_mut(&serial).and_then(|w| w.spin_until(busy));
+                    self.read_once(st, reader, until)
+                }
                 None => {
                     if let Some(w) = st.waiters.get_mut(&serial) {
                         w.sleeping = true;
@@ -250,10 +272,19 @@ impl Shared {
     }
 
     /// One read with the buck held: feeds the core, fires its timers, hands out what came.
-    fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
+    /// A caller waiting for its reply spins `until` first (when that pays: [`Waiter::spin_until`]).
+    fn read_once<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        mut reader: Reader,
+        until: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
-        let r = adapter_io::fds::read(&mut reader.stream, &mut reader.buf, &mut reader.got);
+        let Reader { stream, buf, got, .. } = &mut reader;
+        let r = until
+            .and_then(|t| adapter_io::busy_poll::spin_read(stream, buf, got, t))
+            .unwrap_or_else(|| adapter_io::fds::read(stream, buf, got));
         let now = Instant::now();
         st = lock(&self.state);
         match r {
@@ -370,7 +401,7 @@ impl Shared {
                 continue;
             }
             let reader = st.reader.take().expect("checked above");
-            st = self.read_once(st, reader);
+            st = self.read_once(st, reader, None);
             st.hand_over();
             unlock(st);
             st = lock(&self.state);
@@ -393,8 +424,10 @@ impl State {
 
     /// Takes the core's output for one write (encrypting under TLS).
     fn queue_call(&mut self, spec: CallSpec, args: &[u8], tx: Option<Sender<StreamItem>>) -> Result<u32, CallError> {
-        let serial = self.conn.call_raw(Instant::now(), spec, args)?;
-        self.waiters.insert(serial, Waiter { result: None, wake: WAKE.with(Arc::clone), sleeping: false });
+        let sent = Instant::now();
+        let serial = self.conn.call_raw(sent, spec, args)?;
+        let wake = WAKE.with(Arc::clone);
+        self.waiters.insert(serial, Waiter { result: None, wake, sleeping: false, sent, spin: None });
         self.streams.extend(tx.map(|s| (serial, s)));
         Ok(serial)
     }

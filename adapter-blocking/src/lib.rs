@@ -150,7 +150,8 @@ impl Client {
         let read = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
         let config = ClientConfig::default().with_fd_passing(matches!(read, transport::Stream::Unix(_)));
-        let shared = conn::Shared::new(ClientConnection::new(config, Instant::now()), tls, read, write);
+        let busy = adapter_io::busy_poll::BusyPoll::new(options.busy_poll);
+        let shared = conn::Shared::new(ClientConnection::new(config, Instant::now()), tls, read, write, busy);
         let weak: std::sync::Weak<dyn adapter_io::deferred::Deferred> = Arc::downgrade(&shared) as _;
         adapter_io::deferred::after(Duration::from_secs(1), weak);
         Ok(Self {

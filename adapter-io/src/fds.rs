@@ -69,11 +69,20 @@ pub fn unsupported() -> Error {
 /// # Errors
 /// As recvmsg(2).
 pub fn recv_with_fds(sock: &UnixStream, buf: &mut [u8], got: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    recv_flags(sock, buf, got, rustix::net::RecvFlags::empty())
+}
+
+fn recv_flags(
+    sock: &UnixStream,
+    buf: &mut [u8],
+    got: &mut Vec<OwnedFd>,
+    flags: rustix::net::RecvFlags,
+) -> io::Result<usize> {
     use rustix::net::{recvmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     const MAX: usize = VIR_NET_MESSAGE_NUM_FDS_MAX as usize;
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(MAX))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
-    let n = recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut control, RecvFlags::CMSG_CLOEXEC)?.bytes;
+    let n = recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut control, RecvFlags::CMSG_CLOEXEC | flags)?.bytes;
     for msg in control.drain() {
         if let RecvAncillaryMessage::ScmRights(fds) = msg {
             got.extend(fds);
@@ -90,6 +99,17 @@ pub fn read(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>) -> io::
     match stream {
         Stream::Unix(s) => recv_with_fds(s, buf, got),
         Stream::Tcp(s) => io::Read::read(s, buf),
+    }
+}
+
+/// [`read`] that does not block (`MSG_DONTWAIT`): `WouldBlock` when nothing is there.
+///
+/// # Errors
+/// As the system call.
+pub fn read_nonblocking(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>) -> io::Result<usize> {
+    match stream {
+        Stream::Unix(s) => recv_flags(s, buf, got, rustix::net::RecvFlags::DONTWAIT),
+        Stream::Tcp(s) => Ok(rustix::net::recv(s, buf, rustix::net::RecvFlags::DONTWAIT)?.0),
     }
 }
 

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod busy_poll;
 pub mod deferred;
 pub mod fds;
 pub mod queue;
@@ -90,6 +91,10 @@ pub struct ConnectOptions {
     pub call_timeout: Option<Duration>,
     /// Capacity of each event subscription's queue.
     pub event_queue: usize,
+    /// How long a call waiting for its reply may look at the socket without sleeping, when
+    /// that pays on this connection (adapter-io's `busy_poll` decides per wait from what waits
+    /// cost; never on a single CPU); `None` always sleeps at once. Default 50 µs.
+    pub busy_poll: Option<Duration>,
 }
 
 impl Default for ConnectOptions {
@@ -100,6 +105,7 @@ impl Default for ConnectOptions {
             offer_keepalive: true,
             call_timeout: None,
             event_queue: 1024,
+            busy_poll: Some(busy_poll::DEFAULT_WINDOW),
         }
     }
 }

@@ -208,16 +208,36 @@ impl<C: Core> Pump<C> {
 
     /// One read, fed to the core (when it wants input); whether anything moved.
     pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        self.read_with(|io, buf, got| match ((**io).unix(), got) {
+            (Some(sock), Some(got)) => poll_recv(sock, cx, buf, got),
+            _ => Pin::new(io).poll_read(cx, buf),
+        })
+    }
+
+    /// [`Pump::poll_read`] without the reactor (a caller busy polling, adapter-io's
+    /// `busy_poll`): one non-blocking read of a unix socket; nothing moves on other transports.
+    pub(crate) fn try_read(&mut self) -> bool {
+        self.read_with(|io, buf, got| match ((**io).unix(), got) {
+            (Some(sock), Some(got)) => match adapter_io::fds::recv_with_fds(sock.get_ref(), buf, got) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
+                r => Poll::Ready(r),
+            },
+            _ => Poll::Pending,
+        })
+    }
+
+    fn read_with(
+        &mut self,
+        read: impl FnOnce(&mut Box<dyn Io>, &mut [u8], Option<&mut Vec<OwnedFd>>) -> Poll<io::Result<usize>>,
+    ) -> bool {
         let mut moved = false;
         if !self.dead && self.core.readable() {
             // One read buffer per thread, not per connection: an idle connection holds none
             // (the core copies what it needs into its deframer).
             let r = READ_BUF.with(|buf| {
                 let mut buf = buf.borrow_mut();
-                let r = match (&mut self.fds, (*self.io).unix()) {
-                    (Some(_), Some(sock)) => poll_recv(sock, cx, &mut buf, &mut self.got),
-                    _ => Pin::new(&mut self.io).poll_read(cx, &mut buf[..]),
-                };
+                let got = self.fds.is_some().then_some(&mut self.got);
+                let r = read(&mut self.io, &mut buf[..], got);
                 if let Poll::Ready(Ok(n)) = r {
                     let (now, core, data) = (Instant::now(), &mut self.core, &buf[..n]);
                     match &mut self.fds {

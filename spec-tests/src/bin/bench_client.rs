@@ -9,6 +9,8 @@
 //!                                                   to a child process (the ceiling)
 //! ```
 //!
+//! `BENCH_BUSY_POLL_US=N` sets the clients' `ConnectOptions::busy_poll` to N µs (0: off).
+//!
 //! `core` drives `proto_core::ClientConnection` from this one thread straight on the socket:
 //! what the core costs without an adapter.
 
@@ -67,6 +69,15 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// `ConnectOptions::busy_poll`: the default, or `BENCH_BUSY_POLL_US` microseconds (0: off).
+fn busy_poll() -> Option<std::time::Duration> {
+    match std::env::var("BENCH_BUSY_POLL_US").ok().and_then(|v| v.parse().ok()) {
+        Some(0) => None,
+        Some(us) => Some(std::time::Duration::from_micros(us)),
+        None => adapter_blocking::ConnectOptions::default().busy_poll,
+    }
+}
+
 fn get_state_args(dom: RemoteNonnullDomain) -> RemoteDomainGetStateArgs {
     RemoteDomainGetStateArgs { dom, flags: 0 }
 }
@@ -85,7 +96,7 @@ fn run(client: &str, uri: &str, threads: usize, n: usize, connect: bool) -> R {
 
 fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
     use adapter_blocking::{Client, ConnectOptions};
-    let opts = ConnectOptions::default();
+    let opts = ConnectOptions { busy_poll: busy_poll(), ..ConnectOptions::default() };
     let e = |e: adapter_blocking::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
@@ -114,7 +125,7 @@ fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
 
 async fn smol_client(uri: &str, tasks: usize, n: usize, connect: bool) -> R {
     use adapter_smol::{Client, ConnectOptions};
-    let opts = ConnectOptions::default();
+    let opts = ConnectOptions { busy_poll: busy_poll(), ..ConnectOptions::default() };
     let e = |e: adapter_smol::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
