@@ -10,8 +10,9 @@
 //! On a loaded machine the same spinning takes a CPU that others need, and a slow peer (a
 //! remote host, a call that takes milliseconds) leaves nothing to gain. So [`BusyPoll`] decides
 //! per wait from what waits cost on this connection: it keeps the average wait of spinning
-//! waits and of sleeping waits, uses the cheaper way, and every [`EXPLORE`]th wait tries the
-//! other, so that a change of conditions is seen. A spin lasts at most the configured window
+//! waits and of sleeping waits, spins when that is clearly cheaper (by a quarter), and now and
+//! then tries the other way (sleeping every [`EXPLORE`] waits; spinning every 16 waits at
+//! first, less often while sleeping stays cheaper), so that a change of conditions is seen. A spin lasts at most the configured window
 //! (`ConnectOptions::busy_poll`, as Linux's `SO_BUSY_POLL` bounds its own), then the caller
 //! sleeps as it would have. The decision is pure (durations in, a window out); [`spin_read`]
 //! is the spinning.
@@ -22,12 +23,17 @@ use std::time::{Duration, Instant};
 
 use crate::transport::Stream;
 
-/// Every how many waits the way that looks more expensive is tried again.
+/// Every how many waits the way that looks more expensive is tried again; while the choice is
+/// to sleep, each try of spinning that does not change it doubles the interval, up to
+/// [`EXPLORE_MAX`].
 pub const EXPLORE: u32 = 16;
+/// The longest interval between two tries of the other way.
+pub const EXPLORE_MAX: u32 = 256;
 
-/// The window `ConnectOptions::default()` sets: a local daemon's reply to a small call, with
-/// the caller spinning, comes within 20–40 µs on the machines measured (BENCHMARKS.md).
-pub const DEFAULT_WINDOW: Duration = Duration::from_micros(50);
+/// The window `ConnectOptions::default()` sets. With the caller spinning, libvirtd's reply to
+/// a small call came within 30–60 µs on the machine measured, and often later: a window of
+/// 50 µs made 1.4–1.9× the C client's sequential calls, 200 µs 2.3–2.8× (BENCHMARKS.md).
+pub const DEFAULT_WINDOW: Duration = Duration::from_micros(200);
 
 /// A running average of waits, in nanoseconds (each new wait weighs 1/8).
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,7 +51,11 @@ pub struct BusyPoll {
     window: Duration,
     spinning: Average,
     sleeping: Average,
-    waits: u32,
+    /// The way chosen last, the current interval between tries of the other, and the waits
+    /// left until the next try.
+    spin_chosen: bool,
+    interval: u32,
+    until_try: u32,
 }
 
 impl BusyPoll {
@@ -54,7 +64,18 @@ impl BusyPoll {
     #[must_use]
     pub fn new(window: Option<Duration>) -> Self {
         let window = window.filter(|_| cpus() > 1).unwrap_or_default();
-        Self { window, spinning: Average::default(), sleeping: Average::default(), waits: 0 }
+        Self::with_window(window)
+    }
+
+    fn with_window(window: Duration) -> Self {
+        Self {
+            window,
+            spinning: Average::default(),
+            sleeping: Average::default(),
+            spin_chosen: true,
+            interval: EXPLORE,
+            until_try: EXPLORE,
+        }
     }
 
     /// How long the wait that starts now should spin before it sleeps (`None`: sleep at once).
@@ -62,15 +83,31 @@ impl BusyPoll {
         if self.window.is_zero() {
             return None;
         }
-        self.waits = self.waits.wrapping_add(1);
         // A new connection spins until its first exploring wait has measured sleeping: its
         // first calls (the open sequence) are the ones a short-lived connection makes.
         let spin_cheaper = match (self.spinning.0, self.sleeping.0) {
             (_, None) => true,
             (None, Some(_)) => false,
-            (Some(spin), Some(sleep)) => spin < sleep,
+            // Spinning costs CPU that others may need: it must save a quarter of the wait
+            // (on a loaded machine both ways cost about the same, and spinning then slowed the
+            // machine by 7–15%).
+            (Some(spin), Some(sleep)) => spin < sleep - sleep / 4,
         };
-        let explore = self.waits.is_multiple_of(EXPLORE);
+        if spin_cheaper != self.spin_chosen {
+            // The choice changed: look at the other way soon again.
+            (self.spin_chosen, self.interval, self.until_try) = (spin_cheaper, EXPLORE, EXPLORE);
+        }
+        self.until_try -= 1;
+        let explore = self.until_try == 0;
+        if explore {
+            // Tried again and the choice held so far: while sleeping, the next try of spinning
+            // (which costs CPU) comes later; while spinning, sleeping is tried every EXPLORE
+            // waits (one slower wait), so that a lucky spin on a loaded machine is found out.
+            if !spin_cheaper {
+                self.interval = (self.interval * 2).min(EXPLORE_MAX);
+            }
+            self.until_try = self.interval;
+        }
         (spin_cheaper != explore).then_some(self.window)
     }
 
@@ -127,7 +164,7 @@ mod tests {
 
     fn policy() -> BusyPoll {
         // Tests decide as on a machine with several CPUs.
-        BusyPoll { window: W, spinning: Average::default(), sleeping: Average::default(), waits: 0 }
+        BusyPoll::with_window(W)
     }
 
     /// Runs `n` waits where spinning costs `spin` and sleeping `sleep`; how many spun.
@@ -145,7 +182,7 @@ mod tests {
     fn spins_while_spinning_is_cheaper_and_tries_sleeping_now_and_then() {
         let mut p = policy();
         let spun = run(&mut p, 1600, Duration::from_micros(30), Duration::from_micros(70));
-        // One in EXPLORE sleeps.
+        // Sleeping is tried every EXPLORE waits.
         assert_eq!(spun, 1600 - 1600 / EXPLORE as usize);
     }
 
@@ -154,10 +191,19 @@ mod tests {
         let mut p = policy();
         // A loaded machine: spinning waits took longer.
         let spun = run(&mut p, 1600, Duration::from_micros(52), Duration::from_micros(36));
-        assert!(spun <= 115, "spun {spun} of 1600");
-        // The machine went quiet: the explored spins show it, and spinning takes over.
+        assert!(spun <= 40, "spun {spun} of 1600");
+        // The machine went quiet: the next try of spinning shows it (within EXPLORE_MAX
+        // waits), and spinning takes over.
         let spun = run(&mut p, 1600, Duration::from_micros(30), Duration::from_micros(70));
-        assert!(spun >= 1400, "spun {spun} of 1600");
+        assert!(spun >= 1600 - EXPLORE_MAX as usize - 20, "spun {spun} of 1600");
+    }
+
+    #[test]
+    fn about_the_same_wait_is_not_worth_spinning_for() {
+        let mut p = policy();
+        // A loaded machine where both ways took about as long (spinning 10% less).
+        let spun = run(&mut p, 1600, Duration::from_micros(23), Duration::from_micros(25));
+        assert!(spun <= 40, "spun {spun} of 1600");
     }
 
     #[test]
@@ -165,7 +211,7 @@ mod tests {
         let mut p = policy();
         // Every reply takes milliseconds: both ways cost the same capped wait; sleep wins ties.
         let spun = run(&mut p, 1600, Duration::from_millis(3), Duration::from_millis(3));
-        assert!(spun <= 115, "spun {spun} of 1600");
+        assert!(spun <= 40, "spun {spun} of 1600");
     }
 
     #[test]

@@ -35,6 +35,10 @@ use crate::{lock, Cmd, Error, Shared, StreamItem, StreamOp, STREAM_BACKLOG};
 /// a row never hand the socket to it and back.
 const GRACE: Duration = Duration::from_millis(20);
 
+/// The most calls in flight at which a waiting call busy polls (the open sequence pipelines
+/// three; 64 calls in flight to daemon-min: 760k/s spinning, 859k/s not, A/B, 5 rounds).
+const SPIN_IN_FLIGHT_MAX: usize = 4;
+
 /// A call's outcome: the reply body, the call's serial and the descriptors the reply carried.
 pub(crate) type CallResult = Result<(Bytes, u32, Vec<OwnedFd>), CallError>;
 
@@ -168,10 +172,13 @@ impl Conn {
             self.holder = Holder::Call(serial);
             // A write alone needs no second round: the read that follows it registered interest.
             let _ = self.pump.poll_write(cx);
-            let spinning = self
-                .waiters
-                .get_mut(&serial)
-                .is_some_and(|w| w.spin.get_or_insert_with(|| self.busy.plan()).is_some_and(|d| w.sent.elapsed() < d));
+            // Only a call among a few in flight spins: with more, the daemon is busy anyway, and
+            // spinning would take the executor from the tasks that make them.
+            let few = self.waiters.len() <= SPIN_IN_FLIGHT_MAX;
+            let spinning = self.waiters.get_mut(&serial).is_some_and(|w| {
+                (w.spin.is_some() || few)
+                    && w.spin.get_or_insert_with(|| self.busy.plan()).is_some_and(|d| w.sent.elapsed() < d)
+            });
             let read = if spinning { self.pump.try_read() } else { self.pump.poll_read(cx) };
             if !(read | self.drain()) {
                 self.waiters.entry(serial).and_modify(|w| w.waker = Some(cx.waker().clone()));
