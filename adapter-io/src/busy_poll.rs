@@ -8,11 +8,14 @@
 //! as it comes, and the daemon's threads do not halt either.
 //!
 //! On a loaded machine the same spinning takes a CPU that others need, and a slow peer (a
-//! remote host, a call that takes milliseconds) leaves nothing to gain. So [`BusyPoll`] decides
-//! per wait from what waits cost on this connection: it keeps the average wait of spinning
-//! waits and of sleeping waits, spins when that is clearly cheaper (by a quarter), and now and
-//! then tries the other way (sleeping every [`EXPLORE`] waits; spinning every 16 waits at
-//! first, less often while sleeping stays cheaper), so that a change of conditions is seen. A spin lasts at most the configured window
+//! remote host, a call that takes milliseconds) leaves nothing to gain. And what spinning saves
+//! is a property of a run of calls, not of one: a single spin among sleeping calls finds the
+//! daemon's threads halted as a sleeping call does. So [`BusyPoll`] keeps one way (spinning at
+//! first: a short connection's calls are its open sequence) and the average round trip of its
+//! calls, and now and then tries the other way for a block of [`PROBE`] calls, whose first
+//! [`WARM_UP`] it does not count. It spins when that is clearly cheaper (by a quarter, since it
+//! costs CPU). The interval between tries starts at [`PROBE_EVERY`] and doubles while the way
+//! holds, up to [`PROBE_EVERY_MAX`]. A spin lasts at most the configured window
 //! (`ConnectOptions::busy_poll`, as Linux's `SO_BUSY_POLL` bounds its own), then the caller
 //! sleeps as it would have. The decision is pure (durations in, a window out); [`spin_read`]
 //! is the spinning.
@@ -23,19 +26,22 @@ use std::time::{Duration, Instant};
 
 use crate::transport::Stream;
 
-/// Every how many waits the way that looks more expensive is tried again; while the choice is
-/// to sleep, each try of spinning that does not change it doubles the interval, up to
-/// [`EXPLORE_MAX`].
-pub const EXPLORE: u32 = 16;
-/// The longest interval between two tries of the other way.
-pub const EXPLORE_MAX: u32 = 256;
+/// How many calls a try of the other way lasts.
+pub const PROBE: u32 = 10;
+/// How many calls at the start of a try are not counted (the first spins after sleeping find
+/// everything halted; the first sleeps after spinning find everything awake).
+pub const WARM_UP: u32 = 3;
+/// Calls between two tries of the other way, at first and after the way changed.
+pub const PROBE_EVERY: u32 = 64;
+/// The longest interval between two tries.
+pub const PROBE_EVERY_MAX: u32 = 512;
 
 /// The window `ConnectOptions::default()` sets. With the caller spinning, libvirtd's reply to
 /// a small call came within 30–60 µs on the machine measured, and often later: a window of
 /// 50 µs made 1.4–1.9× the C client's sequential calls, 200 µs 2.3–2.8× (BENCHMARKS.md).
 pub const DEFAULT_WINDOW: Duration = Duration::from_micros(200);
 
-/// A running average of waits, in nanoseconds (each new wait weighs 1/8).
+/// A running average of round trips, in nanoseconds (each new one weighs 1/8).
 #[derive(Debug, Default, Clone, Copy)]
 struct Average(Option<u64>);
 
@@ -45,17 +51,24 @@ impl Average {
     }
 }
 
-/// Whether a connection's waits spin, decided from what its waits cost.
+/// A try of the other way under way: calls left, and the sum and count of those counted.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    left: u32,
+    sum: u64,
+    counted: u64,
+}
+
+/// Whether a connection's waits spin, decided from what its calls cost.
 #[derive(Debug, Clone)]
 pub struct BusyPoll {
     window: Duration,
-    spinning: Average,
-    sleeping: Average,
-    /// The way chosen last, the current interval between tries of the other, and the waits
-    /// left until the next try.
-    spin_chosen: bool,
+    /// The way chosen, and the average round trip of its calls.
+    spinning: bool,
+    average: Average,
+    probe: Option<Probe>,
+    until_probe: u32,
     interval: u32,
-    until_try: u32,
 }
 
 impl BusyPoll {
@@ -70,11 +83,11 @@ impl BusyPoll {
     fn with_window(window: Duration) -> Self {
         Self {
             window,
-            spinning: Average::default(),
-            sleeping: Average::default(),
-            spin_chosen: true,
-            interval: EXPLORE,
-            until_try: EXPLORE,
+            spinning: true,
+            average: Average::default(),
+            probe: None,
+            until_probe: PROBE_EVERY,
+            interval: PROBE_EVERY,
         }
     }
 
@@ -83,32 +96,13 @@ impl BusyPoll {
         if self.window.is_zero() {
             return None;
         }
-        // A new connection spins until its first exploring wait has measured sleeping: its
-        // first calls (the open sequence) are the ones a short-lived connection makes.
-        let spin_cheaper = match (self.spinning.0, self.sleeping.0) {
-            (_, None) => true,
-            (None, Some(_)) => false,
-            // Spinning costs CPU that others may need: it must save a quarter of the wait
-            // (on a loaded machine both ways cost about the same, and spinning then slowed the
-            // machine by 7–15%).
-            (Some(spin), Some(sleep)) => spin < sleep - sleep / 4,
-        };
-        if spin_cheaper != self.spin_chosen {
-            // The choice changed: look at the other way soon again.
-            (self.spin_chosen, self.interval, self.until_try) = (spin_cheaper, EXPLORE, EXPLORE);
-        }
-        self.until_try -= 1;
-        let explore = self.until_try == 0;
-        if explore {
-            // Tried again and the choice held so far: while sleeping, the next try of spinning
-            // (which costs CPU) comes later; while spinning, sleeping is tried every EXPLORE
-            // waits (one slower wait), so that a lucky spin on a loaded machine is found out.
-            if !spin_cheaper {
-                self.interval = (self.interval * 2).min(EXPLORE_MAX);
+        if self.probe.is_none() {
+            self.until_probe = self.until_probe.saturating_sub(1);
+            if self.until_probe == 0 {
+                self.probe = Some(Probe { left: PROBE, sum: 0, counted: 0 });
             }
-            self.until_try = self.interval;
         }
-        (spin_cheaper != explore).then_some(self.window)
+        (self.spinning != self.probe.is_some()).then_some(self.window)
     }
 
     /// What a call whose wait was [`plan`](Self::plan)ned to spin (`spun`) or not cost: from
@@ -121,11 +115,31 @@ impl BusyPoll {
             return;
         }
         let ns = u64::try_from(waited.min(self.window * 4).as_nanos()).unwrap_or(u64::MAX);
-        if spun {
-            self.spinning.add(ns);
-        } else {
-            self.sleeping.add(ns);
+        if spun == self.spinning {
+            self.average.add(ns);
+            return;
         }
+        let Some(p) = &mut self.probe else { return };
+        p.left = p.left.saturating_sub(1);
+        if p.left < PROBE - WARM_UP {
+            (p.sum, p.counted) = (p.sum.saturating_add(ns), p.counted + 1);
+        }
+        if p.left > 0 {
+            return;
+        }
+        let other = p.sum / p.counted.max(1);
+        self.probe = None;
+        let current = self.average.0.unwrap_or(other);
+        let (spin, sleep) = if self.spinning { (current, other) } else { (other, current) };
+        // Spinning costs CPU that others may need: it must save a quarter of the round trip
+        // (on a loaded machine both ways cost about the same, and spinning slowed the machine).
+        let spin_cheaper = spin < sleep - sleep / 4;
+        if spin_cheaper == self.spinning {
+            self.interval = (self.interval * 2).min(PROBE_EVERY_MAX);
+        } else {
+            (self.spinning, self.average, self.interval) = (spin_cheaper, Average(Some(other)), PROBE_EVERY);
+        }
+        self.until_probe = self.interval;
     }
 }
 
@@ -160,19 +174,23 @@ pub fn spin_read(
 mod tests {
     use super::*;
 
-    const W: Duration = Duration::from_micros(50);
+    const W: Duration = Duration::from_micros(200);
 
     fn policy() -> BusyPoll {
         // Tests decide as on a machine with several CPUs.
         BusyPoll::with_window(W)
     }
 
-    /// Runs `n` waits where spinning costs `spin` and sleeping `sleep`; how many spun.
+    /// Runs `n` calls where a call costs `spin` when it spins and `sleep` when it sleeps,
+    /// except that the first two spins after a sleep cost `sleep` (everything was halted);
+    /// how many spun.
     fn run(p: &mut BusyPoll, n: usize, spin: Duration, sleep: Duration) -> usize {
+        let mut warm = 0;
         (0..n)
             .filter(|_| {
                 let spun = p.plan().is_some();
-                p.record(spun, if spun { spin } else { sleep });
+                warm = if spun { warm + 1 } else { 0 };
+                p.record(spun, if spun && warm > 2 { spin } else { sleep });
                 spun
             })
             .count()
@@ -181,37 +199,39 @@ mod tests {
     #[test]
     fn spins_while_spinning_is_cheaper_and_tries_sleeping_now_and_then() {
         let mut p = policy();
-        let spun = run(&mut p, 1600, Duration::from_micros(30), Duration::from_micros(70));
-        // Sleeping is tried every EXPLORE waits.
-        assert_eq!(spun, 1600 - 1600 / EXPLORE as usize);
+        let spun = run(&mut p, 4000, Duration::from_micros(30), Duration::from_micros(70));
+        // Sleeping is tried for PROBE calls at 64, 192, 448, 960, 1472, … (doubling to 512).
+        let tries = 1 + 1 + 1 + 1 + (4000 - 960) / 512;
+        assert_eq!(spun, 4000 - tries * PROBE as usize);
     }
 
     #[test]
     fn sleeps_when_spinning_does_not_pay_and_follows_a_change() {
         let mut p = policy();
-        // A loaded machine: spinning waits took longer.
-        let spun = run(&mut p, 1600, Duration::from_micros(52), Duration::from_micros(36));
-        assert!(spun <= 40, "spun {spun} of 1600");
-        // The machine went quiet: the next try of spinning shows it (within EXPLORE_MAX
-        // waits), and spinning takes over.
-        let spun = run(&mut p, 1600, Duration::from_micros(30), Duration::from_micros(70));
-        assert!(spun >= 1600 - EXPLORE_MAX as usize - 20, "spun {spun} of 1600");
+        // A loaded machine: spinning calls took longer.
+        let spun = run(&mut p, 4000, Duration::from_micros(52), Duration::from_micros(36));
+        // The first PROBE_EVERY, then tries of spinning at doubling intervals.
+        assert!(spun <= 64 + 10 * PROBE as usize, "spun {spun} of 4000");
+        // The machine went quiet: the next try of spinning (within PROBE_EVERY_MAX calls)
+        // shows it, though its first spins are cold, and spinning takes over.
+        let spun = run(&mut p, 4000, Duration::from_micros(30), Duration::from_micros(70));
+        assert!(spun >= 4000 - PROBE_EVERY_MAX as usize - 10 * PROBE as usize, "spun {spun} of 4000");
     }
 
     #[test]
-    fn about_the_same_wait_is_not_worth_spinning_for() {
+    fn about_the_same_round_trip_is_not_worth_spinning_for() {
         let mut p = policy();
         // A loaded machine where both ways took about as long (spinning 10% less).
-        let spun = run(&mut p, 1600, Duration::from_micros(23), Duration::from_micros(25));
-        assert!(spun <= 40, "spun {spun} of 1600");
+        let spun = run(&mut p, 4000, Duration::from_micros(23), Duration::from_micros(25));
+        assert!(spun <= 64 + 10 * PROBE as usize, "spun {spun} of 4000");
     }
 
     #[test]
     fn a_slow_peer_is_not_spun_for() {
         let mut p = policy();
-        // Every reply takes milliseconds: both ways cost the same capped wait; sleep wins ties.
-        let spun = run(&mut p, 1600, Duration::from_millis(3), Duration::from_millis(3));
-        assert!(spun <= 40, "spun {spun} of 1600");
+        // Every reply takes milliseconds: both ways cost the same capped wait.
+        let spun = run(&mut p, 4000, Duration::from_millis(3), Duration::from_millis(3));
+        assert!(spun <= 64 + 10 * PROBE as usize, "spun {spun} of 4000");
     }
 
     #[test]
