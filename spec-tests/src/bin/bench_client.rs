@@ -9,7 +9,8 @@
 //!                                                   to a child process (the ceiling)
 //! ```
 //!
-//! `BENCH_BUSY_POLL_US=N` sets the clients' `ConnectOptions::busy_poll` to N µs (0: off).
+//! `BENCH_BUSY_POLL_US=N` sets the clients' `ConnectOptions::busy_poll` to N µs (0: off);
+//! `BENCH_OFFER_KEEPALIVE=0` opens without the keepalive probe (`offer_keepalive`).
 //!
 //! `core` drives `proto_core::ClientConnection` from this one thread straight on the socket:
 //! what the core costs without an adapter.
@@ -69,6 +70,11 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// `ConnectOptions::offer_keepalive`: the default, or `BENCH_OFFER_KEEPALIVE=0` (no probe).
+fn offer_keepalive() -> bool {
+    std::env::var("BENCH_OFFER_KEEPALIVE").map_or(true, |v| v != "0")
+}
+
 /// `ConnectOptions::busy_poll`: the default, or `BENCH_BUSY_POLL_US` microseconds (0: off).
 fn busy_poll() -> Option<std::time::Duration> {
     match std::env::var("BENCH_BUSY_POLL_US").ok().and_then(|v| v.parse().ok()) {
@@ -96,7 +102,8 @@ fn run(client: &str, uri: &str, threads: usize, n: usize, connect: bool) -> R {
 
 fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
     use adapter_blocking::{Client, ConnectOptions};
-    let opts = ConnectOptions { busy_poll: busy_poll(), ..ConnectOptions::default() };
+    let opts =
+        ConnectOptions { busy_poll: busy_poll(), offer_keepalive: offer_keepalive(), ..ConnectOptions::default() };
     let e = |e: adapter_blocking::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
@@ -125,7 +132,8 @@ fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
 
 async fn smol_client(uri: &str, tasks: usize, n: usize, connect: bool) -> R {
     use adapter_smol::{Client, ConnectOptions};
-    let opts = ConnectOptions { busy_poll: busy_poll(), ..ConnectOptions::default() };
+    let opts =
+        ConnectOptions { busy_poll: busy_poll(), offer_keepalive: offer_keepalive(), ..ConnectOptions::default() };
     let e = |e: adapter_smol::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
