@@ -16,7 +16,6 @@
 //! module moves bytes and time.
 
 use std::collections::HashMap;
-use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
@@ -28,7 +27,8 @@ use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::{busy_poll::BusyPoll, fds::Received, queue::EventQueue, wake::WakeList, Delivery};
+use adapter_io::busy_poll::{BusyPoll, CallWait};
+use adapter_io::{fds::Received, queue::EventQueue, wake::WakeList, Delivery};
 
 use crate::{lock, StreamItem};
 
@@ -68,18 +68,11 @@ struct Waiter {
     wake: Arc<Condvar>,
     /// Whether its thread sleeps on `wake` (a notification is a system call: only then).
     sleeping: bool,
-    /// When the call was queued.
-    sent: Instant,
-    /// How long its thread spins for the reply once it reads (decided when it first does).
-    spin: Option<Option<Duration>>,
+    /// Whether its thread spins for the reply once it reads (adapter-io's `busy_poll`).
+    call: CallWait,
 }
 
 impl Waiter {
-    /// Until when its thread, about to read, spins before it sleeps (`None`: it sleeps).
-    fn spin_until(&mut self, busy: &mut BusyPoll) -> Option<Instant> {
-        self.spin.get_or_insert_with(|| busy.plan()).map(|w| self.sent + w)
-    }
-
     /// Queues its thread's wake-up for [`unlock`] (a notification is a system call: only when
     /// the thread sleeps).
     fn wake(&self, to_wake: &mut WakeList) {
@@ -98,6 +91,9 @@ pub(crate) struct Reader {
     /// The read timeout set on the socket. It is changed only when a deadline is nearer than it
     /// (or far above it), not before every read.
     timeout: Option<Duration>,
+    /// Until when the next read spins first (a caller waiting for its reply, when that pays:
+    /// adapter-io's `busy_poll`).
+    spin_until: Option<Instant>,
 }
 
 impl Reader {
@@ -160,7 +156,7 @@ impl Shared {
         busy: BusyPoll,
     ) -> Arc<Self> {
         let buf = vec![0; 256 * 1024].into_boxed_slice();
-        let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None };
+        let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None, spin_until: None };
         let state = State {
             conn,
             tls,
@@ -239,23 +235,19 @@ impl Shared {
                 return Err(CallError::Closed(reason));
             };
             if let Some(r) = w.result.take() {
-                let (sent, spin) = (w.sent, w.spin);
+                let call = w.call;
                 st.waiters.remove(&serial);
-                st.last_call = Instant::now();
-                if let Some(spin) = spin {
-                    let took = st.last_call - sent;
-                    st.busy.record(spin.is_some(), took);
-                }
+                st.last_call = call.done(&mut st.busy);
                 st.hand_over();
                 unlock(st);
                 return r;
             }
             let wake = w.wake.clone();
             st = match st.reader.take() {
-                Some(reader) => {
+                Some(mut reader) => {
                     let State { waiters, busy, .. } = &mut *st;
-                    let until = waiters.get_mut(&serial).and_then(|w| w.spin_until(busy));
-                    self.read_once(st, reader, until)
+                    reader.spin_until = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
+                    self.read_once(st, reader)
                 }
                 None => {
                     if let Some(w) = st.waiters.get_mut(&serial) {
@@ -272,29 +264,17 @@ impl Shared {
     }
 
     /// One read with the buck held: feeds the core, fires its timers, hands out what came.
-    /// A caller waiting for its reply spins `until` first (when that pays: [`Waiter::spin_until`]).
-    fn read_once<'a>(
-        &'a self,
-        mut st: MutexGuard<'a, State>,
-        mut reader: Reader,
-        until: Option<Instant>,
-    ) -> MutexGuard<'a, State> {
+    fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
-        let Reader { stream, buf, got, .. } = &mut reader;
-        let r = until
-            .and_then(|t| adapter_io::busy_poll::spin_read(stream, buf, got, t))
-            .unwrap_or_else(|| adapter_io::fds::read(stream, buf, got));
+        let until = reader.spin_until.take();
+        let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, until);
         let now = Instant::now();
         st = lock(&self.state);
         match r {
             Ok(0) => st.conn.handle_eof(now),
             Ok(n) => st.input(now, &reader.buf[..n], &mut reader.got),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-                ) => {}
+            Err(e) if adapter_io::busy_poll::nothing_read(&e) => {}
             Err(_) => st.conn.handle_eof(now),
         }
         st.conn.handle_timeout(now);
@@ -401,7 +381,7 @@ impl Shared {
                 continue;
             }
             let reader = st.reader.take().expect("checked above");
-            st = self.read_once(st, reader, None);
+            st = self.read_once(st, reader);
             st.hand_over();
             unlock(st);
             st = lock(&self.state);
@@ -424,10 +404,10 @@ impl State {
 
     /// Takes the core's output for one write (encrypting under TLS).
     fn queue_call(&mut self, spec: CallSpec, args: &[u8], tx: Option<Sender<StreamItem>>) -> Result<u32, CallError> {
-        let sent = Instant::now();
-        let serial = self.conn.call_raw(sent, spec, args)?;
-        let wake = WAKE.with(Arc::clone);
-        self.waiters.insert(serial, Waiter { result: None, wake, sleeping: false, sent, spin: None });
+        let now = Instant::now();
+        let serial = self.conn.call_raw(now, spec, args)?;
+        let (wake, call) = (WAKE.with(Arc::clone), CallWait::new(now));
+        self.waiters.insert(serial, Waiter { result: None, wake, sleeping: false, call });
         self.streams.extend(tx.map(|s| (serial, s)));
         Ok(serial)
     }
@@ -495,10 +475,7 @@ impl State {
     }
 
     fn route_stream(&mut self, serial: u32, item: StreamItem, last: bool) -> bool {
-        let sent = match self.streams.get(&serial) {
-            Some(tx) => tx.send(item).is_ok(),
-            None => false,
-        };
+        let sent = self.streams.get(&serial).is_some_and(|tx| tx.send(item).is_ok());
         if last {
             self.streams.remove(&serial);
         }

@@ -143,12 +143,9 @@ impl Client {
 
     /// Starts the connection on an open channel, with its background reader (see [`conn`]).
     fn start(channel: Channel, tls: Option<rustls::ClientConnection>, options: ConnectOptions) -> Result<Self, Error> {
-        let io = |what: &str| {
-            let what = what.to_owned();
-            move |e| Error::Io { what, source: e }
-        };
-        let read = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
-        let write = channel.try_clone_stream().map_err(io("cannot clone the socket"))?;
+        let io = |e| Error::Io { what: "cannot clone the socket".into(), source: e };
+        let read = channel.try_clone_stream().map_err(io)?;
+        let write = channel.try_clone_stream().map_err(io)?;
         let config = ClientConfig::default().with_fd_passing(matches!(read, transport::Stream::Unix(_)));
         let busy = adapter_io::busy_poll::BusyPoll::new(options.busy_poll);
         let shared = conn::Shared::new(ClientConnection::new(config, Instant::now()), tls, read, write, busy);

@@ -143,6 +143,55 @@ impl BusyPoll {
     }
 }
 
+/// One call's wait as [`BusyPoll`] sees it: when the call was sent, and whether its caller
+/// spins (planned when it first reads).
+#[derive(Debug, Clone, Copy)]
+pub struct CallWait {
+    sent: Instant,
+    spin: Option<Option<Duration>>,
+}
+
+impl CallWait {
+    /// A call sent at `sent`.
+    #[must_use]
+    pub fn new(sent: Instant) -> Self {
+        Self { sent, spin: None }
+    }
+
+    /// Until when its caller, about to read, spins (`None`: it sleeps). The first time it is
+    /// asked with `plan`, `busy` decides; while unplanned it does not spin.
+    pub fn spin_until(&mut self, busy: &mut BusyPoll, plan: bool) -> Option<Instant> {
+        if self.spin.is_none() && !plan {
+            return None;
+        }
+        self.spin.get_or_insert_with(|| busy.plan()).map(|w| self.sent + w)
+    }
+
+    /// The reply came (now, which it returns): `busy` learns the round trip of a planned wait.
+    pub fn done(&self, busy: &mut BusyPoll) -> Instant {
+        let now = Instant::now();
+        if let Some(spin) = self.spin {
+            busy.record(spin.is_some(), now.saturating_duration_since(self.sent));
+        }
+        now
+    }
+}
+
+/// Reads `stream` as [`crate::fds::read`] does, spinning [`until`](CallWait::spin_until)
+/// first ([`spin_read`]).
+///
+/// # Errors
+/// As the system call.
+pub fn read(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>, until: Option<Instant>) -> io::Result<usize> {
+    until.and_then(|t| spin_read(stream, buf, got, t)).unwrap_or_else(|| crate::fds::read(stream, buf, got))
+}
+
+/// Whether a failed read only found nothing yet (no data, the read timeout, an interruption).
+#[must_use]
+pub fn nothing_read(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
+}
+
 /// The number of CPUs this process may run on (looked up once: it reads cgroup files).
 fn cpus() -> usize {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -160,7 +209,7 @@ pub fn spin_read(
 ) -> Option<io::Result<usize>> {
     loop {
         match crate::fds::read_nonblocking(stream, buf, got) {
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+            Err(e) if nothing_read(&e) => {}
             r => return Some(r),
         }
         if Instant::now() >= until {

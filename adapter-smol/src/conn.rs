@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use adapter_io::busy_poll::BusyPoll;
+use adapter_io::busy_poll::CallWait;
 use adapter_io::fds::Passed;
 use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
@@ -55,11 +55,8 @@ enum Holder {
 struct Waiter {
     result: Option<CallResult>,
     waker: Option<Waker>,
-    /// When the call was queued.
-    sent: Instant,
-    /// How long it spins for its reply once it polls the socket (decided when it first does:
-    /// adapter-io's `busy_poll`).
-    spin: Option<Option<Duration>>,
+    /// Whether it spins for its reply once it polls the socket (adapter-io's `busy_poll`).
+    call: CallWait,
 }
 
 /// The connection: the core and the socket (in the pump), the calls waiting, the streams and
@@ -75,8 +72,6 @@ pub(crate) struct Conn {
     stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     task: Option<Waker>,
     last_call: Instant,
-    /// Whether a call waiting for its reply spins before it sleeps.
-    busy: BusyPoll,
     /// The connection's task has finished: nothing moves any more.
     pub(crate) done: bool,
     shared: Arc<Shared>,
@@ -84,14 +79,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(
-        pump: Pump<ClientConnection>,
-        shared: Arc<Shared>,
-        child: Option<ChildGuard>,
-        busy_poll: Option<Duration>,
-    ) -> Self {
-        // Spinning reads the socket without the reactor: unix sockets only.
-        let busy = BusyPoll::new(busy_poll.filter(|_| pump.passes_fds()));
+    pub(crate) fn new(pump: Pump<ClientConnection>, shared: Arc<Shared>, child: Option<ChildGuard>) -> Self {
         Self {
             pump,
             holder: Holder::Nobody,
@@ -101,7 +89,6 @@ impl Conn {
             stalled: None,
             task: None,
             last_call: Instant::now(),
-            busy,
             done: false,
             shared,
             _child: child,
@@ -127,10 +114,10 @@ impl Conn {
             return Err(adapter_io::fds::unsupported());
         }
         let spec = if fd.is_some() { spec.with_fds(1) } else { spec };
-        let sent = Instant::now();
-        let serial = self.pump.core.call_raw(sent, spec, args).map_err(Error::Call)?;
+        let now = Instant::now();
+        let serial = self.pump.core.call_raw(now, spec, args).map_err(Error::Call)?;
         self.pump.pass_fd(fd);
-        self.waiters.insert(serial, Waiter { result: None, waker: None, sent, spin: None });
+        self.waiters.insert(serial, Waiter { result: None, waker: None, call: CallWait::new(now) });
         self.streams.extend(stream.map(|s| (serial, s)));
         if spec.deadline.is_some() {
             // The task arms its timer for the core's deadlines.
@@ -148,12 +135,9 @@ impl Conn {
             // makes `block_on` poll the reactor and this call once more). Pending stores it anew.
             w.waker = None;
             if let Some(r) = w.result.take() {
-                let (sent, spin) = (w.sent, w.spin);
+                let call = w.call;
                 self.waiters.remove(&serial);
-                self.last_call = Instant::now();
-                if let Some(spin) = spin {
-                    self.busy.record(spin.is_some(), self.last_call - sent);
-                }
+                self.last_call = call.done(&mut self.pump.busy);
                 self.release(serial);
                 return Poll::Ready(Some(r));
             }
@@ -175,19 +159,9 @@ impl Conn {
             // Only a call among a few in flight spins: with more, the daemon is busy anyway, and
             // spinning would take the executor from the tasks that make them.
             let few = self.waiters.len() <= SPIN_IN_FLIGHT_MAX;
-            let spinning = self.waiters.get_mut(&serial).is_some_and(|w| {
-                (w.spin.is_some() || few)
-                    && w.spin.get_or_insert_with(|| self.busy.plan()).is_some_and(|d| w.sent.elapsed() < d)
-            });
-            let read = if spinning { self.pump.try_read() } else { self.pump.poll_read(cx) };
-            if !(read | self.drain()) {
+            let until = self.waiters.get_mut(&serial).and_then(|w| w.call.spin_until(&mut self.pump.busy, few));
+            if !(self.pump.read_for_reply(cx, until) | self.drain()) {
                 self.waiters.entry(serial).and_modify(|w| w.waker = Some(cx.waker().clone()));
-                if spinning {
-                    // Busy polling: give the CPU to whatever can run (the daemon's threads,
-                    // other tasks), then look again.
-                    std::thread::yield_now();
-                    cx.waker().wake_by_ref();
-                }
                 return Poll::Pending;
             }
         }

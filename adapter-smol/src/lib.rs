@@ -199,8 +199,8 @@ impl Client {
     #[must_use]
     pub fn start(io: Box<dyn Io>, child: Option<ChildGuard>, options: ConnectOptions) -> Self {
         let shared = Arc::new(Shared::default());
-        let pump = Pump::client(io);
-        let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child, options.busy_poll)));
+        let pump = Pump::client(io, options.busy_poll);
+        let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
         let inner = Arc::new(Inner { conn, shared, options, task: AtomicBool::new(false) });
         adapter_io::deferred::after(IDLE, Arc::downgrade(&inner) as _);
         Self { inner }
@@ -260,10 +260,7 @@ impl Client {
         let guard = adapter_io::OnDrop::new(|| lock(&self.inner.conn).cancel(serial));
         let r = smol::future::poll_fn(|cx| lock(&self.inner.conn).poll_call(cx, serial)).await;
         guard.defuse();
-        match r {
-            Some(r) => r.map_err(Error::Call),
-            None => Err(self.closed_error()),
-        }
+        r.map_or_else(|| Err(self.closed_error()), |r| r.map_err(Error::Call))
     }
 
     /// Calls any procedure with caller-encoded arguments and returns the raw reply body.

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
+use adapter_io::busy_poll::BusyPoll;
 use adapter_io::fds::{Passed, Received};
 use bytes::{Buf, Bytes};
 use proto_core::{ClientConfig, ClientConnection, ServerConnection};
@@ -114,14 +115,19 @@ pub(crate) struct Pump<C> {
     fds_out: VecDeque<(u64, Passed)>,
     /// Bytes written so far.
     written: u64,
+    /// Whether a call waiting for its reply spins before it sleeps (a client's pump).
+    pub(crate) busy: BusyPoll,
 }
 
 impl Pump<ClientConnection> {
     /// A client's: on a unix socket, it passes and receives descriptors.
-    pub(crate) fn client(io: Box<dyn Io>) -> Self {
+    /// A caller waiting for its reply busy polls up to `busy_poll` (unix sockets only: it reads
+    /// without the reactor).
+    pub(crate) fn client(io: Box<dyn Io>, busy_poll: Option<Duration>) -> Self {
         let unix = (*io).unix().is_some();
         let core = ClientConnection::new(ClientConfig::default().with_fd_passing(unix), Instant::now());
-        Self { fds: unix.then(Received::default), ..Self::new(core, io) }
+        let busy = BusyPoll::new(busy_poll.filter(|_| unix));
+        Self { fds: unix.then(Received::default), busy, ..Self::new(core, io) }
     }
 
     /// A reply's descriptors (the first `n` received).
@@ -147,6 +153,7 @@ impl<C: Core> Pump<C> {
             got: Vec::new(),
             fds_out: VecDeque::new(),
             written: 0,
+            busy: BusyPoll::new(None),
         }
     }
 
@@ -214,9 +221,23 @@ impl<C: Core> Pump<C> {
         })
     }
 
-    /// [`Pump::poll_read`] without the reactor (a caller busy polling, adapter-io's
-    /// `busy_poll`): one non-blocking read of a unix socket; nothing moves on other transports.
-    pub(crate) fn try_read(&mut self) -> bool {
+    /// A read for a call waiting for its reply: until `spin_until`, without the reactor (one
+    /// non-blocking read; when nothing came, it yields the CPU and wakes the task to look
+    /// again: adapter-io's `busy_poll`), then as [`Pump::poll_read`].
+    pub(crate) fn read_for_reply(&mut self, cx: &mut Context<'_>, spin_until: Option<Instant>) -> bool {
+        if spin_until.is_none_or(|t| Instant::now() >= t) {
+            return self.poll_read(cx);
+        }
+        let read = self.try_read();
+        if !read {
+            std::thread::yield_now();
+            cx.waker().wake_by_ref();
+        }
+        read
+    }
+
+    /// [`Pump::poll_read`] without the reactor: one non-blocking read of a unix socket.
+    fn try_read(&mut self) -> bool {
         self.read_with(|io, buf, got| match ((**io).unix(), got) {
             (Some(sock), Some(got)) => match adapter_io::fds::recv_with_fds(sock.get_ref(), buf, got) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
