@@ -8,7 +8,9 @@ use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::frame::{encode_frame_raw, Header, MessageStatus, MessageType, MIN_FRAME_LEN};
+use crate::frame::{
+    encode_frame_raw, Header, MessageStatus, MessageType, MIN_FRAME_LEN, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX,
+};
 use crate::program::{KEEPALIVE_PROGRAM, KEEPALIVE_PROTOCOL_VERSION};
 
 /// Payloads at least this large are queued by reference instead of copied.
@@ -60,6 +62,15 @@ impl Outgoing {
         self.queued_len += head.len() + payload.len();
         self.queue.push_back(head);
         self.queue.push_back(payload);
+    }
+
+    /// Queues stream data (`header` a `STREAM`/`CONTINUE` one) in frames of at most libvirt's
+    /// 262120 bytes, each sharing `data`'s memory.
+    pub(crate) fn push_stream_data(&mut self, header: &Header, mut data: Bytes) {
+        while !data.is_empty() {
+            let chunk = data.split_to(data.len().min(VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX));
+            self.push_frame_shared(header, chunk);
+        }
     }
 
     pub(crate) fn pop(&mut self) -> Option<Bytes> {

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::ClientConnection;
-use crate::frame::{MessageStatus, MessageType, StreamHole, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX};
+use crate::frame::{MessageStatus, MessageType, StreamHole};
 use crate::{ConnectionError, Header};
 
 /// Why a stream operation was refused.
@@ -49,11 +49,7 @@ impl ClientStream<'_> {
     /// When the stream is not open, already finished, or the connection is closed.
     pub fn send(&mut self, data: Bytes) -> Result<(), StreamError> {
         let header = self.state()?;
-        let mut data = data;
-        while !data.is_empty() {
-            let chunk = data.split_to(data.len().min(VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX));
-            self.conn.out.push_frame_shared(&header, chunk);
-        }
+        self.conn.out.push_stream_data(&header, data);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::error::RemoteError;
-use crate::frame::{encode_frame, Header, MessageStatus, MessageType, StreamHole, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX};
+use crate::frame::{encode_frame, Header, MessageStatus, MessageType, StreamHole};
 
 use super::{CallId, ReplyError, ServerConnection};
 
@@ -63,11 +63,7 @@ impl ServerStream<'_> {
     /// When the stream is gone.
     pub fn send(&mut self, data: Bytes) -> Result<(), ReplyError> {
         let header = self.header()?.with(MessageType::Stream, MessageStatus::Continue);
-        let mut data = data;
-        while !data.is_empty() {
-            let chunk = data.split_to(data.len().min(VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX));
-            self.conn.out.push_frame_shared(&header, chunk);
-        }
+        self.conn.out.push_stream_data(&header, data);
         Ok(())
     }
 
