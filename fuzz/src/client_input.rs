@@ -123,17 +123,14 @@ impl ClientHarness {
                 eprintln!("client event: {ev:?}");
             }
             assert!(!self.closed_seen, "event after Closed: {ev:?}");
+            if let ClientEvent::Reply { serial, fds, .. } = ev {
+                // A reply takes its descriptors from the adapter's queue: never more than came.
+                let fds = fds as usize;
+                assert!(fds <= self.fd_queue, "reply {serial} takes {fds} descriptors, {} queued", self.fd_queue);
+                self.fd_queue -= fds;
+            }
             match ev {
-                ClientEvent::Reply { serial, fds, .. } => {
-                    // A reply takes its descriptors from the adapter's queue: never more than came.
-                    let fds = fds as usize;
-                    assert!(fds <= self.fd_queue, "reply {serial} takes {fds} descriptors, {} queued", self.fd_queue);
-                    self.fd_queue -= fds;
-                    assert!(self.issued.contains(&serial), "completion for serial {serial} never issued");
-                    assert!(!self.cancelled.contains(&serial), "completion for cancelled serial {serial}");
-                    assert!(self.completed.insert(serial), "serial {serial} completed twice");
-                }
-                ClientEvent::CallFailed { serial, .. } => {
+                ClientEvent::Reply { serial, .. } | ClientEvent::CallFailed { serial, .. } => {
                     assert!(self.issued.contains(&serial), "completion for serial {serial} never issued");
                     assert!(!self.cancelled.contains(&serial), "completion for cancelled serial {serial}");
                     assert!(self.completed.insert(serial), "serial {serial} completed twice");
