@@ -70,18 +70,19 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// `ConnectOptions::offer_keepalive`: the default, or `BENCH_OFFER_KEEPALIVE=0` (no probe).
-fn offer_keepalive() -> bool {
-    std::env::var("BENCH_OFFER_KEEPALIVE").map_or(true, |v| v != "0")
-}
-
-/// `ConnectOptions::busy_poll`: the default, or `BENCH_BUSY_POLL_US` microseconds (0: off).
-fn busy_poll() -> Option<std::time::Duration> {
-    match std::env::var("BENCH_BUSY_POLL_US").ok().and_then(|v| v.parse().ok()) {
-        Some(0) => None,
-        Some(us) => Some(std::time::Duration::from_micros(us)),
-        None => adapter_blocking::ConnectOptions::default().busy_poll,
+/// Both clients' options (`adapter_io::ConnectOptions`): the defaults, except that
+/// `BENCH_BUSY_POLL_US=N` sets `busy_poll` to N µs (0: off) and `BENCH_OFFER_KEEPALIVE=0` opens
+/// without the keepalive probe.
+fn options() -> adapter_blocking::ConnectOptions {
+    let env = |k: &str| std::env::var(k).ok();
+    let mut o = adapter_blocking::ConnectOptions::default();
+    match env("BENCH_BUSY_POLL_US").and_then(|v| v.parse().ok()) {
+        Some(0) => o.busy_poll = None,
+        Some(us) => o.busy_poll = Some(std::time::Duration::from_micros(us)),
+        None => {}
     }
+    o.offer_keepalive = env("BENCH_OFFER_KEEPALIVE").as_deref() != Some("0");
+    o
 }
 
 fn get_state_args(dom: RemoteNonnullDomain) -> RemoteDomainGetStateArgs {
@@ -101,9 +102,8 @@ fn run(client: &str, uri: &str, threads: usize, n: usize, connect: bool) -> R {
 }
 
 fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
-    use adapter_blocking::{Client, ConnectOptions};
-    let opts =
-        ConnectOptions { busy_poll: busy_poll(), offer_keepalive: offer_keepalive(), ..ConnectOptions::default() };
+    use adapter_blocking::Client;
+    let opts = options();
     let e = |e: adapter_blocking::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
@@ -131,9 +131,8 @@ fn blocking(uri: &str, threads: usize, n: usize, connect: bool) -> R {
 }
 
 async fn smol_client(uri: &str, tasks: usize, n: usize, connect: bool) -> R {
-    use adapter_smol::{Client, ConnectOptions};
-    let opts =
-        ConnectOptions { busy_poll: busy_poll(), offer_keepalive: offer_keepalive(), ..ConnectOptions::default() };
+    use adapter_smol::Client;
+    let opts = options();
     let e = |e: adapter_smol::Error| e.to_string();
     if connect {
         let t0 = Instant::now();
