@@ -25,9 +25,17 @@ pub const SEND_UNSUPPORTED: &str = "Sending file descriptors is not supported on
 /// # Errors
 /// As sendmsg(2) (`WouldBlock` on a non-blocking socket that is full).
 pub fn send_fd(sock: &UnixStream, fd: RawFd) -> io::Result<()> {
+    send_fds(sock, &[fd])
+}
+
+/// Passes `fds` with one carrier byte: [`send_fd`] for one; more than one on a carrier is
+/// what libvirt never sends and refuses to receive (tests send it to show that).
+///
+/// # Errors
+/// As [`send_fd`].
+pub fn send_fds(sock: &UnixStream, fds: &[RawFd]) -> io::Result<()> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-    let fds = [fd];
-    let rights = [ControlMessage::ScmRights(&fds)];
+    let rights = [ControlMessage::ScmRights(fds)];
     match sendmsg::<UnixAddr>(sock.as_raw_fd(), &[IoSlice::new(&[0])], &rights, MsgFlags::MSG_NOSIGNAL, None)? {
         1 => Ok(()),
         _ => Err(io::ErrorKind::WriteZero.into()),

@@ -17,31 +17,26 @@
 //! descriptors stays open in this process, while the connection is open and after.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
+use adapter_io::transport::Stream;
 use proto_core::programs::remote as r;
 use proto_core::{ServerConfig, ServerConnection, ServerEvent};
 use spec_tests::libvirtd::{require_python_libvirt, Libvirtd};
+use spec_tests::process::eventually;
 use virt::connect::Connect;
 use virt::error::Error;
 
-const PYTHON: &str = include_str!("virt_open_graphics.py");
 /// The tests run one at a time: one counts the process's descriptors.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-const PYTHON_FD: &str = include_str!("virt_open_graphics_fd.py");
 
-fn python(python: &str, script_text: &str, uris: &[&str]) -> Vec<String> {
-    // One directory per script: the tests run at the same time.
-    let dir = std::env::temp_dir().join(format!("virt-open-graphics-{}-{}", std::process::id(), script_text.len()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("probe.py");
-    std::fs::write(&script, script_text).unwrap();
-    let out = spec_tests::libvirtd::run_python_script(python, &script, uris);
-    let _ = std::fs::remove_dir_all(&dir);
-    out.lines().map(str::to_string).collect()
+/// The lines `tests/SCRIPT` (a Python script on libvirt.so) prints for `uris`.
+fn python(python: &str, script: &str, uris: &[&str]) -> Vec<String> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(script);
+    spec_tests::libvirtd::run_python_script(python, &script, uris).lines().map(str::to_string).collect()
 }
 
 /// A step's line, as the Python script prints it.
@@ -123,7 +118,7 @@ fn open_graphics_as_libvirt() {
     let Some(daemon) = Libvirtd::start_or_skip() else { return };
     let uris = [daemon.unix_uri(), daemon.tcp_uri()];
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
-    let theirs = python(py, PYTHON, &uris);
+    let theirs = python(py, "virt_open_graphics.py", &uris);
     eprintln!("libvirt.so, libvirtd:\n{}", theirs.join("\n"));
     // The descriptor went out and the connection goes on (unix); TCP refuses and closes.
     assert!(theirs.contains(&"after ok 1".to_string()), "{theirs:?}");
@@ -135,28 +130,10 @@ fn open_graphics_as_libvirt() {
     let dm = spec_tests::daemon_min::DaemonMin::start(&binary, "", &[]);
     let uris = [dm.unix_uri(), dm.tcp_uri()];
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
-    let theirs = python(py, PYTHON, &uris);
+    let theirs = python(py, "virt_open_graphics.py", &uris);
     assert_eq!(ours(&uris), theirs, "daemon-min");
     assert_eq!(ours_async(&uris), theirs, "daemon-min, async");
 }
-
-/// The fake daemon's side of one connection.
-enum Peer {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Peer {
-    fn io(&mut self) -> &mut dyn ReadWrite {
-        match self {
-            Self::Unix(s) => s,
-            Self::Tcp(s) => s,
-        }
-    }
-}
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 /// What the fake daemon passes after `DOMAIN_OPEN_GRAPHICS_FD`'s reply, per scenario (the
 /// name the client opens, `test:///NAME`): how many descriptors the reply announces and the
@@ -182,26 +159,12 @@ static PIPE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 /// daemon dropped its own (it does right after passing them).
 fn pipe_held() -> bool {
     let pipe = PIPE.lock().unwrap().clone();
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while open_fds().iter().any(|l| l.contains(&pipe)) {
-        if Instant::now() > deadline {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+    !eventually(Duration::from_secs(2), || !open_fds().iter().any(|l| l.contains(&pipe)))
 }
 
-/// Passes `fds` with one carrier byte in one sendmsg.
-fn send_fds(sock: &UnixStream, fds: &[std::os::fd::RawFd]) {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-    let rights = [ControlMessage::ScmRights(fds)];
-    let one = [std::io::IoSlice::new(&[0])];
-    assert_eq!(sendmsg::<UnixAddr>(sock.as_raw_fd(), &one, &rights, MsgFlags::empty(), None).unwrap(), 1);
-}
-
-/// Answers a client as a daemon would, enough for `lookupByName` and `openGraphicsFD`.
-fn serve(mut peer: Peer) {
+/// Answers a client (the daemon's side of one connection) as a daemon would, enough for
+/// `lookupByName` and `openGraphicsFD`.
+fn serve(mut peer: Stream) {
     let mut conn = ServerConnection::new(ServerConfig::default(), Instant::now());
     let mut name = String::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -226,7 +189,7 @@ fn serve(mut peer: Peer) {
                     conn.reply(id, &r::RemoteDomainLookupByNameRet { dom })
                 }
                 r::REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD => {
-                    let unix = matches!(peer, Peer::Unix(_));
+                    let unix = matches!(peer, Stream::Unix(_));
                     let Some((n, carriers)) = scenario(&name, unix) else {
                         let _ = conn.reply(id, &());
                         continue;
@@ -234,7 +197,7 @@ fn serve(mut peer: Peer) {
                     // Everything before, the reply, then its carriers: nothing in between.
                     conn.reply_with_fds(id, n, &()).unwrap();
                     while let Some(b) = conn.poll_transmit() {
-                        peer.io().write_all(&b).unwrap();
+                        peer.write_all(&b).unwrap();
                     }
                     let (pr, mut pw) = std::io::pipe().unwrap();
                     pw.write_all(b"graphics").unwrap();
@@ -245,9 +208,8 @@ fn serve(mut peer: Peer) {
                     for fds in carriers {
                         let fds: Vec<_> = next.by_ref().take(fds).collect();
                         match &peer {
-                            Peer::Unix(s) if fds.len() == 1 => adapter_io::fds::send_fd(s, fds[0]).unwrap(),
-                            Peer::Unix(s) if !fds.is_empty() => send_fds(s, &fds),
-                            _ => peer.io().write_all(&[0]).unwrap(),
+                            Stream::Unix(s) if !fds.is_empty() => adapter_io::fds::send_fds(s, &fds).unwrap(),
+                            _ => peer.write_all(&[0]).unwrap(),
                         }
                     }
                     Ok(())
@@ -256,11 +218,11 @@ fn serve(mut peer: Peer) {
             };
         }
         while let Some(b) = conn.poll_transmit() {
-            if peer.io().write_all(&b).is_err() {
+            if peer.write_all(&b).is_err() {
                 return;
             }
         }
-        match peer.io().read(&mut buf) {
+        match peer.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => conn.handle_input(Instant::now(), &buf[..n]),
         }
@@ -289,13 +251,13 @@ impl FakeDaemon {
         let s = served.clone();
         std::thread::spawn(move || {
             for c in unix.incoming().map_while(Result::ok) {
-                s.lock().unwrap().push(std::thread::spawn(move || serve(Peer::Unix(c))));
+                s.lock().unwrap().push(std::thread::spawn(move || serve(Stream::Unix(c))));
             }
         });
         let s = served.clone();
         std::thread::spawn(move || {
             for c in tcp.incoming().map_while(Result::ok) {
-                s.lock().unwrap().push(std::thread::spawn(move || serve(Peer::Tcp(c))));
+                s.lock().unwrap().push(std::thread::spawn(move || serve(Stream::Tcp(c))));
             }
         });
         Self { dir, port, served }
@@ -390,14 +352,11 @@ fn open_graphics_fd_receives_as_libvirt() {
     assert_eq!(asynchronous, blocking, "async and blocking");
     // Every descriptor received is the caller's or closed, also once the connections are gone
     // (they end asynchronously).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while open_fds() > before && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(Duration::from_secs(5), || open_fds() == before);
     assert_eq!(open_fds(), before, "descriptors left open");
     let Some(py) = require_python_libvirt() else { return };
     let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
-    let theirs = python(py, PYTHON_FD, &uris);
+    let theirs = python(py, "virt_open_graphics_fd.py", &uris);
     fake.done();
     eprintln!("libvirt.so:\n{}", theirs.join("\n"));
     assert_eq!(blocking, theirs, "libvirt.so");
