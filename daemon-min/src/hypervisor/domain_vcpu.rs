@@ -11,8 +11,9 @@ use super::domain_conf::DomainDef;
 use super::domain_guest::api_arg;
 use super::domain_params::{format_bitmap, parse_bitmap};
 use super::domain_tune::{AFFECT_CONFIG, AFFECT_LIVE};
-use super::error::{self, Result};
+use super::error::{self, Doc, Result};
 use super::xml::{Element, Node};
+use super::xml_prop::{prop_uint, uip};
 use super::Hypervisor;
 
 /// `REMOTE_VCPUINFO_MAX`.
@@ -104,37 +105,16 @@ pub(super) fn set_pin(def: &mut DomainDef, name: &str, key: Option<(&str, u32)>,
 
 /// `virXMLPropUInt(node, attr, 10, REQUIRED [| NONZERO])`.
 fn pin_number(pin: &Element, attr: &str, nonzero: bool) -> Result<u32> {
-    let what = |m: String| error::xml_util_error(&m);
-    let Some(v) = pin.attr(attr) else {
-        return Err(what(format!("Missing required attribute '{attr}' in element '{}'", pin.name)));
-    };
-    match super::host_cpu_def::uip(v) {
-        None => Err(what(format!(
-            "Invalid value for attribute '{attr}' in element '{}': '{v}'. Expected non-negative integer value",
-            pin.name
-        ))),
-        Some(0) if nonzero => {
-            Err(what(format!("Invalid value for attribute '{attr}' in element '{}': Zero is not permitted", pin.name)))
-        }
-        Some(n) => Ok(n),
-    }
+    Ok(prop_uint(pin, attr, true, nonzero)?.unwrap_or_default())
 }
 
 /// A pin's `cpuset`: present, a bitmap, not empty.
 fn pin_cpuset(pin: &Element) -> Result<()> {
     let Some(text) = pin.attr("cpuset") else {
-        return Err(error::e(
-            ErrorCode::VIR_ERR_INTERNAL_ERROR,
-            ErrorDomain::VIR_FROM_DOMAIN,
-            format!("internal error: missing cpuset for {}", pin.name),
-        ));
+        return Err(error::parse_internal(Doc::Domain, &format!("missing cpuset for {}", pin.name)));
     };
     if parse_bitmap(text)?.is_empty() {
-        return Err(error::e(
-            ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
-            ErrorDomain::VIR_FROM_DOMAIN,
-            format!("unsupported configuration: Invalid value of 'cpuset': {text}"),
-        ));
+        return Err(error::unsupported_config(Doc::Domain, format!("Invalid value of 'cpuset': {text}")));
     }
     Ok(())
 }
@@ -147,7 +127,7 @@ pub(super) fn check_cputune(def: &mut DomainDef) -> Result<()> {
     let iothreads = super::domain_iothread::iothread_ids(def);
     let max = def.vcpus_max;
     let tune = &def.kept[pos];
-    let internal = |m: String| error::e(ErrorCode::VIR_ERR_INTERNAL_ERROR, ErrorDomain::VIR_FROM_DOMAIN, m);
+    let internal = |m: String| error::parse_internal(Doc::Domain, &m);
     let mut pinned = std::collections::HashSet::new();
     let mut missing_vcpus = std::collections::HashSet::new();
     for pin in tune.children_named("vcpupin") {
@@ -157,18 +137,14 @@ pub(super) fn check_cputune(def: &mut DomainDef) -> Result<()> {
             continue;
         }
         if pin.attr("cpuset").is_some() && pinned.contains(&vcpu) {
-            return Err(internal(format!("internal error: duplicate vcpupin for vcpu '{vcpu}'")));
+            return Err(internal(format!("duplicate vcpupin for vcpu '{vcpu}'")));
         }
         pin_cpuset(pin)?;
         pinned.insert(vcpu);
     }
     let emulator: Vec<&Element> = tune.children_named("emulatorpin").collect();
     if emulator.len() > 1 {
-        return Err(error::e(
-            ErrorCode::VIR_ERR_XML_ERROR,
-            ErrorDomain::VIR_FROM_DOMAIN,
-            "XML error: only one emulatorpin is supported",
-        ));
+        return Err(error::xml_error(Doc::Domain, "only one emulatorpin is supported"));
     }
     if let Some(pin) = emulator.first() {
         pin_cpuset(pin)?;
@@ -177,21 +153,17 @@ pub(super) fn check_cputune(def: &mut DomainDef) -> Result<()> {
     for pin in tune.children_named("iothreadpin") {
         let id = pin_number(pin, "iothread", true)?;
         if !iothreads.contains(&id) {
-            return Err(error::e(
-                ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
-                ErrorDomain::VIR_FROM_DOMAIN,
-                format!("unsupported configuration: Cannot find 'iothread' : {id}"),
-            ));
+            return Err(error::unsupported_config(Doc::Domain, format!("Cannot find 'iothread' : {id}")));
         }
         pin_cpuset(pin)?;
         if !pinned.insert(id) {
-            return Err(internal(format!("internal error: duplicate iothreadpin for same iothread '{id}'")));
+            return Err(internal(format!("duplicate iothreadpin for same iothread '{id}'")));
         }
     }
     if !missing_vcpus.is_empty() {
         def.kept[pos].children.retain(|c| match c {
             Node::Element(e) if e.name == "vcpupin" => {
-                !e.attr("vcpu").and_then(super::host_cpu_def::uip).is_some_and(|v| missing_vcpus.contains(&v))
+                !e.attr("vcpu").and_then(uip).is_some_and(|v| missing_vcpus.contains(&v))
             }
             _ => true,
         });

@@ -273,6 +273,21 @@ pub(crate) fn xml_error(doc: Doc, message: &str) -> Error {
     e(ErrorCode::VIR_ERR_XML_ERROR, doc.error_domain(), format!("XML error: {message}"))
 }
 
+/// `virReportError(code, ...)`: the message after the prefix `virErrorMsg` gives `code` (the
+/// codes the parsers raise; the others have none).
+pub(crate) fn report(code: ErrorCode, domain: ErrorDomain, message: String) -> Error {
+    let prefix = match code {
+        ErrorCode::VIR_ERR_INTERNAL_ERROR => "internal error: ",
+        ErrorCode::VIR_ERR_OPERATION_FAILED => "operation failed: ",
+        ErrorCode::VIR_ERR_INVALID_ARG => "invalid argument: ",
+        ErrorCode::VIR_ERR_XML_ERROR => "XML error: ",
+        ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED => "unsupported configuration: ",
+        ErrorCode::VIR_ERR_NO_SUPPORT => "this function is not supported by the connection driver: ",
+        _ => "",
+    };
+    e(code, domain, format!("{prefix}{message}"))
+}
+
 /// `XML error: ...` raised by libvirt's generic XML helpers (`VIR_FROM_XML`).
 pub(crate) fn xml_util_error(message: &str) -> Error {
     e(ErrorCode::VIR_ERR_XML_ERROR, ErrorDomain::VIR_FROM_XML, format!("XML error: {message}"))

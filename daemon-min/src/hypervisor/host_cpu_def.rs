@@ -11,6 +11,7 @@ use super::error::{e, Error, Result};
 use super::host_cpu::ARCHES;
 use super::host_cpu_map::cpu_error;
 use super::xml::{self, Element};
+use super::xml_prop::{invalid, missing, prop_enum, prop_int, prop_uint, uip, ullp};
 
 /// A host CPU as the baseline reads it. Only what the baseline uses is kept; the rest of the
 /// document (signature, counter, topology, cache, ...) is checked and dropped.
@@ -88,87 +89,6 @@ fn conf(code: ErrorCode, message: &str) -> Error {
     cpu_error(code, message.to_owned())
 }
 
-/// An error of libvirt's XML attribute helpers (`VIR_FROM_XML`).
-fn prop_error(message: String) -> Error {
-    e(ErrorCode::VIR_ERR_XML_ERROR, ErrorDomain::VIR_FROM_XML, format!("XML error: {message}"))
-}
-
-fn missing(node: &Element, attr: &str) -> Error {
-    prop_error(format!("Missing required attribute '{attr}' in element '{}'", node.name))
-}
-
-fn invalid(node: &Element, attr: &str, value: &str, expected: &str) -> Error {
-    prop_error(format!("Invalid value for attribute '{attr}' in element '{}': '{value}'.{expected}", node.name))
-}
-
-fn zero(node: &Element, attr: &str) -> Error {
-    prop_error(format!("Invalid value for attribute '{attr}' in element '{}': Zero is not permitted", node.name))
-}
-
-/// How `strtol`-family functions read a number in base 10: leading blanks, a sign, digits, and
-/// nothing after. Returns the sign and the value (`None` when it does not fit 64 bits).
-fn c_number(s: &str) -> Option<(bool, Option<u64>)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((negative, digits.parse::<u64>().ok()))
-}
-
-/// `virStrToLong_uip` (base 10): no minus sign, fits 32 bits.
-pub(super) fn uip(s: &str) -> Option<u32> {
-    match c_number(s)? {
-        (false, Some(v)) => u32::try_from(v).ok(),
-        _ => None,
-    }
-}
-
-/// `virStrToLong_i` (base 10).
-fn int(s: &str) -> Option<i32> {
-    match c_number(s)? {
-        (negative, Some(v)) => {
-            let v = i64::try_from(v).ok()?;
-            i32::try_from(if negative { -v } else { v }).ok()
-        }
-        _ => None,
-    }
-}
-
-/// `virXMLPropUInt` (base 10).
-fn prop_uint(node: &Element, attr: &str, required: bool, nonzero: bool) -> Result<()> {
-    let Some(v) = node.attr(attr) else {
-        return if required { Err(missing(node, attr)) } else { Ok(()) };
-    };
-    match uip(v) {
-        None => Err(invalid(node, attr, v, " Expected non-negative integer value")),
-        Some(0) if nonzero => Err(zero(node, attr)),
-        Some(_) => Ok(()),
-    }
-}
-
-/// `virXMLPropInt` (base 10, non-negative): the value, if present.
-fn prop_int(node: &Element, attr: &str) -> Result<Option<i32>> {
-    let Some(v) = node.attr(attr) else { return Ok(None) };
-    match int(v) {
-        None => Err(invalid(node, attr, v, " Expected integer value")),
-        Some(n) if n < 0 => Err(invalid(node, attr, v, " Expected non-negative value")),
-        Some(n) => Ok(Some(n)),
-    }
-}
-
-/// `virXMLPropEnum` and the tristate helpers: `values` are the accepted strings.
-fn prop_enum(node: &Element, attr: &str, values: &[&str], required: bool) -> Result<Option<usize>> {
-    let Some(v) = node.attr(attr) else {
-        return if required { Err(missing(node, attr)) } else { Ok(None) };
-    };
-    values.iter().position(|x| *x == v).map(Some).ok_or_else(|| invalid(node, attr, v, ""))
-}
-
 /// The children `./NAME` selects: called NAME with no prefix and in no namespace (an XPath name
 /// test without a prefix never matches an element of a default namespace).
 fn children<'a>(root: &'a Element, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
@@ -219,7 +139,7 @@ pub(super) fn parse_host(root: &Element) -> Result<HostCpu> {
     if let Some(counter) = children(root, "counter").find(|c| c.attr("name") == Some("tsc")) {
         match counter.attr("frequency") {
             None => return Err(missing(counter, "frequency")),
-            Some(f) if !matches!(c_number(f), Some((false, Some(_)))) => {
+            Some(f) if ullp(f).is_none() => {
                 return Err(invalid(counter, "frequency", f, " Expected non-negative integer value"))
             }
             Some(_) => {}
@@ -348,15 +268,6 @@ mod tests {
         }
         assert_eq!(parse_list(&[]).unwrap_err().triple(), (8, 31, "invalid argument: no CPUs given"));
         assert_eq!(parse("<cpu>").unwrap_err().code().0, 35);
-    }
-
-    #[test]
-    fn numbers_as_c_reads_them() {
-        assert_eq!(uip(" 7"), Some(7));
-        assert_eq!(uip("-0"), None);
-        assert_eq!(uip("4294967296"), None);
-        assert_eq!(int("-3"), Some(-3));
-        assert_eq!(int("7x"), None);
     }
 
     #[test]

@@ -16,8 +16,9 @@ use std::sync::OnceLock;
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
-use super::error::{e, Error, Result};
+use super::error::{self, e, Error, Result};
 use super::xml::{self, Element};
+use super::xml_prop::{prop_enum, strtoul};
 
 /// The environment variable naming the CPU map directory.
 pub const CPU_MAP_DIR_ENV: &str = "DAEMON_MIN_CPU_MAP_DIR";
@@ -30,16 +31,7 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// An error raised while reading the map or using it (`VIR_FROM_CPU`).
 pub(super) fn cpu_error(code: ErrorCode, message: String) -> Error {
-    let prefix = match code {
-        ErrorCode::VIR_ERR_INTERNAL_ERROR => "internal error: ",
-        ErrorCode::VIR_ERR_OPERATION_FAILED => "operation failed: ",
-        ErrorCode::VIR_ERR_INVALID_ARG => "invalid argument: ",
-        ErrorCode::VIR_ERR_XML_ERROR => "XML error: ",
-        ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED => "unsupported configuration: ",
-        ErrorCode::VIR_ERR_NO_SUPPORT => "this function is not supported by the connection driver: ",
-        _ => "",
-    };
-    e(code, ErrorDomain::VIR_FROM_CPU, format!("{prefix}{message}"))
+    error::report(code, ErrorDomain::VIR_FROM_CPU, message)
 }
 
 fn internal(message: String) -> Error {
@@ -264,23 +256,6 @@ fn load(dir: &Path, arch: &str, mut visit: impl FnMut(&str, Section<'_>, &str) -
     Ok(())
 }
 
-/// `strtoul` with base 0 (`0x` hex, `0` octal, else decimal) as `virStrToLong_uip` takes it.
-fn map_uint(s: &str) -> Option<u32> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (h, 16)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (&t[1..], 8)
-    } else {
-        (t, 10)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u32::from_str_radix(digits, radix).ok()
-}
-
 /// `x86ParseDataItemList`: the `<cpuid>` and `<msr>` children of a feature.
 fn parse_data(node: &Element) -> Result<CpuData> {
     let mut data = CpuData::default();
@@ -290,7 +265,7 @@ fn parse_data(node: &Element) -> Result<CpuData> {
     for (i, item) in node.elements().filter(|c| c.name != "alias").enumerate() {
         let reg = |name: &str, required: bool| match item.attr(name) {
             None => (!required).then_some(0),
-            Some(v) => map_uint(v),
+            Some(v) => strtoul(v, 0),
         };
         if item.name == "cpuid" {
             let regs = (reg("eax_in", true), reg("ecx_in", false), reg("eax", false), reg("ebx", false));
@@ -312,20 +287,7 @@ fn parse_data(node: &Element) -> Result<CpuData> {
 
 /// A tristate switch attribute `on`/`off` of the map, required.
 fn switch(node: &Element, attr: &str) -> Result<bool> {
-    match node.attr(attr) {
-        Some("on") => Ok(true),
-        Some("off") => Ok(false),
-        Some(v) => Err(e(
-            ErrorCode::VIR_ERR_XML_ERROR,
-            ErrorDomain::VIR_FROM_XML,
-            format!("XML error: Invalid value for attribute '{attr}' in element '{}': '{v}'.", node.name),
-        )),
-        None => Err(e(
-            ErrorCode::VIR_ERR_XML_ERROR,
-            ErrorDomain::VIR_FROM_XML,
-            format!("XML error: Missing required attribute '{attr}' in element '{}'", node.name),
-        )),
-    }
+    Ok(prop_enum(node, attr, &["off", "on"], true)? == Some(1))
 }
 
 impl X86Map {
@@ -405,16 +367,9 @@ impl X86Map {
                 .feature(fname)
                 .ok_or_else(|| internal(format!("Feature {fname} required by CPU model {name} not found")))?
                 .data;
-            match feature.attr("removed") {
-                Some("yes") => model.removed.push(fname.to_owned()),
-                None | Some("no") => model.data.add(data),
-                Some(v) => {
-                    return Err(e(
-                        ErrorCode::VIR_ERR_XML_ERROR,
-                        ErrorDomain::VIR_FROM_XML,
-                        format!("XML error: Invalid value for attribute 'removed' in element 'feature': '{v}'."),
-                    ))
-                }
+            match prop_enum(feature, "removed", &["no", "yes"], false)? {
+                Some(1) => model.removed.push(fname.to_owned()),
+                _ => model.data.add(data),
             }
         }
         self.model_index.insert(name.to_owned(), self.models.len());

@@ -58,6 +58,7 @@ mod units;
 mod uuid;
 mod xml;
 mod xml_entities;
+mod xml_prop;
 
 use std::path::Path;
 

@@ -6,28 +6,13 @@
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
-use super::error::{self, e, Error, Result};
+use super::error::{self, Doc, Error, Result};
 use super::xml::{Element, Node};
+use super::xml_prop::{prop_uint, ullp};
 
 /// An error of the netdev helpers (`VIR_FROM_NONE`).
 fn none(code: ErrorCode, message: String) -> Error {
-    let prefix = match code {
-        ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED => "unsupported configuration: ",
-        ErrorCode::VIR_ERR_XML_ERROR => "XML error: ",
-        ErrorCode::VIR_ERR_INTERNAL_ERROR => "internal error: ",
-        _ => "",
-    };
-    e(code, ErrorDomain::VIR_FROM_NONE, format!("{prefix}{message}"))
-}
-
-/// `virStrToLong_ullp` (base 10): blanks, an optional `+`, digits, nothing after.
-fn ullp(s: &str) -> Option<u64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let t = t.strip_prefix('+').unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    t.parse().ok()
+    error::report(code, ErrorDomain::VIR_FROM_NONE, message)
 }
 
 /// One direction's rates: average, peak, floor, burst.
@@ -137,14 +122,7 @@ pub(super) fn vlan(node: &Element) -> Result<Element> {
     let mut ids = Vec::with_capacity(tags.len());
     let mut native: Option<(u32, &str)> = None;
     for tag in &tags {
-        let id = match tag.attr("id") {
-            None => return Err(error::xml_util_error("Missing required attribute 'id' in element 'tag'")),
-            Some(v) => ullp(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-                error::xml_util_error(&format!(
-                    "Invalid value for attribute 'id' in element 'tag': '{v}'. Expected non-negative integer value"
-                ))
-            })?,
-        };
+        let id = prop_uint(tag, "id", true, false)?.unwrap_or_default();
         if id > 4095 {
             return Err(none(ErrorCode::VIR_ERR_XML_ERROR, format!("vlan tag id {id} too large (maximum 4095)")));
         }
@@ -212,11 +190,7 @@ pub(super) fn virtualport(node: &Element) -> Result<()> {
 /// `<bandwidth>`).
 pub(super) fn portgroup(node: &Element) -> Result<Element> {
     let Some(name) = node.attr("name") else {
-        return Err(e(
-            ErrorCode::VIR_ERR_XML_ERROR,
-            ErrorDomain::VIR_FROM_NETWORK,
-            "XML error: Missing required name attribute in portgroup",
-        ));
+        return Err(error::xml_error(Doc::Network, "Missing required name attribute in portgroup"));
     };
     let is_default = node.attr("default").is_some_and(|d| d.eq_ignore_ascii_case("yes"));
     let trust = node.attr("trustGuestRxFilters");

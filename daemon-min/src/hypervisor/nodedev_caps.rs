@@ -7,8 +7,9 @@
 
 use proto_core::error::{ErrorCode, ErrorDomain};
 
-use super::error::{e, Error, Result};
+use super::error::{Error, Result};
 use super::xml::Element;
+use super::xml_prop::{strtoul, ullp};
 
 /// A field a capability type requires.
 #[derive(Clone, Copy)]
@@ -25,33 +26,13 @@ enum Field {
 
 use Field::{HexId, Text, Uint, Value};
 
-/// `strtoul` in `base` (0: `0x` hex, `0` octal, else decimal; 16 takes an optional `0x`), as
-/// `virStrToLong_uip` takes it.
-fn c_uint(s: &str, base: u32) -> Option<u32> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let hex = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X"));
-    let (digits, radix) = match (base, hex) {
-        (0 | 16, Some(h)) => (h, 16),
-        (0, None) if t.len() > 1 && t.starts_with('0') => (&t[1..], 8),
-        (0, None) => (t, 10),
-        (b, _) => (t, b),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u32::from_str_radix(digits, radix).ok()
-}
-
 /// `string(./NAME[1])`, absent when missing or empty.
 fn text(cap: &Element, name: &str) -> Option<String> {
     cap.child_text(name).filter(|t| !t.is_empty())
 }
 
 fn fail(code: ErrorCode, message: String) -> Error {
-    let prefix =
-        if code == ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED { "unsupported configuration: " } else { "internal error: " };
-    e(code, ErrorDomain::VIR_FROM_NODEDEV, format!("{prefix}{message}"))
+    super::error::report(code, ErrorDomain::VIR_FROM_NODEDEV, message)
 }
 
 fn check_field(cap: &Element, field: Field, dev: &str) -> Result<()> {
@@ -65,7 +46,7 @@ fn check_field(cap: &Element, field: Field, dev: &str) -> Result<()> {
             };
             match value {
                 None => Err(internal(format!("no {what} supplied for '{dev}'"))),
-                Some(v) if c_uint(&v, base).is_none() => Err(internal(format!("invalid {what} supplied for '{dev}'"))),
+                Some(v) if strtoul(&v, base).is_none() => Err(internal(format!("invalid {what} supplied for '{dev}'"))),
                 Some(_) => Ok(()),
             }
         }
@@ -75,7 +56,7 @@ fn check_field(cap: &Element, field: Field, dev: &str) -> Result<()> {
         },
         Value(child, base) => match text(cap, child) {
             None => Err(unsupported(format!("missing {child} value for '{dev}'"))),
-            Some(v) if c_uint(&v, base).is_none() => {
+            Some(v) if strtoul(&v, base).is_none() => {
                 Err(unsupported(format!("invalid {child} value '{v}' for '{dev}'")))
             }
             Some(_) => Ok(()),
@@ -150,7 +131,7 @@ pub(super) fn check(kind: &str, cap: &Element, dev: &str) -> Result<()> {
     }
     if kind == "ap_queue" {
         let domain = text(cap, "ap-domain").unwrap_or_default();
-        if c_uint(&domain, 0).is_some_and(|d| d > 255) {
+        if strtoul(&domain, 0).is_some_and(|d| d > 255) {
             return Err(fail(
                 ErrorCode::VIR_ERR_CONFIG_UNSUPPORTED,
                 format!("ap-domain value '{domain}' is out of range for '{dev}'"),
@@ -177,11 +158,7 @@ fn check_storage(cap: &Element, dev: &str) -> Result<()> {
         }
     }
     if !removable {
-        let ok = text(cap, "size").map(|s| {
-            let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-            let t = t.strip_prefix('+').unwrap_or(t);
-            !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) && t.parse::<u64>().is_ok()
-        });
+        let ok = text(cap, "size").map(|s| ullp(&s).is_some());
         match ok {
             None => return Err(internal(format!("no size supplied for '{dev}'"))),
             Some(false) => return Err(internal(format!("invalid size supplied for '{dev}'"))),
