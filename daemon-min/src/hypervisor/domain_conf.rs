@@ -376,20 +376,7 @@ impl DomainDef {
         for e in devs.elements() {
             match e.name.as_str() {
                 "disk" | "controller" | "emulator" => {}
-                "interface" => {
-                    let vlan = e.child("vlan").map(super::netdev_conf::vlan).transpose()?;
-                    if let Some(v) = e.child("virtualport") {
-                        super::netdev_conf::virtualport(v)?;
-                    }
-                    // virNetDevBandwidthParse: a floor only on interfaces of type network.
-                    if let Some(bw) = e.child("bandwidth") {
-                        let network = e.attr("type") == Some("network");
-                        super::netdev_conf::bandwidth(bw, false, network)?;
-                    }
-                    let mut net = Net::parse(e);
-                    net.vlan = vlan;
-                    others.push(Device::Net(net));
-                }
+                "interface" => others.push(Device::Net(Net::parse(e)?)),
                 "serial" => serials.push(Chr::parse(e)),
                 "console" => consoles.push(Chr::parse(e)),
                 "graphics" => {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::error::Result;
 use super::uuid::random_u64;
 use super::xml::{escape, Buf, Element};
 
@@ -263,7 +264,17 @@ pub(super) struct Net {
 }
 
 impl Net {
-    pub(super) fn parse(e: &Element) -> Self {
+    /// `virDomainNetDefParseXML`: `<vlan>`, `<virtualport>` and `<bandwidth>` checked as
+    /// libvirt checks them (the vlan kept as libvirt writes it back).
+    pub(super) fn parse(e: &Element) -> Result<Self> {
+        let vlan = e.child("vlan").map(super::netdev_conf::vlan).transpose()?;
+        if let Some(v) = e.child("virtualport") {
+            super::netdev_conf::virtualport(v)?;
+        }
+        // virNetDevBandwidthParse: a floor only on interfaces of type network.
+        if let Some(bw) = e.child("bandwidth") {
+            super::netdev_conf::bandwidth(bw, false, e.attr("type") == Some("network"))?;
+        }
         let net_type = e.attr("type").unwrap_or("user").to_owned();
         let source = e.child("source").map(|s| {
             let keep: &[&str] = match net_type.as_str() {
@@ -282,11 +293,11 @@ impl Net {
             .and_then(|t| t.attr("dev"))
             .filter(|n| !n.starts_with("vnet") && !n.starts_with("macvtap") && !n.starts_with("macvlan"))
             .map(str::to_owned);
-        Self {
+        Ok(Self {
             mac: e.child("mac").and_then(|m| m.attr("address")).map(str::to_lowercase).unwrap_or_else(random_mac),
             source: source.filter(|s| !s.attrs.is_empty() || s.elements().next().is_some()),
             script: e.child("script").and_then(|s| s.attr("path")).map(str::to_owned),
-            vlan: e.child("vlan").cloned(),
+            vlan,
             virtualport: e.child("virtualport").cloned(),
             // Without a direction libvirt keeps no <bandwidth> at all.
             bandwidth: e
@@ -315,7 +326,7 @@ impl Net {
                 .collect(),
             address: e.child("address").map(Address::parse),
             net_type,
-        }
+        })
     }
 
     pub(super) fn format(&self, b: &mut Buf) {
