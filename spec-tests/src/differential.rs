@@ -85,6 +85,32 @@ fn first_difference(a: &str, b: &str) -> String {
     "same lines, different line ends".to_owned()
 }
 
+/// One daemon a tier runs its client against.
+#[derive(Debug)]
+pub struct Side<'a> {
+    /// `libvirtd` or `daemon-min` (a directory name for the side's work).
+    pub name: &'static str,
+    /// Its unix socket.
+    pub socket: &'a Path,
+    /// The URI of its `test:///default` on that socket.
+    pub uri: &'a str,
+}
+
+/// Runs `run` against a fresh libvirtd, then against a fresh daemon-min (each stopped before
+/// the next starts): (libvirtd's result, daemon-min's).
+///
+/// # Panics
+/// When libvirtd cannot be started (the caller checked it is installed).
+pub fn on_both<T>(mut run: impl FnMut(&Side<'_>) -> T) -> (T, T) {
+    let libvirtd = crate::libvirtd::Libvirtd::start_or_skip().expect("libvirtd");
+    let theirs = run(&Side { name: "libvirtd", socket: libvirtd.unix_socket_path(), uri: &libvirtd.unix_uri() });
+    drop(libvirtd);
+    let daemon = crate::daemon_min::DaemonMin::start(&daemon_min_binary(), "", &[]);
+    let ours = run(&Side { name: "daemon-min", socket: &daemon.unix_socket_path(), uri: &daemon.unix_uri() });
+    drop(daemon);
+    (theirs, ours)
+}
+
 /// The directory the running test executable was built in (`target/debug`), whose `deps/` holds
 /// the test itself.
 fn profile_dir() -> PathBuf {

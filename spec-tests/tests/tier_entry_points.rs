@@ -45,9 +45,8 @@
 
 use std::process::{Command, Stdio};
 
-use spec_tests::daemon_min::DaemonMin;
 use spec_tests::differential::{self, compare, Known, Outcomes, PYTHON};
-use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::libvirtd::require_peer;
 
 const TABLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tiers/entry_points.py");
 
@@ -79,12 +78,7 @@ fn entry_points_same_results() {
     if require_peer("libvirtd").is_none() || !differential::require_python_module("libvirt", "python3-libvirt") {
         return;
     }
-    let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let theirs = run_table(&libvirtd.unix_uri());
-    drop(libvirtd);
-    let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let ours = run_table(&ours_daemon.unix_uri());
-    drop(ours_daemon);
+    let (theirs, ours) = differential::on_both(|d| run_table(d.uri));
     let problems = compare("entry-points", &theirs, &ours, KNOWN);
     assert!(problems.is_empty(), "entry-points tier:\n{}", problems.join("\n"));
 }

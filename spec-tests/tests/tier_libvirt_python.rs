@@ -14,9 +14,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use spec_tests::daemon_min::DaemonMin;
 use spec_tests::differential::{self, compare, Known, Outcomes, PYTHON};
-use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::libvirtd::require_peer;
 
 const RUNNER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tiers/unittest_outcomes.py");
 
@@ -85,12 +84,8 @@ fn libvirt_python_suite_same_outcomes() {
     let Some(suite) = differential::pypi_sdist("libvirt-python", "9.0.0") else { return };
     let work = std::env::temp_dir().join(format!("tier-libvirt-python-{}", std::process::id()));
 
-    let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let (theirs, their_reasons) = run_suite(&suite, &work.join("libvirtd"), libvirtd.unix_socket_path());
-    drop(libvirtd);
-    let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let (ours, our_reasons) = run_suite(&suite, &work.join("daemon-min"), &ours_daemon.unix_socket_path());
-    drop(ours_daemon);
+    let ((theirs, their_reasons), (ours, our_reasons)) =
+        differential::on_both(|d| run_suite(&suite, &work.join(d.name), d.socket));
     let _ = std::fs::remove_dir_all(&work);
 
     let problems = compare("libvirt-python", &theirs, &ours, KNOWN);

@@ -23,9 +23,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use spec_tests::daemon_min::DaemonMin;
 use spec_tests::differential::{self, compare, Known, Outcomes};
-use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::libvirtd::require_peer;
 
 /// The run-time patch: in each of [`FILES`], this text becomes the daemon's URI (`{SOCK}` is its
 /// socket). Note: only the URI changes, so that the suite talks to a daemon instead of an
@@ -128,12 +127,7 @@ fn perl_sys_virt_suite_same_outcomes() {
     let Some(suite) = differential::debian_source("libsys-virt-perl", "9.0.0-1", "Sys-Virt-v9.0.0") else { return };
     let work = std::env::temp_dir().join(format!("tier-perl-sys-virt-{}", std::process::id()));
 
-    let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let theirs = run_suite(&suite, &work.join("libvirtd"), libvirtd.unix_socket_path());
-    drop(libvirtd);
-    let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let ours = run_suite(&suite, &work.join("daemon-min"), &ours_daemon.unix_socket_path());
-    drop(ours_daemon);
+    let (theirs, ours) = differential::on_both(|d| run_suite(&suite, &work.join(d.name), d.socket));
     let _ = std::fs::remove_dir_all(&work);
 
     let problems = compare("perl Sys::Virt", &theirs, &ours, KNOWN);

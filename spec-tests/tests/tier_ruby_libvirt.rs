@@ -31,9 +31,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use spec_tests::daemon_min::DaemonMin;
 use spec_tests::differential::{self, compare, Known, Outcomes};
-use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::libvirtd::require_peer;
 
 /// The run-time patch: in every `test_*.rb`, this text becomes the daemon's URI (`{SOCK}` is its
 /// socket). Note: only the URI changes, so that the suite talks to the daemon under test.
@@ -184,12 +183,8 @@ fn ruby_libvirt_suite_same_outcomes() {
     let Some(suite) = differential::debian_source("ruby-libvirt", "0.7.1-1.1", "ruby-libvirt-0.7.1") else { return };
     let work = std::env::temp_dir().join(format!("tier-ruby-libvirt-{}", std::process::id()));
 
-    let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let (theirs, their_reasons) = run_suite(&suite, &work.join("libvirtd"), libvirtd.unix_socket_path());
-    drop(libvirtd);
-    let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let (ours, our_reasons) = run_suite(&suite, &work.join("daemon-min"), &ours_daemon.unix_socket_path());
-    drop(ours_daemon);
+    let ((theirs, their_reasons), (ours, our_reasons)) =
+        differential::on_both(|d| run_suite(&suite, &work.join(d.name), d.socket));
     let _ = std::fs::remove_dir_all(&work);
 
     println!("libvirtd: {}; daemon-min: {}", totals(&theirs), totals(&ours));

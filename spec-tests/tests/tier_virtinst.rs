@@ -18,9 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use adapter_blocking::{Client, ConnectOptions};
-use spec_tests::daemon_min::DaemonMin;
 use spec_tests::differential::{self, compare, Known, Outcomes};
-use spec_tests::libvirtd::{require_peer, Libvirtd};
+use spec_tests::libvirtd::require_peer;
 
 /// The sequence: (test id, program, arguments after `--connect URI`).
 const COMMANDS: &[(&str, &str, &[&str])] = &[
@@ -211,12 +210,7 @@ fn virtinst_same_results() {
     let _ = std::fs::remove_dir_all(&home);
     std::fs::create_dir_all(&home).expect("create HOME");
 
-    let libvirtd = Libvirtd::start_or_skip().expect("libvirtd");
-    let (theirs, their_detail) = run_sequence(&libvirtd.unix_uri(), &home);
-    drop(libvirtd);
-    let ours_daemon = DaemonMin::start(&differential::daemon_min_binary(), "", &[]);
-    let (ours, our_detail) = run_sequence(&ours_daemon.unix_uri(), &home);
-    drop(ours_daemon);
+    let ((theirs, their_detail), (ours, our_detail)) = differential::on_both(|d| run_sequence(d.uri, &home));
     let _ = std::fs::remove_dir_all(&home);
 
     // Summaries as the other tiers print them: one word per command.
