@@ -97,9 +97,7 @@ CAPS_FILE = f"""<capabilities>
 
 def virsh_baseline(text, *options):
     """`virsh -c URI cpu-baseline [OPTIONS] FILE`: exit status, output and error output."""
-    path = os.path.join(TMP, "cpus.xml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    path = image("cpus.xml", text.encode())
     p = subprocess.run(["virsh", "-c", URI, "cpu-baseline", *options, path],
                        capture_output=True, text=True, timeout=60, check=False)
     return [p.returncode, p.stdout, p.stderr]
