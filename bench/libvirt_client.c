@@ -4,6 +4,10 @@
  *   libvirt_client URI seq N          N x virDomainGetState("test") on one connection
  *   libvirt_client URI threads T N    the same N calls from T threads sharing one connection
  *   libvirt_client URI connect N      N x (virConnectOpen + virConnectClose)
+ *
+ * With --event-loop first, the program runs libvirt's default event loop on a thread of its
+ * own before it connects, as virsh and libvirt-python with events do: the library then opens
+ * connections with the keepalive probe and watches their sockets from that loop.
  */
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -51,10 +55,29 @@ static void *work(void *arg)
     return NULL;
 }
 
+static void *event_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            die("virEventRunDefaultImpl");
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--event-loop") == 0) {
+        pthread_t loop;
+        if (virEventRegisterDefaultImpl() < 0)
+            die("virEventRegisterDefaultImpl");
+        if (pthread_create(&loop, NULL, event_loop, NULL) != 0)
+            return 1;
+        argv++;
+        argc--;
+    }
     if (argc < 4) {
-        fprintf(stderr, "usage: %s URI seq N | threads T N | connect N\n", argv[0]);
+        fprintf(stderr, "usage: %s [--event-loop] URI seq N | threads T N | connect N\n", argv[0]);
         return 2;
     }
     const char *uri = argv[1], *mode = argv[2];

@@ -33,14 +33,27 @@ fn compare_runs_every_workload_at_a_small_size() {
         return;
     }
     let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| ") && l.ends_with(" MB |")).collect();
-    assert_eq!(rows.len(), 19, "one row per workload and client:\n{stdout}");
+    assert_eq!(rows.len(), 22, "one row per workload and client:\n{stdout}");
     for row in &rows {
         let rate: f64 = row.split('|').nth(2).unwrap().trim().parse().unwrap();
         assert!(rate > 0.0, "{row}");
     }
-    for client in ["libvirt's C client", "our blocking client", "our smol client", "proto-core", "raw socketpair"] {
+    for client in [
+        "libvirt's C client",
+        "C client with an event loop",
+        "our blocking client",
+        "our smol client",
+        "proto-core",
+        "raw socketpair",
+    ] {
         assert!(rows.iter().any(|r| r.contains(client)), "{client} ran:\n{stdout}");
     }
     assert_eq!(stdout.matches("| ≥ ").count(), 10, "every ratio target is judged:\n{stdout}");
     assert!(stdout.contains("≤ 4 MB"), "the RSS target is judged:\n{stdout}");
+    let alike = stdout.lines().skip_while(|l| !l.contains("C client with an event loop (as virsh")).skip(2);
+    assert_eq!(
+        alike.take_while(|l| l.ends_with("× |")).count(),
+        5,
+        "ours against the C client with an event loop:\n{stdout}"
+    );
 }
