@@ -73,10 +73,13 @@ pub struct BusyPoll {
 
 impl BusyPoll {
     /// A policy that spins at most `window` per wait; `None` or zero never spins, nor does a
-    /// machine with a single CPU (the spinner would only delay the peer it waits for).
+    /// machine with a single CPU online (the spinner would only delay the peer it waits for).
+    /// A process confined to one CPU of a larger machine (`taskset`, a container's cpuset)
+    /// does spin: its peer runs elsewhere, and where it does not, the policy finds that
+    /// spinning saves nothing and sleeps.
     #[must_use]
     pub fn new(window: Option<Duration>) -> Self {
-        let window = window.filter(|_| cpus() > 1).unwrap_or_default();
+        let window = window.filter(|_| machine_cpus() > 1).unwrap_or_default();
         Self::with_window(window)
     }
 
@@ -192,10 +195,26 @@ pub fn nothing_read(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted)
 }
 
-/// The number of CPUs this process may run on (looked up once: it reads cgroup files).
-fn cpus() -> usize {
+/// The number of CPUs online on this machine, whatever this process's affinity (looked up
+/// once): where the peer may run. Where the kernel's list cannot be read, the CPUs this
+/// process may use.
+fn machine_cpus() -> usize {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+    *CPUS.get_or_init(|| {
+        std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|list| cpu_list_len(&list))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+    })
+}
+
+/// How many CPUs a kernel CPU list names (`0-3,6,8-9`: 7); `None` when it is not one.
+fn cpu_list_len(list: &str) -> Option<usize> {
+    list.trim().split(',').try_fold(0usize, |n, part| {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (usize, usize) = (lo.parse().ok()?, hi.parse().ok()?);
+        n.checked_add(hi.checked_sub(lo)?.checked_add(1)?)
+    })
 }
 
 /// Reads `stream` without blocking until data (or an error, or the end) comes or `until`
@@ -224,6 +243,36 @@ mod tests {
     use super::*;
 
     const W: Duration = Duration::from_micros(200);
+
+    #[test]
+    fn kernel_cpu_lists_are_counted() {
+        assert_eq!(cpu_list_len("0\n"), Some(1));
+        assert_eq!(cpu_list_len("0-1\n"), Some(2));
+        assert_eq!(cpu_list_len("0-3,6,8-9"), Some(7));
+        assert_eq!(cpu_list_len(""), None);
+        assert_eq!(cpu_list_len("3-1"), None);
+        assert_eq!(cpu_list_len("0-x"), None);
+    }
+
+    #[test]
+    fn a_thread_confined_to_one_cpu_of_several_spins() {
+        if machine_cpus() < 2 {
+            eprintln!("SKIPPED: this machine has a single CPU, where nothing spins");
+            return;
+        }
+        std::thread::spawn(|| {
+            use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+            let allowed = sched_getaffinity(None).unwrap();
+            let first = (0..CpuSet::MAX_CPU).find(|&c| allowed.is_set(c)).unwrap();
+            let mut one = CpuSet::new();
+            one.set(first);
+            sched_setaffinity(None, &one).unwrap();
+            assert_eq!(std::thread::available_parallelism().unwrap().get(), 1);
+            assert_eq!(BusyPoll::new(Some(W)).plan(), Some(W), "the peer may run on another CPU");
+        })
+        .join()
+        .unwrap();
+    }
 
     fn policy() -> BusyPoll {
         // Tests decide as on a machine with several CPUs.

@@ -93,7 +93,7 @@ pub struct ConnectOptions {
     pub event_queue: usize,
     /// How long a call waiting for its reply may look at the socket without sleeping, when
     /// that pays on this connection (adapter-io's `busy_poll` decides per wait from what waits
-    /// cost; never on a single CPU); `None` always sleeps at once. Default 200 µs.
+    /// cost; never on a machine with a single CPU); `None` always sleeps at once. Default 200 µs.
     pub busy_poll: Option<Duration>,
 }
 
