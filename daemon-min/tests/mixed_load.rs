@@ -4,7 +4,8 @@
 //! libvirt's test driver has none). Every reply is checked against what the call asked for
 //! (zero lost or mismatched), every subscriber receives every event in the same order and each
 //! domain's events in life-cycle order, and afterwards daemon-min's descriptors are back to
-//! their baseline; a second round ends with the memory the first ended with (no growth).
+//! their baseline; of rounds three and four, one at least ends with the memory the round before
+//! it ended with (no growth round after round).
 //!
 //! CI runs 20 clients × 500 calls. The full campaign of the reliability report is 200 × 5,000:
 //! `LOAD_CLIENTS=200 LOAD_CALLS=5000 cargo test --release -p daemon-min --test mixed_load -- --nocapture --test-threads 1`.
@@ -136,10 +137,13 @@ fn load(runtime: &[&str]) {
     drop(Client::connect(&d.unix_uri(), &ConnectOptions::default()).unwrap());
     std::thread::sleep(Duration::from_millis(200));
     let (fds_before, rss_before) = (fds(d.pid()), rss_kib(d.pid()));
-    // Two rounds: the allocator keeps what the first round's peak took, so "back to baseline" is
-    // shown as "the second round ends where the first did" (no growth), with descriptors exactly back.
+    // Four rounds: the allocator keeps what it once took, and now and then takes about 2 MiB
+    // more in one round (another malloc arena: the smol runtime's volume downloads run on
+    // threads of their own), then no more. A leak grows every round. So "back to baseline" is
+    // shown as "of the last two rounds, one at least did not grow" (by more than 512 KiB, some
+    // 50 bytes a call), with descriptors exactly back.
     let mut after_rounds = Vec::new();
-    for round in 1..=2 {
+    for round in 1..=4 {
         let (made, secs) = run(&d.unix_uri(), clients, calls, true);
         assert!(common::eventually(Duration::from_secs(10), || fds(d.pid()) == fds_before), "descriptors leaked");
         let rss_after = rss_kib(d.pid());
@@ -150,7 +154,8 @@ fn load(runtime: &[&str]) {
         );
         after_rounds.push(rss_after);
     }
-    assert!(after_rounds[1] <= after_rounds[0] + 2048, "RSS grew from round to round: {after_rounds:?} KiB");
+    let least_growth = after_rounds[1..].windows(2).map(|w| w[1].saturating_sub(w[0])).min().unwrap_or(0);
+    assert!(least_growth <= 512, "RSS grew in every round: {after_rounds:?} KiB");
 }
 
 #[test]
