@@ -138,8 +138,8 @@ fn load(runtime: &[&str]) {
     std::thread::sleep(Duration::from_millis(200));
     let (fds_before, rss_before) = (fds(d.pid()), rss_kib(d.pid()));
     // Four rounds: the allocator keeps what it once took, and now and then takes about 2 MiB
-    // more in one round (another malloc arena: the smol runtime's volume downloads run on
-    // threads of their own), then no more. A leak grows every round. So "back to baseline" is
+    // more in one round, then no more (seen on the smol runtime, in any of the four rounds).
+    // A leak grows every round (100 bytes a call planted in the daemon: 1–2 MiB a round). So "back to baseline" is
     // shown as "of the last two rounds, one at least did not grow" (by more than 512 KiB, some
     // 50 bytes a call), with descriptors exactly back.
     let mut after_rounds = Vec::new();
