@@ -29,15 +29,6 @@ impl Event {
     pub(crate) fn readable(key: usize) -> Self {
         Self { key, readable: true, writable: false }
     }
-    pub(crate) fn writable(key: usize) -> Self {
-        Self { key, readable: false, writable: true }
-    }
-    pub(crate) fn all(key: usize) -> Self {
-        Self { key, readable: true, writable: true }
-    }
-    pub(crate) fn none(key: usize) -> Self {
-        Self { key, readable: false, writable: false }
-    }
 
     fn flags(self) -> epoll::EventFlags {
         let mut f = epoll::EventFlags::empty();

@@ -371,9 +371,7 @@ impl<H: Handler<Link>> Server<H> {
             }
             if self.accepting {
                 for (i, l) in self.listeners.iter().enumerate() {
-                    let interest =
-                        if self.conns.len() < self.max_clients { Event::readable(i) } else { Event::none(i) };
-                    let _ = l.modify(interest);
+                    let _ = l.modify(Event { key: i, readable: self.conns.len() < self.max_clients, writable: false });
                 }
             }
         }
@@ -531,15 +529,9 @@ impl<H: Handler<Link>> Server<H> {
             self.shutdown.clients.store(self.conns.len(), Ordering::Release);
             return;
         }
-        let read = !closed && c.reading();
-        let write = c.out_len > 0 || c.tls.as_ref().is_some_and(|(t, _)| t.wants_write());
-        let interest = match (read, write) {
-            (true, true) => Event::all(key),
-            (true, false) => Event::readable(key),
-            (false, true) => Event::writable(key),
-            (false, false) => Event::none(key),
-        };
-        let _ = c.sock.modify(interest);
+        let readable = !closed && c.reading();
+        let writable = c.out_len > 0 || c.tls.as_ref().is_some_and(|(t, _)| t.wants_write());
+        let _ = c.sock.modify(Event { key, readable, writable });
     }
 }
 
