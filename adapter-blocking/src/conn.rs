@@ -91,9 +91,6 @@ pub(crate) struct Reader {
     /// The read timeout set on the socket. It is changed only when a deadline is nearer than it
     /// (or far above it), not before every read.
     timeout: Option<Duration>,
-    /// Until when the next read spins first (a caller waiting for its reply, when that pays:
-    /// adapter-io's `busy_poll`).
-    spin_until: Option<Instant>,
 }
 
 impl Reader {
@@ -156,7 +153,7 @@ impl Shared {
         busy: BusyPoll,
     ) -> Arc<Self> {
         let buf = vec![0; 256 * 1024].into_boxed_slice();
-        let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None, spin_until: None };
+        let reader = Reader { stream: read, buf, got: Vec::new(), timeout: None };
         let state = State {
             conn,
             tls,
@@ -244,10 +241,10 @@ impl Shared {
             }
             let wake = w.wake.clone();
             st = match st.reader.take() {
-                Some(mut reader) => {
+                Some(reader) => {
                     let State { waiters, busy, .. } = &mut *st;
-                    reader.spin_until = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
-                    self.read_once(st, reader)
+                    let spin_until = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
+                    self.read_once(st, reader, spin_until)
                 }
                 None => {
                     if let Some(w) = st.waiters.get_mut(&serial) {
@@ -263,12 +260,18 @@ impl Shared {
         }
     }
 
-    /// One read with the buck held: feeds the core, fires its timers, hands out what came.
-    fn read_once<'a>(&'a self, mut st: MutexGuard<'a, State>, mut reader: Reader) -> MutexGuard<'a, State> {
+    /// One read with the buck held (spinning until `spin_until` first: a caller waiting for its
+    /// reply, when that pays, adapter-io's `busy_poll`): feeds the core, fires its timers, hands
+    /// out what came.
+    fn read_once<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        mut reader: Reader,
+        spin_until: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
-        let until = reader.spin_until.take();
-        let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, until);
+        let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, spin_until);
         let now = Instant::now();
         st = lock(&self.state);
         match r {
@@ -381,7 +384,7 @@ impl Shared {
                 continue;
             }
             let reader = st.reader.take().expect("checked above");
-            st = self.read_once(st, reader);
+            st = self.read_once(st, reader, None);
             st.hand_over();
             unlock(st);
             st = lock(&self.state);
