@@ -163,14 +163,10 @@ fn run() -> Result<(), String> {
     };
     // libvirt's C client running libvirt's default event loop (as virsh does): a comparison
     // with the same features as ours (events, keepalive), not a target.
-    let cev = |key, label: &str, uri: &str, w: &[&str]| Cell {
-        key,
-        label: label.into(),
-        argv: [
-            vec![c_client.display().to_string(), s("--event-loop"), uri.to_owned()],
-            w.iter().map(|x| s(x)).collect(),
-        ]
-        .concat(),
+    let cev = |key, label: &str, uri: &str, w: &[&str]| {
+        let mut cell = c(key, label, uri, w);
+        cell.argv.insert(1, s("--event-loop"));
+        cell
     };
     let r = |key, label: &str, client: &str, uri: &str, w: &[&str]| Cell {
         key,
