@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use adapter_io::busy_poll::{BusyPoll, CallWait};
+use adapter_io::busy_poll::CallWait;
 use adapter_io::fds::Passed;
 use adapter_io::queue::EventQueue;
 use adapter_io::transport::ChildGuard;
@@ -72,8 +72,6 @@ pub(crate) struct Conn {
     stalled: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     task: Option<Waker>,
     last_call: Instant,
-    /// Whether a call waiting for its reply spins before it sleeps (adapter-io's `busy_poll`).
-    busy: BusyPoll,
     /// The connection's task has finished: nothing moves any more.
     pub(crate) done: bool,
     shared: Arc<Shared>,
@@ -81,15 +79,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// A caller waiting for its reply busy polls up to `busy_poll`, on a unix socket only (it
-    /// then reads without the reactor: [`Pump::read_for_reply`]).
-    pub(crate) fn new(
-        pump: Pump<ClientConnection>,
-        shared: Arc<Shared>,
-        child: Option<ChildGuard>,
-        busy_poll: Option<Duration>,
-    ) -> Self {
-        let busy = BusyPoll::new(busy_poll.filter(|_| pump.passes_fds()));
+    pub(crate) fn new(pump: Pump<ClientConnection>, shared: Arc<Shared>, child: Option<ChildGuard>) -> Self {
         Self {
             pump,
             holder: Holder::Nobody,
@@ -99,7 +89,6 @@ impl Conn {
             stalled: None,
             task: None,
             last_call: Instant::now(),
-            busy,
             done: false,
             shared,
             _child: child,
@@ -148,7 +137,7 @@ impl Conn {
             if let Some(r) = w.result.take() {
                 let call = w.call;
                 self.waiters.remove(&serial);
-                self.last_call = call.done(&mut self.busy);
+                self.last_call = call.done(&mut self.pump.busy);
                 self.release(serial);
                 return Poll::Ready(Some(r));
             }
@@ -170,7 +159,7 @@ impl Conn {
             // Only a call among a few in flight spins: with more, the daemon is busy anyway, and
             // spinning would take the executor from the tasks that make them.
             let few = self.waiters.len() <= SPIN_IN_FLIGHT_MAX;
-            let until = self.waiters.get_mut(&serial).and_then(|w| w.call.spin_until(&mut self.busy, few));
+            let until = self.waiters.get_mut(&serial).and_then(|w| w.call.spin_until(&mut self.pump.busy, few));
             if !(self.pump.read_for_reply(cx, until) | self.drain()) {
                 self.waiters.entry(serial).and_modify(|w| w.waker = Some(cx.waker().clone()));
                 return Poll::Pending;

@@ -199,8 +199,8 @@ impl Client {
     #[must_use]
     pub fn start(io: Box<dyn Io>, child: Option<ChildGuard>, options: ConnectOptions) -> Self {
         let shared = Arc::new(Shared::default());
-        let pump = Pump::client(io);
-        let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child, options.busy_poll)));
+        let pump = Pump::client(io, options.busy_poll);
+        let conn = Arc::new(Mutex::new(Conn::new(pump, shared.clone(), child)));
         let inner = Arc::new(Inner { conn, shared, options, task: AtomicBool::new(false) });
         adapter_io::deferred::after(IDLE, Arc::downgrade(&inner) as _);
         Self { inner }

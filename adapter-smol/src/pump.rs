@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
+use adapter_io::busy_poll::BusyPoll;
 use adapter_io::fds::{Passed, Received};
 use bytes::{Buf, Bytes};
 use proto_core::{ClientConfig, ClientConnection, ServerConnection};
@@ -114,14 +115,19 @@ pub(crate) struct Pump<C> {
     fds_out: VecDeque<(u64, Passed)>,
     /// Bytes written so far.
     written: u64,
+    /// Whether a call waiting for its reply spins before it sleeps (a client's pump).
+    pub(crate) busy: BusyPoll,
 }
 
 impl Pump<ClientConnection> {
     /// A client's: on a unix socket, it passes and receives descriptors.
-    pub(crate) fn client(io: Box<dyn Io>) -> Self {
+    /// A caller waiting for its reply busy polls up to `busy_poll` (unix sockets only: it reads
+    /// without the reactor).
+    pub(crate) fn client(io: Box<dyn Io>, busy_poll: Option<Duration>) -> Self {
         let unix = (*io).unix().is_some();
         let core = ClientConnection::new(ClientConfig::default().with_fd_passing(unix), Instant::now());
-        Self { fds: unix.then(Received::default), ..Self::new(core, io) }
+        let busy = BusyPoll::new(busy_poll.filter(|_| unix));
+        Self { fds: unix.then(Received::default), busy, ..Self::new(core, io) }
     }
 
     /// A reply's descriptors (the first `n` received).
@@ -147,6 +153,7 @@ impl<C: Core> Pump<C> {
             got: Vec::new(),
             fds_out: VecDeque::new(),
             written: 0,
+            busy: BusyPoll::new(None),
         }
     }
 
