@@ -260,20 +260,15 @@ impl Shared {
         }
     }
 
-    /// One read with the buck held (spinning until `spin_until` first: a caller waiting for its
-    /// reply, when that pays, adapter-io's `busy_poll`): feeds the core, fires its timers, hands
-    /// out what came.
-    fn read_once<'a>(
-        &'a self,
-        mut st: MutexGuard<'a, State>,
-        mut reader: Reader,
-        spin_until: Option<Instant>,
-    ) -> MutexGuard<'a, State> {
+    /// One read with the buck held (spinning until `spin` first: a caller waiting for its reply,
+    /// when that pays, adapter-io's `busy_poll`): feeds the core, fires its timers, hands out
+    /// what came.
+    fn read_once(&self, st: MutexGuard<'_, State>, mut reader: Reader, spin: Option<Instant>) -> MutexGuard<'_, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
-        let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, spin_until);
+        let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, spin);
         let now = Instant::now();
-        st = lock(&self.state);
+        let mut st = lock(&self.state);
         match r {
             Ok(0) => st.conn.handle_eof(now),
             Ok(n) => st.input(now, &reader.buf[..n], &mut reader.got),
