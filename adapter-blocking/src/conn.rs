@@ -6,11 +6,15 @@
 //! half and the read buffer are "the buck" ([`State::reader`]); whoever holds it feeds
 //! everything it reads into the core and hands each reply, event and stream packet to its
 //! owner. When the holder's own reply came and other callers still wait, it wakes one of them
-//! to take the buck over: a thread hop only when several callers wait. One background thread
-//! reads while no call is in flight (events, stream data, keepalive), and stays out of the way
-//! for [`GRACE`] after the last call, so that calls in a row never hop to it. It starts with the
-//! first call, subscription or stream, or a second after the open (adapter-io's `deferred`),
-//! whichever comes first: a connection opened and closed at once starts no thread.
+//! to take the buck over: a thread hop only when several callers wait. Waiting callers sleep on
+//! adapter-io's `Sleeper`, woken through a socket: the scheduler then runs them on the waker's
+//! CPU, next to the client's other threads and away from the daemon's (see `wake`).
+//!
+//! One background thread reads while no call is in flight (events, stream data, keepalive),
+//! and stays out of the way for [`GRACE`] after the last call, so that calls in a row never hop
+//! to it. It starts with the first call, subscription or stream, or a second after the open
+//! (adapter-io's `deferred`), whichever comes first: a connection opened and closed at once
+//! starts no thread.
 //!
 //! Every protocol decision (deadlines, keepalive, what a frame means) is the core's; this
 //! module moves bytes and time.
@@ -28,7 +32,8 @@ use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
 use adapter_io::busy_poll::{BusyPoll, CallWait};
-use adapter_io::{fds::Received, queue::EventQueue, wake::WakeList, Delivery};
+use adapter_io::wake::{Sleeper, WakeList};
+use adapter_io::{fds::Received, queue::EventQueue, Delivery};
 
 use crate::{lock, StreamItem};
 
@@ -50,14 +55,6 @@ const STREAM_BUDGET: usize = 16 << 20;
 /// How far stream senders may run ahead of the socket.
 pub(crate) const WRITE_BACKLOG_MAX: usize = 4 << 20;
 
-thread_local! {
-    /// The condition variable a thread waits on for its call: one per thread, not per call.
-    static WAKE: Arc<Condvar> = Arc::new(Condvar::new());
-}
-
-/// The longest a waiting caller sleeps before it looks again (a safety net: it is woken).
-const NAP: Duration = Duration::from_millis(100);
-
 /// Releases the state, then wakes the callers its holder's work answered (adapter-io's `wake`).
 fn unlock(st: MutexGuard<'_, State>) {
     adapter_io::wake::unlock(st, |st| &mut st.to_wake);
@@ -65,7 +62,9 @@ fn unlock(st: MutexGuard<'_, State>) {
 
 struct Waiter {
     result: Option<CallResult>,
-    wake: Arc<Condvar>,
+    /// Where its thread sleeps: the calling thread's (a call is made and waited for on one
+    /// thread), so one per thread, not per call.
+    wake: Arc<Sleeper>,
     /// Whether its thread sleeps on `wake` (a notification is a system call: only then).
     sleeping: bool,
     /// Whether its thread spins for the reply once it reads (adapter-io's `busy_poll`).
@@ -250,7 +249,9 @@ impl Shared {
                     if let Some(w) = st.waiters.get_mut(&serial) {
                         w.sleeping = true;
                     }
-                    let mut st = wake.wait_timeout(st, NAP).unwrap_or_else(std::sync::PoisonError::into_inner).0;
+                    unlock(st);
+                    wake.sleep();
+                    let mut st = lock(&self.state);
                     if let Some(w) = st.waiters.get_mut(&serial) {
                         w.sleeping = false;
                     }
@@ -404,7 +405,7 @@ impl State {
     fn queue_call(&mut self, spec: CallSpec, args: &[u8], tx: Option<Sender<StreamItem>>) -> Result<u32, CallError> {
         let now = Instant::now();
         let serial = self.conn.call_raw(now, spec, args)?;
-        let (wake, call) = (WAKE.with(Arc::clone), CallWait::new(now));
+        let (wake, call) = (Sleeper::current(), CallWait::new(now));
         self.waiters.insert(serial, Waiter { result: None, wake, sleeping: false, call });
         self.streams.extend(tx.map(|s| (serial, s)));
         Ok(serial)
