@@ -120,6 +120,8 @@ pub(crate) struct State {
     pub(crate) streams: HashMap<u32, Sender<StreamItem>>,
     pub(crate) subscribers: Vec<Arc<EventQueue>>,
     last_call: Instant,
+    /// When bytes last came from the socket.
+    last_input: Instant,
     /// Whether a caller waiting for its reply spins before it sleeps (adapter-io's `busy_poll`).
     busy: BusyPoll,
 }
@@ -163,6 +165,7 @@ impl Shared {
             streams: HashMap::new(),
             subscribers: Vec::new(),
             last_call: Instant::now(),
+            last_input: Instant::now(),
             busy,
         };
         Arc::new(Self {
@@ -241,9 +244,10 @@ impl Shared {
             let wake = w.wake.clone();
             st = match st.reader.take() {
                 Some(reader) => {
-                    let State { waiters, busy, .. } = &mut *st;
-                    let spin_until = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
-                    self.read_once(st, reader, spin_until)
+                    let State { waiters, busy, last_input, .. } = &mut *st;
+                    let spin = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
+                    let spin = if waiters.len() > 1 { busy.while_others_wait(spin, *last_input) } else { spin };
+                    self.read_once(st, reader, spin)
                 }
                 None => {
                     if let Some(w) = st.waiters.get_mut(&serial) {
@@ -392,6 +396,7 @@ impl Shared {
 impl State {
     /// Feeds bytes read from the socket, with the descriptors that came (decrypting under TLS).
     fn input(&mut self, now: Instant, data: &[u8], got: &mut Vec<OwnedFd>) {
+        self.last_input = now;
         match &mut self.tls {
             None => self.fds.feed(got, |n| self.conn.handle_input_fds(now, data, n)),
             Some(tls) => match adapter_io::transport::tls_open(tls, data) {

@@ -17,8 +17,9 @@
 //! costs CPU). The interval between tries starts at [`PROBE_EVERY`] and doubles while the way
 //! holds, up to [`PROBE_EVERY_MAX`]. A spin lasts at most the configured window
 //! (`ConnectOptions::busy_poll`, as Linux's `SO_BUSY_POLL` bounds its own), then the caller
-//! sleeps as it would have. The decision is pure (durations in, a window out); [`spin_read`]
-//! is the spinning.
+//! sleeps as it would have. While other callers' calls are in flight too, the caller that
+//! reads keeps spinning as long as replies keep coming ([`BusyPoll::while_others_wait`]). The
+//! decisions are pure (durations in, a deadline out); [`spin_read`] is the spinning.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -40,6 +41,10 @@ pub const PROBE_EVERY_MAX: u32 = 512;
 /// a small call came within 30–60 µs on the machine measured, and often later: a window of
 /// 50 µs made 1.4–1.9× the C client's sequential calls, 200 µs 2.3–2.8× (BENCHMARKS.md).
 pub const DEFAULT_WINDOW: Duration = Duration::from_micros(200);
+
+/// How many windows apart replies may come for a caller to keep spinning while other callers'
+/// calls are in flight too ([`BusyPoll::while_others_wait`]).
+pub const OTHERS_WAIT_WINDOWS: u32 = 5;
 
 /// A running average of round trips, in nanoseconds (each new one weighs 1/8).
 #[derive(Debug, Default, Clone, Copy)]
@@ -106,6 +111,25 @@ impl BusyPoll {
             }
         }
         (self.spinning != self.probe.is_some()).then_some(self.window)
+    }
+
+    /// Until when a caller reading for its reply spins while other callers wait too: as long as
+    /// bytes keep coming, at most [`OTHERS_WAIT_WINDOWS`] windows after they last came
+    /// (`last_input`), and at least as long as its own call's plan (`planned`). Not the per-call
+    /// policy: with several calls in flight a call's round trip is mostly its wait behind the
+    /// others, which no way of waiting shortens, so the policy cannot see what spinning does
+    /// there. What it does (BENCHMARKS.md, sixth pass): a reader asleep in `read` is woken by
+    /// the daemon's reply and the scheduler runs it next to the daemon's main thread (a
+    /// socket's wake-up is synchronous); a reader that keeps looking leaves the daemon a CPU of
+    /// its own. A slow peer (replies further apart) is not spun for, nor is anything with busy
+    /// polling off or on a machine with one CPU.
+    #[must_use]
+    pub fn while_others_wait(&self, planned: Option<Instant>, last_input: Instant) -> Option<Instant> {
+        if self.window.is_zero() {
+            return planned;
+        }
+        let flowing = last_input + self.window * OTHERS_WAIT_WINDOWS;
+        Some(planned.map_or(flowing, |p| p.max(flowing)))
     }
 
     /// What a call whose wait was [`plan`](Self::plan)ned to spin (`spun`) or not cost: from
@@ -330,6 +354,20 @@ mod tests {
         // Every reply takes milliseconds: both ways cost the same capped wait.
         let spun = run(&mut p, 4000, Duration::from_millis(3), Duration::from_millis(3));
         assert!(spun <= 64 + 10 * PROBE as usize, "spun {spun} of 4000");
+    }
+
+    #[test]
+    fn with_other_calls_in_flight_spins_while_replies_keep_coming() {
+        let t = Instant::now();
+        let flowing = t + W * OTHERS_WAIT_WINDOWS;
+        let p = policy();
+        assert_eq!(p.while_others_wait(None, t), Some(flowing), "spins even where the policy sleeps");
+        assert_eq!(p.while_others_wait(Some(t + W), t), Some(flowing));
+        let later = flowing + W;
+        assert_eq!(p.while_others_wait(Some(later), t), Some(later), "never shorter than the call's plan");
+        for w in [None, Some(Duration::ZERO)] {
+            assert_eq!(BusyPoll::new(w).while_others_wait(None, t), None, "busy polling off");
+        }
     }
 
     #[test]
