@@ -18,11 +18,15 @@
 //! holds, up to [`PROBE_EVERY_MAX`]. A spin lasts at most the configured window
 //! (`ConnectOptions::busy_poll`, as Linux's `SO_BUSY_POLL` bounds its own), then the caller
 //! sleeps as it would have. While other callers' calls are in flight too, the caller that
-//! reads keeps spinning as long as replies keep coming ([`BusyPoll::while_others_wait`]). The
-//! decisions are pure (durations in, a deadline out); [`spin_read`] is the spinning.
+//! reads keeps spinning as long as replies keep coming ([`BusyPoll::while_others_wait`]),
+//! unless a spin of the process lately found the machine busy: a yield that gave the CPU away
+//! for longer than [`CONTENDED_YIELD`] ends the spin. The decisions are pure (durations in, a
+//! deadline out); [`spin_read`] is the spinning.
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::transport::Stream;
@@ -45,6 +49,30 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_micros(200);
 /// How many windows apart replies may come for a caller to keep spinning while other callers'
 /// calls are in flight too ([`BusyPoll::while_others_wait`]).
 pub const OTHERS_WAIT_WINDOWS: u32 = 5;
+
+/// A yield in a spin that gave the CPU away for longer than this means another thread wanted
+/// the CPU for long: the machine is busy, and the spin ends. A CPU-bound thread's turn was 4 ms
+/// on the machine measured (BENCHMARKS.md, sixth pass); a quiet machine's threads, the daemon's
+/// and ours, run for microseconds at a time. 0.2 ms and 1 ms also ended spins of a quiet
+/// machine, and cost 8 threads → libvirtd part of what spinning gains there.
+pub const CONTENDED_YIELD: Duration = Duration::from_millis(2);
+/// How long after a spin found the machine busy callers do not spin while others wait.
+pub const CONTENDED_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Until when (nanoseconds after [`EPOCH`]) the machine counts as busy: process-wide, as the
+/// machine's CPUs are.
+static CONTENDED_UNTIL: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn nanos(t: Instant) -> u64 {
+    let since = t.saturating_duration_since(*EPOCH.get_or_init(Instant::now));
+    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Whether a spin found the machine busy within the last [`CONTENDED_BACKOFF`].
+fn contended(now: Instant) -> bool {
+    nanos(now) < CONTENDED_UNTIL.load(Ordering::Relaxed)
+}
 
 /// A running average of round trips, in nanoseconds (each new one weighs 1/8).
 #[derive(Debug, Default, Clone, Copy)]
@@ -123,9 +151,16 @@ impl BusyPoll {
     /// socket's wake-up is synchronous); a reader that keeps looking leaves the daemon a CPU of
     /// its own. A slow peer (replies further apart) is not spun for, nor is anything with busy
     /// polling off or on a machine with one CPU.
+    /// Nor is anything while the machine is busy (a spin found it so within the last
+    /// [`CONTENDED_BACKOFF`]): with two CPU-bound threads beside it, 8 threads spinning so made a
+    /// third of the calls that sleeping makes.
     #[must_use]
     pub fn while_others_wait(&self, planned: Option<Instant>, last_input: Instant) -> Option<Instant> {
-        if self.window.is_zero() {
+        self.others_wait(planned, last_input, contended(Instant::now()))
+    }
+
+    fn others_wait(&self, planned: Option<Instant>, last_input: Instant, busy_machine: bool) -> Option<Instant> {
+        if self.window.is_zero() || busy_machine {
             return planned;
         }
         let flowing = last_input + self.window * OTHERS_WAIT_WINDOWS;
@@ -242,23 +277,41 @@ fn cpu_list_len(list: &str) -> Option<usize> {
 }
 
 /// Reads `stream` without blocking until data (or an error, or the end) comes or `until`
-/// passed, yielding the CPU between tries. `None` when nothing came in time: the caller then
-/// reads as usual.
+/// passed, yielding the CPU between tries. `None` when nothing came in time, or when a yield
+/// gave the CPU away for longer than [`CONTENDED_YIELD`] (the machine is busy: noted for
+/// [`CONTENDED_BACKOFF`]): the caller then reads as usual.
 pub fn spin_read(
     stream: &mut Stream,
     buf: &mut [u8],
     got: &mut Vec<OwnedFd>,
     until: Instant,
 ) -> Option<io::Result<usize>> {
+    spin_read_within(stream, buf, got, until, CONTENDED_YIELD)
+}
+
+fn spin_read_within(
+    stream: &mut Stream,
+    buf: &mut [u8],
+    got: &mut Vec<OwnedFd>,
+    until: Instant,
+    longest_yield: Duration,
+) -> Option<io::Result<usize>> {
+    let mut now = Instant::now();
     loop {
         match crate::fds::read_nonblocking(stream, buf, got) {
             Err(e) if nothing_read(&e) => {}
             r => return Some(r),
         }
-        if Instant::now() >= until {
+        if now >= until {
             return None;
         }
         std::thread::yield_now();
+        let yielded = now;
+        now = Instant::now();
+        if now - yielded > longest_yield {
+            CONTENDED_UNTIL.fetch_max(nanos(now + CONTENDED_BACKOFF), Ordering::Relaxed);
+            return None;
+        }
     }
 }
 
@@ -361,12 +414,13 @@ mod tests {
         let t = Instant::now();
         let flowing = t + W * OTHERS_WAIT_WINDOWS;
         let p = policy();
-        assert_eq!(p.while_others_wait(None, t), Some(flowing), "spins even where the policy sleeps");
-        assert_eq!(p.while_others_wait(Some(t + W), t), Some(flowing));
+        assert_eq!(p.others_wait(None, t, false), Some(flowing), "spins even where the policy sleeps");
+        assert_eq!(p.others_wait(Some(t + W), t, false), Some(flowing));
         let later = flowing + W;
-        assert_eq!(p.while_others_wait(Some(later), t), Some(later), "never shorter than the call's plan");
+        assert_eq!(p.others_wait(Some(later), t, false), Some(later), "never shorter than the call's plan");
+        assert_eq!(p.others_wait(Some(t + W), t, true), Some(t + W), "a busy machine: only the call's plan");
         for w in [None, Some(Duration::ZERO)] {
-            assert_eq!(BusyPoll::new(w).while_others_wait(None, t), None, "busy polling off");
+            assert_eq!(BusyPoll::new(w).others_wait(None, t, false), None, "busy polling off");
         }
     }
 
@@ -376,6 +430,40 @@ mod tests {
             let mut p = BusyPoll::new(w);
             assert_eq!(run(&mut p, 100, Duration::from_micros(1), Duration::from_millis(1)), 0);
         }
+    }
+
+    #[test]
+    fn a_spin_beside_a_cpu_bound_thread_ends_and_marks_the_machine_busy() {
+        use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
+        use std::os::unix::net::UnixStream;
+        use std::sync::atomic::AtomicBool;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let allowed = sched_getaffinity(None).unwrap();
+        let first = (0..CpuSet::MAX_CPU).find(|&c| allowed.is_set(c)).unwrap();
+        let mut one = CpuSet::new();
+        one.set(first);
+        // A CPU-bound thread and the spinner on one CPU: the spinner's yields hand it turns.
+        let (stop2, one2) = (stop.clone(), one);
+        let hog = std::thread::spawn(move || {
+            sched_setaffinity(None, &one2).unwrap();
+            while !stop2.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        let spinner = std::thread::spawn(move || {
+            sched_setaffinity(None, &one).unwrap();
+            let (a, _b) = UnixStream::pair().unwrap();
+            let (mut s, mut buf, mut got) = (Stream::Unix(a), [0u8; 16], Vec::new());
+            let t0 = Instant::now();
+            // (A turn longer than 100 µs: what the hog's is depends on the kernel, not 2 ms.)
+            let r = spin_read_within(&mut s, &mut buf, &mut got, t0 + Duration::from_secs(5), W / 2);
+            (r.is_none(), t0.elapsed(), contended(Instant::now()))
+        });
+        let (gave_up, took, marked) = spinner.join().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        hog.join().unwrap();
+        assert!(gave_up && took < Duration::from_secs(4), "the spin ended early ({took:?})");
+        assert!(marked, "the machine counts as busy");
     }
 
     #[test]
