@@ -31,7 +31,7 @@ use proto_core::client::CallSpec;
 use proto_core::{CallError, ClientConnection, ConnectionError};
 
 use crate::transport::Stream;
-use adapter_io::busy_poll::{BusyPoll, CallWait};
+use adapter_io::busy_poll::{BusyPoll, CallWait, Spin};
 use adapter_io::wake::{Sleeper, WakeList};
 use adapter_io::{fds::Received, queue::EventQueue, Delivery};
 
@@ -246,7 +246,7 @@ impl Shared {
                 Some(reader) => {
                     let State { waiters, busy, last_input, .. } = &mut *st;
                     let spin = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
-                    let spin = if waiters.len() > 1 { busy.while_others_wait(spin, *last_input) } else { spin };
+                    let spin = busy.reading(spin, waiters.len() > 1, *last_input);
                     self.read_once(st, reader, spin)
                 }
                 None => {
@@ -268,7 +268,7 @@ impl Shared {
     /// One read with the buck held (spinning until `spin` first: a caller waiting for its reply,
     /// when that pays, adapter-io's `busy_poll`): feeds the core, fires its timers, hands out
     /// what came.
-    fn read_once(&self, st: MutexGuard<'_, State>, mut reader: Reader, spin: Option<Instant>) -> MutexGuard<'_, State> {
+    fn read_once(&self, st: MutexGuard<'_, State>, mut reader: Reader, spin: Option<Spin>) -> MutexGuard<'_, State> {
         reader.arm(st.conn.poll_timeout(), Instant::now());
         unlock(st);
         let r = adapter_io::busy_poll::read(&mut reader.stream, &mut reader.buf, &mut reader.got, spin);

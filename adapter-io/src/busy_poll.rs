@@ -18,7 +18,7 @@
 //! holds, up to [`PROBE_EVERY_MAX`]. A spin lasts at most the configured window
 //! (`ConnectOptions::busy_poll`, as Linux's `SO_BUSY_POLL` bounds its own), then the caller
 //! sleeps as it would have. While other callers' calls are in flight too, the caller that
-//! reads keeps spinning as long as replies keep coming ([`BusyPoll::while_others_wait`]),
+//! reads keeps spinning as long as replies keep coming ([`BusyPoll::reading`]),
 //! unless a spin of the process lately found the machine busy: a yield that gave the CPU away
 //! for longer than [`CONTENDED_YIELD`] ends the spin. The decisions are pure (durations in, a
 //! deadline out); [`spin_read`] is the spinning.
@@ -47,8 +47,27 @@ pub const PROBE_EVERY_MAX: u32 = 512;
 pub const DEFAULT_WINDOW: Duration = Duration::from_micros(200);
 
 /// How many windows apart replies may come for a caller to keep spinning while other callers'
-/// calls are in flight too ([`BusyPoll::while_others_wait`]).
+/// calls are in flight too ([`BusyPoll::reading`]).
 pub const OTHERS_WAIT_WINDOWS: u32 = 5;
+
+/// How long a caller spinning while others wait stays on its CPU between two tries before it
+/// yields it. Yielding after every try (a microsecond apart) let the daemon's threads settle on
+/// the spinner's CPU: 8 threads → libvirtd then made fewer calls than the C client in three or
+/// four runs of nine, against one in nine with a 20 µs pause (BENCHMARKS.md, sixth pass). 40 µs
+/// did as well there but made 4 threads slower (1.25× the C client against 1.68×), 80 µs
+/// answered too late everywhere. A caller alone does not pause: its reply is due within tens
+/// of microseconds, and pausing 10 µs cost sequential calls a third.
+pub const OTHERS_WAIT_PAUSE: Duration = Duration::from_micros(20);
+
+/// A spin planned for one read: until when, and how long each try waits on the CPU before it
+/// yields the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spin {
+    /// When the spin gives up and the caller sleeps in `read`.
+    pub until: Instant,
+    /// How long each try keeps the CPU before it yields it.
+    pub pause: Duration,
+}
 
 /// A yield in a spin that gave the CPU away for longer than this means another thread wanted
 /// the CPU for long: the machine is busy, and the spin ends. A CPU-bound thread's turn was 4 ms
@@ -141,9 +160,11 @@ impl BusyPoll {
         (self.spinning != self.probe.is_some()).then_some(self.window)
     }
 
-    /// Until when a caller reading for its reply spins while other callers wait too: as long as
-    /// bytes keep coming, at most [`OTHERS_WAIT_WINDOWS`] windows after they last came
-    /// (`last_input`), and at least as long as its own call's plan (`planned`). Not the per-call
+    /// How a caller reading for its reply spins: as its own call's plan (`planned`, from
+    /// [`CallWait::spin_until`]) when it is alone; while other callers wait too (`others`), as
+    /// long as bytes keep coming, at most [`OTHERS_WAIT_WINDOWS`] windows after they last came
+    /// (`last_input`), and at least as long as its own plan, pausing [`OTHERS_WAIT_PAUSE`]
+    /// between tries. Not the per-call
     /// policy: with several calls in flight a call's round trip is mostly its wait behind the
     /// others, which no way of waiting shortens, so the policy cannot see what spinning does
     /// there. What it does (BENCHMARKS.md, sixth pass): a reader asleep in `read` is woken by
@@ -155,16 +176,16 @@ impl BusyPoll {
     /// [`CONTENDED_BACKOFF`]): with two CPU-bound threads beside it, 8 threads spinning so made a
     /// third of the calls that sleeping makes.
     #[must_use]
-    pub fn while_others_wait(&self, planned: Option<Instant>, last_input: Instant) -> Option<Instant> {
-        self.others_wait(planned, last_input, contended(Instant::now()))
+    pub fn reading(&self, planned: Option<Instant>, others: bool, last_input: Instant) -> Option<Spin> {
+        self.reading_on(planned, others && !contended(Instant::now()), last_input)
     }
 
-    fn others_wait(&self, planned: Option<Instant>, last_input: Instant, busy_machine: bool) -> Option<Instant> {
-        if self.window.is_zero() || busy_machine {
-            return planned;
+    fn reading_on(&self, planned: Option<Instant>, others: bool, last_input: Instant) -> Option<Spin> {
+        if !others || self.window.is_zero() {
+            return planned.map(|until| Spin { until, pause: Duration::ZERO });
         }
         let flowing = last_input + self.window * OTHERS_WAIT_WINDOWS;
-        Some(planned.map_or(flowing, |p| p.max(flowing)))
+        Some(Spin { until: planned.map_or(flowing, |p| p.max(flowing)), pause: OTHERS_WAIT_PAUSE })
     }
 
     /// What a call whose wait was [`plan`](Self::plan)ned to spin (`spun`) or not cost: from
@@ -239,13 +260,13 @@ impl CallWait {
     }
 }
 
-/// Reads `stream` as [`crate::fds::read`] does, spinning [`until`](CallWait::spin_until)
-/// first ([`spin_read`]).
+/// Reads `stream` as [`crate::fds::read`] does, spinning first as planned
+/// ([`BusyPoll::reading`], [`spin_read`]).
 ///
 /// # Errors
 /// As the system call.
-pub fn read(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>, until: Option<Instant>) -> io::Result<usize> {
-    until.and_then(|t| spin_read(stream, buf, got, t)).unwrap_or_else(|| crate::fds::read(stream, buf, got))
+pub fn read(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>, spin: Option<Spin>) -> io::Result<usize> {
+    spin.and_then(|s| spin_read(stream, buf, got, s)).unwrap_or_else(|| crate::fds::read(stream, buf, got))
 }
 
 /// Whether a failed read only found nothing yet (no data, the read timeout, an interruption).
@@ -276,40 +297,40 @@ fn cpu_list_len(list: &str) -> Option<usize> {
     })
 }
 
-/// Reads `stream` without blocking until data (or an error, or the end) comes or `until`
-/// passed, yielding the CPU between tries. `None` when nothing came in time, or when a yield
-/// gave the CPU away for longer than [`CONTENDED_YIELD`] (the machine is busy: noted for
-/// [`CONTENDED_BACKOFF`]): the caller then reads as usual.
-pub fn spin_read(
-    stream: &mut Stream,
-    buf: &mut [u8],
-    got: &mut Vec<OwnedFd>,
-    until: Instant,
-) -> Option<io::Result<usize>> {
-    spin_read_within(stream, buf, got, until, CONTENDED_YIELD)
+/// Reads `stream` without blocking until data (or an error, or the end) comes or the spin's
+/// `until` passed, keeping the CPU for its `pause` after each try, then yielding it. `None`
+/// when nothing came in time, or when a yield gave the CPU away for longer than
+/// [`CONTENDED_YIELD`] (the machine is busy: noted for [`CONTENDED_BACKOFF`]): the caller then
+/// reads as usual.
+pub fn spin_read(stream: &mut Stream, buf: &mut [u8], got: &mut Vec<OwnedFd>, spin: Spin) -> Option<io::Result<usize>> {
+    spin_read_within(stream, buf, got, spin, CONTENDED_YIELD)
 }
 
 fn spin_read_within(
     stream: &mut Stream,
     buf: &mut [u8],
     got: &mut Vec<OwnedFd>,
-    until: Instant,
+    spin: Spin,
     longest_yield: Duration,
 ) -> Option<io::Result<usize>> {
-    let mut now = Instant::now();
     loop {
         match crate::fds::read_nonblocking(stream, buf, got) {
             Err(e) if nothing_read(&e) => {}
             r => return Some(r),
         }
-        if now >= until {
+        let mut now = Instant::now();
+        if now >= spin.until {
             return None;
         }
+        let paused = now + spin.pause;
+        while now < paused {
+            std::hint::spin_loop();
+            now = Instant::now();
+        }
         std::thread::yield_now();
-        let yielded = now;
-        now = Instant::now();
-        if now - yielded > longest_yield {
-            CONTENDED_UNTIL.fetch_max(nanos(now + CONTENDED_BACKOFF), Ordering::Relaxed);
+        let yielded = Instant::now();
+        if yielded - now > longest_yield {
+            CONTENDED_UNTIL.fetch_max(nanos(yielded + CONTENDED_BACKOFF), Ordering::Relaxed);
             return None;
         }
     }
@@ -414,13 +435,16 @@ mod tests {
         let t = Instant::now();
         let flowing = t + W * OTHERS_WAIT_WINDOWS;
         let p = policy();
-        assert_eq!(p.others_wait(None, t, false), Some(flowing), "spins even where the policy sleeps");
-        assert_eq!(p.others_wait(Some(t + W), t, false), Some(flowing));
+        let alone = |until| Some(Spin { until, pause: Duration::ZERO });
+        let others = |until| Some(Spin { until, pause: OTHERS_WAIT_PAUSE });
+        assert_eq!(p.reading_on(None, false, t), None, "alone: the call's plan");
+        assert_eq!(p.reading_on(Some(t + W), false, t), alone(t + W));
+        assert_eq!(p.reading_on(None, true, t), others(flowing), "spins even where the policy sleeps");
+        assert_eq!(p.reading_on(Some(t + W), true, t), others(flowing));
         let later = flowing + W;
-        assert_eq!(p.others_wait(Some(later), t, false), Some(later), "never shorter than the call's plan");
-        assert_eq!(p.others_wait(Some(t + W), t, true), Some(t + W), "a busy machine: only the call's plan");
+        assert_eq!(p.reading_on(Some(later), true, t), others(later), "never shorter than the call's plan");
         for w in [None, Some(Duration::ZERO)] {
-            assert_eq!(BusyPoll::new(w).others_wait(None, t, false), None, "busy polling off");
+            assert_eq!(BusyPoll::new(w).reading_on(None, true, t), None, "busy polling off");
         }
     }
 
@@ -456,7 +480,8 @@ mod tests {
             let (mut s, mut buf, mut got) = (Stream::Unix(a), [0u8; 16], Vec::new());
             let t0 = Instant::now();
             // (A turn longer than 100 µs: what the hog's is depends on the kernel, not 2 ms.)
-            let r = spin_read_within(&mut s, &mut buf, &mut got, t0 + Duration::from_secs(5), W / 2);
+            let spin = Spin { until: t0 + Duration::from_secs(5), pause: Duration::ZERO };
+            let r = spin_read_within(&mut s, &mut buf, &mut got, spin, W / 2);
             (r.is_none(), t0.elapsed(), contended(Instant::now()))
         });
         let (gave_up, took, marked) = spinner.join().unwrap();
@@ -470,16 +495,24 @@ mod tests {
     fn spin_read_gives_up_after_its_window_and_returns_data_that_came() {
         use std::io::Write;
         use std::os::unix::net::UnixStream;
-        let (a, mut b) = UnixStream::pair().unwrap();
-        let mut s = Stream::Unix(a);
-        let (mut buf, mut got) = ([0u8; 16], Vec::new());
-        let t0 = Instant::now();
-        assert!(spin_read(&mut s, &mut buf, &mut got, t0 + Duration::from_millis(2)).is_none());
-        assert!(t0.elapsed() >= Duration::from_millis(2));
-        b.write_all(b"reply").unwrap();
-        let n = spin_read(&mut s, &mut buf, &mut got, Instant::now() + W).unwrap().unwrap();
-        assert_eq!(&buf[..n], b"reply");
-        drop(b);
-        assert_eq!(spin_read(&mut s, &mut buf, &mut got, Instant::now() + W).unwrap().unwrap(), 0);
+        for pause in [Duration::ZERO, OTHERS_WAIT_PAUSE] {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let mut s = Stream::Unix(a);
+            let (mut buf, mut got) = ([0u8; 16], Vec::new());
+            let spin = |until| Spin { until, pause };
+            let t0 = Instant::now();
+            assert!(spin_read(&mut s, &mut buf, &mut got, spin(t0 + Duration::from_millis(2))).is_none());
+            assert!(t0.elapsed() >= Duration::from_millis(2));
+            // Data that comes while the spinner pauses is read at its next try.
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(1));
+                b.write_all(b"reply").unwrap();
+                b
+            });
+            let n = spin_read(&mut s, &mut buf, &mut got, spin(Instant::now() + W * 25)).unwrap().unwrap();
+            assert_eq!(&buf[..n], b"reply");
+            drop(writer.join().unwrap());
+            assert_eq!(spin_read(&mut s, &mut buf, &mut got, spin(Instant::now() + W)).unwrap().unwrap(), 0);
+        }
     }
 }
