@@ -246,7 +246,7 @@ impl Shared {
                 Some(reader) => {
                     let State { waiters, busy, last_input, .. } = &mut *st;
                     let spin = waiters.get_mut(&serial).and_then(|w| w.call.spin_until(busy, true));
-                    let spin = busy.reading(spin, waiters.len() > 1, *last_input);
+                    let spin = busy.reading(spin, waiters.values().any(|w| w.sleeping), *last_input);
                     self.read_once(st, reader, spin)
                 }
                 None => {

@@ -161,20 +161,21 @@ impl BusyPoll {
     }
 
     /// How a caller reading for its reply spins: as its own call's plan (`planned`, from
-    /// [`CallWait::spin_until`]) when it is alone; while other callers wait too (`others`), as
-    /// long as bytes keep coming, at most [`OTHERS_WAIT_WINDOWS`] windows after they last came
-    /// (`last_input`), and at least as long as its own plan, pausing [`OTHERS_WAIT_PAUSE`]
-    /// between tries. Not the per-call
-    /// policy: with several calls in flight a call's round trip is mostly its wait behind the
-    /// others, which no way of waiting shortens, so the policy cannot see what spinning does
-    /// there. What it does (BENCHMARKS.md, sixth pass): a reader asleep in `read` is woken by
-    /// the daemon's reply and the scheduler runs it next to the daemon's main thread (a
-    /// socket's wake-up is synchronous); a reader that keeps looking leaves the daemon a CPU of
-    /// its own. A slow peer (replies further apart) is not spun for, nor is anything with busy
-    /// polling off or on a machine with one CPU.
-    /// Nor is anything while the machine is busy (a spin found it so within the last
-    /// [`CONTENDED_BACKOFF`]): with two CPU-bound threads beside it, 8 threads spinning so made a
-    /// third of the calls that sleeping makes.
+    /// [`CallWait::spin_until`]) when it is alone; while other callers wait too (`others`:
+    /// another thread sleeps for its reply; one thread's pipelined calls, as in the open
+    /// sequence, are not others), as long as bytes keep coming, at most
+    /// [`OTHERS_WAIT_WINDOWS`] windows after they last came (`last_input`) and at least as long
+    /// as its own plan, pausing [`OTHERS_WAIT_PAUSE`] between tries.
+    ///
+    /// Not the per-call policy: with several calls in flight a call's round trip is mostly its
+    /// wait behind the others, which no way of waiting shortens, so the policy cannot see what
+    /// spinning does there. What it does (BENCHMARKS.md, sixth pass): a reader asleep in `read`
+    /// is woken by the daemon's reply and the scheduler runs it next to the daemon's main
+    /// thread (a socket's wake-up is synchronous); a reader that keeps looking leaves the
+    /// daemon a CPU of its own. A slow peer (replies further apart) is not spun for, nor is
+    /// anything with busy polling off or on a machine with one CPU, nor while the machine is
+    /// busy (a spin found it so within the last [`CONTENDED_BACKOFF`]: with two CPU-bound
+    /// threads beside it, 8 threads spinning so made a third of the calls that sleeping makes).
     #[must_use]
     pub fn reading(&self, planned: Option<Instant>, others: bool, last_input: Instant) -> Option<Spin> {
         self.reading_on(planned, others && !contended(Instant::now()), last_input)
