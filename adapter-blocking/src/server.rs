@@ -158,7 +158,7 @@ impl Listener {
     }
 }
 
-/// Stops a running [`serve`] loop: it stops accepting, stops reading, answers the calls in
+/// Stops a running [`Server::run`] loop: it stops accepting, stops reading, answers the calls in
 /// flight, flushes and closes every connection, then returns.
 #[derive(Clone)]
 pub struct Shutdown {

@@ -52,11 +52,12 @@ pub const OTHERS_WAIT_WINDOWS: u32 = 5;
 
 /// How long a caller spinning while others wait stays on its CPU between two tries before it
 /// yields it. Yielding after every try (a microsecond apart) let the daemon's threads settle on
-/// the spinner's CPU: 8 threads → libvirtd then made fewer calls than the C client in three or
-/// four runs of nine, against one in nine with a 20 µs pause (BENCHMARKS.md, sixth pass). 40 µs
-/// did as well there but made 4 threads slower (1.25× the C client against 1.68×), 80 µs
-/// answered too late everywhere. A caller alone does not pause: its reply is due within tens
-/// of microseconds, and pausing 10 µs cost sequential calls a third.
+/// the spinner's CPU: 8 threads → libvirtd then fell to 25–35k calls/s (the C client: 30–33k)
+/// in three or four rounds of nine, against one round or none with a 20 µs pause
+/// (BENCHMARKS.md, sixth pass). 40 µs did as well there but made 4 threads slower (1.25× the C
+/// client against 1.68×), 80 µs answered too late everywhere. A caller alone does not pause:
+/// its reply is due within tens of microseconds, and pausing 10 µs cost sequential calls a
+/// third.
 pub const OTHERS_WAIT_PAUSE: Duration = Duration::from_micros(20);
 
 /// A spin planned for one read: until when, and how long each try waits on the CPU before it
