@@ -52,10 +52,11 @@ impl Sleeper {
         Self { owner, pair: OnceLock::new() }
     }
 
-    /// The calling thread's sleeper (sleep on it only from this thread).
+    /// The calling thread's sleeper (sleep on it only from this thread). A thread whose
+    /// thread-local values are being destroyed gets a new one.
     #[must_use]
     pub fn current() -> Arc<Self> {
-        CURRENT.with(Arc::clone)
+        CURRENT.try_with(Arc::clone).unwrap_or_else(|_| Arc::new(Self::new(std::thread::current())))
     }
 
     fn pair(&self) -> Option<&(UnixStream, UnixStream)> {
