@@ -60,22 +60,7 @@ impl Sleeper {
     }
 
     fn pair(&self) -> Option<&(UnixStream, UnixStream)> {
-        let make = || {
-            if SOCKET_SLEEPERS.fetch_add(1, Ordering::Relaxed) >= MAX_SOCKET_SLEEPERS {
-                SOCKET_SLEEPERS.fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
-            let pair = UnixStream::pair().and_then(|(rx, tx)| {
-                rx.set_read_timeout(Some(MAX_SLEEP))?;
-                tx.set_nonblocking(true)?;
-                Ok((rx, tx))
-            });
-            pair.inspect_err(|_| {
-                SOCKET_SLEEPERS.fetch_sub(1, Ordering::Relaxed);
-            })
-            .ok()
-        };
-        self.pair.get_or_init(make).as_ref()
+        self.pair.get_or_init(|| socket_pair(MAX_SOCKET_SLEEPERS)).as_ref()
     }
 
     /// Sleeps until woken or [`MAX_SLEEP`] passed; a wake-up that came before is not lost (the
@@ -95,6 +80,24 @@ impl Sleeper {
             None => self.owner.unpark(),
         }
     }
+}
+
+/// A sleeper's socket pair, counted in [`SOCKET_SLEEPERS`]; `None` when `cap` pairs are held
+/// already or the system has no descriptors to give.
+fn socket_pair(cap: usize) -> Option<(UnixStream, UnixStream)> {
+    if SOCKET_SLEEPERS.fetch_add(1, Ordering::Relaxed) >= cap {
+        SOCKET_SLEEPERS.fetch_sub(1, Ordering::Relaxed);
+        return None;
+    }
+    let pair = UnixStream::pair().and_then(|(rx, tx)| {
+        rx.set_read_timeout(Some(MAX_SLEEP))?;
+        tx.set_nonblocking(true)?;
+        Ok((rx, tx))
+    });
+    pair.inspect_err(|_| {
+        SOCKET_SLEEPERS.fetch_sub(1, Ordering::Relaxed);
+    })
+    .ok()
 }
 
 impl Drop for Sleeper {
@@ -174,11 +177,16 @@ mod tests {
         assert!(sleeper.join().unwrap() < MAX_SLEEP, "the sleeper was woken");
     }
 
+    /// A sleeper with a socket pair whatever other tests hold (the cap's own test holds all).
+    fn socket_sleeper() -> Sleeper {
+        let pair = socket_pair(usize::MAX).expect("a socket pair");
+        Sleeper { owner: std::thread::current(), pair: OnceLock::from(Some(pair)) }
+    }
+
     #[test]
     fn a_wake_up_before_the_sleep_is_not_lost_and_sleeps_time_out() {
-        let parked = Sleeper::new(std::thread::current());
-        parked.pair.set(None).unwrap();
-        for s in [Sleeper::new(std::thread::current()), parked] {
+        let parked = Sleeper { owner: std::thread::current(), pair: OnceLock::from(None) };
+        for s in [socket_sleeper(), parked] {
             s.wake();
             let t0 = Instant::now();
             s.sleep();
@@ -193,8 +201,7 @@ mod tests {
 
     #[test]
     fn many_wake_ups_never_block_the_waker() {
-        let s = Sleeper::new(std::thread::current());
-        assert!(s.pair().is_some());
+        let s = socket_sleeper();
         for _ in 0..10_000 {
             s.wake();
         }
